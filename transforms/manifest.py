@@ -1,0 +1,119 @@
+"""Reading the list of input videos: a manifest (CSV or JSON Lines) or a glob.
+
+Manifest problems are found before a job starts, with a message that names the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+from transforms.types import VideoRef
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".flv", ".mpg", ".mpeg",
+                    ".wmv", ".3gp")
+REQUIRED = ("video_id", "uri")
+
+
+class ManifestError(ValueError):
+    """The manifest cannot be used; the message names the file and row."""
+
+
+def _read_text(path: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            return f.read().decode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the same user error
+        raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
+
+
+def parse_manifest(text: str, name: str = "manifest") -> list[VideoRef]:
+    """Parse manifest text: JSON Lines when the first non-blank character is ``{``, else CSV
+    with a header row. Relative ``uri`` values stay as written."""
+    stripped = text.lstrip()
+    rows: list[tuple[int, dict]] = []
+    if stripped.startswith("{"):
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ManifestError(f"{name} line {lineno}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise ManifestError(f"{name} line {lineno}: expected a JSON object")
+            rows.append((lineno, row))
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ManifestError(f"{name}: missing column(s) {', '.join(missing)} "
+                                f"(header is {', '.join(header) or 'empty'})")
+        rows = [(reader.line_num, row) for row in reader]
+    refs: list[VideoRef] = []
+    seen: dict[str, int] = {}
+    for lineno, row in rows:
+        for col in REQUIRED:
+            if col not in row:
+                raise ManifestError(f"{name} line {lineno}: missing field '{col}'")
+        video_id = str(row["video_id"] or "").strip()
+        uri = str(row["uri"] or "").strip()
+        if not video_id:
+            raise ManifestError(f"{name} line {lineno}: empty video_id")
+        if not uri:
+            raise ManifestError(f"{name} line {lineno}: empty uri for video_id '{video_id}'")
+        if video_id in seen:
+            raise ManifestError(f"{name} line {lineno}: duplicate video_id '{video_id}' "
+                                f"(first on line {seen[video_id]})")
+        seen[video_id] = lineno
+        refs.append(VideoRef(video_id=video_id, uri=uri,
+                             label=str(row.get("label") or "").strip(),
+                             subset=str(row.get("subset") or "").strip()))
+    if not refs:
+        raise ManifestError(f"{name}: no videos listed")
+    return refs
+
+
+def read_manifest(path: str) -> list[VideoRef]:
+    """Read a CSV / JSON Lines manifest from a local path or a Beam FileSystems URI.
+    Relative local ``uri`` values are taken relative to the manifest's folder."""
+    refs = parse_manifest(_read_text(path), name=path)
+    if "://" in path:
+        return refs
+    base = os.path.dirname(os.path.abspath(path))
+    return [VideoRef(r.video_id, r.uri if "://" in r.uri or os.path.isabs(r.uri)
+                     else os.path.join(base, r.uri), r.label, r.subset) for r in refs]
+
+
+def glob_videos(pattern: str) -> list[VideoRef]:
+    """Videos matching a glob (local or bucket); a directory means every video file in it.
+    ``video_id`` is the file name without extension; clashing names fail like duplicates."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if "*" not in pattern and "?" not in pattern:
+        pattern = pattern.rstrip("/") + "/*"
+    matches = FileSystems.match([pattern])[0].metadata_list
+    paths = sorted(m.path for m in matches if m.path.lower().endswith(VIDEO_EXTENSIONS))
+    if not paths:
+        raise ManifestError(f"no video files match {pattern} "
+                            f"(extensions: {', '.join(VIDEO_EXTENSIONS)})")
+    refs, seen = [], {}
+    for path in paths:
+        video_id = os.path.splitext(os.path.basename(path))[0]
+        if video_id in seen:
+            raise ManifestError(f"two files give video_id '{video_id}': {seen[video_id]} and {path}")
+        seen[video_id] = path
+        refs.append(VideoRef(video_id=video_id, uri=path))
+    return refs
+
+
+def load_inputs(spec: str) -> list[VideoRef]:
+    """A manifest (``.csv``, ``.jsonl``, ``.json``) or else a glob / directory of videos."""
+    if spec.lower().endswith((".csv", ".jsonl", ".json")):
+        return read_manifest(spec)
+    return glob_videos(spec)

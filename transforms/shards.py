@@ -1,0 +1,76 @@
+"""TFRecord shard files: reading records and writing the per-shard index.
+
+Works on local paths and any Beam FileSystems URI (``gs://``). The index format is the
+``tfrecord`` package's: one ``offset length`` line per record, in bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from apache_beam.io.filesystems import FileSystems
+
+_HEADER = struct.Struct("<QI")  # length, masked crc of length
+_FOOTER = 4  # masked crc of data
+
+
+class ShardError(ValueError):
+    """A shard file is truncated or not a TFRecord file."""
+
+
+def _open(path: str):
+    return FileSystems.open(path, mime_type="application/octet-stream",
+                            compression_type="uncompressed")
+
+
+def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
+    """Yield ``(offset, total_length, payload)`` for each record of a TFRecord file."""
+    offset = 0
+    with _open(path) as f:
+        while True:
+            header = f.read(_HEADER.size)
+            if not header:
+                return
+            if len(header) < _HEADER.size:
+                raise ShardError(f"{path}: truncated record header at byte {offset}")
+            length, _ = _HEADER.unpack(header)
+            payload = f.read(length)
+            footer = f.read(_FOOTER)
+            if len(payload) < length or len(footer) < _FOOTER:
+                raise ShardError(f"{path}: truncated record at byte {offset}")
+            total = _HEADER.size + length + _FOOTER
+            yield offset, total, payload
+            offset += total
+
+
+def iter_records(path: str) -> Iterator[bytes]:
+    """The serialized records of one TFRecord file, in order."""
+    for _, _, payload in iter_record_spans(path):
+        yield payload
+
+
+def index_path(shard_path: str) -> str:
+    """Where a shard's index lives: beside it, ``.tfrecord`` replaced by ``.index``."""
+    base = shard_path[: -len(".tfrecord")] if shard_path.endswith(".tfrecord") else shard_path
+    return base + ".index"
+
+
+def write_index(shard_path: str) -> tuple[int, int]:
+    """Write the shard's ``tfrecord`` index file; return (record count, shard bytes)."""
+    lines, size = [], 0
+    for offset, total, _ in iter_record_spans(shard_path):
+        lines.append(f"{offset} {total}\n")
+        size = offset + total
+    with FileSystems.create(index_path(shard_path), mime_type="text/plain") as out:
+        out.write("".join(lines).encode("ascii"))
+    return len(lines), size
+
+
+def match_shards(pattern: str) -> list[str]:
+    """Sorted shard paths matching a glob (local or ``gs://``); a directory means
+    ``<dir>/*.tfrecord``."""
+    if not pattern.endswith(".tfrecord") and "*" not in pattern:
+        pattern = pattern.rstrip("/") + "/*.tfrecord"
+    result = FileSystems.match([pattern])[0]
+    return sorted(m.path for m in result.metadata_list)
