@@ -158,27 +158,37 @@ def nominal_period(header_fps: float) -> float:
     return 1.0 / fps
 
 
-def decode_frames(uri: str, wants: Callable[[int, float], bool],
-                  stats: list[DecodeStats] | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Decode ``uri`` once, front to back; yield ``(index, time, image)`` for wanted frames.
+class VideoStream:
+    """An opened video, decoded on demand by :meth:`frames` (one pass, front to back).
 
-    ``wants(index, time)`` is asked for every decoded frame; only wanted frames are retrieved.
-    ``image`` is BGR uint8 at the decoded size, and its buffer is reused for the next frame:
-    copy or resize it before keeping it. When the pass completes, its DecodeStats is appended
-    to ``stats``. Raises VideoError when the file is missing, empty, not a video, or yields
-    no frame.
+    Use :func:`open_video`; ``probe`` holds the header facts, ``frame_period`` the nominal
+    seconds per frame, and ``stats`` the decoded facts once :meth:`frames` has finished.
     """
-    with local_copy(uri) as path:
-        info = probe(path)
-        period = nominal_period(info.header_fps)
-        cap = cv2.VideoCapture(path)
+
+    def __init__(self, uri: str, path: str):
+        self.uri = uri
+        self.probe = probe(path)
+        self.frame_period = nominal_period(self.probe.header_fps)
+        self.stats: DecodeStats | None = None
+
+    def frames(self, wants: Callable[[int, float], bool]
+               ) -> Iterator[tuple[int, float, np.ndarray]]:
+        """Yield ``(index, time, image)`` for each decoded frame where ``wants(index, time)``.
+
+        Only wanted frames are retrieved. ``image`` is BGR uint8 at the decoded size and its
+        buffer is reused for the next frame: copy or resize it before keeping it. Sets
+        ``stats`` when the stream ends (a consumer that stops early leaves it unset).
+        Raises VideoError when no frame decodes at all.
+        """
+        info = self.probe
+        cap = cv2.VideoCapture(info.path)
         try:
             index = retrieved = 0
             first = last = 0.0
             width, height = info.width, info.height
             image = None
             while cap.grab():
-                time = _frame_time(cap, index, last, period)
+                time = _frame_time(cap, index, last, self.frame_period)
                 if index == 0:
                     first = time
                 last = time
@@ -191,12 +201,30 @@ def decode_frames(uri: str, wants: Callable[[int, float], bool],
                 index += 1
         finally:
             cap.release()
-    if index == 0:
-        raise VideoError("no_frames", f"the container opened but no frame decoded: {uri}")
-    if stats is not None:
-        stats.append(DecodeStats(frames_decoded=index, frames_retrieved=retrieved,
-                                 first_time=first, last_time=last, frame_period=period,
-                                 width=width, height=height, size_bytes=info.size_bytes))
+        if index == 0:
+            raise VideoError("no_frames", f"the container opened but no frame decoded: {self.uri}")
+        self.stats = DecodeStats(frames_decoded=index, frames_retrieved=retrieved,
+                                 first_time=first, last_time=last,
+                                 frame_period=self.frame_period, width=width, height=height,
+                                 size_bytes=info.size_bytes)
+
+
+@contextlib.contextmanager
+def open_video(uri: str) -> Iterator[VideoStream]:
+    """Open ``uri`` (local path or Beam FileSystems URI) for one streaming decode pass.
+    Raises VideoError when it is missing, empty or not a video container."""
+    with local_copy(uri) as path:
+        yield VideoStream(uri, path)
+
+
+def decode_frames(uri: str, wants: Callable[[int, float], bool],
+                  stats: list[DecodeStats] | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Decode ``uri`` once, yielding ``(index, time, image)`` for wanted frames (see
+    :meth:`VideoStream.frames`); the pass's DecodeStats is appended to ``stats`` at the end."""
+    with open_video(uri) as video:
+        yield from video.frames(wants)
+        if stats is not None:
+            stats.append(video.stats)
 
 
 def decode_pass(uri: str, consumers: Sequence[FrameConsumer]) -> DecodeStats:
