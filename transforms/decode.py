@@ -218,7 +218,8 @@ def open_video(uri: str) -> Iterator[VideoStream]:
 
 
 def decode_frames(uri: str, wants: Callable[[int, float], bool],
-                  stats: list[DecodeStats] | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+                  stats: list[DecodeStats] | None = None,
+                  ) -> Iterator[tuple[int, float, np.ndarray]]:
     """Decode ``uri`` once, yielding ``(index, time, image)`` for wanted frames (see
     :meth:`VideoStream.frames`); the pass's DecodeStats is appended to ``stats`` at the end."""
     with open_video(uri) as video:
@@ -253,9 +254,10 @@ def _frame_time(cap: cv2.VideoCapture, index: int, previous: float, period: floa
 
 
 def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:
-    """Downscale so the shorter side is ``short_side`` pixels (never upscales; None keeps)."""
+    """Downscale so the shorter side is ``short_side`` pixels (never upscales; None keeps the
+    size). Always returns a new array, so it is safe on the decoder's reused buffer."""
     if not short_side:
-        return image
+        return image.copy()
     h, w = image.shape[:2]
     scale = short_side / min(h, w)
     if scale >= 1.0:

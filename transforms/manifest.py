@@ -106,7 +106,8 @@ def glob_videos(pattern: str) -> list[VideoRef]:
     for path in paths:
         video_id = os.path.splitext(os.path.basename(path))[0]
         if video_id in seen:
-            raise ManifestError(f"two files give video_id '{video_id}': {seen[video_id]} and {path}")
+            raise ManifestError(f"two files give video_id '{video_id}': "
+                                f"{seen[video_id]} and {path}")
         seen[video_id] = path
         refs.append(VideoRef(video_id=video_id, uri=path))
     return refs

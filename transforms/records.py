@@ -97,7 +97,7 @@ def to_example(clip: ClipRecord) -> bytes:
                        ("annotation", clip.annotation), ("shot_index", clip.shot_index),
                        ("schema_version", clip.schema_version)):
         f[key].int64_list.value.append(value)
-    return ex.SerializeToString()
+    return ex.SerializeToString(deterministic=True)
 
 
 def from_example(data: bytes) -> ClipRecord:

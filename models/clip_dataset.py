@@ -1,0 +1,115 @@
+"""PyTorch loader for the clip shards: an IterableDataset over a shard glob (local or gs://).
+
+Each record is read exactly once per epoch across all DataLoader workers and distributed
+ranks: readers are numbered ``rank * num_workers + worker_id``; with at least as many shards
+as readers each reader takes whole shards (``shards[reader::readers]``), otherwise every
+reader walks all shards and takes every ``readers``-th record.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from transforms.records import ClipRecord, decode_jpeg, from_example
+from transforms.shards import iter_records, match_shards
+
+
+def clip_to_sample(clip: ClipRecord) -> dict:
+    """A training sample: ``frames`` uint8 tensor [T, H, W, 3] in RGB, plus the record's ids,
+    times and labels (``label`` = label id, -1 unknown; ``annotation`` 1 / -1 / 0)."""
+    frames = np.stack([decode_jpeg(f)[:, :, ::-1] for f in clip.frames])
+    return {"frames": torch.from_numpy(np.ascontiguousarray(frames)),
+            "label": clip.label_id, "label_name": clip.label_name,
+            "annotation": clip.annotation, "clip_id": clip.clip_id,
+            "video_id": clip.video_id, "start": clip.start, "end": clip.end,
+            "person_score": clip.person_score}
+
+
+def _distributed() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+class ClipShardDataset(IterableDataset):
+    """Iterate the clips in TFRecord shards matching ``pattern``.
+
+    ``rank`` / ``world_size`` default to torch.distributed (or the RANK / WORLD_SIZE
+    environment). ``shuffle_buffer`` > 0 shuffles shard order and records within a buffer of
+    that many records, seeded by ``seed`` and the epoch (call :meth:`set_epoch`).
+    ``transform`` maps each sample dict (e.g. crop and normalise frames) before it is yielded.
+    ``decode=False`` yields the :class:`ClipRecord` itself (JPEG bytes, nothing decoded).
+    """
+
+    def __init__(self, pattern: str, shuffle_buffer: int = 0, seed: int = 0,
+                 rank: int | None = None, world_size: int | None = None,
+                 transform: Callable[[dict], dict] | None = None, decode: bool = True):
+        super().__init__()
+        self.shards = match_shards(pattern)
+        if not self.shards:
+            raise FileNotFoundError(f"no TFRecord shards match {pattern}")
+        self.shuffle_buffer = shuffle_buffer
+        self.seed = seed
+        self.epoch = 0
+        self.rank, self.world_size = rank, world_size
+        self.transform = transform
+        self.decode = decode
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the shuffle order for the next pass (same order for the same epoch)."""
+        self.epoch = epoch
+
+    def _reader(self) -> tuple[int, int]:
+        rank, world = _distributed()
+        rank = self.rank if self.rank is not None else rank
+        world = self.world_size if self.world_size is not None else world
+        info = get_worker_info()
+        workers, worker = (info.num_workers, info.id) if info else (1, 0)
+        return rank * workers + worker, world * workers
+
+    def _records(self, reader: int, readers: int) -> Iterator[bytes]:
+        shards = list(self.shards)
+        if self.shuffle_buffer:
+            random.Random(self.seed + self.epoch).shuffle(shards)
+        if len(shards) >= readers:
+            for shard in shards[reader::readers]:
+                yield from iter_records(shard)
+            return
+        n = 0
+        for shard in shards:
+            for record in iter_records(shard):
+                if n % readers == reader:
+                    yield record
+                n += 1
+
+    def _shuffled(self, records: Iterator[bytes], reader: int) -> Iterator[bytes]:
+        if not self.shuffle_buffer:
+            yield from records
+            return
+        rng = random.Random((self.seed + self.epoch) * 100003 + reader)
+        buffer: list[bytes] = []
+        for record in records:
+            if len(buffer) < self.shuffle_buffer:
+                buffer.append(record)
+                continue
+            i = rng.randrange(len(buffer))
+            buffer[i], record = record, buffer[i]
+            yield record
+        rng.shuffle(buffer)
+        yield from buffer
+
+    def __iter__(self) -> Iterator:
+        reader, readers = self._reader()
+        for data in self._shuffled(self._records(reader, readers), reader):
+            clip = from_example(data)
+            if not self.decode:
+                yield clip
+                continue
+            sample = clip_to_sample(clip)
+            yield self.transform(sample) if self.transform else sample

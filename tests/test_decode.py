@@ -1,0 +1,85 @@
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_bad_inputs, video
+from transforms.decode import VideoError, decode_pass, iter_frames, open_video
+
+
+def test_timestamps_come_from_decoding_not_the_header():
+    # tree.avi's header claims 444 frames at 15 fps; 68 frames decode, spread over ~30 s.
+    with open_video(video("tree.avi")) as v:
+        assert v.probe.header_frames == 444
+        times = [t for _, t, _ in v.frames(lambda i, t: True)]
+        stats = v.stats
+    assert stats.frames_decoded == len(times) == 68
+    assert np.all(np.diff(times) > 0)
+    assert times[1] == pytest.approx(0.733, abs=0.01)  # a real gap, not 1/15 s
+    assert stats.duration == pytest.approx(29.6, abs=0.1)
+
+
+def test_non_advancing_decoder_timestamp_is_repaired():
+    # The AVI demuxer reports 0 ms for Megamind's last frame; it must follow the others.
+    times = [f.time for f in iter_frames(video("Megamind.avi"))]
+    assert len(times) == 270
+    assert np.all(np.diff(times) > 0)
+    assert times[-1] == pytest.approx(270 / 23.976, abs=0.05)
+
+
+def test_rate_and_size():
+    frames = list(iter_frames(video("vtest_a.mp4"), fps=2, short_side=72))
+    assert len(frames) == 40
+    assert [f.time for f in frames[:3]] == pytest.approx([0.0, 0.5, 1.0])
+    assert frames[0].image.shape == (72, 96, 3)
+
+
+def test_glitchy_video_decodes_fully():
+    assert sum(1 for _ in iter_frames(video("Megamind_bugy.avi"), fps=1)) == 9
+
+
+def test_only_wanted_frames_are_retrieved():
+    class Every10:
+        def __init__(self):
+            self.got = []
+
+        def wants(self, index, time):
+            return index % 10 == 0
+
+        def add(self, index, time, image):
+            self.got.append(index)
+
+    a, b = Every10(), Every10()
+    stats = decode_pass(video("vtest_a.mp4"), [a, b])
+    assert a.got == b.got == list(range(0, 200, 10))
+    assert stats.frames_decoded == 200 and stats.frames_retrieved == 20
+
+
+def test_memory_is_flat_in_video_length():
+    def peak(limit):
+        tracemalloc.start()
+        for n, _ in enumerate(iter_frames(video("vtest_a.mp4"))):
+            if n + 1 >= limit:
+                break
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    short, full = peak(20), peak(200)
+    frame_bytes = 384 * 288 * 3
+    assert full < short + 2 * frame_bytes, (short, full)
+
+
+@pytest.mark.parametrize("name, reason", [("truncated", "unreadable"), ("empty", "empty"),
+                                          ("text", "unreadable"), ("missing", "missing")])
+def test_bad_input_raises_video_error(tmp_path, name, reason):
+    path = make_bad_inputs(str(tmp_path))[name]
+    with pytest.raises(VideoError) as err:
+        list(iter_frames(path))
+    assert err.value.reason == reason
+    assert path in err.value.message
+
+
+def test_frames_are_not_the_reused_decoder_buffer():
+    frames = list(iter_frames(video("vtest_a.mp4"), fps=1))
+    assert np.abs(frames[0].image.astype(int) - frames[5].image).mean() > 1.0

@@ -1,0 +1,126 @@
+"""The run report: where every input video ended, added up. Plain functions, no Beam."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from transforms.types import DROPPED, FAILED, KEPT, Outcome
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One written shard: its path, record count and size in bytes."""
+
+    path: str
+    records: int
+    size_bytes: int
+
+
+@dataclass
+class Tally:
+    """Running sums over outcomes, mergeable (it is the accumulator of a Beam CombineFn)."""
+
+    videos: int = 0
+    clips: int = 0
+    input_bytes: int = 0
+    input_seconds: float = 0.0
+    by_status: Counter | None = None
+    by_stage: Counter | None = None
+    by_reason: Counter | None = None
+    by_reference: Counter | None = None
+
+    def __post_init__(self):
+        self.by_status = self.by_status or Counter()
+        self.by_stage = self.by_stage or Counter()
+        self.by_reason = self.by_reason or Counter()
+        self.by_reference = self.by_reference or Counter()
+
+    def add(self, outcome: Outcome) -> Tally:
+        self.videos += 1
+        self.clips += outcome.clips
+        self.input_bytes += outcome.size_bytes
+        self.input_seconds += outcome.duration
+        self.by_status[outcome.status] += 1
+        if outcome.status != KEPT:
+            self.by_stage[(outcome.stage, outcome.status)] += 1
+            self.by_reason[(outcome.status, outcome.reason)] += 1
+        ref_set = outcome.evidence.get("set") if outcome.evidence else None
+        if ref_set:
+            self.by_reference[ref_set] += 1
+        return self
+
+    def merge(self, other: Tally) -> Tally:
+        self.videos += other.videos
+        self.clips += other.clips
+        self.input_bytes += other.input_bytes
+        self.input_seconds += other.input_seconds
+        for mine, theirs in ((self.by_status, other.by_status), (self.by_stage, other.by_stage),
+                             (self.by_reason, other.by_reason),
+                             (self.by_reference, other.by_reference)):
+            mine.update(theirs)
+        return self
+
+
+def tally(outcomes: Iterable[Outcome]) -> Tally:
+    """Sum a collection of outcomes."""
+    total = Tally()
+    for outcome in outcomes:
+        total.add(outcome)
+    return total
+
+
+def funnel(t: Tally, stages: Sequence[str]) -> list[dict]:
+    """Videos remaining after each stage, in pipeline order, with what each stage removed."""
+    rows = [{"stage": "input", "remaining": t.videos}]
+    remaining = t.videos
+    for stage in stages:
+        failed = t.by_stage.get((stage, FAILED), 0)
+        dropped = t.by_stage.get((stage, DROPPED), 0)
+        remaining -= failed + dropped
+        rows.append({"stage": stage, "failed": failed, "dropped": dropped,
+                     "remaining": remaining})
+    return rows
+
+
+def build_report(t: Tally, stages: Sequence[str], shards: Sequence[ShardInfo],
+                 elapsed_seconds: float, settings: dict) -> dict:
+    """The ``report.json`` document."""
+    shard_rows = sorted(({"path": s.path, "records": s.records, "bytes": s.size_bytes}
+                         for s in shards), key=lambda r: r["path"])
+    reasons: dict[str, dict[str, int]] = {}
+    for (status, reason), n in sorted(t.by_reason.items()):
+        reasons.setdefault(status, {})[reason or "unspecified"] = n
+    return {
+        "videos": {"input": t.videos, KEPT: t.by_status.get(KEPT, 0),
+                   DROPPED: t.by_status.get(DROPPED, 0), FAILED: t.by_status.get(FAILED, 0)},
+        "reasons": reasons,
+        "reference_removals": dict(sorted(t.by_reference.items())),
+        "funnel": funnel(t, stages),
+        "clips": t.clips,
+        "bytes": {"input": t.input_bytes, "output": sum(s.size_bytes for s in shards)},
+        "input_video_seconds": round(t.input_seconds, 3),
+        "shards": shard_rows,
+        "elapsed_seconds": round(elapsed_seconds, 3),
+        "settings": settings,
+    }
+
+
+def summary_text(report: dict) -> str:
+    """A short human summary of a report, for the end of a run."""
+    v = report["videos"]
+    lines = [f"videos: {v['input']} in -> {v[KEPT]} kept, {v[DROPPED]} dropped, "
+             f"{v[FAILED]} failed",
+             f"clips:  {report['clips']} in {len(report['shards'])} shards "
+             f"({report['bytes']['output'] / 1e6:.1f} MB from "
+             f"{report['bytes']['input'] / 1e6:.1f} MB of video)"]
+    for status in (DROPPED, FAILED):
+        for reason, n in report["reasons"].get(status, {}).items():
+            lines.append(f"  {status:7s} {reason}: {n}")
+    for name, n in report["reference_removals"].items():
+        lines.append(f"  removed as in reference set {name}: {n}")
+    lines.append("funnel: " + " -> ".join(f"{r['stage']} {r['remaining']}"
+                                          for r in report["funnel"]))
+    lines.append(f"elapsed: {report['elapsed_seconds']:.1f} s")
+    return "\n".join(lines)
