@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from transforms.clips import ClipSampler, plan_clips
+from transforms.clips import ClipSampler, plan_clips, target_times
 from transforms.records import decode_jpeg
 from transforms.types import TimeRange
 
@@ -35,8 +35,7 @@ def _stream(sampler, times, size=(40, 60)):
 
 def test_sampler_picks_nearest_frames_and_drops_unfinished_clip():
     times = [i / 10 for i in range(45)]  # 4.5 s at 10 fps
-    sampler = ClipSampler(plan_clips([TimeRange(0, math.inf)], 2.0, 2.0, 4), 0.1,
-                          short_side=20)
+    sampler = ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4, short_side=20)
     clips = _stream(sampler, times)
     assert len(clips) == 2  # the third clip (4-6 s) is never finished
     assert clips[1].timestamps == pytest.approx((2.0, 2.5, 3.0, 3.5))
@@ -47,7 +46,26 @@ def test_sampler_picks_nearest_frames_and_drops_unfinished_clip():
 
 def test_sampler_gap_serves_targets_with_first_frame_after():
     times = [0.0, 0.1, 1.5, 1.6, 2.5]
-    sampler = ClipSampler(plan_clips([TimeRange(0, math.inf)], 2.0, 2.0, 4), 0.1)
+    sampler = ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4)
     (clip,) = _stream(sampler, times)
     assert clip.timestamps == pytest.approx((0.0, 1.5, 1.5, 1.5))
     assert clip.frames[1] == clip.frames[2]  # one frame encoded once, used twice
+
+
+def test_target_times_merge_overlapping_clips():
+    plan = plan_clips([TimeRange(0, 3)], 2.0, 0.5, 2)  # clips at 0, 0.5, 1.0
+    assert list(target_times(plan)) == [0.0, 0.5, 1.0, 1.0, 1.5, 2.0]
+
+
+def test_wants_runs_ahead_of_add():
+    """A prefetching decoder asks about every frame before any is added: same frames."""
+    times = [i / 10 for i in range(45)]
+    ranges = [TimeRange(0.3, math.inf)]
+    ahead = ClipSampler(ranges, 0.1, 2.0, 1.0, 4)
+    wanted = [i for i, t in enumerate(times) if ahead.wants(i, t)]
+    for i in wanted:
+        ahead.add(i, times[i], np.full((8, 8, 3), i, np.uint8))
+    lockstep = ClipSampler(ranges, 0.1, 2.0, 1.0, 4)
+    assert [c.timestamps for c in _stream(lockstep, times)] == [
+        c.timestamps for c in ahead.drain()]
+    assert wanted == [3, 8, 13, 18, 23, 28, 33, 38, 43]  # 43 starts a clip 4.8 s never ends

@@ -83,3 +83,23 @@ def test_bad_input_raises_video_error(tmp_path, name, reason):
 def test_frames_are_not_the_reused_decoder_buffer():
     frames = list(iter_frames(video("vtest_a.mp4"), fps=1))
     assert np.abs(frames[0].image.astype(int) - frames[5].image).mean() > 1.0
+
+
+def test_prefetch_yields_the_same_frames_in_own_buffers():
+    every3 = lambda i, t: i % 3 == 0  # noqa: E731
+    with open_video(video("Megamind.avi")) as v:
+        plain = [(i, t, img.copy()) for i, t, img in v.frames(every3)]
+    with open_video(video("Megamind.avi")) as v:
+        ahead = list(v.frames(every3, prefetch=4))
+        stats = v.stats
+    assert [(i, t) for i, t, _ in ahead] == [(i, t) for i, t, _ in plain]
+    assert all(np.array_equal(a[2], b[2]) for a, b in zip(ahead, plain, strict=True))
+    assert stats.frames_decoded == 270 and stats.frames_retrieved == 90
+
+
+def test_prefetch_consumer_may_stop_early():
+    with open_video(video("vtest_a.mp4")) as v:
+        frames = v.frames(lambda i, t: True, prefetch=2)
+        first = [next(frames) for _ in range(3)]
+        frames.close()
+    assert [i for i, _, _ in first] == [0, 1, 2]

@@ -6,6 +6,7 @@ Plain functions and a frame consumer; no Beam here. Defaults follow HACS Clips: 
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,23 @@ class _OpenClip:
         return len(self.frames) == len(self.spec.targets)
 
 
+def target_times(plan: Iterator[ClipSpec]) -> Iterator[float]:
+    """All planned frame times of ``plan`` (clips in start order) merged in time order;
+    a time shared by overlapping clips comes once per clip."""
+    heap: list[tuple[float, int, int, ClipSpec]] = []
+    pending = next(plan, None)
+    seq = 0
+    while heap or pending is not None:
+        while pending is not None and (not heap or pending.targets[0] <= heap[0][0]):
+            heapq.heappush(heap, (pending.targets[0], seq, 0, pending))
+            seq += 1
+            pending = next(plan, None)
+        time, order, i, clip = heapq.heappop(heap)
+        yield time
+        if i + 1 < len(clip.targets):
+            heapq.heappush(heap, (clip.targets[i + 1], order, i + 1, clip))
+
+
 class ClipSampler:
     """Frame consumer that fills planned clips while the video streams past.
 
@@ -97,12 +115,22 @@ class ClipSampler:
     nominal frame period (so the nearest frame on a regular stream). Frames are downscaled to
     ``short_side`` and JPEG-encoded once, even when overlapping clips share them. Finished
     clips are collected by :meth:`drain`; clips the video ends before are discarded.
+
+    ``wants`` keeps its own cursor over the planned times and never looks at what ``add``
+    did, so a prefetching decoder may call it ahead of ``add``.
     """
 
-    def __init__(self, plan: Iterator[ClipSpec], frame_period: float,
-                 short_side: int = SHORT_SIDE, jpeg_quality: int = JPEG_QUALITY):
-        self._plan = iter(plan)
+    def __init__(self, ranges: Sequence[TimeRange], frame_period: float,
+                 clip_seconds: float = CLIP_SECONDS, stride: float = CLIP_STRIDE,
+                 frames_per_clip: int = FRAMES_PER_CLIP, short_side: int = SHORT_SIDE,
+                 jpeg_quality: int = JPEG_QUALITY):
+        def plan() -> Iterator[ClipSpec]:
+            return plan_clips(ranges, clip_seconds, stride, frames_per_clip)
+
+        self._plan = plan()
         self._pending = next(self._plan, None)
+        self._targets = target_times(plan())
+        self._next_target = next(self._targets, None)
         self._half = frame_period / 2.0
         self._short_side = short_side
         self._quality = jpeg_quality
@@ -110,16 +138,22 @@ class ClipSampler:
         self._ready: list[SampledClip] = []
         self._cache: tuple[int, bytes, tuple[int, int]] | None = None
 
-    def _activate(self, time: float) -> None:
+    def wants(self, index: int, time: float) -> bool:
+        wanted = False
+        while self._next_target is not None and time >= self._next_target - self._half:
+            wanted = True
+            self._next_target = next(self._targets, None)
+        return wanted
+
+    @property
+    def exhausted(self) -> bool:
+        """True once every planned frame time has been asked for: later frames are unused."""
+        return self._next_target is None
+
+    def add(self, index: int, time: float, image: np.ndarray) -> None:
         while self._pending is not None and self._pending.targets[0] - self._half <= time:
             self._open.append(_OpenClip(self._pending))
             self._pending = next(self._plan, None)
-
-    def wants(self, index: int, time: float) -> bool:
-        self._activate(time)
-        return any(time >= c.next_target - self._half for c in self._open)
-
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
         for clip in self._open:
             while not clip.done and time >= clip.next_target - self._half:
                 data, shape = self._encoded(index, image)
@@ -145,8 +179,3 @@ class ClipSampler:
         """Clips finished since the last call, in completion order."""
         ready, self._ready = self._ready, []
         return ready
-
-    @property
-    def exhausted(self) -> bool:
-        """True when no clip is open or planned: the rest of the video is not needed."""
-        return self._pending is None and not self._open

@@ -21,13 +21,14 @@ from transforms.clips import (
     WHOLE_VIDEO,
     ClipSampler,
     SampledClip,
-    plan_clips,
 )
 from transforms.decode import VideoError, open_video
 from transforms.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
 from transforms.types import DROPPED, FAILED, KEPT, Outcome, TimeRange, VideoRef
 
 OUTCOMES = "outcomes"
+# Frames the decoder thread may run ahead of resizing and JPEG encoding.
+PREFETCH = 8
 STAGE = "clips"
 
 
@@ -109,10 +110,10 @@ class _SampleClipsFn(beam.DoFn):
         count = 0
         try:
             with open_video(ref.uri) as video:
-                sampler = ClipSampler(
-                    plan_clips(job.ranges, cfg.clip_seconds, cfg.stride, cfg.frames_per_clip),
-                    video.frame_period, cfg.short_side, cfg.jpeg_quality)
-                for index, t, image in video.frames(sampler.wants):
+                sampler = ClipSampler(job.ranges, video.frame_period, cfg.clip_seconds,
+                                      cfg.stride, cfg.frames_per_clip, cfg.short_side,
+                                      cfg.jpeg_quality)
+                for index, t, image in video.frames(sampler.wants, prefetch=PREFETCH):
                     sampler.add(index, t, image)
                     for clip in sampler.drain():
                         count += 1
