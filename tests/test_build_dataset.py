@@ -130,3 +130,17 @@ def test_cli_prints_summary(tmp_path):
     assert "videos: 2 in -> 2 kept, 0 dropped, 0 failed" in proc.stderr
     assert "2/2 videos" in proc.stderr  # progress lines
     assert (out / "clips-00000-of-00001.tfrecord").exists()
+
+
+def test_a_run_where_nothing_survives_still_reports(tmp_path):
+    from tests.conftest import make_bad_inputs, write_manifest
+
+    bad = make_bad_inputs(str(tmp_path / "in"))
+    manifest = write_manifest(str(tmp_path / "m.csv"),
+                              [(k, v, "", "") for k, v in bad.items()])
+    out = tmp_path / "out"
+    report = run(["--input", manifest, "--output", str(out), "--num_shards", "2",
+                  "--runner", "FnApiRunner"], save_main_session=False)
+    assert report["videos"] == {"input": 4, "kept": 0, "dropped": 0, "failed": 4}
+    assert [r["records"] for r in report["shards"]] == [0, 0]
+    assert len(_videos(str(out))) == 4
