@@ -1,0 +1,520 @@
+"""Reading and validating evaluation inputs.
+
+* Ground truth: ActivityNet / HACS Segments JSON
+  (``{"database": {video_id: {"subset", "annotations": [{"label", "segment"}]}}}``;
+  ``taxonomy`` and ``version`` are optional).
+* Localization results: ActivityNet results JSON
+  (``{"results": {video_id: [{"label", "score", "segment"}]}}``; ``label`` is optional for
+  proposals).
+* Clip labels: HACS Clips CSV (``classname,youtube_id,subset,start,end,label``) or our TFRecord
+  clip shards.
+* Clip predictions: CSV or JSON (see :func:`load_clip_predictions`).
+* An optional local list of blocked video ids (one per line, or a JSON list) replaces the
+  reference's network look-up.
+
+Structural problems (missing fields, wrong types) raise :class:`FormatError`. Problems with
+single entries (reversed segments, NaN scores, unknown videos or labels) are dropped and counted
+in an :class:`Issues` tally, so they are reported instead of silently changing a number; with
+``strict=True`` the first one raises instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CLIPS_CSV_COLUMNS = ("classname", "youtube_id", "subset", "start", "end", "label")
+
+
+class FormatError(ValueError):
+    """An input file cannot be evaluated (structure wrong, or a problem in strict mode)."""
+
+
+@dataclass
+class Issues:
+    """Counted input problems (warnings: kind -> count, with up to three examples of each)
+    and counted expected skips (``notes``, e.g. negative clips, blocked videos)."""
+
+    strict: bool = False
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    notes: Counter = field(default_factory=Counter)
+
+    def add(self, kind: str, example: str) -> None:
+        """Record one problem of ``kind``; raise :class:`FormatError` in strict mode."""
+        if self.strict:
+            raise FormatError(f"{kind}: {example}")
+        self.counts[kind] += 1
+        shown = self.examples.setdefault(kind, [])
+        if len(shown) < 3:
+            shown.append(example)
+
+    def note(self, kind: str) -> None:
+        """Count one expected skip (never an error)."""
+        self.notes[kind] += 1
+
+    def as_dict(self) -> dict[str, dict]:
+        return {"warnings": {kind: {"count": n, "examples": self.examples[kind]}
+                             for kind, n in sorted(self.counts.items())},
+                "notes": dict(sorted(self.notes.items()))}
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per kind."""
+        return [f"warning: {n} x {kind} (e.g. {'; '.join(self.examples[kind])})"
+                for kind, n in sorted(self.counts.items())]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Temporal segments over videos as flat arrays, one row per segment.
+
+    ``video`` indexes ``videos``; ``segments`` is ``(n, 2)`` start/end in seconds; ``label``
+    indexes ``label_names`` (-1: none); ``score`` is the confidence (1.0 for ground truth).
+    Rows keep the order of the input file, which is the documented tie-break for equal scores.
+    """
+
+    videos: tuple[str, ...]
+    video: np.ndarray
+    segments: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+    label_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.video)
+
+
+def group_score_order(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Row order by group (ascending), then score (descending), then input row (ascending).
+
+    The last key is the documented tie-break: of two equal scores, the row earlier in the
+    input file ranks first.
+    """
+    return np.lexsort((np.arange(len(scores)), -scores, groups))
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Ground-truth segments of one subset.
+
+    ``subset_videos`` are all videos of the subset (blocked ones removed), including those
+    without annotations; ``segments.videos`` equals it.
+    """
+
+    segments: Segments
+    subset: str | None
+
+    @property
+    def subset_videos(self) -> tuple[str, ...]:
+        return self.segments.videos
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.segments.label_names
+
+
+def _load_json(path: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise FormatError(f"{path}: cannot read JSON ({e})") from e
+
+
+def load_blocked(path: str | None) -> frozenset[str]:
+    """Video ids to leave out of ground truth and results: a JSON list, or one id per line
+    (blank lines and ``#`` comments ignored). ``None`` means no list."""
+    if path is None:
+        return frozenset()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read blocked list ({e})") from e
+    if text.lstrip().startswith("["):
+        data = json.loads(text)
+        if not all(isinstance(v, str) for v in data):
+            raise FormatError(f"{path}: blocked list must be a list of strings")
+        return frozenset(data)
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _segment(value: object, where: str) -> tuple[float, float]:
+    if not (isinstance(value, list | tuple) and len(value) == 2):
+        raise FormatError(f"{where}: 'segment' must be [start, end], got {value!r}")
+    try:
+        return float(value[0]), float(value[1])
+    except (TypeError, ValueError) as e:
+        raise FormatError(f"{where}: segment times must be numbers, got {value!r}") from e
+
+
+def _segment_problem(start: float, end: float) -> str | None:
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return "non_finite_segment"
+    if end < start:
+        return "reversed_segment"
+    if end == start:
+        return "zero_length_segment"
+    return None
+
+
+def parse_ground_truth(data: object, subset: str | None = "validation",
+                       blocked: Iterable[str] = (), issues: Issues | None = None,
+                       source: str = "ground truth") -> GroundTruth:
+    """Ground truth of ``subset`` (``None``: all subsets) from a parsed ActivityNet/HACS JSON.
+
+    Videos in ``blocked`` are left out. Segments that are reversed, zero-length or not finite
+    are dropped and counted as ``gt_<problem>`` in ``issues``. Labels are indexed in sorted
+    name order.
+    """
+    issues = issues if issues is not None else Issues()
+    if not isinstance(data, Mapping) or not isinstance(data.get("database"), Mapping):
+        raise FormatError(f"{source}: expected an object with a 'database' object")
+    blocked = frozenset(blocked)
+    videos: list[str] = []
+    rows: list[tuple[int, float, float, str]] = []
+    for video_id, entry in data["database"].items():
+        where = f"{source}: database[{video_id!r}]"
+        if not isinstance(entry, Mapping):
+            raise FormatError(f"{where}: expected an object")
+        if subset is not None:
+            if "subset" not in entry:
+                raise FormatError(f"{where}: missing 'subset'")
+            if entry["subset"] != subset:
+                continue
+        if video_id in blocked:
+            issues.note("blocked_video_skipped")
+            continue
+        annotations = entry.get("annotations", [])
+        if not isinstance(annotations, list):
+            raise FormatError(f"{where}: 'annotations' must be a list")
+        vidx = len(videos)
+        videos.append(video_id)
+        for k, ann in enumerate(annotations):
+            if not isinstance(ann, Mapping) or "segment" not in ann or "label" not in ann:
+                raise FormatError(f"{where}.annotations[{k}]: needs 'segment' and 'label'")
+            if not isinstance(ann["label"], str):
+                raise FormatError(f"{where}.annotations[{k}]: 'label' must be a string")
+            start, end = _segment(ann["segment"], f"{where}.annotations[{k}]")
+            problem = _segment_problem(start, end)
+            if problem:
+                issues.add(f"gt_{problem}", f"{video_id} [{start}, {end}]")
+                continue
+            rows.append((vidx, start, end, ann["label"]))
+    if not videos:
+        raise FormatError(f"{source}: no video in subset {subset!r}")
+    names = tuple(sorted({r[3] for r in rows}))
+    index = {name: i for i, name in enumerate(names)}
+    segments = Segments(
+        videos=tuple(videos),
+        video=np.array([r[0] for r in rows], dtype=np.int64),
+        segments=np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2),
+        label=np.array([index[r[3]] for r in rows], dtype=np.int64),
+        score=np.ones(len(rows)),
+        label_names=names)
+    return GroundTruth(segments=segments, subset=subset)
+
+
+def load_ground_truth(path: str, subset: str | None = "validation",
+                      blocked: Iterable[str] = (), issues: Issues | None = None) -> GroundTruth:
+    """:func:`parse_ground_truth` of the JSON file at ``path``."""
+    return parse_ground_truth(_load_json(path), subset, blocked, issues, source=path)
+
+
+def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
+                  keep_outside: bool = False, blocked: Iterable[str] = (),
+                  issues: Issues | None = None, source: str = "results") -> Segments:
+    """Localization results (ActivityNet results JSON, parsed) aligned with ``gt``.
+
+    The returned :class:`Segments` use ``gt.subset_videos`` as the first video ids, so video
+    indexes agree with the ground truth; labels index ``gt.label_names``. Rows are dropped and
+    counted in ``issues`` when the segment is reversed / zero-length / not finite, the score is
+    NaN or infinite, the label is not in the ground truth subset (``with_labels``), or the video
+    is outside the subset. With ``keep_outside`` the last ones are kept (appended video ids),
+    as the reference does: they then count as proposals / false positives.
+    """
+    issues = issues if issues is not None else Issues()
+    if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
+        raise FormatError(f"{source}: expected an object with a 'results' object")
+    blocked = frozenset(blocked)
+    video_index = {v: i for i, v in enumerate(gt.subset_videos)}
+    videos = list(gt.subset_videos)
+    label_index = {name: i for i, name in enumerate(gt.label_names)}
+    vid_col, seg_col, label_col, score_col = [], [], [], []
+    for video_id, entries in data["results"].items():
+        where = f"{source}: results[{video_id!r}]"
+        if not isinstance(entries, list):
+            raise FormatError(f"{where}: expected a list of segments")
+        if video_id in blocked:
+            issues.note("blocked_video_skipped")
+            continue
+        vidx = video_index.get(video_id)
+        if vidx is None:
+            issues.add("video_outside_subset", f"{video_id} ({len(entries)} segments)")
+            if not keep_outside:
+                continue
+            vidx = video_index[video_id] = len(videos)
+            videos.append(video_id)
+        for k, entry in enumerate(entries):
+            if not isinstance(entry, Mapping) or "segment" not in entry or "score" not in entry:
+                raise FormatError(f"{where}[{k}]: needs 'segment' and 'score'")
+            start, end = _segment(entry["segment"], f"{where}[{k}]")
+            try:
+                score = float(entry["score"])
+            except (TypeError, ValueError) as e:
+                raise FormatError(f"{where}[{k}]: 'score' must be a number") from e
+            problem = _segment_problem(start, end)
+            if problem:
+                issues.add(problem, f"{video_id} [{start}, {end}]")
+                continue
+            if not math.isfinite(score):
+                issues.add("non_finite_score", f"{video_id} score={score}")
+                continue
+            label = -1
+            if with_labels:
+                if "label" not in entry:
+                    raise FormatError(f"{where}[{k}]: needs 'label'")
+                label = label_index.get(entry["label"], -1)
+                if label < 0:
+                    issues.add("unknown_label", f"{video_id} label={entry['label']!r}")
+                    continue
+            vid_col.append(vidx)
+            seg_col.append((start, end))
+            label_col.append(label)
+            score_col.append(score)
+    return Segments(
+        videos=tuple(videos),
+        video=np.array(vid_col, dtype=np.int64),
+        segments=np.array(seg_col, dtype=np.float64).reshape(-1, 2),
+        label=np.array(label_col, dtype=np.int64),
+        score=np.array(score_col, dtype=np.float64),
+        label_names=gt.label_names)
+
+
+def load_results(path: str, gt: GroundTruth, *, with_labels: bool, keep_outside: bool = False,
+                 blocked: Iterable[str] = (), issues: Issues | None = None) -> Segments:
+    """:func:`parse_results` of the JSON file at ``path``."""
+    return parse_results(_load_json(path), gt, with_labels=with_labels,
+                         keep_outside=keep_outside, blocked=blocked, issues=issues, source=path)
+
+
+# --- clip classification -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipLabel:
+    """The true class of one clip."""
+
+    clip_id: str
+    label: str
+    subset: str
+
+
+def load_clips_csv(path: str, subset: str | None = None, issues: Issues | None = None,
+                   blocked: Iterable[str] = ()) -> list[ClipLabel]:
+    """Positive clips of a HACS Clips CSV (``classname,youtube_id,subset,start,end,label``,
+    header row required; ``label`` 1 = positive, -1 = negative).
+
+    Clip ids are :func:`transforms.records.make_clip_id` of (youtube_id, start, end), the ids our
+    shards carry. Negative clips are not classification targets and are skipped (counted as
+    ``negative_clip_skipped``); rows with reversed times are counted and skipped.
+    """
+    # imported here: the record module pulls in torch (via tfrecord), seconds to import
+    from transforms.records import POSITIVE, make_clip_id
+
+    issues = issues if issues is not None else Issues()
+    blocked = frozenset(blocked)
+    clips = []
+    try:
+        f = open(path, encoding="utf-8", newline="")
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read CSV ({e})") from e
+    with f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CLIPS_CSV_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise FormatError(f"{path}: missing CSV columns {missing} "
+                              f"(expected {','.join(CLIPS_CSV_COLUMNS)})")
+        for line, row in enumerate(reader, start=2):
+            if subset is not None and row["subset"] != subset:
+                continue
+            if row["youtube_id"] in blocked:
+                issues.note("blocked_video_skipped")
+                continue
+            try:
+                start, end, label = float(row["start"]), float(row["end"]), int(row["label"])
+            except (TypeError, ValueError) as e:
+                raise FormatError(f"{path}:{line}: bad start/end/label ({e})") from e
+            problem = _segment_problem(start, end)
+            if problem:
+                issues.add(f"clip_{problem}", f"{path}:{line}")
+                continue
+            if label != POSITIVE:
+                issues.note("negative_clip_skipped")
+                continue
+            clips.append(ClipLabel(make_clip_id(row["youtube_id"], start, end),
+                                   row["classname"], row["subset"]))
+    return clips
+
+
+def load_clips_shards(pattern: str, subset: str | None = None, include_unannotated: bool = False,
+                      issues: Issues | None = None, blocked: Iterable[str] = ()) -> list[ClipLabel]:
+    """Labelled clips of our TFRecord clip shards (glob or directory, local or ``gs://``).
+
+    A record is a classification target when its ``label_name`` is set and its annotation is
+    positive (or not yet annotated, with ``include_unannotated``); negatives are skipped and
+    counted.
+    """
+    # imported here: they pull in Apache Beam and torch (seconds), which only shards need
+    from transforms.records import POSITIVE, UNANNOTATED, from_example
+    from transforms.shards import iter_records, match_shards
+
+    issues = issues if issues is not None else Issues()
+    blocked = frozenset(blocked)
+    paths = match_shards(pattern)
+    if not paths:
+        raise FormatError(f"{pattern}: no TFRecord shards found")
+    clips = []
+    for path in paths:
+        for data in iter_records(path):
+            rec = from_example(data)
+            if subset is not None and rec.subset != subset:
+                continue
+            if rec.video_id in blocked:
+                issues.note("blocked_video_skipped")
+                continue
+            accepted = (POSITIVE, UNANNOTATED) if include_unannotated else (POSITIVE,)
+            if not rec.label_name:
+                issues.note("unlabelled_clip_skipped")
+            elif rec.annotation not in accepted:
+                issues.note("negative_clip_skipped" if rec.annotation < 0
+                            else "unannotated_clip_skipped")
+            else:
+                clips.append(ClipLabel(rec.clip_id, rec.label_name, rec.subset))
+    return clips
+
+
+def load_clip_labels(source: str, subset: str | None = None, include_unannotated: bool = False,
+                     issues: Issues | None = None, blocked: Iterable[str] = ()) -> list[ClipLabel]:
+    """Clip labels from a HACS Clips CSV (``*.csv``) or from TFRecord shards (anything else).
+
+    Duplicate clip ids raise :class:`FormatError` when their labels disagree and are counted
+    (``duplicate_clip``) and kept once otherwise.
+    """
+    issues = issues if issues is not None else Issues()
+    if source.endswith(".csv"):
+        clips = load_clips_csv(source, subset, issues, blocked)
+    else:
+        clips = load_clips_shards(source, subset, include_unannotated, issues, blocked)
+    seen: dict[str, ClipLabel] = {}
+    for clip in clips:
+        prior = seen.get(clip.clip_id)
+        if prior is None:
+            seen[clip.clip_id] = clip
+        elif prior.label != clip.label:
+            raise FormatError(f"{source}: clip {clip.clip_id} labelled both "
+                              f"{prior.label!r} and {clip.label!r}")
+        else:
+            issues.add("duplicate_clip", clip.clip_id)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class ClipPrediction:
+    """Ranked class guesses for one clip, best first (ties keep file order).
+
+    ``scored`` is False when only a top label was given (top-5 is then undefined).
+    """
+
+    clip_id: str
+    ranked: tuple[str, ...]
+    scored: bool
+
+
+def _rank(pairs: list[tuple[str, float]]) -> tuple[str, ...]:
+    order = sorted(range(len(pairs)), key=lambda i: (-pairs[i][1], i))
+    return tuple(pairs[i][0] for i in order)
+
+
+def _finite_pairs(clip_id: str, pairs: list[tuple[str, float]],
+                  issues: Issues) -> list[tuple[str, float]]:
+    kept = []
+    for name, score in pairs:
+        if math.isfinite(score):
+            kept.append((name, score))
+        else:
+            issues.add("non_finite_score", f"{clip_id} {name}={score}")
+    return kept
+
+
+def load_clip_predictions(path: str, issues: Issues | None = None) -> list[ClipPrediction]:
+    """Per-clip predictions from CSV or JSON (by extension).
+
+    * CSV with header ``clip_id,label``: the top label of each clip.
+    * CSV with header ``clip_id,<class 1>,<class 2>,...``: one score per class (any scale,
+      higher = more likely).
+    * JSON ``{"results": {clip_id: [{"label": name, "score": s}, ...]}}`` (the ActivityNet
+      classification results format; a list with one entry and no score is a top label), or
+      ``{"results": {clip_id: name}}``.
+
+    Classes are ranked by score, ties kept in file order. Non-finite scores are dropped and
+    counted.
+    """
+    issues = issues if issues is not None else Issues()
+    preds: list[ClipPrediction] = []
+    if path.endswith(".json"):
+        data = _load_json(path)
+        if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
+            raise FormatError(f"{path}: expected an object with a 'results' object")
+        for clip_id, value in data["results"].items():
+            where = f"{path}: results[{clip_id!r}]"
+            if isinstance(value, str):
+                preds.append(ClipPrediction(clip_id, (value,), False))
+                continue
+            if not isinstance(value, list) or not all(
+                    isinstance(e, Mapping) and isinstance(e.get("label"), str) for e in value):
+                raise FormatError(f"{where}: expected a label or a list of {{label, score}}")
+            if len(value) == 1 and "score" not in value[0]:
+                preds.append(ClipPrediction(clip_id, (value[0]["label"],), False))
+                continue
+            try:
+                pairs = [(e["label"], float(e["score"])) for e in value]
+            except (KeyError, TypeError, ValueError) as e:
+                raise FormatError(f"{where}: every entry needs a numeric 'score'") from e
+            preds.append(ClipPrediction(clip_id, _rank(_finite_pairs(clip_id, pairs, issues)),
+                                        True))
+        return preds
+    try:
+        f = open(path, encoding="utf-8", newline="")
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read CSV ({e})") from e
+    with f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if not header or header[0] != "clip_id" or len(header) < 2:
+            raise FormatError(f"{path}: header must start with 'clip_id' and have a label "
+                              "column or one column per class")
+        top_label_only = header == ["clip_id", "label"]
+        classes = header[1:]
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise FormatError(f"{path}:{line}: {len(row)} fields, header has {len(header)}")
+            if top_label_only:
+                preds.append(ClipPrediction(row[0], (row[1],), False))
+                continue
+            try:
+                pairs = [(c, float(v)) for c, v in zip(classes, row[1:], strict=True)]
+            except ValueError as e:
+                raise FormatError(f"{path}:{line}: scores must be numbers ({e})") from e
+            preds.append(ClipPrediction(row[0], _rank(_finite_pairs(row[0], pairs, issues)),
+                                        True))
+    return preds

@@ -1,0 +1,109 @@
+"""``python -m evaluate`` end to end, in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from eval_helpers import gt_doc, results_doc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", "evaluate", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def files(tmp_path):
+    gt = gt_doc({"a": [("x", 0, 10), ("x", 2, 12)], "b": [("y", 0, 5)]})
+    res = results_doc({"a": [("x", 0, 10, 0.9), ("x", 0.5, 11, 0.8), ("x", 2, 12, 0.7)],
+                       "b": [("y", 0, 5, 0.6), ("y", 3, 2, 0.5)],
+                       "elsewhere": [("x", 0, 10, 0.99)]})
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    (tmp_path / "blocked.txt").write_text("b\n")
+    return tmp_path
+
+
+def test_detection_command(files):
+    out = files / "out"
+    p = run("detection", "--ground-truth", str(files / "gt.json"),
+            "--detections", str(files / "res.json"), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "average" in p.stdout and "0.50" in p.stdout
+    assert "1 x reversed_segment" in p.stderr and "1 x video_outside_subset" in p.stderr
+    doc = json.loads((out / "detection.json").read_text())
+    # class x: the locked-ground-truth case (1.0 up to 0.75, 5/6 above); class y perfect
+    x = doc["metrics"]["per_class"]["x"]["ap"]
+    assert x == pytest.approx([1.0] * 6 + [5 / 6] * 4)
+    assert doc["metrics"]["mAP"]["0.50"] == pytest.approx(1.0)
+    assert doc["metrics"]["average_mAP"] == pytest.approx((1 + (6 + 4 * 5 / 6) / 10) / 2)
+    assert doc["input_issues"]["warnings"]["video_outside_subset"]["count"] == 1
+    assert (out / "detection.png").read_bytes()[:8] == PNG
+    # reference behaviour: the outside detection is a top-scored false positive of class x
+    p = run("detection", "--ground-truth", str(files / "gt.json"), "--detections",
+            str(files / "res.json"), "--out", str(out), "--keep-outside", "--tiou", "thumos14",
+            "--no-plot")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((out / "detection.json").read_text())
+    assert doc["metrics"]["tiou_thresholds"] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7])
+    assert doc["metrics"]["per_class"]["x"]["ap"][0] < 1.0
+
+
+def test_proposals_command(files):
+    out = files / "out"
+    p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
+            str(files / "res.json"), "--out", str(out), "--max-avg-proposals", "2",
+            "--blocked", str(files / "blocked.txt"))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((out / "proposals.json").read_text())
+    m = doc["metrics"]
+    assert m["num_videos"] == 1 and m["num_ground_truth"] == 2 and m["num_proposals"] == 3
+    assert len(m["average_recall"]) == 100 and m["avg_nr_proposals"][-1] == pytest.approx(2)
+    # a keeps int(3 * 2/3) = 2 proposals: (0,10) and (0.5,11); at AN 2 both are seen:
+    # g1 recalled at every threshold, g2 = (2,12) only while 0.783 >= t (6 of 10)
+    # at AN 1 only (0,10) is seen: g2 has tIoU 8/12 with it, recalled at 0.50..0.65
+    assert m["ar_at"]["1"] == pytest.approx((10 + 4) / 20)
+    assert m["average_recall"][-1] == pytest.approx((10 + 6) / 20)
+    assert "AUC" in p.stdout and (out / "proposals.png").read_bytes()[:8] == PNG
+
+
+def test_classification_command(tmp_path):
+    (tmp_path / "clips.csv").write_text(
+        "classname,youtube_id,subset,start,end,label\n"
+        "A,v1,validation,0,2,1\nA,v1,validation,2,4,1\nB,v2,validation,0,2,1\n"
+        "B,v9,training,0,2,1\nB,v9,training,2,4,1\nA,v8,training,0,2,1\n")
+    (tmp_path / "preds.csv").write_text(
+        "clip_id,A,B\nv1_000000000_000002000,0.9,0.1\nv1_000002000_000004000,0.2,0.8\n"
+        "v2_000000000_000002000,0.3,0.7\n")
+    out = tmp_path / "out"
+    p = run("classification", "--labels", str(tmp_path / "clips.csv"), "--predictions",
+            str(tmp_path / "preds.csv"), "--out", str(out), "--k", "1",
+            "--rank-labels", str(tmp_path / "clips.csv"))
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "classification.json").read_text())["metrics"]
+    assert m["top1"] == pytest.approx(2 / 3) and m["top5"] == pytest.approx(1.0)
+    assert m["mean_class_accuracy"] == pytest.approx(0.75)
+    # ranked by training counts: B (2) before A (1)
+    assert m["top_classes"]["classes"] == ["B"] and m["bottom_classes"]["classes"] == ["A"]
+    assert m["confusions"] == [{"true": "A", "predicted": "B", "clips": 1}]
+    assert (out / "classification.png").read_bytes()[:8] == PNG
+    assert "mean per-class" in p.stdout
+
+
+def test_bad_input_exit_status(files):
+    (files / "broken.json").write_text('{"results": []}')
+    p = run("detection", "--ground-truth", str(files / "gt.json"),
+            "--detections", str(files / "broken.json"), "--out", str(files / "out"))
+    assert p.returncode == 2 and "error:" in p.stderr and "'results'" in p.stderr
+    p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
+            str(files / "res.json"), "--out", str(files / "out"), "--strict")
+    assert p.returncode == 2 and "reversed_segment" in p.stderr
+    p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
+            str(files / "res.json"), "--subset", "testing", "--out", str(files / "out"))
+    assert p.returncode == 2 and "no video in subset" in p.stderr
