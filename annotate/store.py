@@ -278,12 +278,13 @@ class Store:
                                "WHERE classname = ?", (classname,)).fetchone()
         return {"total": row[0], "reviewed": row[1]}
 
-    def _items(self, conn: sqlite3.Connection, where: str, args: tuple) -> list[ClipItem]:
+    def _items(self, conn: sqlite3.Connection, where: str, args: tuple,
+               limit: int = -1) -> list[ClipItem]:
         rows = conn.execute(
             'SELECT c.classname, c.clip_id, c.video_id, c.subset, c.start, c."end", c.label, '
             "c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0) FROM clips c "
-            f"LEFT JOIN clip_media m ON m.clip_id = c.clip_id WHERE {where} ORDER BY c.id",
-            args).fetchall()
+            f"LEFT JOIN clip_media m ON m.clip_id = c.clip_id WHERE {where} ORDER BY c.id "
+            "LIMIT ?", (*args, limit)).fetchall()
         return [ClipItem(*r[:9], bool(r[9]), r[10]) for r in rows]
 
     def clip(self, classname: str, clip_id: str) -> ClipItem:
@@ -311,8 +312,8 @@ class Store:
             if not conn.execute("SELECT 1 FROM clips WHERE classname = ? LIMIT 1",
                                 (classname,)).fetchone():
                 raise ApiError(404, f"unknown class {classname!r}")
-            items = self._items(conn, "c.classname = ? AND c.reviewed = 0 LIMIT ?",
-                                (classname, size))
+            items = self._items(conn, "c.classname = ? AND c.reviewed = 0", (classname,),
+                                size)
             if not items:
                 return None, []
             page_id = uuid.uuid4().hex

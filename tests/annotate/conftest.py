@@ -125,7 +125,7 @@ def server(dataset: Dataset, tmp_path: Path) -> Iterator[Server]:
     store.add_annotator("bob", "bob-token")
     httpd = make_server("127.0.0.1", 0, create_app(store, dataset.videos_root, page_size=4),
                         threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Server(f"http://127.0.0.1:{httpd.server_port}", store, db)
