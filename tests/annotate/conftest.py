@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from tests_annotate_helpers import WEBM_FPS
 from tfrecord.writer import TFRecordWriter
 from werkzeug.serving import make_server
 
@@ -24,7 +25,6 @@ from transforms.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, 
 
 VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"
 CLIP_FPS = 8.0
-WEBM_FPS = 10.0
 
 
 def write_shard(path: Path, payloads: list[bytes]) -> None:
