@@ -4,7 +4,6 @@ browser-playable WebM made from the same frames, and a real server on a free por
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests_annotate_helpers import WEBM_FPS
-from tfrecord.writer import TFRecordWriter
+from tests_annotate_helpers import WEBM_FPS, write_shard
 from werkzeug.serving import make_server
 
 from annotate.app import create_app
@@ -25,15 +23,6 @@ from transforms.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, 
 
 VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"
 CLIP_FPS = 8.0
-
-
-def write_shard(path: Path, payloads: list[bytes]) -> None:
-    """Write serialized records as one TFRecord file (length, crc, data, crc)."""
-    with open(path, "wb") as f:
-        for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + TFRecordWriter.masked_crc(length) + data
-                    + TFRecordWriter.masked_crc(data))
 
 
 def _frames(name: str, seconds: float, fps: float) -> list[tuple[float, np.ndarray]]:
