@@ -110,7 +110,8 @@ def _serve(store: Store, args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     added, videos = prepare(store, args.shards, args.videos_root)
-    print(f"{added} new clips queued; {videos} video files under {args.videos_root}")
+    print(f"{added} new clips queued; {videos} video files under {args.videos_root}",
+          flush=True)
     server = make_server(args.host, args.port,
                          create_app(store, args.videos_root, args.page_size), threaded=True)
     print(f"annotation tools at http://{args.host}:{server.server_port}/ (Ctrl-C stops)",

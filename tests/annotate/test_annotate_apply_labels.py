@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 
+import apache_beam as beam
 import numpy as np
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tests_annotate_helpers import write_shard
 
@@ -71,9 +72,7 @@ def test_row_matches(row, expected):
 
 def test_apply_labels_transform():
     rows = parse_clips_csv(CSV)
-    with TestPipeline() as p:
-        import apache_beam as beam
-
+    with BeamTestPipeline() as p:
         out = (p | beam.Create([to_example(r) for r in RECORDS])
                | ApplyLabels(rows, tolerance_s=0.001))
         pairs = out["records"] | beam.Map(lambda d: (from_example(d).clip_id,
