@@ -63,14 +63,16 @@ def preview_strip(record: ClipRecord, height: int = PREVIEW_HEIGHT,
 
 def scan_videos(root: str) -> dict[str, str]:
     """``{video_id: path relative to root}`` for the video files under ``root``; the id is
-    the file name without extension (the first path in sorted order wins on a clash)."""
+    the file name without extension (the first path in sorted order wins on a clash).
+    Links that lead outside ``root`` are left out."""
     found: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
             stem, ext = os.path.splitext(name)
-            if ext.lower() in VIDEO_EXTENSIONS:
-                found.setdefault(stem, os.path.relpath(os.path.join(dirpath, name), root))
+            relative = os.path.relpath(os.path.join(dirpath, name), root)
+            if ext.lower() in VIDEO_EXTENSIONS and resolve_inside(root, relative):
+                found.setdefault(stem, relative)
     return found
 
 

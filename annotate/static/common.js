@@ -42,7 +42,7 @@ function showWho() {
 let signedInHook = null;
 function onSignedIn(start) {
   signedInHook = start;
-  if (Auth.name) start(); else say("Sign in (name and token) to start.", "error");
+  if (Auth.name) start(); else say("Sign in (name and token) to start.");
 }
 
 document.addEventListener("DOMContentLoaded", () => {

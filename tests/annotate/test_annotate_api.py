@@ -18,6 +18,7 @@ import pytest
 
 from annotate.cli import main
 from annotate.formats import parse_clips_csv
+from annotate.media import scan_videos
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
 BOB = {"X-Annotator": "bob", "X-Token": "bob-token"}
@@ -251,8 +252,16 @@ def test_media_never_leaves_the_videos_root(server, dataset, tmp_path):
     secret = open(dataset.outside_file, "rb").read()
     outside_name = os.path.basename(dataset.outside_file)
     link = os.path.join(dataset.videos_root, "link.webm")
-    if not os.path.lexists(link):
-        os.symlink(dataset.outside_file, link)
+    os.symlink(dataset.outside_file, link)
+    try:
+        assert scan_videos(dataset.videos_root) == {"vtest_a": "vtest_a.webm",
+                                                    "vtest_b": "vtest_b.webm"}
+        check_traversal(server, dataset, secret, outside_name)
+    finally:
+        os.remove(link)
+
+
+def check_traversal(server, dataset, secret, outside_name):
     server.store.set_video_paths({"vtest_a": "vtest_a.webm", "dots": f"../{outside_name}",
                                   "absolute": dataset.outside_file, "link": "link.webm"})
     for path in ["/media/videos/dots", "/media/videos/absolute", "/media/videos/link",

@@ -54,8 +54,7 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
     page.fill("#signin-name", "ann")
     page.fill("#signin-token", "wrong")
     page.click("#signin-button")
-    page.wait_for_selector("#message.error")
-    assert "wrong token" in page.text_content("#message")
+    page.wait_for_selector("#message.error:has-text('wrong token')")
     page.fill("#signin-name", "ann")
     page.fill("#signin-token", "ann-token")
     with page.expect_response(lambda r: r.url.endswith("preview.jpg") and r.status == 200):
