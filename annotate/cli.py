@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FormatError, ApiError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        store.close()
     return 0
 
 

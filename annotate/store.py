@@ -132,8 +132,13 @@ class Store:
 
     def __init__(self, path: str):
         self.path = path
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
+        # Held open for the store's life: when the last connection to a WAL database closes,
+        # SQLite checkpoints and syncs, which would otherwise happen after every request.
+        self._keeper = self._connect()
+        self._keeper.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._keeper.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
