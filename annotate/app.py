@@ -58,6 +58,7 @@ def _clip_json(item: ClipItem) -> dict[str, Any]:
     return {"clip_id": item.clip_id, "video_id": item.video_id, "start": item.start,
             "end": item.end, "label": item.label,
             "preview_frames": min(item.num_frames, PREVIEW_MAX_FRAMES),
+            "has_video": item.has_video,
             "labelled_by": item.labelled_by}
 
 
@@ -167,7 +168,8 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         task = store.next_task(classname, *_who())
         if task is None:
             return jsonify(done=True, classes=store.segment_classes())
-        return jsonify(done=False, task=_task_json(task))
+        progress = next(c for c in store.segment_classes() if c["classname"] == classname)
+        return jsonify(done=False, task=_task_json(task), progress=progress)
 
     @app.post("/api/segments/<classname>/<video_id>/submit")
     def submit_segments(classname: str, video_id: str):

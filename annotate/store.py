@@ -98,8 +98,8 @@ def _sha256(token: str) -> str:
 
 @dataclass(frozen=True)
 class ClipItem:
-    """A clip in a class's queue: span in seconds, current ``label`` (1 / -1) and whether
-    a preview exists (``num_frames`` > 0 when the clip's frames are in a shard)."""
+    """A clip in a class's queue: span in seconds, current ``label`` (1 / -1), its frame
+    count in a shard (0: no shard holds it) and whether its source video file is served."""
 
     classname: str
     clip_id: str
@@ -112,6 +112,7 @@ class ClipItem:
     labelled_at: str | None
     reviewed: bool
     num_frames: int
+    has_video: bool
 
 
 @dataclass(frozen=True)
@@ -287,10 +288,11 @@ class Store:
                limit: int = -1) -> list[ClipItem]:
         rows = conn.execute(
             'SELECT c.classname, c.clip_id, c.video_id, c.subset, c.start, c."end", c.label, '
-            "c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0) FROM clips c "
-            f"LEFT JOIN clip_media m ON m.clip_id = c.clip_id WHERE {where} ORDER BY c.id "
+            "c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0), "
+            "v.path IS NOT NULL FROM clips c LEFT JOIN clip_media m ON m.clip_id = c.clip_id "
+            f"LEFT JOIN videos v ON v.video_id = c.video_id WHERE {where} ORDER BY c.id "
             "LIMIT ?", (*args, limit)).fetchall()
-        return [ClipItem(*r[:9], bool(r[9]), r[10]) for r in rows]
+        return [ClipItem(*r[:9], bool(r[9]), r[10], bool(r[11])) for r in rows]
 
     def clip(self, classname: str, clip_id: str) -> ClipItem:
         with self._read() as conn:

@@ -15,6 +15,26 @@ function setLabel(tile, label) {
 
 function flip(tile) { setLabel(tile, tile.dataset.label === "1" ? -1 : 1); }
 
+// A clip no shard holds (e.g. from an imported CSV) loops its span of the source video.
+function videoPreview(clip) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = "metadata";
+  video.src = `/media/videos/${encodeURIComponent(clip.video_id)}#t=${clip.start},${clip.end}`;
+  video.addEventListener("loadedmetadata", () => {
+    video.currentTime = clip.start;
+    video.play().catch(() => {});
+  });
+  video.addEventListener("timeupdate", () => {
+    if (video.currentTime >= clip.end || video.paused) {
+      video.currentTime = clip.start;
+      video.play().catch(() => {});
+    }
+  });
+  return video;
+}
+
 function tileFor(clip) {
   const tile = document.createElement("div");
   tile.className = "clip";
@@ -27,6 +47,8 @@ function tileFor(clip) {
   if (clip.preview_frames > 0) {
     addStrip(preview, `/media/clips/${encodeURIComponent(clip.clip_id)}/preview.jpg`,
              clip.preview_frames);
+  } else if (clip.has_video) {
+    preview.append(videoPreview(clip));
   } else {
     preview.classList.add("none");
     preview.textContent = "no preview";

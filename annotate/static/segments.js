@@ -137,6 +137,8 @@ async function loadNext() {
     return;
   }
   task = data.task;
+  document.getElementById("seg-done").textContent = data.progress.done + data.progress.rejected;
+  document.getElementById("seg-todo").textContent = data.progress.pending;
   segments = task.segments.map((s) => [s[0], s[1]]);
   pending = null;
   selected = -1;

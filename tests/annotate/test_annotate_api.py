@@ -62,6 +62,7 @@ def test_page_order_and_starting_labels(server, dataset):
     rest = open_page(server, size=10)["clips"]
     assert [c["label"] for c in rest] == [1, 1, 1, 1, -1, 1]  # same queue, nothing reviewed
     assert page["progress"] == {"total": 6, "reviewed": 0}
+    assert all(c["preview_frames"] == 16 and c["has_video"] for c in page["clips"])
 
 
 def test_submit_saves_labels_with_who_and_when(server):

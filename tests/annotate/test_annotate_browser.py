@@ -49,6 +49,11 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
         "definition": "A person moves on foot at a normal pace, upright, legs alternating.",
         "positives": [dataset.clips[1].clip_id], "hard_negatives": [dataset.clips[6].clip_id]}}))
     assert main(["import-guidelines", "--db", server.db, str(guideline)]) == 0
+    # a clip no shard holds: its tile loops that span of the source video instead
+    extra = tmp_path / "extra.csv"
+    extra.write_text("classname,youtube_id,subset,start,end,label\n"
+                     "Walking,vtest_b,training,6.0,8.0,1\n")
+    assert main(["import-clips", "--db", server.db, str(extra)]) == 0
 
     page.goto(f"{server.url}/clips/Walking")
     page.fill("#signin-name", "ann")
@@ -82,8 +87,12 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
     page.screenshot(path=str(tmp_path / "annotate-clips.png"))
 
     page.click("#submit")
-    page.wait_for_function("document.querySelectorAll('#grid .clip').length === 2")
+    page.wait_for_function("document.querySelectorAll('#grid .clip').length === 3")
     assert page.text_content("#reviewed") == "4"
+    assert page.text_content("#total") == "7"
+    page.wait_for_function("""(v => v && v.readyState >= 2 && !v.seeking
+                               && v.currentTime >= 6.0 && v.currentTime <= 8.0)
+                              (document.querySelector('#grid .clip:nth-child(3) video'))""")
     labels = [server.store.clip("Walking", i) for i in ids]
     assert [(c.label, c.labelled_by, c.reviewed) for c in labels] == [
         (-1, "ann", True), (-1, "ann", True), (-1, "ann", True), (1, "ann", True)]
@@ -92,7 +101,8 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
     rows = parse_clips_csv(out.read_text())
     assert [(r.classname, r.video_id, r.start, r.end, r.label) for r in rows] == [
         ("Walking", "vtest_a", 0.0, 2.0, -1), ("Walking", "vtest_a", 2.0, 4.0, -1),
-        ("Walking", "vtest_a", 4.0, 6.0, -1), ("Walking", "vtest_a", 6.0, 8.0, 1)]
+        ("Walking", "vtest_a", 4.0, 6.0, -1), ("Walking", "vtest_a", 6.0, 8.0, 1),
+        ("Walking", "vtest_b", 6.0, 8.0, 1)]
 
 
 def seek(page, t: float) -> float:
