@@ -121,3 +121,4 @@ def server(dataset: Dataset, tmp_path: Path) -> Iterator[Server]:
     finally:
         httpd.shutdown()
         thread.join(timeout=5)
+        store.close()
