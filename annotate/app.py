@@ -71,7 +71,7 @@ def _task_json(task: SegmentTask) -> dict[str, Any]:
 def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZE) -> Flask:
     """The app over ``store``; videos are served only from ``videos_root``."""
     app = Flask(__name__)
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
     previews = _PreviewCache(PREVIEW_CACHE)
 
     @app.errorhandler(ApiError)

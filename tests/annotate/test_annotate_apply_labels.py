@@ -90,7 +90,7 @@ def test_run_writes_labelled_shards_index_and_report(tmp_path):
     labels.write_text(CSV)
     prefix = str(tmp_path / "out" / "clips")
     run([f"--shards={src}/*.tfrecord", f"--labels_csv={labels}", f"--output={prefix}",
-         "--num_shards=2"], save_main_session=False)
+         "--num_shards=2"], save_main_session=False, test_pipeline=BeamTestPipeline())
     shards = match_shards(prefix + "-*.tfrecord")
     assert len(shards) == 2
     records = [from_example(d) for s in shards for d in iter_records(s)]
