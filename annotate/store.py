@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import sqlite3
 import uuid
@@ -217,10 +218,9 @@ class Store:
                              "offset = excluded.offset, length = excluded.length, "
                              "num_frames = excluded.num_frames",
                              (rec.clip_id, shard, offset, length, rec.num_frames))
-                if rec.source_uri or rec.subset:
-                    conn.execute("INSERT INTO videos (video_id, subset, url) VALUES (?, ?, ?) "
-                                 "ON CONFLICT (video_id) DO NOTHING",
-                                 (rec.video_id, rec.subset, rec.source_uri))
+                conn.execute("INSERT INTO videos (video_id, subset, url) VALUES (?, ?, ?) "
+                             "ON CONFLICT (video_id) DO NOTHING",
+                             (rec.video_id, rec.subset, rec.source_uri))
                 if not rec.label_name:
                     continue
                 label = rec.annotation if rec.annotation in (POSITIVE, NEGATIVE) else POSITIVE
@@ -592,8 +592,9 @@ class Store:
 
 
 def _is_seconds(value: Any) -> bool:
+    """A JSON number that can be a time in seconds: finite and not negative."""
     return (isinstance(value, int | float) and not isinstance(value, bool)
-            and value == value and value not in (float("inf"), float("-inf")) and value >= 0)
+            and math.isfinite(value) and value >= 0)
 
 
 def _spans(spans: Any, duration: Any) -> list[list[float]]:
