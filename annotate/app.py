@@ -1,0 +1,199 @@
+"""The annotation web app (Flask): clip tool, segment tool, their JSON API and media.
+
+Writes need the headers ``X-Annotator`` and ``X-Token``; every answer to a bad request is a
+4xx with ``{"error": "<what is wrong>"}`` and leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections import OrderedDict
+from dataclasses import asdict
+from threading import Lock
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from annotate.media import PREVIEW_MAX_FRAMES, preview_strip, read_record, resolve_inside
+from annotate.store import ApiError, ClipItem, SegmentTask, Store
+
+DEFAULT_PAGE_SIZE = 12
+PREVIEW_CACHE = 512  # preview strips kept in memory (about 70 kB each: 16 frames, 112 px high)
+
+
+class _PreviewCache:
+    """A small thread-safe LRU of ``clip_id -> (jpeg, frames)``."""
+
+    def __init__(self, size: int):
+        self.size, self._items, self._lock = size, OrderedDict(), Lock()
+
+    def get(self, key: str) -> tuple[bytes, int] | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, value: tuple[bytes, int]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "the request body must be a JSON object "
+                            "(Content-Type: application/json)")
+    return data
+
+
+def _who() -> tuple[str | None, str | None]:
+    return request.headers.get("X-Annotator"), request.headers.get("X-Token")
+
+
+def _clip_json(item: ClipItem) -> dict[str, Any]:
+    return {"clip_id": item.clip_id, "video_id": item.video_id, "start": item.start,
+            "end": item.end, "label": item.label,
+            "preview_frames": min(item.num_frames, PREVIEW_MAX_FRAMES),
+            "has_video": item.has_video,
+            "labelled_by": item.labelled_by}
+
+
+def _task_json(task: SegmentTask) -> dict[str, Any]:
+    return {"classname": task.classname, "video_id": task.video_id, "version": task.version,
+            "duration": task.duration, "status": task.status,
+            "segments": [[s.start, s.end] for s in task.segments]}
+
+
+def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZE) -> Flask:
+    """The app over ``store``; videos are served only from ``videos_root``."""
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    previews = _PreviewCache(PREVIEW_CACHE)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return jsonify(error=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return jsonify(error=exc.description), exc.code
+        return exc
+
+    # -- pages --------------------------------------------------------------------------------
+
+    @app.get("/")
+    def index():
+        return render_template("index.html", clip_classes=store.clip_classes(),
+                               segment_classes=store.segment_classes())
+
+    @app.get("/clips/<classname>")
+    def clips_tool(classname: str):
+        progress = store.clip_progress(classname)
+        if progress["total"] == 0:
+            raise ApiError(404, f"no clips for class {classname!r}")
+        return render_template("clips.html", classname=classname, page_size=page_size,
+                               progress=progress)
+
+    @app.get("/segments/<classname>")
+    def segments_tool(classname: str):
+        return render_template("segments.html", classname=classname)
+
+    # -- API: annotators ----------------------------------------------------------------------
+
+    @app.post("/api/whoami")
+    def whoami():
+        return jsonify(annotator=store.check_annotator(*_who()))
+
+    # -- API: clips ---------------------------------------------------------------------------
+
+    @app.post("/api/clips/<classname>/pages")
+    def open_page(classname: str):
+        size = _body().get("size", page_size)
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ApiError(400, "'size' must be an integer")
+        name, token = _who()
+        page_id, items = store.open_page(classname, name, token, size)
+        return jsonify(page_id=page_id, clips=[_clip_json(i) for i in items],
+                       progress=store.clip_progress(classname))
+
+    @app.post("/api/pages/<page_id>/submit")
+    def submit_page(page_id: str):
+        labels = _body().get("labels")
+        name, token = _who()
+        saved = store.submit_page(page_id, name, token, labels)
+        return jsonify(saved=saved)
+
+    @app.get("/api/clips/<classname>/<clip_id>")
+    def clip_info(classname: str, clip_id: str):
+        item = store.clip(classname, clip_id)
+        return jsonify(**asdict(item), history=store.clip_history(classname, clip_id))
+
+    @app.get("/api/guidelines/<classname>")
+    def guideline(classname: str):
+        g = store.guideline(classname)
+        if g is None:
+            raise ApiError(404, f"no guideline for class {classname!r}")
+        def examples(clip_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+            media = [store.clip_media(c) for c in clip_ids]
+            return [{"clip_id": c, "preview_frames": min(m[3], PREVIEW_MAX_FRAMES) if m else 0}
+                    for c, m in zip(clip_ids, media, strict=True)]
+
+        return jsonify(classname=g.classname, definition=g.definition,
+                       positives=examples(g.positives),
+                       hard_negatives=examples(g.hard_negatives))
+
+    @app.get("/media/clips/<clip_id>/preview.jpg")
+    def clip_preview(clip_id: str):
+        cached = previews.get(clip_id)
+        if cached is None:
+            where = store.clip_media(clip_id)
+            if where is None:
+                raise ApiError(404, f"no shard holds clip {clip_id!r}")
+            cached = preview_strip(read_record(*where[:3]))
+            previews.put(clip_id, cached)
+        response = Response(cached[0], mimetype="image/jpeg")
+        response.headers["X-Preview-Frames"] = str(cached[1])
+        response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    # -- API: segments ------------------------------------------------------------------------
+
+    @app.post("/api/segments/<classname>/next")
+    def next_task(classname: str):
+        task = store.next_task(classname, *_who())
+        if task is None:
+            return jsonify(done=True, classes=store.segment_classes())
+        progress = next(c for c in store.segment_classes() if c["classname"] == classname)
+        return jsonify(done=False, task=_task_json(task), progress=progress)
+
+    @app.post("/api/segments/<classname>/<video_id>/submit")
+    def submit_segments(classname: str, video_id: str):
+        body = _body()
+        name, token = _who()
+        saved = store.submit_segments(classname, video_id, name, token, body.get("version"),
+                                      body.get("segments"), body.get("duration"))
+        return jsonify(saved=saved)
+
+    @app.post("/api/segments/<classname>/<video_id>/reject")
+    def reject_video(classname: str, video_id: str):
+        body = _body()
+        name, token = _who()
+        store.reject_video(classname, video_id, name, token, body.get("version"),
+                           body.get("reason"))
+        return jsonify(rejected=True)
+
+    @app.get("/media/videos/<video_id>")
+    def video(video_id: str):
+        relative = store.video_path(video_id)
+        path = resolve_inside(videos_root, relative) if relative else None
+        if path is None:
+            raise ApiError(404, f"no video file for {video_id!r}")
+        mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
+
+    return app

@@ -1,0 +1,125 @@
+"""Command line: ``python -m annotate <command> --db PATH ...``.
+
+Commands: ``serve`` (the web app), ``add-annotator``, ``import-clips`` / ``export-clips``
+(HACS Clips CSV), ``import-segments`` / ``export-segments`` (HACS Segments JSON),
+``import-guidelines`` (per-class guideline JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from apache_beam.io.filesystems import FileSystems
+
+from annotate.app import DEFAULT_PAGE_SIZE, create_app
+from annotate.formats import (
+    FormatError,
+    format_clips_csv,
+    format_segments_json,
+    parse_clips_csv,
+    parse_guidelines_json,
+    parse_segments_json,
+)
+from annotate.media import scan_shards, scan_videos
+from annotate.store import ApiError, Store
+
+
+def _read_text(path: str) -> str:
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return f.read().decode("utf-8-sig")
+
+
+def _write_text(path: str, text: str) -> None:
+    with FileSystems.create(path, mime_type="text/plain",
+                            compression_type="uncompressed") as f:
+        f.write(text.encode("utf-8"))
+
+
+def prepare(store: Store, shards: str | None, videos_root: str) -> tuple[int, int]:
+    """Bring the database up to date with the shards and the videos root; returns
+    ``(new queued clips, video files found)``."""
+    added = store.add_shard_clips(scan_shards(shards)) if shards else 0
+    videos = scan_videos(videos_root)
+    store.set_video_paths(videos)
+    return added, len(videos)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m annotate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+        return p
+
+    p = command("serve", "Start the annotation web app.")
+    p.add_argument("--shards", default=None,
+                   help="TFRecord clip shards (glob or directory) whose clips fill the queues")
+    p.add_argument("--videos-root", required=True,
+                   help="directory of browser-playable source videos named <video_id>.<ext>")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
+                   help=f"clips per page in the clip tool (default {DEFAULT_PAGE_SIZE})")
+    p = command("add-annotator", "Create an annotator (or give them a new token).")
+    p.add_argument("name")
+    p.add_argument("--token", default=None, help="the token to use (default: a random one)")
+    for name, what in (("clips", "HACS Clips CSV"), ("segments", "HACS Segments JSON")):
+        command(f"import-{name}", f"Load a {what} into the database.").add_argument("path")
+        command(f"export-{name}", f"Write the database's labels as {what}.").add_argument("path")
+    command("import-guidelines", "Load per-class guidelines (JSON).").add_argument("path")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    store = Store(args.db)
+    try:
+        if args.command == "serve":
+            return _serve(store, args)
+        if args.command == "add-annotator":
+            print(store.add_annotator(args.name, args.token))
+        elif args.command == "import-clips":
+            n = store.import_clips(parse_clips_csv(_read_text(args.path), args.path), args.path)
+            print(f"imported {n} clip labels from {args.path}")
+        elif args.command == "export-clips":
+            rows = store.export_clips()
+            _write_text(args.path, format_clips_csv(rows))
+            print(f"exported {len(rows)} clip labels to {args.path}")
+        elif args.command == "import-segments":
+            data = parse_segments_json(_read_text(args.path), args.path)
+            print(f"imported {store.import_segments(data, args.path)} videos from {args.path}")
+        elif args.command == "export-segments":
+            data = store.export_segments()
+            _write_text(args.path, format_segments_json(data))
+            print(f"exported {len(data.videos)} videos to {args.path}")
+        elif args.command == "import-guidelines":
+            n = store.import_guidelines(parse_guidelines_json(_read_text(args.path), args.path))
+            print(f"imported {n} guidelines from {args.path}")
+    except (FormatError, ApiError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def _serve(store: Store, args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    added, videos = prepare(store, args.shards, args.videos_root)
+    print(f"{added} new clips queued; {videos} video files under {args.videos_root}",
+          flush=True)
+    server = make_server(args.host, args.port,
+                         create_app(store, args.videos_root, args.page_size), threaded=True)
+    print(f"annotation tools at http://{args.host}:{server.server_port}/ (Ctrl-C stops)",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,240 @@
+"""HACS annotation file formats: Clips CSV and Segments (ActivityNet-style) JSON.
+
+Plain functions and frozen dataclasses, no web or database code, so they are reusable from a
+notebook and from the Beam job that writes labels back into the shards.
+
+Clips CSV (HACS Clips v1.1): header ``classname,youtube_id,subset,start,end,label``; one row
+per 2-second clip; ``start``/``end`` in seconds; ``label`` 1 (positive) or -1 (negative).
+
+Segments JSON (HACS Segments v1.1, same layout as ActivityNet 1.3)::
+
+    {"version": "...", "taxonomy": [...],
+     "database": {"<video id>": {"subset": "training", "duration": 123.4, "url": "...",
+                                 "annotations": [{"label": "Archery", "segment": [s, e]}]}}}
+
+Times are seconds. Both writers reproduce what the readers parsed: numbers are written in
+Python's shortest round-trip form, row and key order is kept, and unknown per-video keys of a
+Segments file are carried through (``SegmentVideo.extra``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+CLIPS_HEADER = ("classname", "youtube_id", "subset", "start", "end", "label")
+
+
+class FormatError(ValueError):
+    """An annotation file that does not follow its format; the message says where."""
+
+
+@dataclass(frozen=True)
+class ClipLabel:
+    """One Clips CSV row: ``start``/``end`` in seconds, ``label`` 1 or -1."""
+
+    classname: str
+    video_id: str
+    subset: str
+    start: float
+    end: float
+    label: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One labelled segment of a video, ``start``/``end`` in seconds."""
+
+    label: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SegmentVideo:
+    """One ``database`` entry of a Segments file; ``duration`` in seconds (None: unknown).
+
+    ``extra`` holds any other keys of the entry (e.g. ``resolution``), kept for round trips.
+    """
+
+    video_id: str
+    subset: str
+    duration: float | None
+    url: str
+    segments: tuple[Segment, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SegmentsFile:
+    """A whole Segments file: ``version``, ``taxonomy`` (kept as parsed) and the videos."""
+
+    version: str
+    taxonomy: list[Any]
+    videos: tuple[SegmentVideo, ...]
+
+
+def _number(text: str, where: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise FormatError(f"{where}: {name} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise FormatError(f"{where}: {name} {text!r} is not a finite number")
+    return value
+
+
+def check_span(start: float, end: float, where: str) -> None:
+    """Raise FormatError unless ``0 <= start < end`` (seconds)."""
+    if start < 0 or end <= start:
+        raise FormatError(f"{where}: need 0 <= start < end, got start={start} end={end}")
+
+
+def parse_clips_csv(text: str, name: str = "clips.csv") -> list[ClipLabel]:
+    """Parse a Clips CSV; FormatError names the file and line of the first bad row."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != CLIPS_HEADER:
+        raise FormatError(f"{name}: header must be {','.join(CLIPS_HEADER)}, got {header}")
+    rows = []
+    for row in reader:
+        where = f"{name} line {reader.line_num}"
+        if not row:
+            continue
+        if len(row) != len(CLIPS_HEADER):
+            raise FormatError(f"{where}: expected {len(CLIPS_HEADER)} fields, got {len(row)}")
+        classname, video_id, subset = row[0], row[1], row[2]
+        if not classname or not video_id:
+            raise FormatError(f"{where}: classname and youtube_id must not be empty")
+        start = _number(row[3], where, "start")
+        end = _number(row[4], where, "end")
+        check_span(start, end, where)
+        if row[5].strip() not in ("1", "-1"):
+            raise FormatError(f"{where}: label must be 1 or -1, got {row[5]!r}")
+        rows.append(ClipLabel(classname, video_id, subset, start, end, int(row[5])))
+    return rows
+
+
+def format_clips_csv(rows: Iterable[ClipLabel]) -> str:
+    """Clips CSV text for ``rows`` (in order), with header, ``\\n`` line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CLIPS_HEADER)
+    for r in rows:
+        writer.writerow([r.classname, r.video_id, r.subset, repr(float(r.start)),
+                         repr(float(r.end)), r.label])
+    return out.getvalue()
+
+
+def _segment(entry: Any, where: str) -> Segment:
+    if not isinstance(entry, dict) or not isinstance(entry.get("label"), str):
+        raise FormatError(f"{where}: an annotation needs a string 'label'")
+    span = entry.get("segment")
+    if (not isinstance(span, list) or len(span) != 2
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in span)):
+        raise FormatError(f"{where}: 'segment' must be [start, end] in seconds")
+    start, end = float(span[0]), float(span[1])
+    check_span(start, end, where)
+    return Segment(entry["label"], start, end)
+
+
+def parse_segments_json(text: str, name: str = "segments.json") -> SegmentsFile:
+    """Parse a Segments / ActivityNet JSON file; FormatError says which entry is bad."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{name}: not JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("database"), dict):
+        raise FormatError(f"{name}: needs a 'database' object")
+    taxonomy = doc.get("taxonomy", [])
+    if not isinstance(taxonomy, list):
+        raise FormatError(f"{name}: 'taxonomy' must be a list")
+    videos = []
+    for video_id, entry in doc["database"].items():
+        where = f"{name} database[{video_id!r}]"
+        if not isinstance(entry, dict):
+            raise FormatError(f"{where}: must be an object")
+        annotations = entry.get("annotations", [])
+        if not isinstance(annotations, list):
+            raise FormatError(f"{where}: 'annotations' must be a list")
+        duration = entry.get("duration")
+        if duration is not None and (isinstance(duration, bool)
+                                     or not isinstance(duration, int | float) or duration < 0):
+            raise FormatError(f"{where}: 'duration' must be a number of seconds")
+        extra = {k: v for k, v in entry.items()
+                 if k not in ("subset", "duration", "url", "annotations")}
+        videos.append(SegmentVideo(
+            video_id=video_id, subset=str(entry.get("subset", "")),
+            duration=None if duration is None else float(duration),
+            url=str(entry.get("url", "")),
+            segments=tuple(_segment(a, f"{where} annotation {i}")
+                           for i, a in enumerate(annotations)),
+            extra=extra))
+    return SegmentsFile(str(doc.get("version", "")), taxonomy, tuple(videos))
+
+
+def segments_document(data: SegmentsFile) -> dict[str, Any]:
+    """The JSON object of a Segments file (key order as HACS writes it)."""
+    database = {}
+    for v in data.videos:
+        entry: dict[str, Any] = {"subset": v.subset, "duration": v.duration, "url": v.url,
+                                 "annotations": [{"label": s.label, "segment": [s.start, s.end]}
+                                                 for s in v.segments]}
+        entry.update(v.extra)
+        database[v.video_id] = entry
+    return {"version": data.version, "taxonomy": data.taxonomy, "database": database}
+
+
+def format_segments_json(data: SegmentsFile) -> str:
+    """Segments JSON text for ``data``."""
+    return json.dumps(segments_document(data), indent=1, ensure_ascii=False) + "\n"
+
+
+def default_taxonomy(classes: Sequence[str]) -> list[dict[str, Any]]:
+    """An ActivityNet-style flat taxonomy: a root node and one child per class."""
+    nodes: list[dict[str, Any]] = [{"nodeId": 0, "nodeName": "Root", "parentId": None,
+                                    "parentName": None}]
+    nodes += [{"nodeId": i, "nodeName": c, "parentId": 0, "parentName": "Root"}
+              for i, c in enumerate(sorted(set(classes)), start=1)]
+    return nodes
+
+
+@dataclass(frozen=True)
+class Guideline:
+    """How to label one class: a text ``definition``, positive example clip ids and
+    optional hard-negative clip ids (clips that look similar but are not the action)."""
+
+    classname: str
+    definition: str
+    positives: tuple[str, ...]
+    hard_negatives: tuple[str, ...] = ()
+
+
+def parse_guidelines_json(text: str, name: str = "guidelines.json") -> list[Guideline]:
+    """Parse ``{"<class>": {"definition": str, "positives": [clip ids],
+    "hard_negatives": [clip ids]}}``."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{name}: not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{name}: must map class names to guidelines")
+    result = []
+    for classname, entry in doc.items():
+        where = f"{name} [{classname!r}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("definition"), str):
+            raise FormatError(f"{where}: needs a string 'definition'")
+        lists = {}
+        for key in ("positives", "hard_negatives"):
+            value = entry.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise FormatError(f"{where}: {key!r} must be a list of clip ids")
+            lists[key] = tuple(value)
+        result.append(Guideline(classname, entry["definition"], lists["positives"],
+                                lists["hard_negatives"]))
+    return result

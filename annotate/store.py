@@ -1,0 +1,618 @@
+"""The annotation database: SQLite (WAL) tables for clips, segments, annotators and history.
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction, so concurrent writers are serialized
+by SQLite: nothing is lost, the later commit wins, and each write leaves a history row that
+says who and when. Request problems raise :class:`ApiError` with an HTTP status *before*
+anything is written (the transaction is rolled back), so a bad request changes nothing.
+
+Times stored here are seconds (clip and segment spans) and ISO 8601 UTC strings (when).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from annotate.formats import (
+    ClipLabel,
+    FormatError,
+    Guideline,
+    Segment,
+    SegmentsFile,
+    SegmentVideo,
+    check_span,
+    default_taxonomy,
+)
+from transforms.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
+
+DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"
+CLAIM_SECONDS = 30 * 60  # a segment task opened by one annotator is theirs for this long
+IMPORT_ANNOTATOR = "import"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotators (
+  name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clip_media (
+  clip_id TEXT PRIMARY KEY, shard TEXT NOT NULL, offset INTEGER NOT NULL,
+  length INTEGER NOT NULL, num_frames INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clips (
+  id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
+  video_id TEXT NOT NULL, subset TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
+  label INTEGER NOT NULL, labelled_by TEXT, labelled_at TEXT,
+  reviewed INTEGER NOT NULL DEFAULT 0, UNIQUE (classname, clip_id));
+CREATE TABLE IF NOT EXISTS clip_history (
+  id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
+  label INTEGER NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+  id TEXT PRIMARY KEY, classname TEXT NOT NULL, annotator TEXT NOT NULL,
+  clip_ids TEXT NOT NULL, created_at TEXT NOT NULL, submitted_at TEXT);
+CREATE TABLE IF NOT EXISTS videos (
+  video_id TEXT PRIMARY KEY, subset TEXT NOT NULL DEFAULT '', duration REAL,
+  url TEXT NOT NULL DEFAULT '', path TEXT, extra TEXT NOT NULL DEFAULT '{}',
+  imported_order INTEGER);
+CREATE TABLE IF NOT EXISTS segment_tasks (
+  id INTEGER PRIMARY KEY, classname TEXT NOT NULL, video_id TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending', reason TEXT, version INTEGER NOT NULL DEFAULT 0,
+  claimed_by TEXT, claimed_at TEXT, done_by TEXT, done_at TEXT, UNIQUE (classname, video_id));
+CREATE TABLE IF NOT EXISTS segments (
+  id INTEGER PRIMARY KEY, video_id TEXT NOT NULL, label TEXT NOT NULL, start REAL NOT NULL,
+  "end" REAL NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS segment_history (
+  id INTEGER PRIMARY KEY, classname TEXT NOT NULL, video_id TEXT NOT NULL,
+  action TEXT NOT NULL, detail TEXT NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS guidelines (
+  classname TEXT PRIMARY KEY, definition TEXT NOT NULL, positives TEXT NOT NULL,
+  hard_negatives TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS clips_queue ON clips (classname, reviewed, id);
+CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
+"""
+
+
+class ApiError(Exception):
+    """A request the store refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClipItem:
+    """A clip in a class's queue: span in seconds, current ``label`` (1 / -1), its frame
+    count in a shard (0: no shard holds it) and whether its source video file is served."""
+
+    classname: str
+    clip_id: str
+    video_id: str
+    subset: str
+    start: float
+    end: float
+    label: int
+    labelled_by: str | None
+    labelled_at: str | None
+    reviewed: bool
+    num_frames: int
+    has_video: bool
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """One video in an action's segment queue, with that action's current segments."""
+
+    classname: str
+    video_id: str
+    status: str
+    version: int
+    duration: float | None
+    has_media: bool
+    segments: tuple[Segment, ...]
+
+
+class Store:
+    """The annotation database at ``path`` (created on first use)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        # Held open for the store's life: when the last connection to a WAL database closes,
+        # SQLite checkpoints and syncs, which would otherwise happen after every request.
+        self._keeper = self._connect()
+        self._keeper.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._keeper.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction: committed on success, rolled back on any error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+    # -- annotators ---------------------------------------------------------------------------
+
+    def add_annotator(self, name: str, token: str | None = None) -> str:
+        """Create (or re-key) annotator ``name``; return their token."""
+        if not name.strip():
+            raise ApiError(400, "annotator name must not be empty")
+        token = token or secrets.token_urlsafe(16)
+        with self._write() as conn:
+            conn.execute("INSERT INTO annotators (name, token_sha256, created_at) "
+                         "VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                         "token_sha256 = excluded.token_sha256",
+                         (name, _sha256(token), now()))
+        return token
+
+    def _check(self, conn: sqlite3.Connection, name: str | None, token: str | None) -> str:
+        if not name or not token:
+            raise ApiError(401, "sign in: annotator name and token are required")
+        row = conn.execute("SELECT token_sha256 FROM annotators WHERE name = ?",
+                           (name,)).fetchone()
+        if row is None or not hmac.compare_digest(row["token_sha256"], _sha256(token)):
+            raise ApiError(403, "unknown annotator or wrong token")
+        return name
+
+    def check_annotator(self, name: str | None, token: str | None) -> str:
+        """Return ``name`` if the token is right, else raise ApiError 401/403."""
+        with self._read() as conn:
+            return self._check(conn, name, token)
+
+    # -- clips: catalogue and imports ---------------------------------------------------------
+
+    def add_shard_clips(self, located: Iterable[tuple[ClipRecord, str, int, int]]) -> int:
+        """Register clips read from shards: ``(record, shard path, offset, length)``.
+
+        A clip joins the queue of its ``label_name`` (records without one only get their
+        media registered); its starting label is the record's annotation, or positive when
+        the record is not annotated yet. Existing queue entries keep their labels. Returns the
+        number of new queue entries."""
+        added = 0
+        with self._write() as conn:
+            for rec, shard, offset, length in located:
+                conn.execute("INSERT INTO clip_media VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                             "(clip_id) DO UPDATE SET shard = excluded.shard, "
+                             "offset = excluded.offset, length = excluded.length, "
+                             "num_frames = excluded.num_frames",
+                             (rec.clip_id, shard, offset, length, rec.num_frames))
+                conn.execute("INSERT INTO videos (video_id, subset, url) VALUES (?, ?, ?) "
+                             "ON CONFLICT (video_id) DO NOTHING",
+                             (rec.video_id, rec.subset, rec.source_uri))
+                if not rec.label_name:
+                    continue
+                label = rec.annotation if rec.annotation in (POSITIVE, NEGATIVE) else POSITIVE
+                cur = conn.execute(
+                    'INSERT INTO clips (classname, clip_id, video_id, subset, start, "end", '
+                    "label) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (rec.label_name, rec.clip_id, rec.video_id, rec.subset, rec.start,
+                     rec.end, label))
+                added += cur.rowcount
+                conn.execute("INSERT INTO segment_tasks (classname, video_id) VALUES (?, ?) "
+                             "ON CONFLICT DO NOTHING", (rec.label_name, rec.video_id))
+        return added
+
+    def import_clips(self, rows: Sequence[ClipLabel], source: str) -> int:
+        """Load Clips CSV rows: each becomes (or updates) a queue entry with that label,
+        recorded as set by ``import`` (history source ``source``). Returns the row count."""
+        at = now()
+        with self._write() as conn:
+            for r in rows:
+                clip_id = make_clip_id(r.video_id, r.start, r.end)
+                conn.execute(
+                    'INSERT INTO clips (classname, clip_id, video_id, subset, start, "end", '
+                    "label, labelled_by, labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (classname, clip_id) DO UPDATE SET subset = excluded.subset, "
+                    'start = excluded.start, "end" = excluded."end", label = excluded.label, '
+                    "labelled_by = excluded.labelled_by, labelled_at = excluded.labelled_at",
+                    (r.classname, clip_id, r.video_id, r.subset, r.start, r.end, r.label,
+                     IMPORT_ANNOTATOR, at))
+                conn.execute("INSERT INTO clip_history (classname, clip_id, label, annotator, "
+                             "at, source) VALUES (?, ?, ?, ?, ?, ?)",
+                             (r.classname, clip_id, r.label, IMPORT_ANNOTATOR, at, source))
+        return len(rows)
+
+    def export_clips(self) -> list[ClipLabel]:
+        """Every clip with a decided label (imported or submitted), in queue order."""
+        with self._read() as conn:
+            rows = conn.execute('SELECT classname, video_id, subset, start, "end", label '
+                                "FROM clips WHERE labelled_by IS NOT NULL ORDER BY id")
+            return [ClipLabel(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def clip_media(self, clip_id: str) -> tuple[str, int, int, int] | None:
+        """``(shard, offset, length, frame count)`` of a clip's record (offset and length in
+        bytes), None if no shard holds it."""
+        with self._read() as conn:
+            row = conn.execute("SELECT shard, offset, length, num_frames FROM clip_media "
+                               "WHERE clip_id = ?", (clip_id,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    # -- clips: the labelling tool ------------------------------------------------------------
+
+    def clip_classes(self) -> list[dict[str, Any]]:
+        """Per class: clips in the queue and how many were reviewed."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT classname, COUNT(*), SUM(reviewed) FROM clips "
+                                "GROUP BY classname ORDER BY classname").fetchall()
+        return [{"classname": r[0], "total": r[1], "reviewed": r[2] or 0} for r in rows]
+
+    def clip_progress(self, classname: str) -> dict[str, int]:
+        with self._read() as conn:
+            row = conn.execute("SELECT COUNT(*), COALESCE(SUM(reviewed), 0) FROM clips "
+                               "WHERE classname = ?", (classname,)).fetchone()
+        return {"total": row[0], "reviewed": row[1]}
+
+    def _items(self, conn: sqlite3.Connection, where: str, args: tuple,
+               limit: int = -1) -> list[ClipItem]:
+        rows = conn.execute(
+            'SELECT c.classname, c.clip_id, c.video_id, c.subset, c.start, c."end", c.label, '
+            "c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0), "
+            "v.path IS NOT NULL FROM clips c LEFT JOIN clip_media m ON m.clip_id = c.clip_id "
+            f"LEFT JOIN videos v ON v.video_id = c.video_id WHERE {where} ORDER BY c.id "
+            "LIMIT ?", (*args, limit)).fetchall()
+        return [ClipItem(*r[:9], bool(r[9]), r[10], bool(r[11])) for r in rows]
+
+    def clip(self, classname: str, clip_id: str) -> ClipItem:
+        with self._read() as conn:
+            items = self._items(conn, "c.classname = ? AND c.clip_id = ?", (classname, clip_id))
+        if not items:
+            raise ApiError(404, f"unknown clip {clip_id!r} in class {classname!r}")
+        return items[0]
+
+    def clip_history(self, classname: str, clip_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT label, annotator, at, source FROM clip_history WHERE "
+                                "classname = ? AND clip_id = ? ORDER BY id",
+                                (classname, clip_id)).fetchall()
+        return [dict(r) for r in rows]
+
+    def open_page(self, classname: str, annotator: str, token: str | None,
+                  size: int) -> tuple[str | None, list[ClipItem]]:
+        """Issue the next page (up to ``size`` unreviewed clips) of ``classname`` to an
+        annotator; returns ``(page id, clips)``, ``(None, [])`` when the queue is done."""
+        if size < 1 or size > 500:
+            raise ApiError(400, "page size must be between 1 and 500")
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            if not conn.execute("SELECT 1 FROM clips WHERE classname = ? LIMIT 1",
+                                (classname,)).fetchone():
+                raise ApiError(404, f"unknown class {classname!r}")
+            items = self._items(conn, "c.classname = ? AND c.reviewed = 0", (classname,),
+                                size)
+            if not items:
+                return None, []
+            page_id = uuid.uuid4().hex
+            conn.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, NULL)",
+                         (page_id, classname, annotator,
+                          json.dumps([i.clip_id for i in items]), now()))
+        return page_id, items
+
+    def submit_page(self, page_id: str, annotator: str | None, token: str | None,
+                    labels: Any) -> int:
+        """Save the labels (``{clip_id: 1 or -1}`` for every clip of the page) of a page the
+        annotator was given. A page is submitted once (409 the second time). Returns the
+        number of clips saved."""
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            page = conn.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
+            if page is None:
+                raise ApiError(404, f"unknown page {page_id!r}")
+            if page["annotator"] != annotator:
+                raise ApiError(403, "this page was given to another annotator")
+            if page["submitted_at"] is not None:
+                raise ApiError(409, f"page {page_id} was already submitted at "
+                                    f"{page['submitted_at']}")
+            if not isinstance(labels, dict):
+                raise ApiError(400, "'labels' must be an object {clip_id: 1 or -1}")
+            expected = json.loads(page["clip_ids"])
+            unknown = sorted(set(labels) - set(expected))
+            if unknown:
+                raise ApiError(400, f"unknown clip ids for this page: {', '.join(unknown)}")
+            missing = [c for c in expected if c not in labels]
+            if missing:
+                raise ApiError(400, f"labels missing for clips: {', '.join(missing)}")
+            bad = [c for c, v in labels.items()
+                   if isinstance(v, bool) or v not in (POSITIVE, NEGATIVE)]
+            if bad:
+                raise ApiError(400, f"labels must be 1 or -1; bad for: {', '.join(bad)}")
+            at, classname = now(), page["classname"]
+            for clip_id in expected:
+                conn.execute("UPDATE clips SET label = ?, labelled_by = ?, labelled_at = ?, "
+                             "reviewed = 1 WHERE classname = ? AND clip_id = ?",
+                             (labels[clip_id], annotator, at, classname, clip_id))
+                conn.execute("INSERT INTO clip_history (classname, clip_id, label, annotator, "
+                             "at, source) VALUES (?, ?, ?, ?, ?, ?)",
+                             (classname, clip_id, labels[clip_id], annotator, at,
+                              f"page:{page_id}"))
+            conn.execute("UPDATE pages SET submitted_at = ? WHERE id = ?", (at, page_id))
+        return len(expected)
+
+    # -- guidelines ---------------------------------------------------------------------------
+
+    def import_guidelines(self, guidelines: Sequence[Guideline]) -> int:
+        with self._write() as conn:
+            for g in guidelines:
+                conn.execute("INSERT OR REPLACE INTO guidelines VALUES (?, ?, ?, ?)",
+                             (g.classname, g.definition, json.dumps(list(g.positives)),
+                              json.dumps(list(g.hard_negatives))))
+        return len(guidelines)
+
+    def guideline(self, classname: str) -> Guideline | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM guidelines WHERE classname = ?",
+                               (classname,)).fetchone()
+        if row is None:
+            return None
+        return Guideline(classname, row["definition"], tuple(json.loads(row["positives"])),
+                         tuple(json.loads(row["hard_negatives"])))
+
+    # -- videos and segments ------------------------------------------------------------------
+
+    def set_video_paths(self, paths: dict[str, str]) -> None:
+        """Record where each video's file is (``{video_id: path relative to the videos
+        root}``); videos not in ``paths`` lose their file."""
+        with self._write() as conn:
+            conn.execute("UPDATE videos SET path = NULL")
+            for video_id, path in paths.items():
+                conn.execute("INSERT INTO videos (video_id, path) VALUES (?, ?) ON CONFLICT "
+                             "(video_id) DO UPDATE SET path = excluded.path", (video_id, path))
+
+    def video_path(self, video_id: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT path FROM videos WHERE video_id = ?",
+                               (video_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def import_segments(self, data: SegmentsFile, source: str) -> int:
+        """Load a Segments file: videos (subset, duration, url, other keys), their segments
+        (replacing those of the same labels) and one pending task per (label, video)."""
+        at = now()
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('segments_version', ?)",
+                         (data.version,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('segments_taxonomy', ?)",
+                         (json.dumps(data.taxonomy),))
+            order = conn.execute("SELECT COALESCE(MAX(imported_order), 0) FROM videos"
+                                 ).fetchone()[0]
+            for v in data.videos:
+                order += 1
+                conn.execute(
+                    "INSERT INTO videos (video_id, subset, duration, url, extra, imported_order)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET "
+                    "subset = excluded.subset, duration = excluded.duration, "
+                    "url = excluded.url, extra = excluded.extra, "
+                    "imported_order = COALESCE(videos.imported_order, excluded.imported_order)",
+                    (v.video_id, v.subset, v.duration, v.url, json.dumps(v.extra), order))
+                labels = list(dict.fromkeys(s.label for s in v.segments))
+                for label in labels:
+                    conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
+                                 (v.video_id, label))
+                    conn.execute("INSERT INTO segment_tasks (classname, video_id) VALUES (?, ?)"
+                                 " ON CONFLICT DO NOTHING", (label, v.video_id))
+                for s in v.segments:
+                    conn.execute('INSERT INTO segments (video_id, label, start, "end", '
+                                 "annotator, at) VALUES (?, ?, ?, ?, ?, ?)",
+                                 (v.video_id, s.label, s.start, s.end, IMPORT_ANNOTATOR, at))
+                for label in labels:
+                    spans = [[s.start, s.end] for s in v.segments if s.label == label]
+                    conn.execute("INSERT INTO segment_history (classname, video_id, action, "
+                                 "detail, annotator, at) VALUES (?, ?, 'import', ?, ?, ?)",
+                                 (label, v.video_id, json.dumps({"segments": spans,
+                                                                 "source": source}),
+                                  IMPORT_ANNOTATOR, at))
+        return len(data.videos)
+
+    def export_segments(self) -> SegmentsFile:
+        """Imported videos and videos with a submitted task, with all their segments."""
+        with self._read() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            videos = conn.execute(
+                "SELECT * FROM videos v WHERE imported_order IS NOT NULL OR EXISTS (SELECT 1 "
+                "FROM segment_tasks t WHERE t.video_id = v.video_id AND t.status = 'done') "
+                "ORDER BY imported_order IS NULL, imported_order, rowid").fetchall()
+            result = []
+            for v in videos:
+                segs = conn.execute('SELECT label, start, "end" FROM segments WHERE '
+                                    "video_id = ? ORDER BY id", (v["video_id"],)).fetchall()
+                result.append(SegmentVideo(
+                    v["video_id"], v["subset"], v["duration"], v["url"],
+                    tuple(Segment(*s) for s in segs), json.loads(v["extra"])))
+            if "segments_taxonomy" in meta:
+                taxonomy = json.loads(meta["segments_taxonomy"])
+            else:
+                classes = [r[0] for r in conn.execute(
+                    "SELECT DISTINCT classname FROM segment_tasks")]
+                taxonomy = default_taxonomy(classes)
+        return SegmentsFile(meta.get("segments_version", DEFAULT_SEGMENTS_VERSION), taxonomy,
+                            tuple(result))
+
+    def segment_classes(self) -> list[dict[str, Any]]:
+        """Per action: tasks pending / done / rejected, and pending ones without a file."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT t.classname, SUM(t.status = 'pending' AND v.path IS NOT NULL), "
+                "SUM(t.status = 'done'), SUM(t.status = 'rejected'), "
+                "SUM(t.status = 'pending' AND v.path IS NULL) FROM segment_tasks t "
+                "LEFT JOIN videos v ON v.video_id = t.video_id GROUP BY t.classname "
+                "ORDER BY t.classname").fetchall()
+        return [{"classname": r[0], "pending": r[1] or 0, "done": r[2] or 0,
+                 "rejected": r[3] or 0, "no_media": r[4] or 0} for r in rows]
+
+    def _task(self, conn: sqlite3.Connection, classname: str, video_id: str) -> SegmentTask:
+        row = conn.execute(
+            "SELECT t.status, t.version, v.duration, v.path FROM segment_tasks t LEFT JOIN "
+            "videos v ON v.video_id = t.video_id WHERE t.classname = ? AND t.video_id = ?",
+            (classname, video_id)).fetchone()
+        if row is None:
+            raise ApiError(404, f"unknown video {video_id!r} for action {classname!r}")
+        segs = conn.execute('SELECT label, start, "end" FROM segments WHERE video_id = ? AND '
+                            "label = ? ORDER BY start, id", (video_id, classname)).fetchall()
+        return SegmentTask(classname, video_id, row[0], row[1], row[2], row[3] is not None,
+                           tuple(Segment(*s) for s in segs))
+
+    def task(self, classname: str, video_id: str) -> SegmentTask:
+        with self._read() as conn:
+            return self._task(conn, classname, video_id)
+
+    def next_task(self, classname: str, annotator: str | None,
+                  token: str | None) -> SegmentTask | None:
+        """The annotator's next video for ``classname``: the one they opened and did not
+        finish, else the first pending one nobody holds (claims expire after
+        CLAIM_SECONDS). Only videos with a file under the videos root are handed out."""
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            base = ("SELECT t.video_id FROM segment_tasks t JOIN videos v ON "
+                    "v.video_id = t.video_id WHERE t.classname = ? AND t.status = 'pending' "
+                    "AND v.path IS NOT NULL AND ")
+            row = conn.execute(base + "t.claimed_by = ? ORDER BY t.id LIMIT 1",
+                               (classname, annotator)).fetchone()
+            if row is None:
+                cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - CLAIM_SECONDS,
+                                                UTC).isoformat(timespec="milliseconds")
+                row = conn.execute(base + "(t.claimed_by IS NULL OR t.claimed_at < ?) "
+                                   "ORDER BY t.id LIMIT 1", (classname, cutoff)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE segment_tasks SET claimed_by = ?, claimed_at = ? WHERE "
+                         "classname = ? AND video_id = ?", (annotator, now(), classname, row[0]))
+            return self._task(conn, classname, row[0])
+
+    def _open_task(self, conn: sqlite3.Connection, classname: str, video_id: str,
+                   version: Any) -> SegmentTask:
+        task = self._task(conn, classname, video_id)
+        if task.status != "pending" or version != task.version:
+            raise ApiError(409, f"video {video_id!r} for {classname!r} was already "
+                                f"{'submitted' if task.status == 'done' else task.status} "
+                                "(reload to see the current state)")
+        return task
+
+    def submit_segments(self, classname: str, video_id: str, annotator: str | None,
+                        token: str | None, version: Any, spans: Any,
+                        duration: Any = None) -> int:
+        """Replace ``classname``'s segments of a video with ``spans`` (``[[start, end], ...]``
+        in seconds), mark the task done. ``duration`` (seconds, from the player) fills in an
+        unknown video duration. Returns the number of segments saved."""
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            task = self._open_task(conn, classname, video_id, version)
+            parsed = _spans(spans, duration if task.duration is None else task.duration)
+            at = now()
+            conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
+                         (video_id, classname))
+            for start, end in parsed:
+                conn.execute('INSERT INTO segments (video_id, label, start, "end", annotator, '
+                             "at) VALUES (?, ?, ?, ?, ?, ?)",
+                             (video_id, classname, start, end, annotator, at))
+            if task.duration is None and _is_seconds(duration):
+                conn.execute("UPDATE videos SET duration = ? WHERE video_id = ?",
+                             (float(duration), video_id))
+            conn.execute("UPDATE segment_tasks SET status = 'done', version = version + 1, "
+                         "done_by = ?, done_at = ? WHERE classname = ? AND video_id = ?",
+                         (annotator, at, classname, video_id))
+            conn.execute("INSERT INTO segment_history (classname, video_id, action, detail, "
+                         "annotator, at) VALUES (?, ?, 'submit', ?, ?, ?)",
+                         (classname, video_id, json.dumps({"segments": parsed}), annotator, at))
+        return len(parsed)
+
+    def reject_video(self, classname: str, video_id: str, annotator: str | None,
+                     token: str | None, version: Any, reason: Any) -> None:
+        """Take a video out of ``classname``'s queue with a reason (blurred, dark, ...)."""
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            self._open_task(conn, classname, video_id, version)
+            if not isinstance(reason, str) or not reason.strip():
+                raise ApiError(400, "a reject needs a reason")
+            at = now()
+            conn.execute("UPDATE segment_tasks SET status = 'rejected', reason = ?, "
+                         "version = version + 1, done_by = ?, done_at = ? WHERE "
+                         "classname = ? AND video_id = ?",
+                         (reason.strip(), annotator, at, classname, video_id))
+            conn.execute("INSERT INTO segment_history (classname, video_id, action, detail, "
+                         "annotator, at) VALUES (?, ?, 'reject', ?, ?, ?)",
+                         (classname, video_id, json.dumps({"reason": reason.strip()}),
+                          annotator, at))
+
+    def segment_history(self, classname: str, video_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT action, detail, annotator, at FROM segment_history "
+                                "WHERE classname = ? AND video_id = ? ORDER BY id",
+                                (classname, video_id)).fetchall()
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    def task_state(self, classname: str, video_id: str) -> dict[str, Any]:
+        with self._read() as conn:
+            row = conn.execute("SELECT status, reason, done_by, done_at FROM segment_tasks "
+                               "WHERE classname = ? AND video_id = ?",
+                               (classname, video_id)).fetchone()
+        if row is None:
+            raise ApiError(404, f"unknown video {video_id!r} for action {classname!r}")
+        return dict(row)
+
+
+def _is_seconds(value: Any) -> bool:
+    """A JSON number that can be a time in seconds: finite and not negative."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+def _spans(spans: Any, duration: Any) -> list[list[float]]:
+    """Validate ``[[start, end], ...]`` (seconds) against the video's duration."""
+    if not isinstance(spans, list):
+        raise ApiError(400, "'segments' must be a list of [start, end] pairs in seconds")
+    limit = float(duration) + 0.5 if _is_seconds(duration) else None  # player rounding slack
+    result = []
+    for i, span in enumerate(spans):
+        if (not isinstance(span, list) or len(span) != 2
+                or not all(_is_seconds(x) for x in span)):
+            raise ApiError(400, f"segment {i}: must be [start, end] in seconds")
+        try:
+            check_span(float(span[0]), float(span[1]), f"segment {i}")
+        except FormatError as exc:
+            raise ApiError(400, str(exc)) from None
+        if limit is not None and span[1] > limit:
+            raise ApiError(400, f"segment {i}: ends at {span[1]} s, after the video's end "
+                                f"({duration} s)")
+        result.append([float(span[0]), float(span[1])])
+    return sorted(result)

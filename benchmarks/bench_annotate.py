@@ -1,0 +1,238 @@
+"""Annotation tools: label throughput, preview cost, and labels-back-into-shards speed, each
+against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/bench_annotate.py [--pages 40] [--clients 4] [--records 400]
+
+1. Clip pages (12 clips each) opened and submitted: straight through the Store (baseline),
+   over HTTP with one annotator, and over HTTP with --clients annotators at once on the same
+   queue (every submit must land in the history: checked). Best of --repeat runs.
+2. Clip previews: building a film strip from the record in its shard (baseline) vs serving
+   it from the server's cache over HTTP.
+3. pipelines.apply_labels on the DirectRunner vs a plain Python loop doing the same work
+   (read records, match, set the annotation, write TFRecords).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sqlite3
+import struct
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tfrecord.writer import TFRecordWriter  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from annotate.app import create_app  # noqa: E402
+from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv  # noqa: E402
+from annotate.media import preview_strip, read_record, scan_shards  # noqa: E402
+from annotate.store import Store  # noqa: E402
+from pipelines.apply_labels import matching_rows, run  # noqa: E402
+from transforms.decode import iter_frames  # noqa: E402
+from transforms.records import (  # noqa: E402
+    ClipRecord,
+    encode_jpeg,
+    from_example,
+    make_clip_id,
+    to_example,
+    with_annotation,
+)
+from transforms.shards import iter_records  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VIDEO = os.path.join(HERE, "..", "tests", "data", "videos", "vtest_a.mp4")
+PAGE = 12
+
+
+def write_shard(path: str, payloads: list[bytes]) -> None:
+    with open(path, "wb") as f:
+        for data in payloads:
+            length = struct.pack("<Q", len(data))
+            f.write(length + TFRecordWriter.masked_crc(length) + data
+                    + TFRecordWriter.masked_crc(data))
+
+
+def post(url: str, body: dict, who: str) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json", "X-Annotator": who, "X-Token": who + "-token"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def serve(store: Store, root: str):
+    httpd = make_server("127.0.0.1", 0, create_app(store, root), threaded=True)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_port}"
+
+
+def fresh_store(tmp: str, name: str, clips: int, annotators: int) -> Store:
+    store = Store(os.path.join(tmp, name))
+    store.import_clips([ClipLabel("Bench", f"v{i // 50}", "training", 2.0 * (i % 50),
+                                  2.0 * (i % 50) + 2.0, 1) for i in range(clips)], "bench")
+    for k in range(annotators):
+        store.add_annotator(f"a{k}", f"a{k}-token")
+    return store
+
+
+def pages_direct(tmp: str, pages: int) -> float:
+    store = fresh_store(tmp, f"direct-{time.time_ns()}.sqlite", PAGE * pages, 1)
+    t = time.perf_counter()
+    for _ in range(pages):
+        page_id, items = store.open_page("Bench", "a0", "a0-token", PAGE)
+        store.submit_page(page_id, "a0", "a0-token", {i.clip_id: -1 for i in items})
+    return time.perf_counter() - t
+
+
+def pages_http(tmp: str, pages: int, clients: int) -> tuple[float, int]:
+    """Seconds for ``clients`` annotators submitting ``pages`` pages in all; also returns
+    the page submits found in the history afterwards."""
+    store = fresh_store(tmp, f"http-{time.time_ns()}.sqlite", PAGE * pages, clients)
+    httpd, url = serve(store, tmp)
+
+    def worker(k: int) -> None:
+        for _ in range(pages // clients):
+            page = post(f"{url}/api/clips/Bench/pages", {"size": PAGE}, f"a{k}")
+            post(f"{url}/api/pages/{page['page_id']}/submit",
+                 {"labels": {c["clip_id"]: 1 for c in page["clips"]}}, f"a{k}")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    seconds = time.perf_counter() - t
+    httpd.shutdown()
+    conn = sqlite3.connect(store.path)
+    history = conn.execute("SELECT COUNT(*) FROM clip_history WHERE source LIKE 'page:%'"
+                           ).fetchone()[0]
+    conn.close()
+    return seconds, history
+
+
+def bench_pages(tmp: str, pages: int, clients: int, repeat: int) -> None:
+    direct = min(pages_direct(tmp, pages) for _ in range(repeat))
+    http1 = min(pages_http(tmp, pages, 1)[0] for _ in range(repeat))
+    done = (pages // clients) * clients
+    runs = [pages_http(tmp, done, clients) for _ in range(repeat)]
+    assert all(h == done * PAGE for _, h in runs), runs
+    httpn = min(s for s, _ in runs)
+    print(f"\n1. clip pages of {PAGE} (open + submit), {pages} pages, best of {repeat}")
+    print(f"   store only (baseline)   {pages / direct:8.1f} pages/s")
+    print(f"   HTTP, 1 annotator       {pages / http1:8.1f} pages/s   "
+          f"ratio to baseline {direct / http1:.2f}")
+    print(f"   HTTP, {clients} annotators at once {done / httpn:6.1f} pages/s   "
+          f"ratio to baseline {(done / httpn) / (pages / direct):.2f}   "
+          f"history rows {done * PAGE} = {done} pages x {PAGE} in every run (nothing lost)")
+
+
+def real_clips(n: int) -> list[ClipRecord]:
+    frames = [(f.time, encode_jpeg(f.image)) for f in iter_frames(VIDEO, fps=8, short_side=128)
+              if f.time < 2.0 * n]
+    clips = []
+    for k in range(n):
+        picked = [(t, j) for t, j in frames if 2.0 * k <= t < 2.0 * k + 2.0]
+        clips.append(ClipRecord("vtest_a", make_clip_id("vtest_a", 2.0 * k, 2.0 * k + 2.0),
+                                VIDEO, 2.0 * k, 2.0 * k + 2.0, 8.0, 128, 171,
+                                tuple(j for _, j in picked), tuple(t for t, _ in picked),
+                                label_name="Walking", subset="training"))
+    return clips
+
+
+def bench_previews(tmp: str, clips: list[ClipRecord]) -> None:
+    shard = os.path.join(tmp, "preview.tfrecord")
+    write_shard(shard, [to_example(c) for c in clips])
+    located = list(scan_shards(shard))
+    t = time.perf_counter()
+    for _, path, offset, length in located:
+        preview_strip(read_record(path, offset, length))
+    build = (time.perf_counter() - t) / len(located)
+    store = Store(os.path.join(tmp, "preview.sqlite"))
+    store.add_shard_clips(located)
+    httpd, url = serve(store, tmp)
+    for c in clips:  # fill the cache
+        urllib.request.urlopen(f"{url}/media/clips/{c.clip_id}/preview.jpg").read()
+    t = time.perf_counter()
+    for _ in range(5):
+        for c in clips:
+            urllib.request.urlopen(f"{url}/media/clips/{c.clip_id}/preview.jpg").read()
+    cached = (time.perf_counter() - t) / (5 * len(clips))
+    httpd.shutdown()
+    print(f"\n2. clip previews ({len(clips)} clips of {clips[0].num_frames} frames)")
+    print(f"   build strip from shard (baseline) {1000 * build:7.2f} ms/clip")
+    print(f"   cached, over HTTP                 {1000 * cached:7.2f} ms/clip   "
+          f"ratio to baseline {cached / build:.2f}")
+
+
+def bench_apply_labels(tmp: str, clips: list[ClipRecord], records: int) -> None:
+    src = os.path.join(tmp, "in")
+    os.makedirs(src)
+    recs = [ClipRecord(f"v{i // 8}", make_clip_id(f"v{i // 8}", 2.0 * (i % 8),
+                                                  2.0 * (i % 8) + 2.0),
+                       c.source_uri, 2.0 * (i % 8), 2.0 * (i % 8) + 2.0, c.fps, c.height,
+                       c.width, c.frames, c.timestamps, label_name="Walking", subset="training")
+            for i, c in zip(range(records), clips * (records // len(clips) + 1), strict=False)]
+    per = len(recs) // 4
+    for s in range(4):
+        write_shard(os.path.join(src, f"c-{s:05d}-of-00004.tfrecord"),
+                    [to_example(r) for r in recs[s * per:(s + 1) * per]])
+    rows = [ClipLabel("Walking", r.video_id, "training", r.start, r.end, 1 if k % 3 else -1)
+            for k, r in enumerate(recs) if k % 2 == 0]
+    csv_path = os.path.join(tmp, "labels.csv")
+    with open(csv_path, "w") as f:
+        f.write(format_clips_csv(rows))
+
+    t = time.perf_counter()
+    parsed = parse_clips_csv(open(csv_path).read())
+    by_video: dict[str, list] = {}
+    for i, r in enumerate(parsed):
+        by_video.setdefault(r.video_id, []).append((i, r))
+    out = []
+    for s in sorted(os.listdir(src)):
+        for data in iter_records(os.path.join(src, s)):
+            rec = from_example(data)
+            m = matching_rows(rec, by_video.get(rec.video_id, []), 0.001)
+            out.append(with_annotation(data, m[-1][1].label) if m else data)
+    write_shard(os.path.join(tmp, "plain.tfrecord"), out)
+    plain = time.perf_counter() - t
+
+    t = time.perf_counter()
+    run([f"--shards={src}/*.tfrecord", f"--labels_csv={csv_path}",
+         f"--output={tmp}/labelled/c", "--num_shards=4"], save_main_session=False)
+    beam_s = time.perf_counter() - t
+    report = json.load(open(f"{tmp}/labelled/c-report.json"))
+    assert report["records_labelled"] == len(rows) and report["rows_unmatched"] == 0
+    print(f"\n3. apply_labels, {len(recs)} records x {clips[0].num_frames} JPEG frames, "
+          f"{len(rows)} CSV rows")
+    print(f"   plain Python loop (baseline) {len(recs) / plain:8.1f} records/s")
+    print(f"   Beam DirectRunner job        {len(recs) / beam_s:8.1f} records/s   "
+          f"ratio to baseline {plain / beam_s:.2f}  (includes pipeline start-up)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--records", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_pages(tmp, args.pages, args.clients, args.repeat)
+        clips = real_clips(8)
+        bench_previews(tmp, clips)
+        bench_apply_labels(tmp, clips, args.records)
+
+
+if __name__ == "__main__":
+    main()
