@@ -110,8 +110,8 @@ class ShotParams:
     """Shot detection settings.
 
     ``threshold``: consecutive-frame distance (0..1) that marks a hard cut. ``adaptive``: cut
-    only where the distance is also ``adaptive_ratio`` times the mean of the
-    ``adaptive_window`` frames on each side (those are waited for: the lag). ``min_shot_seconds``:
+    only where the distance is also ``adaptive_ratio`` times its local level, the larger of
+    its means over the ``adaptive_window`` frames before and after (those are waited for). ``min_shot_seconds``:
     shortest shot; of two cuts closer than this the stronger wins. ``gradual_frames``: compare
     each frame with the one this many frames back to find dissolves and fades (0: off), cut
     where that distance peaks above ``gradual_threshold``. ``fps``: histogram at most this many
@@ -192,9 +192,12 @@ class ShotDetector:
         if i > 0 and d >= p.threshold:
             if not p.adaptive:
                 return d
-            lo, hi = max(1, i - p.adaptive_window), min(len(self._dist), i + p.adaptive_window + 1)
-            around = [self._dist[j] for j in range(lo, hi) if j != i]
-            local = sum(around) / len(around) if around else 0.0
+            w = p.adaptive_window
+            before = self._dist[max(1, i - w):i]
+            after = self._dist[i + 1:i + w + 1]
+            # The busier side sets the level: motion on one side of a cut still counts.
+            local = max(sum(before) / len(before) if before else 0.0,
+                        sum(after) / len(after) if after else 0.0)
             if d >= p.adaptive_ratio * local:
                 return d
         return self._gradual_strength(i)
