@@ -117,7 +117,8 @@ class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]
     def run_inference(self, batch: Sequence[np.ndarray], model: SsdPersonModel,
                       inference_args: dict[str, Any] | None = None
                       ) -> Iterable[PredictionResult]:
-        return [PredictionResult(x, s) for x, s in zip(batch, model.person_scores(batch))]
+        scores = model.person_scores(batch)
+        return [PredictionResult(x, s) for x, s in zip(batch, scores, strict=True)]
 
     def batch_elements_kwargs(self) -> dict[str, int]:
         return self._batch
@@ -148,7 +149,8 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
     of each is its best person score."""
     with torch.no_grad():
         outputs = model([x.to(device) for x in batch], **(inference_args or {}))
-    return [PredictionResult(x, person_score(o), model_id) for x, o in zip(batch, outputs)]
+    return [PredictionResult(x, person_score(o), model_id)
+            for x, o in zip(batch, outputs, strict=True)]
 
 
 def torchvision_weights_url() -> str:

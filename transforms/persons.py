@@ -121,7 +121,7 @@ class ShotFrameSampler:
             free = [h for h in inside if all(h[0] != c[0] for c in chosen)] or inside
             if free:
                 chosen.append(min(free, key=lambda h: abs(h[0] - target)))
-        for index, time, small in sorted({c[0]: c for c in chosen}.values(), key=lambda c: c[0]):
+        for _, time, small in sorted({c[0]: c for c in chosen}.values(), key=lambda c: c[0]):
             self._frames.append(ShotFrame(self.video_id, self._shot_index, time,
                                           encode_jpeg(small, self._quality)))
         self._shot_index += 1

@@ -1,9 +1,9 @@
 """Shot segmentation by colour-histogram distance, while a video streams through the decoder.
 
-Each wanted frame is shrunk to ``width`` pixels (INTER_AREA), converted to HSV and reduced to a
+Each wanted frame is shrunk to ``width`` pixels (:func:`shrink`), converted to HSV and reduced to a
 normalised joint H-S-V histogram; only the histogram survives the frame. The distance between
 consecutive histograms jumps at a hard cut. A cut is declared where the distance passes
-``threshold`` (or, adaptively, where it is ``adaptive_ratio`` times its local mean, which keeps
+``threshold`` (and, adaptively, ``adaptive_ratio`` times its local mean as well, which keeps
 fast motion from reading as cuts), with at least ``min_shot_seconds`` between cuts. Gradual
 transitions (dissolves, fades) change consecutive frames only a little each; they are found by
 comparing each frame with the one ``gradual_frames`` earlier.
@@ -111,11 +111,12 @@ class ShotParams:
 
     ``threshold``: consecutive-frame distance (0..1) that marks a hard cut. ``adaptive``: cut
     only where the distance is also ``adaptive_ratio`` times its local level, the larger of
-    its means over the ``adaptive_window`` frames before and after (those are waited for). ``min_shot_seconds``:
-    shortest shot; of two cuts closer than this the stronger wins. ``gradual_frames``: compare
-    each frame with the one this many frames back to find dissolves and fades (0: off), cut
-    where that distance peaks above ``gradual_threshold``. ``fps``: histogram at most this many
-    frames per second (None: every frame; frame counts above are in histogrammed frames).
+    its means over the ``adaptive_window`` frames before and after (those are waited for).
+    ``min_shot_seconds``: shortest shot; of two cuts closer than this the stronger wins.
+    ``gradual_frames``: compare each frame with the one this many frames back to find
+    dissolves and fades (0: off), cut where that distance peaks above ``gradual_threshold``.
+    ``fps``: histogram at most this many frames per second (None: every frame; frame counts
+    above are in histogrammed frames).
     """
 
     bins: tuple[int, int, int] = BINS

@@ -49,7 +49,7 @@ def test_cuts_found_at_known_frames(cut_video, params):
     shots, stats = detect(path, params)
     assert [s.start_frame for s in shots[1:]] == truth
     assert shots[0].start_frame == 0 and shots[-1].end_frame == stats.frames_decoded == 200
-    for a, b in zip(shots, shots[1:]):
+    for a, b in zip(shots, shots[1:], strict=False):
         assert a.end_frame == b.start_frame and a.end == b.start
     assert [s.index for s in shots] == list(range(len(truth) + 1))
     assert shots[1].start == pytest.approx(truth[0] / FPS, abs=1e-3)
@@ -61,7 +61,7 @@ def test_rate_limited_detector_places_cuts_on_sampled_frames(cut_video):
     shots, _ = detect(path, ShotParams(fps=12.5))
     found = [s.start_frame for s in shots[1:]]
     assert len(found) == len(truth)
-    assert all(0 <= f - t <= 1 for f, t in zip(found, truth))
+    assert all(0 <= f - t <= 1 for f, t in zip(found, truth, strict=True))
 
 
 def test_min_shot_length_merges_a_flash(tmp_path):
