@@ -4,8 +4,9 @@
 :class:`transforms.shots.ShotDetector` (and fingerprints, clips...). Shots are only final a
 few frames after their cut, so the sampler keeps a small reservoir of downscaled frames for the
 shot in progress (every ``step``-th frame; when full it drops every other one and doubles
-``step``) plus the last few frames (the detector's decision lag, so that the start of a shot
-whose cut is not final yet is not lost to decimation), and when the detector makes a cut final
+``step``) plus every frame the detector has not settled yet (its decision lag and, with a
+cut pending, the minimum shot length: so the start of a shot whose cut is not final yet is not
+lost to decimation), and when the detector makes a cut final
 it keeps, for the shot that closed, the frames nearest 1/3 and 2/3 of its span as JPEG bytes.
 Memory: one reservoir, a short tail and two JPEGs per shot, whatever the video's length.
 
@@ -70,7 +71,7 @@ class ShotFrameSampler:
         self._capacity = reservoir
         self._quality = jpeg_quality
         self._held: list[tuple[int, float, np.ndarray]] = []   # (index, time, small BGR)
-        self._tail: deque[tuple[int, float, np.ndarray]] = deque(maxlen=detector.lag + 1)
+        self._tail: deque[tuple[int, float, np.ndarray]] = deque()
         self._step = 1
         self._shot_start = 0       # decode index where the shot in progress starts
         self._closed = 0           # final cuts already applied
@@ -83,14 +84,21 @@ class ShotFrameSampler:
 
     def add(self, index: int, time: float, image: np.ndarray) -> None:
         self._apply_cuts()
-        frame = (index, time, self._shrink(image))
-        self._tail.append(frame)
-        if (index - self._shot_start) % self._step:
-            return
-        self._held.append(frame)
-        if len(self._held) > self._capacity:
-            self._step *= 2
-            self._held = [h for h in self._held if (h[0] - self._shot_start) % self._step == 0]
+        self._tail.append((index, time, self._shrink(image)))
+        self._settle(min(self._detector.settled_before, index + 1))
+
+    def _settle(self, upto: int) -> None:
+        """Frames before decode index ``upto`` are in the shot in progress for good: move
+        them from the tail to the reservoir (on its grid), decimating it when full."""
+        while self._tail and self._tail[0][0] < upto:
+            frame = self._tail.popleft()
+            if (frame[0] - self._shot_start) % self._step:
+                continue
+            self._held.append(frame)
+            while len(self._held) > self._capacity:
+                self._step *= 2
+                self._held = [h for h in self._held
+                              if (h[0] - self._shot_start) % self._step == 0]
 
     def _shrink(self, image: np.ndarray) -> np.ndarray:
         # Bilinear, not INTER_AREA: every frame passes here, and at detector resolution the
@@ -111,9 +119,9 @@ class ShotFrameSampler:
 
     def _close(self, end: int) -> None:
         """Close the shot in progress at decode index ``end`` (exclusive)."""
-        pool = {h[0]: h for h in (*self._held, *self._tail)}
-        inside = [pool[i] for i in sorted(pool) if self._shot_start <= i < end]
-        rest = [pool[i] for i in sorted(pool) if i >= end]
+        pool = [*self._held, *self._tail]
+        inside = [h for h in pool if h[0] < end]
+        rest = [h for h in pool if h[0] >= end]
         span = end - self._shot_start
         chosen: list[tuple[int, float, np.ndarray]] = []
         for p in self._positions:
@@ -127,7 +135,8 @@ class ShotFrameSampler:
         self._shot_index += 1
         self._shot_start = end
         self._step = 1
-        self._held = rest
+        self._held = []
+        self._tail = deque(rest)
 
     def result(self, stats: DecodeStats) -> list[ShotFrame]:
         """Finish the pass (finishing the detector too) and return every shot's frames, in

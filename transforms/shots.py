@@ -168,6 +168,16 @@ class ShotDetector:
         p = self.params
         return max(p.adaptive_window if p.adaptive else 1, p.gradual_frames) + 1
 
+    @property
+    def settled_before(self) -> int:
+        """Decode index before which every frame's shot is final (later frames may still go
+        to a new shot: a cut not yet decided, or decided but not yet final)."""
+        if self._candidate is not None:
+            return self._indices[self._candidate[0]]
+        if self._decided < len(self._indices):
+            return self._indices[self._decided]
+        return self._indices[-1] + 1 if self._indices else 0
+
     def wants(self, index: int, time: float) -> bool:
         if time < self._next_time - 1e-6:
             return False
