@@ -145,12 +145,22 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
                            device: torch.device, inference_args: dict[str, Any] | None = None,
                            model_id: str | None = None) -> Iterable[PredictionResult]:
     """Inference function for PytorchModelHandlerTensor and torchvision detection models:
-    images (float 0..1, CHW RGB, any sizes) are passed as a list, never stacked; the result
-    of each is its best person score."""
+    images (float 0..1, CHW RGB, any sizes) are passed as lists, never stacked; the result
+    of each is its best person score.
+
+    Images are run in groups of one size: torchvision pads a list to its largest image, which
+    would make a frame's score depend on which other videos share its batch.
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(batch):
+        groups.setdefault(tuple(x.shape), []).append(i)
+    scores = [0.0] * len(batch)
     with torch.no_grad():
-        outputs = model([x.to(device) for x in batch], **(inference_args or {}))
-    return [PredictionResult(x, person_score(o), model_id)
-            for x, o in zip(batch, outputs, strict=True)]
+        for members in groups.values():
+            outputs = model([batch[i].to(device) for i in members], **(inference_args or {}))
+            for i, output in zip(members, outputs, strict=True):
+                scores[i] = person_score(output)
+    return [PredictionResult(x, s, model_id) for x, s in zip(batch, scores, strict=True)]
 
 
 def torchvision_weights_url() -> str:
