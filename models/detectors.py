@@ -251,12 +251,14 @@ class PersonDetector:
 
 def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = None,
                          device: str = "CPU", min_batch_size: int = 1,
-                         max_batch_size: int = 16, download: bool = True) -> PersonDetector:
+                         max_batch_size: int = 16, download: bool = True,
+                         input_size: int = FASTER_RCNN_SIZE) -> PersonDetector:
     """Check and set up a person detector; call BEFORE building the pipeline.
 
     ``name``: ``ssd_mobilenet_v2`` (offline, weights in a pip package) or ``faster_rcnn``
     (``weights``: state dict path/URI, else torchvision's COCO weights, downloaded into the
-    torch hub cache when ``download``). ``device``: CPU or GPU (CUDA; Faster R-CNN only).
+    torch hub cache when ``download``; ``input_size``: the shorter side in pixels it resizes
+    frames to, torchvision's 800 by default). ``device``: CPU or GPU (CUDA; Faster R-CNN only).
     Raises DetectorUnavailable with instructions when the model cannot be had, and ValueError
     for an unknown name.
     """
@@ -266,6 +268,8 @@ def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = Non
                               decode_jpeg)
     if name == "faster_rcnn":
         path = resolve_faster_rcnn_weights(weights, download=download)
+        params = {"min_size": input_size, "max_size": round(input_size * 1333 / 800)}
         return PersonDetector(name, faster_rcnn_handler(path, device, min_batch_size,
-                                                        max_batch_size), jpeg_to_tensor)
+                                                        max_batch_size, model_params=params),
+                              jpeg_to_tensor)
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")

@@ -204,3 +204,29 @@ def test_given_weights_path_is_used(tiny_weights):
     assert resolve_faster_rcnn_weights(tiny_weights) == tiny_weights
     detector = load_person_detector("faster_rcnn", weights=tiny_weights, max_batch_size=4)
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 4
+
+
+def test_pipeline_options_build_params_and_detector():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from transforms.person_scoring import (
+        add_shot_person_arguments,
+        detector_from_options,
+        frame_positions_from_options,
+        shot_params_from_options,
+    )
+
+    class Options(PipelineOptions):
+        @classmethod
+        def _add_argparse_args(cls, parser):
+            add_shot_person_arguments(parser)
+
+    opts = Options(["--shot_bins", "8,4,4", "--shot_threshold", "0.2", "--adaptive_shots",
+                    "--person_frame_positions", "0.5", "--detector_max_batch_size", "8"]
+                   ).view_as(Options)
+    params = shot_params_from_options(opts)
+    assert (params.bins, params.threshold, params.adaptive) == ((8, 4, 4), 0.2, True)
+    assert frame_positions_from_options(opts) == (0.5,)
+    detector = detector_from_options(opts)
+    assert detector.name == "ssd_mobilenet_v2"
+    assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 8
