@@ -196,21 +196,26 @@ class ShotDetector:
         self._times.append(time)
         self._decide(len(self._dist) - self.lag)
 
-    def _strength(self, i: int) -> float:
-        """How far position ``i`` is a cut (> 0) or not (0), from the distances around it."""
+    def _hard(self, i: int) -> bool:
+        """Whether the step into position ``i`` is a hard cut."""
         p = self.params
         d = self._dist[i]
-        if i > 0 and d >= p.threshold:
-            if not p.adaptive:
-                return d
-            w = p.adaptive_window
-            before = self._dist[max(1, i - w):i]
-            after = self._dist[i + 1:i + w + 1]
-            # The busier side sets the level: motion on one side of a cut still counts.
-            local = max(sum(before) / len(before) if before else 0.0,
-                        sum(after) / len(after) if after else 0.0)
-            if d >= p.adaptive_ratio * local:
-                return d
+        if i == 0 or d < p.threshold:
+            return False
+        if not p.adaptive:
+            return True
+        w = p.adaptive_window
+        before = self._dist[max(1, i - w):i]
+        after = self._dist[i + 1:i + w + 1]
+        # The busier side sets the level: motion on one side of a cut still counts.
+        local = max(sum(before) / len(before) if before else 0.0,
+                    sum(after) / len(after) if after else 0.0)
+        return d >= p.adaptive_ratio * local
+
+    def _strength(self, i: int) -> float:
+        """How far position ``i`` is a cut (> 0) or not (0), from the distances around it."""
+        if self._hard(i):
+            return self._dist[i]
         return self._gradual_strength(i)
 
     def _gradual_strength(self, i: int) -> float:
@@ -228,7 +233,7 @@ class ShotDetector:
         if any(self._gradual[m] > g for m in range(lo, hi)) or \
                 any(self._gradual[m] == g for m in range(lo, j)):
             return 0.0
-        if max(self._dist[j - k + 1:j + 1]) >= p.threshold:
+        if any(self._hard(m) for m in range(j - k + 1, j + 1)):
             return 0.0
         return g * p.threshold / p.gradual_threshold
 
