@@ -146,8 +146,18 @@ def decode_seconds(path: str) -> float:
     return time.perf_counter() - t0
 
 
-def run_ours(path: str, params: ShotParams) -> tuple[list[int], float, float, int]:
-    """Cuts (decode indices), end-to-end seconds, seconds inside the detector, frames."""
+def run_ours(path: str, params: ShotParams, repeats: int = 2
+             ) -> tuple[list[int], float, float, int]:
+    """Cuts (decode indices), best end-to-end seconds of ``repeats`` passes, seconds inside
+    the detector (one more, instrumented pass), frames."""
+    total = float("inf")
+    for _ in range(repeats):
+        detector = ShotDetector(params)
+        t0 = time.perf_counter()
+        stats = decode_pass(path, [detector])
+        shots = detector.result(stats)
+        total = min(total, time.perf_counter() - t0)
+
     detector = ShotDetector(params)
     spent = [0.0]
     add = detector.add
@@ -158,10 +168,7 @@ def run_ours(path: str, params: ShotParams) -> tuple[list[int], float, float, in
         spent[0] += time.perf_counter() - t0
 
     detector.add = timed_add  # type: ignore[method-assign]
-    t0 = time.perf_counter()
-    stats = decode_pass(path, [detector])
-    shots = detector.result(stats)
-    total = time.perf_counter() - t0
+    detector.result(decode_pass(path, [detector]))
     return [s.start_frame for s in shots[1:]], total, spent[0], stats.frames_decoded
 
 
@@ -220,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
                                         gradual_threshold=threshold * 1.5)
                     rows, n, sec = [], 0, 0.0
                     for path, t in sets.items():
-                        cuts, total, _, count = run_ours(path, params)
+                        cuts, total, _, count = run_ours(path, params, repeats=1)
                         rows.append(score(cuts, t))
                         n += count
                         sec += total

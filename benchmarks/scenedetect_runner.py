@@ -32,9 +32,11 @@ def main(paths: list[str]) -> None:
                  "decode_seconds": {p: min(decode_seconds(p) for _ in range(2)) for p in paths}}
     for name, make in DETECTORS.items():
         for path in paths:
-            t0 = time.perf_counter()
-            scenes = scenedetect.detect(path, make())
-            seconds = time.perf_counter() - t0
+            seconds = float("inf")
+            for _ in range(2):  # best of 2, as for ours
+                t0 = time.perf_counter()
+                scenes = scenedetect.detect(path, make())
+                seconds = min(seconds, time.perf_counter() - t0)
             # 0.7 places frames by presentation time: report seconds, matched to decode
             # indices by the caller (an AVI's first frame may carry a one-frame offset).
             cuts = [start.seconds for start, _ in scenes[1:]]
