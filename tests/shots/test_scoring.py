@@ -43,7 +43,8 @@ def tiny_faster_rcnn() -> torch.nn.Module:
     model = FasterRCNN(backbone, num_classes=91, min_size=64, max_size=96,
                        rpn_anchor_generator=AnchorGenerator(((16, 32),), ((0.5, 1.0, 2.0),)),
                        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2), box_score_thresh=0.0,
-                       box_detections_per_img=200)
+                       rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=30,
+                       box_detections_per_img=20)
     # Random weights give near-uniform class scores and no person in the top boxes; a person
     # logit bias and larger weights make person boxes win with scores that vary per image,
     # so that a per-shot max is a real choice.
