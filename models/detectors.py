@@ -109,7 +109,6 @@ class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]
     def __init__(self, min_batch_size: int = 1, max_batch_size: int = 16, threads: int = 0):
         super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
         self._threads = threads
-        self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
     def load_model(self) -> SsdPersonModel:
         return SsdPersonModel(*ssd_model_files(), threads=self._threads)
@@ -119,9 +118,6 @@ class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]
                       ) -> Iterable[PredictionResult]:
         scores = model.person_scores(batch)
         return [PredictionResult(x, s) for x, s in zip(batch, scores, strict=True)]
-
-    def batch_elements_kwargs(self) -> dict[str, int]:
-        return self._batch
 
 
 # --- Faster R-CNN ResNet-50 FPN COCO, torchvision --------------------------------------------

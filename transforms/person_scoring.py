@@ -83,8 +83,8 @@ class _Select(beam.DoFn):
     def process(self, element: tuple[str, dict[str, list]]
                 ) -> Iterator[tuple[str, list[TimeRange]] | beam.pvalue.TaggedOutput]:
         video_id, joined = element
+        scores = dict(joined["scores"])
         for uri, shots in joined["shots"]:
-            scores = {shot: score for shot, score in joined["scores"]}
             kept = select_person_shots(shots, scores, self._threshold)
             self._total.inc(len(shots))
             self._kept.inc(len(kept))

@@ -51,7 +51,8 @@ class ShotFrame:
 class ShotFrameSampler:
     """Frame consumer that picks frames to score for every shot a ShotDetector finds.
 
-    Put it AFTER ``detector`` in the consumer list of the same ``decode_pass``. ``positions``
+    Put it AFTER ``detector`` in the consumer list of the same ``decode_pass``; it wants every
+    frame (a frame between a cut and its decision may be needed). ``positions``
     are fractions of a shot's span (default 1/3 and 2/3); frames are downscaled to
     ``short_side`` pixels and JPEG-encoded at ``jpeg_quality``; ``reservoir`` frames at most
     are held for the shot in progress.
