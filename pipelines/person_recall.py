@@ -76,7 +76,10 @@ def load_kept_shots(pattern: str) -> dict[str, list[Span]]:
     """Video id -> kept shot spans (seconds), from kept_shots JSONL files matching ``pattern``
     (a dropped video has none)."""
     kept: dict[str, list[Span]] = {}
-    for match in FileSystems.match([pattern])[0].metadata_list:
+    matches = FileSystems.match([pattern])[0].metadata_list
+    if not matches:
+        raise FileNotFoundError(f"no kept-shots file matches {pattern}")
+    for match in matches:
         for line in read_text(match.path).splitlines():
             if line.strip():
                 rec = json.loads(line)

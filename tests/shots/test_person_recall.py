@@ -49,5 +49,7 @@ def test_recall_report_from_pipeline_records(tmp_path):
     assert report.time_covered == pytest.approx((4 + 1 + 4 + 0) / 20)
     assert report.per_label == {"Jump": 0.0, "Run": pytest.approx(2 / 3)}
     assert json.loads((tmp_path / "r.json").read_text())["segments"] == 4
+    with pytest.raises(FileNotFoundError):
+        run(["--ground_truth", str(gt), "--kept_shots", str(tmp_path / "absent*.jsonl")])
     assert lines[0]["kept"][1] == {"shot_index": 3, "start": 14.0, "end": 20.0,
                                    "person_score": 0.7}
