@@ -202,6 +202,28 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
     assert max(scores[54:]) > 0.5
 
 
+def test_whole_stage_on_sample_videos_with_the_offline_detector():
+    from transforms.person_scoring import SegmentShots
+    from transforms.types import VideoRef
+
+    refs = [VideoRef("people", os.path.join(VIDEOS, "vtest_a.mp4")),
+            VideoRef("tree", os.path.join(VIDEOS, "tree.avi")),
+            VideoRef("gone", os.path.join(VIDEOS, "absent.mp4"))]
+    detector = load_person_detector("ssd_mobilenet_v2", max_batch_size=4)
+    with TestPipeline() as p:
+        seg = p | beam.Create(refs) | SegmentShots()
+        scores = seg.frames | ScorePersons(detector)
+        out = {"shots": seg.shots, "scores": scores} | SelectPersonShots()
+        assert_that(out.kept | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
+                                                            for r in kv[1]])),
+                    equal_to([("people", [(0, 0.0, pytest.approx(20.0, abs=1e-3))])]),
+                    label="Kept")
+        assert_that(out[NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason)),
+                    equal_to([("tree", "no_person")]), label="NoPerson")
+        assert_that(seg.failed | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
+                    equal_to([("gone", "failed", "missing")]), label="Failed")
+
+
 def test_missing_weights_fail_before_the_job_with_instructions(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(DetectorUnavailable) as err:
