@@ -1,5 +1,4 @@
 import pytest
-from conftest import FPS
 
 from transforms.decode import DecodeStats, decode_pass
 from transforms.persons import (
@@ -12,6 +11,8 @@ from transforms.persons import (
 from transforms.records import decode_jpeg
 from transforms.shots import Shot, ShotDetector
 from transforms.types import TimeRange
+
+from .conftest import FPS
 
 
 def sample(path: str, **kwargs):

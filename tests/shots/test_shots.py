@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 import pytest
-from conftest import FPS, scene_frame, write_video
 
 from transforms.decode import decode_pass
 from transforms.shots import (
@@ -11,6 +10,8 @@ from transforms.shots import (
     hsv_histogram,
     shrink,
 )
+
+from .conftest import FPS, scene_frame, write_video
 
 
 def detect(path: str, params: ShotParams | None = None):
