@@ -206,7 +206,7 @@ def bench_apply_labels(tmp: str, clips: list[ClipRecord], records: int) -> None:
 
     t = time.perf_counter()
     run([f"--shards={src}/*.tfrecord", f"--labels_csv={csv_path}",
-         f"--output={tmp}/labelled/c", "--num_shards=4"], save_main_session=False)
+         f"--output_prefix={tmp}/labelled/c", "--output_shards=4"], save_main_session=False)
     beam_s = time.perf_counter() - t
     report = json.load(open(f"{tmp}/labelled/c-report.json"))
     assert report["records_labelled"] == len(rows) and report["rows_unmatched"] == 0

@@ -7,11 +7,11 @@ within ``--tolerance_ms`` (default 1 ms; records store times as float32), or whe
 clip id (``make_clip_id(video, start, end)``) equals the record's. A record with a
 ``label_name`` only takes rows of that class; if several rows match, the last in the file
 wins. Records without a matching row pass through unchanged. A JSON report
-``<output>-report.json`` counts matched / unmatched rows and labelled / unchanged records and
-lists the first unmatched rows.
+``<output_prefix>-report.json`` counts matched / unmatched rows and labelled / unchanged
+records and lists the first unmatched rows.
 
     python -m pipelines.apply_labels --shards 'out/clips/*.tfrecord' \\
-        --labels_csv labels.csv --output out/labelled/clips
+        --labels_csv labels.csv --output_prefix out/labelled/clips
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ class ApplyLabelsOptions(PipelineOptions):
                             help="input TFRecord clip shards (glob or directory; local or gs://)")
         parser.add_argument("--labels_csv", default=None,
                             help="HACS Clips CSV (classname,youtube_id,subset,start,end,label)")
-        parser.add_argument("--output", default=None,
-                            help="output prefix: writes <output>-SSSSS-of-NNNNN.tfrecord, an "
-                                 ".index beside each shard, and <output>-report.json")
-        parser.add_argument("--num_shards", type=int, default=0,
+        parser.add_argument("--output_prefix", default=None,
+                            help="output prefix: writes <output_prefix>-SSSSS-of-NNNNN.tfrecord, "
+                                 "an .index beside each shard, and <output_prefix>-report.json")
+        parser.add_argument("--output_shards", type=int, default=0,
                             help="output shard count (0: let the runner choose)")
         parser.add_argument("--tolerance_ms", type=float, default=1.0,
                             help="how far (milliseconds) a row's start/end may be from a "
@@ -176,7 +176,7 @@ def run(argv: list[str] | None = None, save_main_session: bool = True,
     options = PipelineOptions(argv)
     opts = options.view_as(ApplyLabelsOptions)
     options.view_as(SetupOptions).save_main_session = save_main_session
-    missing = [f"--{n}" for n in ("shards", "labels_csv", "output") if not getattr(opts, n)]
+    missing = [f"--{n}" for n in ("shards", "labels_csv", "output_prefix") if not getattr(opts, n)]
     if missing:
         raise SystemExit(f"apply_labels: missing {', '.join(missing)}")
     shards = match_shards(opts.shards)
@@ -188,13 +188,13 @@ def run(argv: list[str] | None = None, save_main_session: bool = True,
               | "ReadRecords" >> beam.FlatMap(iter_records)
               | "ApplyLabels" >> ApplyLabels(rows, opts.tolerance_ms / 1000.0))
     (result["records"]
-     | "WriteShards" >> beam.io.WriteToTFRecord(opts.output, file_name_suffix=".tfrecord",
-                                                num_shards=opts.num_shards)
+     | "WriteShards" >> beam.io.WriteToTFRecord(opts.output_prefix, file_name_suffix=".tfrecord",
+                                                num_shards=opts.output_shards)
      | "WriteIndex" >> beam.Map(write_index))
     (result["report"]
      | "ReportJson" >> beam.Map(lambda r: json.dumps(r, indent=1))
-     | "WriteReport" >> beam.io.WriteToText(opts.output + "-report", file_name_suffix=".json",
-                                            shard_name_template=""))
+     | "WriteReport" >> beam.io.WriteToText(opts.output_prefix + "-report",
+                                            file_name_suffix=".json", shard_name_template=""))
     outcome = p.run()
     outcome.wait_until_finish()
 

@@ -89,8 +89,8 @@ def test_run_writes_labelled_shards_index_and_report(tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text(CSV)
     prefix = str(tmp_path / "out" / "clips")
-    run([f"--shards={src}/*.tfrecord", f"--labels_csv={labels}", f"--output={prefix}",
-         "--num_shards=2"], save_main_session=False, test_pipeline=BeamTestPipeline())
+    run([f"--shards={src}/*.tfrecord", f"--labels_csv={labels}", f"--output_prefix={prefix}",
+         "--output_shards=2"], save_main_session=False, test_pipeline=BeamTestPipeline())
     shards = match_shards(prefix + "-*.tfrecord")
     assert len(shards) == 2
     records = [from_example(d) for s in shards for d in iter_records(s)]
@@ -108,10 +108,10 @@ def test_run_writes_labelled_shards_index_and_report(tmp_path):
 
 def test_run_refuses_missing_inputs(tmp_path):
     with pytest.raises(SystemExit, match="missing --labels_csv"):
-        run([f"--shards={tmp_path}", f"--output={tmp_path}/o"])
+        run([f"--shards={tmp_path}", f"--output_prefix={tmp_path}/o"])
     labels = tmp_path / "labels.csv"
     labels.write_text(CSV)
     with pytest.raises(SystemExit, match="no shards match"):
         run([f"--shards={tmp_path}/none-*.tfrecord", f"--labels_csv={labels}",
-             f"--output={tmp_path}/o"])
+             f"--output_prefix={tmp_path}/o"])
     assert not os.path.exists(f"{tmp_path}/o-report.json")
