@@ -59,7 +59,12 @@ class WriteRunReport(beam.PTransform):
         self._start = start_time
 
     def expand(self, inputs):
+        """``inputs`` may also hold ``extras``: a PCollection of dicts (e.g. shot counts)
+        merged into report.json."""
         outcomes = inputs["outcomes"] | "CountOutcomes" >> beam.ParDo(_CountFn())
+        extras = inputs.get("extras")
+        if extras is None:
+            extras = outcomes.pipeline | "NoExtras" >> beam.Create([])
         (outcomes
          | "OutcomeToJson" >> beam.Map(lambda o: json.dumps(o.to_json_dict(), sort_keys=True))
          | "WriteVideosJsonl" >> beam.io.WriteToText(
@@ -67,12 +72,15 @@ class WriteRunReport(beam.PTransform):
              num_shards=1, shard_name_template=""))
         return (outcomes
                 | "Tally" >> beam.CombineGlobally(_TallyFn())
-                | "WriteReport" >> beam.Map(self._write, shards=beam.pvalue.AsList(
-                    inputs["shards"])))
+                | "WriteReport" >> beam.Map(self._write,
+                                            shards=beam.pvalue.AsList(inputs["shards"]),
+                                            extras=beam.pvalue.AsList(extras)))
 
-    def _write(self, tally: Tally, shards) -> str:
+    def _write(self, tally: Tally, shards, extras) -> str:
         report = build_report(tally, self._stages, shards, time.time() - self._start,
                               self._settings)
+        for extra in extras:
+            report.update(extra)
         write_json(FileSystems.join(self._output, "dataset.json"),
                    dataset_manifest(list(shards), self._labels, self._settings))
         path = FileSystems.join(self._output, "report.json")

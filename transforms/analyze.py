@@ -1,0 +1,116 @@
+"""Beam stage: one decode pass per video that feeds every early filter at once.
+
+Fingerprints (for de-duplication), shot boundaries and the frames to score for people are
+all computed while the video streams through the decoder a single time; the elements that
+leave this stage are small (hashes, shot spans, a few JPEG frames per shot), never video.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.decode import VideoError, decode_pass
+from transforms.fingerprint import Fingerprinter, VideoFingerprint
+from transforms.persons import ShotFrameSampler
+from transforms.sample_clips import Progress
+from transforms.shots import Shot, ShotDetector, ShotParams
+from transforms.types import FAILED, Outcome, VideoRef
+
+STAGE = "decode"
+SHOT_FRAMES = "shot_frames"
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What the analysis pass computes: fingerprints at ``fingerprint_fps`` with hash
+    ``fingerprint_kind`` (None: no fingerprints), and shots with ``shot_params`` plus the
+    frames at ``frame_positions`` of each shot (None: no shots)."""
+
+    fingerprint_fps: float | None
+    fingerprint_kind: str
+    shot_params: ShotParams | None
+    frame_positions: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What one decode pass learned about a video (decoded facts, not header claims)."""
+
+    ref: VideoRef
+    duration: float
+    frames: int
+    width: int
+    height: int
+    size_bytes: int
+    fingerprint: VideoFingerprint | None
+    shots: tuple[Shot, ...] | None
+
+
+class _AnalyzeFn(beam.DoFn):
+    """VideoRef -> VideoAnalysis (main), ShotFrame (tagged), failed Outcome (tagged)."""
+
+    def __init__(self, config: AnalysisConfig, total: int):
+        self._config = config
+        self._total = total
+        self._frames = Metrics.counter("hacs", "frames_analyzed")
+        self._shots = Metrics.distribution("hacs", "shots_per_video")
+
+    def setup(self):
+        self._progress = Progress(self._total, "analyze")
+
+    def process(self, ref: VideoRef):
+        cfg = self._config
+        fingerprinter = detector = sampler = None
+        consumers = []
+        if cfg.fingerprint_fps:
+            fingerprinter = Fingerprinter(ref.video_id, cfg.fingerprint_fps,
+                                          cfg.fingerprint_kind, uri=ref.uri)
+            consumers.append(fingerprinter)
+        if cfg.shot_params is not None:
+            detector = ShotDetector(cfg.shot_params)
+            sampler = ShotFrameSampler(detector, ref.video_id, cfg.frame_positions)
+            consumers += [detector, sampler]
+        try:
+            stats = decode_pass(ref.uri, consumers)
+            shots = tuple(detector.result(stats)) if detector else None
+            frames = sampler.result(stats) if sampler else []
+            fingerprint = fingerprinter.result(stats) if fingerprinter else None
+        except VideoError as exc:
+            self._progress.video_done(ref.video_id, 0, f"failed ({exc.reason})")
+            yield beam.pvalue.TaggedOutput(FAILED, Outcome(
+                ref.video_id, ref.uri, FAILED, STAGE, exc.reason, exc.message))
+            return
+        except Exception as exc:  # noqa: BLE001 - a bad video must never kill the run
+            logging.exception("analysis failed for %s", ref.video_id)
+            self._progress.video_done(ref.video_id, 0, "failed (error)")
+            yield beam.pvalue.TaggedOutput(FAILED, Outcome(
+                ref.video_id, ref.uri, FAILED, STAGE, "error", f"{type(exc).__name__}: {exc}"))
+            return
+        self._frames.inc(stats.frames_decoded)
+        if shots is not None:
+            self._shots.update(len(shots))
+        self._progress.video_done(ref.video_id, 0, f"analyzed ({stats.frames_decoded} frames"
+                                  + (f", {len(shots)} shots)" if shots is not None else ")"))
+        yield VideoAnalysis(ref, stats.duration, stats.frames_decoded, stats.width,
+                            stats.height, stats.size_bytes, fingerprint, shots)
+        for frame in frames:
+            yield beam.pvalue.TaggedOutput(SHOT_FRAMES, frame)
+
+
+class AnalyzeVideos(beam.PTransform):
+    """PCollection[VideoRef] -> outputs ``analyses`` (VideoAnalysis), ``shot_frames``
+    (ShotFrame, for person scoring) and ``failed`` (Outcome of unusable videos)."""
+
+    def __init__(self, config: AnalysisConfig, total: int):
+        super().__init__()
+        self._fn = _AnalyzeFn(config, total)
+
+    def expand(self, refs):
+        return (refs
+                | "Reshuffle" >> beam.Reshuffle()
+                | "DecodeOnce" >> beam.ParDo(self._fn).with_outputs(
+                    SHOT_FRAMES, FAILED, main="analyses"))
