@@ -322,9 +322,10 @@ class Fingerprinter:
             period = (self._last - first) / (self._seen - 1) if self._seen > 1 else 0.0
             duration = self._last - first + period
             width, height = self._width, self._height
-        return VideoFingerprint(video_id=self.video_id, duration=float(duration),
+        # millisecond precision, so that the JSON form (3 decimals) round-trips exactly
+        return VideoFingerprint(video_id=self.video_id, duration=round(float(duration), 3),
                                 width=int(width), height=int(height),
-                                times=tuple(self._times), hashes=b"".join(self._hashes),
+                                times=tuple(round(t, 3) for t in self._times), hashes=b"".join(self._hashes),
                                 qualities=tuple(self._qualities), kind=self.kind, uri=self.uri)
 
 

@@ -48,6 +48,9 @@ class MatchParams:
     overlap: float = OVERLAP_SHARE
 
 
+DEFAULT_PARAMS = MatchParams()
+
+
 @dataclass(frozen=True)
 class Match:
     """The comparison of A with B: ``share_ab`` is the share (0..1) of A's usable frames
