@@ -43,7 +43,7 @@ class ReferenceIndexOptions(PipelineOptions):
                  "VideoFingerprint.to_json object per line, see docs/dedup.md); repeatable. "
                  "Added to the index as they are.")
         parser.add_argument(
-            "--output", required=True,
+            "--output", default=None,
             help="Index folder (local or gs://): fingerprints-*.jsonl and failures.jsonl.")
         parser.add_argument(
             "--fingerprint_fps", type=float, default=FINGERPRINT_FPS,
@@ -121,6 +121,8 @@ def build_pipeline(p: beam.Pipeline, opts: ReferenceIndexOptions) -> None:
         failures.append(result[FAILED_TAG])
     if not parts:
         raise ValueError("give --input and/or --precomputed")
+    if not opts.output:
+        raise ValueError("give --output (the index folder)")
     out = opts.output.rstrip("/")
     (tuple(parts)
      | "AllFingerprints" >> beam.Flatten()

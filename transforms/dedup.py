@@ -49,9 +49,11 @@ DROPPED_TAG = "dropped"
 def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
                            label: str) -> beam.PCollection:
     """Fingerprints from JSON Lines files matching ``pattern`` (local or ``gs://``; a folder
-    means every ``*.jsonl`` file in it), as written by ``pipelines/build_reference_index.py``."""
+    means its ``fingerprints*.jsonl`` shards), as written by
+    ``pipelines/build_reference_index.py``. A malformed line fails the job: a reference set
+    that silently lost videos would let benchmark videos through."""
     if "*" not in pattern and "?" not in pattern and not pattern.endswith(".jsonl"):
-        pattern = pattern.rstrip("/") + "/*.jsonl"
+        pattern = pattern.rstrip("/") + "/fingerprints*.jsonl"
     return (pipeline
             | f"Read{label}" >> beam.io.ReadFromText(pattern)
             | f"Parse{label}" >> beam.Map(VideoFingerprint.from_json))

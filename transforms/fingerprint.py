@@ -325,7 +325,8 @@ class Fingerprinter:
         # millisecond precision, so that the JSON form (3 decimals) round-trips exactly
         return VideoFingerprint(video_id=self.video_id, duration=round(float(duration), 3),
                                 width=int(width), height=int(height),
-                                times=tuple(round(t, 3) for t in self._times), hashes=b"".join(self._hashes),
+                                times=tuple(round(t, 3) for t in self._times),
+                                hashes=b"".join(self._hashes),
                                 qualities=tuple(self._qualities), kind=self.kind, uri=self.uri)
 
 
