@@ -293,6 +293,12 @@ def main(argv=None) -> None:
     print_results(f"OURS at the defaults: {default_key[0]} at {default_key[1]:g} fps, "
                   f"distance<={defaults.distance}, contain>={defaults.contain}, "
                   f"overlap>={defaults.overlap}, min_quality={defaults.min_quality}", ours)
+    table = tables[default_key]
+    misses = [(a, b, table[(a, b)][defaults.distance]) for (a, b), (pos, _) in labels.items()
+              if pos and not decide_with(default_key, defaults)(a, b)]
+    print("missed positives (shares A->B, B->A at the default distance):")
+    for a, b, (sab, sba) in sorted(misses, key=lambda m: m[1]):
+        print(f"  {a} ~ {b}: {sab:.2f} {sba:.2f}")
     baseline = evaluate(labels, lambda a, b: base[a] - base[b] <= BASELINE_DISTANCE)
     print_results(f"BASELINE: imagehash.phash of the middle frame, distance<={BASELINE_DISTANCE}",
                   baseline)
@@ -305,12 +311,29 @@ def main(argv=None) -> None:
     print(f"\nband join ({BANDS} bands): {len(found) - len(missed)}/{len(found)} "
           f"duplicate decisions are also candidates of the join (missed: {missed[:10]})")
 
-    print("\nSWEEP (overall, best F1 per hash kind and rate; ties: larger margin to neighbours)")
-    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'contain':>7s} {'overlap':>7s} "
-          f"{'prec':>6s} {'recall':>6s} {'F1':>6s} {'#F1=best':>8s}")
-    grid = list(itertools.product(range(4, max_d + 1, 4), (0.5, 0.6, 0.7, 0.8),
-                                  (0.2, 0.3, 0.4)))
+    print("\nHASH KINDS AND RATES at the default shares (distance scaled to the hash size)")
+    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s}"
+          f"   (no crops: recall)")
     for key in sorted(tables):
+        bits = 64 if key[0] == "phash64" else 256
+        params = MatchParams(distance=defaults.distance * bits // 256,
+                             contain=defaults.contain, overlap=defaults.overlap,
+                             min_quality=defaults.min_quality)
+        res = evaluate(labels, decide_with(key, params))
+        tp, fp, fn, p, r, f1 = res["ALL"]
+        crop_tp = sum(v[0] for e, v in res.items() if e.startswith("crop"))
+        crop_fn = sum(v[2] for e, v in res.items() if e.startswith("crop"))
+        print(f"{key[0]:9s} {key[1]:4g} {params.distance:4d} {p:6.3f} {r:6.3f} {f1:6.3f}"
+              f"   {(tp - crop_tp) / (tp + fn - crop_tp - crop_fn):.3f}")
+
+    print("\nBEST F1 per hash kind and rate over distance x contain x overlap "
+          "(middle of the tied settings)")
+    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'contain':>7s} {'overlap':>7s} "
+          f"{'prec':>6s} {'recall':>6s} {'F1':>6s} {'#tied':>6s}")
+    for key in sorted(tables):
+        step = 1 if key[0] == "phash64" else 2
+        grid = itertools.product(range(step, max_d + 1, step), (0.4, 0.5, 0.6, 0.7, 0.8),
+                                 (0.2, 0.25, 0.3, 0.35, 0.4))
         scored = []
         for d, c, o in grid:
             params = MatchParams(distance=d, contain=c, overlap=o,
@@ -318,18 +341,29 @@ def main(argv=None) -> None:
             tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(key, params))["ALL"]
             scored.append((f1, p, r, d, c, o))
         top = max(s[0] for s in scored)
-        best = [s for s in scored if s[0] == top]
+        best = sorted(s for s in scored if s[0] == top)
         f1, p, r, d, c, o = best[len(best) // 2]
-        print(f"{key[0]:9s} {key[1]:4g} {d:4d} {c:7.1f} {o:7.1f} {p:6.3f} {r:6.3f} {f1:6.3f} "
-              f"{len(best):8d}")
-    print("\nDISTANCE SWEEP for the default kind/rate/shares (overall)")
-    for d in range(8, max_d + 1, 4):
+        print(f"{key[0]:9s} {key[1]:4g} {d:4d} {c:7.2f} {o:7.2f} {p:6.3f} {r:6.3f} {f1:6.3f} "
+              f"{len(best):6d}")
+
+    print("\nDISTANCE SWEEP for the default kind, rate and shares (overall)")
+    for d in range(8, 41, 4):
         params = MatchParams(distance=d, contain=defaults.contain, overlap=defaults.overlap,
                              min_quality=defaults.min_quality)
         tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
-        print(f"  distance<={d:2d}: TP {tp:3d} FP {fp:3d} FN {fn:3d} "
+        print(f"  distance<={d:2d}: TP {tp:3d} FP {fp:4d} FN {fn:3d} "
               f"precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
-
+    print("\nSHARE SWEEP at the default kind, rate and distance: F1 (precision/recall)")
+    overlaps = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+    print("contain\\overlap " + " ".join(f"{o:>17.2f}" for o in overlaps))
+    for c in (0.4, 0.5, 0.6, 0.7, 0.8):
+        cells = []
+        for o in overlaps:
+            params = MatchParams(distance=defaults.distance, contain=c, overlap=o,
+                                 min_quality=defaults.min_quality)
+            tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
+            cells.append(f"{f1:.3f} ({p:.3f}/{r:.3f})")
+        print(f"{c:15.2f} " + " ".join(f"{x:>17s}" for x in cells))
 
 if __name__ == "__main__":
     main()
