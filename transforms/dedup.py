@@ -26,11 +26,20 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.fingerprint import VideoFingerprint
+from transforms.fingerprint import (
+    DEFAULT_KIND,
+    FINGERPRINT_FPS,
+    HASHERS,
+    MIN_QUALITY,
+    VideoFingerprint,
+)
 from transforms.similarity import (
     BANDS,
+    CONTAIN_SHARE,
     DEFAULT_PARAMS,
     HOT_BUCKET_CAP,
+    MATCH_DISTANCE,
+    OVERLAP_SHARE,
     Edge,
     KeepKey,
     MatchParams,
@@ -322,3 +331,68 @@ class DropNearDuplicates(beam.PTransform):
                       _ApplyReferenceDrops([n for n, _ in self._references]))
                   .with_outputs(DROPPED_TAG, main=KEPT_TAG))
         return result[KEPT_TAG], result[DROPPED_TAG]
+
+
+def parse_reference(spec: str) -> tuple[str, str]:
+    """``NAME=PATH`` (a ``--reference`` value) -> ``(NAME, PATH)``."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"--reference expects NAME=PATH, got {spec!r}")
+    return name.strip(), path.strip()
+
+
+def add_dedup_arguments(parser) -> None:
+    """Add the near-duplicate options to a ``PipelineOptions._add_argparse_args`` parser
+    (the main pipeline calls this; the defaults come from benchmarks/bench_dedup_accuracy.py,
+    numbers in docs/dedup.md)."""
+    parser.add_argument(
+        "--reference", action="append", default=[],
+        help="NAME=PATH of a reference fingerprint index (folder or glob of JSON Lines written "
+             "by pipelines/build_reference_index.py); repeat in priority order, e.g. "
+             "kinetics, activitynet, ucf101, hmdb51. A video matching several sets is removed "
+             "and counted by the first.")
+    parser.add_argument(
+        "--dedup_fps", type=float, default=FINGERPRINT_FPS,
+        help="Frames fingerprinted per second. 2 (default): recall 0.843 vs 0.783 at 1 fps "
+             "and 0.852 at 4 fps, precision 1.0 each, on the accuracy benchmark.")
+    parser.add_argument(
+        "--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
+        help="Frame hash. phash256 (default, numpy): F1 0.915 at 2 fps vs pdq256 0.861 and "
+             "phash64 0.149 (precision 0.08: blind to the same-place hard negatives).")
+    parser.add_argument(
+        "--dedup_distance", type=int, default=MATCH_DISTANCE,
+        help="Largest Hamming distance (bits of 256) of matching frames. 24 (default): "
+             "precision 1.0 from 8 to 28 bits, first false positives at 32 (0.866), recall "
+             "rises from 0.52 at 8 to 0.84 at 24.")
+    parser.add_argument(
+        "--dedup_contain", type=float, default=CONTAIN_SHARE,
+        help="Duplicate when the larger of the two frame-match shares reaches this (0..1); "
+             "0.5 (default) is the middle of the best-F1 plateau (0.4..0.6).")
+    parser.add_argument(
+        "--dedup_overlap", type=float, default=OVERLAP_SHARE,
+        help="...and the smaller share reaches this (0..1). 0.3 (default) keeps copies "
+             "trimmed to half the original (share about 0.5) with margin; best-F1 plateau "
+             "0.2..0.35.")
+    parser.add_argument(
+        "--dedup_min_quality", type=int, default=MIN_QUALITY,
+        help="Frames with a quality (0..100, PDQ's gradient measure) below this are not "
+             "matched: black leaders, fades, solid cards. 50 as in vPDQ.")
+    parser.add_argument(
+        "--dedup_bands", type=int, default=BANDS,
+        help="Hash bands of the candidate join (must divide 32 bytes): a frame pair within "
+             "bands-1 bits always becomes a candidate. 8 (32-bit bands): every duplicate of "
+             "the accuracy benchmark was a candidate; 0.011 candidate pairs per video on "
+             "random fingerprints.")
+    parser.add_argument(
+        "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
+        help="Buckets (one 32-bit band value) shared by more videos than this are skipped "
+             "and counted (dedup/hot_buckets_skipped).")
+
+
+def dedup_from_options(opts) -> DropNearDuplicates:
+    """The stage configured from options added by :func:`add_dedup_arguments`."""
+    params = MatchParams(distance=opts.dedup_distance, min_quality=opts.dedup_min_quality,
+                         contain=opts.dedup_contain, overlap=opts.dedup_overlap)
+    return DropNearDuplicates(references=[parse_reference(r) for r in opts.reference or ()],
+                              params=params, bands=opts.dedup_bands,
+                              hot_bucket_cap=opts.dedup_hot_bucket_cap)

@@ -84,7 +84,7 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
                         f"ref_bugy,{video('Megamind_bugy.avi')}\n"
                         f"ref_missing,{tmp_path / 'missing.mp4'}\n")
     out_dir = tmp_path / "index"
-    build_reference_index.run([f"--input={manifest}", f"--output={out_dir}"],
+    build_reference_index.run([f"--index_input={manifest}", f"--index_output={out_dir}"],
                               save_main_session=False)
     failures = [json.loads(x) for x in (out_dir / "failures.jsonl").read_text().splitlines()]
     assert [(f["video_id"], f["reason"]) for f in failures] == [("ref_missing", "missing")]
@@ -102,3 +102,21 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
                                                            o.evidence.get("reference_id"))),
                     equal_to([("Megamind_bugy", "duplicate", "Megamind", None),
                               ("Megamind", "reference", None, "ref_bugy")]), label="Dropped")
+
+
+def test_options_build_the_stage_in_reference_order():
+    import argparse
+
+    import pytest
+
+    from transforms.dedup import add_dedup_arguments, dedup_from_options, parse_reference
+
+    parser = argparse.ArgumentParser()
+    add_dedup_arguments(parser)
+    opts = parser.parse_args(["--reference", "kinetics=gs://b/k", "--reference",
+                              "ucf101=/refs/ucf", "--dedup_distance", "20"])
+    stage = dedup_from_options(opts)
+    assert stage._references == [("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf")]
+    assert stage._params.distance == 20 and stage._params.contain == 0.5
+    with pytest.raises(ValueError, match="NAME=PATH"):
+        parse_reference("no-equals-sign")
