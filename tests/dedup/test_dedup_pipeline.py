@@ -4,11 +4,13 @@ real videos end to end (decode_pass + Fingerprinter -> reference index -> DropNe
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
 import apache_beam as beam
 import numpy as np
+import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -16,7 +18,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines import build_reference_index
 from tests.dedup.conftest import video
 from tests.dedup.synth import flip_bits, synthetic
-from transforms.dedup import DROPPED_TAG, KEPT_TAG, DropNearDuplicates
+from transforms.dedup import (
+    DROPPED_TAG,
+    KEPT_TAG,
+    DropNearDuplicates,
+    add_dedup_arguments,
+    dedup_from_options,
+    parse_reference,
+)
 
 
 def _drop_row(outcome):
@@ -105,12 +114,6 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
 
 
 def test_options_build_the_stage_in_reference_order():
-    import argparse
-
-    import pytest
-
-    from transforms.dedup import add_dedup_arguments, dedup_from_options, parse_reference
-
     parser = argparse.ArgumentParser()
     add_dedup_arguments(parser)
     opts = parser.parse_args(["--reference", "kinetics=gs://b/k", "--reference",
