@@ -86,13 +86,15 @@ def _crop(img, left, top, right, bottom):
     return cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _logo(img):
+def _logo(img, width_share, height_share):
+    """A white box with red text in the top-right corner (a broadcaster's logo)."""
     out = img.copy()
     h, w = out.shape[:2]
-    x0, y0 = int(w * 0.78), int(h * 0.05)
-    cv2.rectangle(out, (x0, y0), (int(w * 0.96), int(h * 0.16)), (255, 255, 255), -1)
-    cv2.putText(out, "TV9", (x0 + 4, int(h * 0.145)), cv2.FONT_HERSHEY_SIMPLEX,
-                h / 500, (0, 0, 200), 2)
+    x0, y0 = int(w * (0.96 - width_share)), int(h * 0.05)
+    y1 = y0 + int(h * height_share)
+    cv2.rectangle(out, (x0, y0), (int(w * 0.96), y1), (255, 255, 255), -1)
+    cv2.putText(out, "TV9", (x0 + 2, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX,
+                h * height_share / 40, (0, 0, 200), 2)
     return out
 
 
@@ -118,7 +120,8 @@ EDITS = {
     "pillarbox_12%": (lambda f: _bars(f, False, 0.125), 1.0, (0, 1)),
     "crop_10%_centre": (lambda f: _crop(f, 0.05, 0.05, 0.05, 0.05), 1.0, (0, 1)),
     "crop_10%_corner": (lambda f: _crop(f, 0.10, 0.10, 0.0, 0.0), 1.0, (0, 1)),
-    "logo": (_logo, 1.0, (0, 1)),
+    "logo_10%x7%": (lambda f: _logo(f, 0.10, 0.07), 1.0, (0, 1)),
+    "logo_18%x11%": (lambda f: _logo(f, 0.18, 0.11), 1.0, (0, 1)),
     "trim_first_half": (None, 1.0, (0.0, 0.5)),
     "trim_last_60%": (None, 1.0, (0.4, 1.0)),
     "trim_middle_half": (None, 1.0, (0.25, 0.75)),

@@ -5,8 +5,8 @@ Plain numpy/OpenCV functions and a frame consumer; no Beam here.
 A frame is hashed in four steps:
 
 1. luminance (BT.601 grey), because colour edits (saturation) should not change the hash;
-2. flat borders are trimmed (letterbox / pillarbox bars, of any constant colour), so a copy
-   with bars added hashes like the original;
+2. flat borders are trimmed (letterbox / pillarbox bars, of any constant colour, the same
+   amount from opposite sides), so a copy with bars added hashes like the original;
 3. the rest is downscaled to 64x64 and its 16x16 lowest DCT coefficients are thresholded at
    their median: 256 bits (``phash256``, the construction of Meta's PDQ without PDQ's
    Jarosz pre-filter). The median threshold makes the hash invariant to brightness and
@@ -76,11 +76,14 @@ def _flat_run(values: np.ndarray, limit: int) -> int:
 def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
                 max_share: float = BORDER_MAX_SHARE) -> tuple[int, int, int, int]:
     """The box ``(top, bottom, left, right)`` (pixel rows/cols, end exclusive) left after
-    trimming flat bars from each side of a grey image.
+    trimming letterbox / pillarbox bars from a grey image.
 
-    A row is a bar row when its pixels vary by less than ``flat_std`` grey levels; trimming
-    stops at the first row that is not, and never takes more than ``max_share`` of a side.
-    Works on a downscaled copy (long side 256) for speed; the box is in full-size pixels.
+    A row is a bar row when its pixels vary by less than ``flat_std`` grey levels. Bars are
+    symmetric (the picture is centred), so the same amount, the shorter of the two flat runs,
+    is trimmed from both opposite sides: a dark or clipped region on one side only (a night
+    scene, a brightness edit) is content, not a bar, and is kept. Never more than
+    ``max_share`` of a side. Works on a downscaled copy (long side 256) for speed; the box is
+    in full-size pixels.
     """
     h, w = gray.shape[:2]
     scale = min(1.0, _BORDER_WORK_SIDE / max(h, w))
@@ -91,16 +94,15 @@ def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
     sh, sw = small.shape
     row_flat = small.std(axis=1) < flat_std
     lim_r = int(sh * max_share)
-    top = _flat_run(row_flat, lim_r)
-    bottom = sh - _flat_run(row_flat[::-1], lim_r)
-    col_flat = small[top:bottom].std(axis=0) < flat_std if bottom > top else np.ones(sw, bool)
+    bar_r = min(_flat_run(row_flat, lim_r), _flat_run(row_flat[::-1], lim_r))
+    inner = small[bar_r:sh - bar_r]
+    col_flat = inner.std(axis=0) < flat_std
     lim_c = int(sw * max_share)
-    left = _flat_run(col_flat, lim_c)
-    right = sw - _flat_run(col_flat[::-1], lim_c)
-    if bottom - top < 2 or right - left < 2:
+    bar_c = min(_flat_run(col_flat, lim_c), _flat_run(col_flat[::-1], lim_c))
+    if bar_r == 0 and bar_c == 0:
         return 0, h, 0, w
-    return (math.floor(top / scale), min(h, math.ceil(bottom / scale)),
-            math.floor(left / scale), min(w, math.ceil(right / scale)))
+    return (math.floor(bar_r / scale), min(h, math.ceil((sh - bar_r) / scale)),
+            math.floor(bar_c / scale), min(w, math.ceil((sw - bar_c) / scale)))
 
 
 def _square(gray: np.ndarray, side: int) -> np.ndarray:
