@@ -350,7 +350,7 @@ def main(argv=None) -> None:
               f"{len(best):6d}")
 
     print("\nDISTANCE SWEEP for the default kind, rate and shares (overall)")
-    for d in range(8, 41, 4):
+    for d in range(8, 57, 4):
         params = MatchParams(distance=d, contain=defaults.contain, overlap=defaults.overlap,
                              min_quality=defaults.min_quality)
         tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]

@@ -56,7 +56,16 @@ def _pillarbox(img, share):
     return _letterbox(img.transpose(1, 0, 2).copy(), share).transpose(1, 0, 2).copy()
 
 
+def _logo(img):
+    out = img.copy()
+    h, w = out.shape[:2]
+    cv2.rectangle(out, (int(w * 0.86), int(h * 0.05)), (int(w * 0.96), int(h * 0.12)),
+                  (255, 255, 255), -1)
+    return out
+
+
 EDITS = {
+    "logo_10%x7%": _logo,
     "jpeg_q15": lambda f: cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 15])[1],
                                        1),
     "resize_half": lambda f: cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2),
