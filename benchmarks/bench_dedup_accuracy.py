@@ -1,0 +1,372 @@
+"""Near-duplicate accuracy: edited copies of the real sample videos, and hard negatives.
+
+Builds the benchmark set in a temporary folder from ``../shared/data/videos`` (or
+``--videos``): the sources are four non-overlapping 18-second segments of ``vtest.avi`` (the
+same campus path: different videos of the same place, the hard negatives), ``Megamind.avi``
+and ``tree.avi``. Every source gets each edit below, re-encoded with OpenCV (``mp4v``); the real
+pair ``Megamind.avi`` / ``Megamind_bugy.avi`` is added as its own edit type.
+
+Positives are (source, edited copy) pairs; negatives are all pairs of videos from different
+sources. Each video is decoded once, feeding several ``Fingerprinter``s (hash kinds x rates)
+and the middle frame of the baseline (``imagehash.phash``, distance <= 10, its usual cut-off).
+Prints precision, recall and F1 per edit and overall at the defaults, the baseline's in the same
+run, and a sweep over hash kinds, rates and thresholds that the defaults were chosen from.
+
+    python benchmarks/bench_dedup_accuracy.py [--videos ../shared/data/videos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from transforms.decode import decode_pass, iter_frames  # noqa: E402
+from transforms.fingerprint import (  # noqa: E402
+    FINGERPRINT_FPS,
+    Fingerprinter,
+    VideoFingerprint,
+)
+from transforms.similarity import (  # noqa: E402
+    BANDS,
+    MatchParams,
+    band_keys,
+    hamming_matrix,
+    is_duplicate,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_VIDEOS = os.path.join(HERE, "..", "..", "shared", "data", "videos")
+KINDS = ("phash256", "phash64", "pdq256")
+RATES = (1.0, 2.0, 4.0)
+BASELINE_DISTANCE = 10
+
+
+def _saturation(img, k):
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hsv[..., 1] = np.clip(hsv[..., 1] * k, 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+
+
+def _contrast(img, k):
+    mean = img.mean()
+    return np.clip((img.astype(np.float32) - mean) * k + mean, 0, 255).astype(np.uint8)
+
+
+def _gamma(img, g):
+    lut = (255.0 * (np.arange(256) / 255.0) ** g).astype(np.uint8)
+    return cv2.LUT(img, lut)
+
+
+def _bars(img, vertical, share, colour=0):
+    h, w = img.shape[:2]
+    if vertical:  # letterbox: bars above and below, content scaled to keep the frame size
+        inner = cv2.resize(img, (w, int(h * (1 - 2 * share))), interpolation=cv2.INTER_AREA)
+        pad = (h - inner.shape[0]) // 2
+        return cv2.copyMakeBorder(inner, pad, h - inner.shape[0] - pad, 0, 0,
+                                  cv2.BORDER_CONSTANT, value=(colour,) * 3)
+    inner = cv2.resize(img, (int(w * (1 - 2 * share)), h), interpolation=cv2.INTER_AREA)
+    pad = (w - inner.shape[1]) // 2
+    return cv2.copyMakeBorder(inner, 0, 0, pad, w - inner.shape[1] - pad,
+                              cv2.BORDER_CONSTANT, value=(colour,) * 3)
+
+
+def _crop(img, left, top, right, bottom):
+    h, w = img.shape[:2]
+    part = img[int(h * top):h - int(h * bottom), int(w * left):w - int(w * right)]
+    return cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _logo(img, width_share, height_share):
+    """A white box with red text in the top-right corner (a broadcaster's logo)."""
+    out = img.copy()
+    h, w = out.shape[:2]
+    x0, y0 = int(w * (0.96 - width_share)), int(h * 0.05)
+    y1 = y0 + int(h * height_share)
+    cv2.rectangle(out, (x0, y0), (int(w * 0.96), y1), (255, 255, 255), -1)
+    cv2.putText(out, "TV9", (x0 + 2, y1 - 3), cv2.FONT_HERSHEY_SIMPLEX,
+                h * height_share / 40, (0, 0, 200), 2)
+    return out
+
+
+def _jpeg(img, q):
+    return cv2.imdecode(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])[1], 1)
+
+
+# name -> (per-frame function, fps factor, kept time range as shares of the duration)
+EDITS = {
+    "reencode_lowq": (lambda f: _jpeg(f, 12), 1.0, (0, 1)),
+    "resize_half": (lambda f: cv2.resize(f, (f.shape[1] // 2 // 2 * 2, f.shape[0] // 2 // 2 * 2),
+                                          interpolation=cv2.INTER_AREA), 1.0, (0, 1)),
+    "fps_x0.5": (None, 0.5, (0, 1)),
+    "saturation_0.3": (lambda f: _saturation(f, 0.3), 1.0, (0, 1)),
+    "saturation_1.6": (lambda f: _saturation(f, 1.6), 1.0, (0, 1)),
+    "contrast_0.6": (lambda f: _contrast(f, 0.6), 1.0, (0, 1)),
+    "contrast_1.4": (lambda f: _contrast(f, 1.4), 1.0, (0, 1)),
+    "brightness_+40": (lambda f: cv2.add(f, np.full_like(f, 40)), 1.0, (0, 1)),
+    "brightness_-40": (lambda f: cv2.subtract(f, np.full_like(f, 40)), 1.0, (0, 1)),
+    "gamma_0.6": (lambda f: _gamma(f, 0.6), 1.0, (0, 1)),
+    "gamma_1.6": (lambda f: _gamma(f, 1.6), 1.0, (0, 1)),
+    "letterbox_12%": (lambda f: _bars(f, True, 0.12), 1.0, (0, 1)),
+    "pillarbox_12%": (lambda f: _bars(f, False, 0.125), 1.0, (0, 1)),
+    "crop_10%_centre": (lambda f: _crop(f, 0.05, 0.05, 0.05, 0.05), 1.0, (0, 1)),
+    "crop_10%_corner": (lambda f: _crop(f, 0.10, 0.10, 0.0, 0.0), 1.0, (0, 1)),
+    "logo_10%x7%": (lambda f: _logo(f, 0.10, 0.07), 1.0, (0, 1)),
+    "logo_18%x11%": (lambda f: _logo(f, 0.18, 0.11), 1.0, (0, 1)),
+    "trim_first_half": (None, 1.0, (0.0, 0.5)),
+    "trim_last_60%": (None, 1.0, (0.4, 1.0)),
+    "trim_middle_half": (None, 1.0, (0.25, 0.75)),
+}
+
+
+def _write(path, frames, fps):
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for f in frames:
+        out.write(f)
+    out.release()
+
+
+def build_set(videos: str, work: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Write sources and edited copies; return ({video: path}, [(source, copy, edit)])."""
+    sources: dict[str, tuple[list, float]] = {}
+    # iter_frames reuses its buffer unless it resizes: keep resized copies only
+    vt = [(f.time, f.image) for f in iter_frames(os.path.join(videos, "vtest.avi"),
+                                                 short_side=288)]
+    for k in range(4):
+        part = [img for t, img in vt if 20 * k <= t < 20 * k + 18]
+        sources[f"vtest_{20 * k:02d}s"] = (part, 10.0)
+    for name, fps in (("Megamind", 23.976), ("tree", 15.0)):
+        sources[name] = ([f.image.copy() for f in iter_frames(os.path.join(videos,
+                                                                           f"{name}.avi"))], fps)
+    paths, pairs = {}, []
+    for name, (frames, fps) in sources.items():
+        paths[name] = os.path.join(work, f"{name}.mp4")
+        _write(paths[name], frames, fps)
+        for edit, (fn, fps_factor, (a, b)) in EDITS.items():
+            n = len(frames)
+            part = frames[int(a * n):int(round(b * n))]
+            if fps_factor != 1.0:
+                step = 1.0 / fps_factor
+                part = [part[int(i * step)] for i in range(int(len(part) / step))]
+            if fn is not None:
+                part = [fn(f) for f in part]
+            copy = f"{name}~{edit}"
+            paths[copy] = os.path.join(work, f"{copy}.mp4")
+            _write(paths[copy], part, fps * fps_factor)
+            pairs.append((name, copy, edit))
+    paths["Megamind_bugy"] = os.path.join(videos, "Megamind_bugy.avi")
+    pairs.append(("Megamind", "Megamind_bugy", "real_pair_megamind_bugy"))
+    return paths, pairs
+
+
+class MiddleFrame:
+    """Consumer keeping the frame nearest the middle of the video (for the baseline)."""
+
+    def __init__(self, duration: float):
+        self.middle = duration / 2
+        self.image = None
+
+    def wants(self, index: int, time: float) -> bool:
+        return self.image is None and time >= self.middle
+
+    def add(self, index: int, time: float, image: np.ndarray) -> None:
+        self.image = image.copy()
+
+
+def fingerprint_all(paths: dict[str, str]):
+    import imagehash
+    from PIL import Image
+
+    fps_by: dict[tuple[str, float], dict[str, VideoFingerprint]] = defaultdict(dict)
+    base: dict[str, imagehash.ImageHash] = {}
+    seconds = 0.0
+    for video, path in paths.items():
+        cap = cv2.VideoCapture(path)
+        duration = cap.get(cv2.CAP_PROP_FRAME_COUNT) / max(cap.get(cv2.CAP_PROP_FPS), 1)
+        cap.release()
+        consumers = {(k, r): Fingerprinter(video, fps=r, kind=k) for k in KINDS for r in RATES}
+        middle = MiddleFrame(duration)
+        t0 = time.perf_counter()
+        stats = decode_pass(path, [*consumers.values(), middle])
+        seconds += time.perf_counter() - t0
+        for key, c in consumers.items():
+            fps_by[key][video] = c.result(stats)
+        rgb = cv2.cvtColor(middle.image, cv2.COLOR_BGR2RGB)
+        base[video] = imagehash.phash(Image.fromarray(rgb))
+    return fps_by, base, seconds
+
+
+def evaluate(labels: dict[tuple[str, str], tuple[bool, str]], decide) -> dict[str, tuple]:
+    """Per edit and overall: (tp, fp, fn, precision, recall, f1). A negative pair counts as a
+    false positive for the edit types of both its videos."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (a, b), (positive, edits) in labels.items():
+        predicted = decide(a, b)
+        for edit in (*edits, "ALL"):
+            c = counts[edit]
+            if positive and predicted:
+                c[0] += 1
+            elif predicted:
+                c[1] += 1
+            elif positive:
+                c[2] += 1
+    out = {}
+    for edit, (tp, fp, fn) in counts.items():
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        out[edit] = (tp, fp, fn, p, r, 2 * p * r / (p + r) if p + r else 0.0)
+    return out
+
+
+def label_pairs(paths, pairs):
+    family = {v: v.split("~")[0] for v in paths}
+    family["Megamind_bugy"] = "Megamind"
+    edit_of = {v: (v.split("~")[1] if "~" in v else "source") for v in paths}
+    edit_of["Megamind_bugy"] = "real_pair_megamind_bugy"
+    labels = {}
+    for src, copy, edit in pairs:
+        labels[(src, copy)] = (True, (edit,))
+    for a, b in itertools.combinations(sorted(paths), 2):
+        if family[a] != family[b]:
+            labels[(a, b)] = (False, tuple({edit_of[a], edit_of[b]} - {"source"}) or ("source",))
+    return labels
+
+
+def shares_table(fps: dict[str, VideoFingerprint], labels, max_distance: int, min_quality: int):
+    """For every labelled pair, the two shares at each distance 0..max_distance."""
+    arrays = {v: f.hash_array()[f.usable(min_quality)] for v, f in fps.items()}
+    table = {}
+    for a, b in labels:
+        ha, hb = arrays[a], arrays[b]
+        if len(ha) == 0 or len(hb) == 0:
+            table[(a, b)] = np.zeros((max_distance + 1, 2))
+            continue
+        d = hamming_matrix(ha, hb)
+        row_min, col_min = d.min(axis=1), d.min(axis=0)
+        ds = np.arange(max_distance + 1)[:, None]
+        table[(a, b)] = np.stack([(row_min[None, :] <= ds).mean(1),
+                                  (col_min[None, :] <= ds).mean(1)], axis=1)
+    return table
+
+
+def print_results(title, results):
+    print(f"\n{title}")
+    print(f"{'edit':28s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s}")
+    for edit in sorted(results, key=lambda e: (e == "ALL", e)):
+        tp, fp, fn, p, r, f1 = results[edit]
+        print(f"{edit:28s} {tp:4d} {fp:4d} {fn:4d} {p:6.3f} {r:6.3f} {f1:6.3f}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--videos", default=DEFAULT_VIDEOS)
+    args = parser.parse_args(argv)
+    defaults = MatchParams()
+    with tempfile.TemporaryDirectory(prefix="hacs-dedup-bench-") as work:
+        t0 = time.perf_counter()
+        paths, pairs = build_set(args.videos, work)
+        built = time.perf_counter() - t0
+        fps_by, base, decode_s = fingerprint_all(paths)
+    labels = label_pairs(paths, pairs)
+    npos = sum(p for p, _ in labels.values())
+    print(f"{len(paths)} videos, {npos} positive pairs, {len(labels) - npos} negative pairs "
+          f"(set built in {built:.1f}s; one decode pass per video feeding "
+          f"{len(KINDS) * len(RATES)} fingerprinters + baseline: {decode_s:.1f}s)")
+
+    default_key = ("phash256", FINGERPRINT_FPS)
+    max_d = 64
+    tables = {key: shares_table(fps_by[key], labels, max_d, defaults.min_quality)
+              for key in fps_by}
+
+    def decide_with(key, params):
+        table = tables[key]
+        return lambda a, b: is_duplicate(*table[(a, b)][min(params.distance, max_d)], params)
+
+    ours = evaluate(labels, decide_with(default_key, defaults))
+    print_results(f"OURS at the defaults: {default_key[0]} at {default_key[1]:g} fps, "
+                  f"distance<={defaults.distance}, contain>={defaults.contain}, "
+                  f"overlap>={defaults.overlap}, min_quality={defaults.min_quality}", ours)
+    table = tables[default_key]
+    misses = [(a, b, table[(a, b)][defaults.distance]) for (a, b), (pos, _) in labels.items()
+              if pos and not decide_with(default_key, defaults)(a, b)]
+    print("missed positives (shares A->B, B->A at the default distance):")
+    for a, b, (sab, sba) in sorted(misses, key=lambda m: m[1]):
+        print(f"  {a} ~ {b}: {sab:.2f} {sba:.2f}")
+    baseline = evaluate(labels, lambda a, b: base[a] - base[b] <= BASELINE_DISTANCE)
+    print_results(f"BASELINE: imagehash.phash of the middle frame, distance<={BASELINE_DISTANCE}",
+                  baseline)
+
+    join_fps = fps_by[default_key]
+    keys = {v: band_keys(f, BANDS, defaults.min_quality) for v, f in join_fps.items()}
+    found = [(a, b) for (a, b), (pos, _) in labels.items()
+             if decide_with(default_key, defaults)(a, b)]
+    missed = [(a, b) for a, b in found if not keys[a] & keys[b]]
+    print(f"\nband join ({BANDS} bands): {len(found) - len(missed)}/{len(found)} "
+          f"duplicate decisions are also candidates of the join (missed: {missed[:10]})")
+
+    print("\nHASH KINDS AND RATES at the default shares (distance scaled to the hash size)")
+    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s}"
+          f"   (no crops: recall)")
+    for key in sorted(tables):
+        bits = 64 if key[0] == "phash64" else 256
+        params = MatchParams(distance=defaults.distance * bits // 256,
+                             contain=defaults.contain, overlap=defaults.overlap,
+                             min_quality=defaults.min_quality)
+        res = evaluate(labels, decide_with(key, params))
+        tp, fp, fn, p, r, f1 = res["ALL"]
+        crop_tp = sum(v[0] for e, v in res.items() if e.startswith("crop"))
+        crop_fn = sum(v[2] for e, v in res.items() if e.startswith("crop"))
+        print(f"{key[0]:9s} {key[1]:4g} {params.distance:4d} {p:6.3f} {r:6.3f} {f1:6.3f}"
+              f"   {(tp - crop_tp) / (tp + fn - crop_tp - crop_fn):.3f}")
+
+    print("\nBEST F1 per hash kind and rate over distance x contain x overlap "
+          "(middle of the tied settings)")
+    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'contain':>7s} {'overlap':>7s} "
+          f"{'prec':>6s} {'recall':>6s} {'F1':>6s} {'#tied':>6s}")
+    for key in sorted(tables):
+        step = 1 if key[0] == "phash64" else 2
+        grid = itertools.product(range(step, max_d + 1, step), (0.4, 0.5, 0.6, 0.7, 0.8),
+                                 (0.2, 0.25, 0.3, 0.35, 0.4))
+        scored = []
+        for d, c, o in grid:
+            params = MatchParams(distance=d, contain=c, overlap=o,
+                                 min_quality=defaults.min_quality)
+            tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(key, params))["ALL"]
+            scored.append((f1, p, r, d, c, o))
+        top = max(s[0] for s in scored)
+        best = sorted(s for s in scored if s[0] == top)
+        f1, p, r, d, c, o = best[len(best) // 2]
+        print(f"{key[0]:9s} {key[1]:4g} {d:4d} {c:7.2f} {o:7.2f} {p:6.3f} {r:6.3f} {f1:6.3f} "
+              f"{len(best):6d}")
+
+    print("\nDISTANCE SWEEP for the default kind, rate and shares (overall)")
+    for d in range(8, 57, 4):
+        params = MatchParams(distance=d, contain=defaults.contain, overlap=defaults.overlap,
+                             min_quality=defaults.min_quality)
+        tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
+        print(f"  distance<={d:2d}: TP {tp:3d} FP {fp:4d} FN {fn:3d} "
+              f"precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
+    print("\nSHARE SWEEP at the default kind, rate and distance: F1 (precision/recall)")
+    overlaps = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+    print("contain\\overlap " + " ".join(f"{o:>17.2f}" for o in overlaps))
+    for c in (0.4, 0.5, 0.6, 0.7, 0.8):
+        cells = []
+        for o in overlaps:
+            params = MatchParams(distance=defaults.distance, contain=c, overlap=o,
+                                 min_quality=defaults.min_quality)
+            tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
+            cells.append(f"{f1:.3f} ({p:.3f}/{r:.3f})")
+        print(f"{c:15.2f} " + " ".join(f"{x:>17s}" for x in cells))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""DropNearDuplicates on the DirectRunner: internal groups, reference sets in order, and the
+real videos end to end (decode_pass + Fingerprinter -> reference index -> DropNearDuplicates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import build_reference_index
+from tests.dedup.conftest import video
+from tests.dedup.synth import flip_bits, synthetic
+from transforms.dedup import (
+    DROPPED_TAG,
+    KEPT_TAG,
+    DropNearDuplicates,
+    add_dedup_arguments,
+    dedup_from_options,
+    parse_reference,
+)
+
+
+def _drop_row(outcome):
+    return (outcome.video_id, outcome.status, outcome.stage, outcome.reason,
+            json.dumps(outcome.evidence, sort_keys=True))
+
+
+def _counters(result) -> dict[str, int]:
+    metrics = result.metrics().query(MetricsFilter().with_namespace("dedup"))["counters"]
+    return {m.key.metric.name: m.committed for m in metrics}
+
+
+def test_internal_and_external_dedup_first_reference_set_takes_the_video(tmp_path):
+    rng = np.random.default_rng(7)
+    rand = lambda n: rng.integers(0, 256, (n, 32), dtype=np.uint8)  # noqa: E731
+    ha, hb, hc, hd = rand(20), rand(16), rand(12), rand(12)
+    inputs = [
+        synthetic("a", ha, duration=10.0),
+        synthetic("a_copy", flip_bits(ha, 10, rng), duration=10.0, width=1280, height=720),
+        synthetic("a_trim", flip_bits(ha[5:15], 6, rng), duration=5.0),
+        synthetic("b", hb),
+        synthetic("c", hc),
+        synthetic("d", hd),
+    ]
+    first = [synthetic("r1_c", flip_bits(hc, 9, rng)), synthetic("r1_x", rand(10))]
+    second = [synthetic("r2_c", flip_bits(hc, 5, rng)), synthetic("r2_d", hd[:8])]
+    index = tmp_path / "second"
+    index.mkdir()
+    (index / "fingerprints-00000-of-00001.jsonl").write_text(
+        "".join(fp.to_json() + "\n" for fp in second))
+
+    p = TestPipeline()
+    refs = p | "First" >> beam.Create(first)
+    out = (p | beam.Create(inputs)
+           | DropNearDuplicates(references=[("first", refs), ("second", str(index))]))
+    assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id), equal_to(["a_copy", "b"]),
+                label="Kept")
+    assert_that(out[DROPPED_TAG] | beam.Map(_drop_row), equal_to([
+        ("a", "dropped", "dedup", "duplicate",
+         json.dumps({"kept_video_id": "a_copy", "score": 1.0}, sort_keys=True)),
+        ("a_trim", "dropped", "dedup", "duplicate",
+         json.dumps({"kept_video_id": "a_copy", "score": 1.0}, sort_keys=True)),
+        ("c", "dropped", "dedup", "reference",
+         json.dumps({"set": "first", "reference_id": "r1_c", "score": 1.0}, sort_keys=True)),
+        ("d", "dropped", "dedup", "reference",
+         json.dumps({"set": "second", "reference_id": "r2_d", "score": 0.6667},
+                    sort_keys=True)),
+    ]), label="Dropped")
+    result = p.run()
+    result.wait_until_finish()
+    counters = _counters(result)
+    assert counters["candidate_pairs"] == 3
+    assert counters["verified_pairs"] == 3
+    assert counters["duplicates_dropped"] == 2
+    assert counters["duplicate_groups"] == 1
+    assert counters["reference_first_verified_pairs"] == 1
+    assert counters["reference_second_verified_pairs"] == 2  # c matches here too...
+    assert counters["reference_first_removed"] == 1
+    assert counters["reference_second_removed"] == 1  # ...but only d is counted here
+
+
+def test_real_videos_end_to_end(tmp_path, real_fps):
+    manifest = tmp_path / "refs.csv"
+    manifest.write_text("video_id,uri\n"
+                        f"ref_bugy,{video('Megamind_bugy.avi')}\n"
+                        f"ref_missing,{tmp_path / 'missing.mp4'}\n")
+    out_dir = tmp_path / "index"
+    build_reference_index.run([f"--index_input={manifest}", f"--index_output={out_dir}"],
+                              save_main_session=False)
+    failures = [json.loads(x) for x in (out_dir / "failures.jsonl").read_text().splitlines()]
+    assert [(f["video_id"], f["reason"]) for f in failures] == [("ref_missing", "missing")]
+    shards = [f for f in os.listdir(out_dir) if f.startswith("fingerprints")]
+    lines = "".join((out_dir / f).read_text() for f in shards).splitlines()
+    assert [json.loads(x)["video_id"] for x in lines] == ["ref_bugy"]
+
+    with TestPipeline() as p:
+        out = (p | beam.Create(list(real_fps.values()))
+               | DropNearDuplicates(references=[("cartoons", str(out_dir))]))
+        assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id),
+                    equal_to(["vtest_a", "vtest_b", "tree"]), label="Kept")
+        assert_that(out[DROPPED_TAG] | beam.Map(lambda o: (o.video_id, o.reason,
+                                                           o.evidence.get("kept_video_id"),
+                                                           o.evidence.get("reference_id"))),
+                    equal_to([("Megamind_bugy", "duplicate", "Megamind", None),
+                              ("Megamind", "reference", None, "ref_bugy")]), label="Dropped")
+
+
+def test_options_build_the_stage_in_reference_order():
+    parser = argparse.ArgumentParser()
+    add_dedup_arguments(parser)
+    opts = parser.parse_args(["--reference", "kinetics=gs://b/k", "--reference",
+                              "ucf101=/refs/ucf", "--dedup_distance", "20"])
+    stage = dedup_from_options(opts)
+    assert stage._references == [("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf")]
+    assert stage._params.distance == 20 and stage._params.contain == 0.5
+    with pytest.raises(ValueError, match="NAME=PATH"):
+        parse_reference("no-equals-sign")

@@ -1,0 +1,159 @@
+"""Frame hashes, quality, border trimming, the fingerprint element and the frame consumer."""
+
+from __future__ import annotations
+
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.dedup.conftest import video
+from transforms.decode import decode_pass, iter_frames
+from transforms.fingerprint import (
+    MIN_QUALITY,
+    Fingerprinter,
+    VideoFingerprint,
+    content_box,
+    hash_frame,
+    phash64,
+    to_gray,
+)
+from transforms.similarity import MATCH_DISTANCE, hamming_matrix
+
+
+def _frame(name: str, at: float) -> np.ndarray:
+    for f in iter_frames(video(name)):
+        if f.time >= at:
+            return f.image.copy()
+    raise AssertionError(f"{name} has no frame at {at}s")
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> int:
+    ha = np.frombuffer(hash_frame(a)[0], np.uint8)[None]
+    hb = np.frombuffer(hash_frame(b)[0], np.uint8)[None]
+    return int(hamming_matrix(ha, hb)[0, 0])
+
+
+def _gamma(img, g):
+    return cv2.LUT(img, (255.0 * (np.arange(256) / 255.0) ** g).astype(np.uint8))
+
+
+def _sat(img, k):
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.float32)
+    hsv[..., 1] = np.clip(hsv[..., 1] * k, 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+
+
+def _letterbox(img, share):
+    h, w = img.shape[:2]
+    inner = cv2.resize(img, (w, int(h * (1 - 2 * share))), interpolation=cv2.INTER_AREA)
+    pad = (h - inner.shape[0]) // 2
+    return cv2.copyMakeBorder(inner, pad, h - inner.shape[0] - pad, 0, 0, cv2.BORDER_CONSTANT)
+
+
+def _pillarbox(img, share):
+    return _letterbox(img.transpose(1, 0, 2).copy(), share).transpose(1, 0, 2).copy()
+
+
+def _logo(img):
+    out = img.copy()
+    h, w = out.shape[:2]
+    cv2.rectangle(out, (int(w * 0.86), int(h * 0.05)), (int(w * 0.96), int(h * 0.12)),
+                  (255, 255, 255), -1)
+    return out
+
+
+EDITS = {
+    "logo_10%x7%": _logo,
+    "jpeg_q15": lambda f: cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 15])[1],
+                                       1),
+    "resize_half": lambda f: cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2),
+                                        interpolation=cv2.INTER_AREA),
+    "brightness_+40": lambda f: cv2.add(f, np.full_like(f, 40)),
+    "contrast_1.4": lambda f: np.clip((f.astype(np.float32) - f.mean()) * 1.4 + f.mean(), 0,
+                                      255).astype(np.uint8),
+    "gamma_0.6": lambda f: _gamma(f, 0.6),
+    "saturation_0.3": lambda f: _sat(f, 0.3),
+    "letterbox_12%": lambda f: _letterbox(f, 0.12),
+    "pillarbox_12%": lambda f: _pillarbox(f, 0.125),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("name,at", [("vtest_a.mp4", 10.0), ("Megamind.avi", 6.0)],
+                         ids=["vtest", "megamind"])
+def test_edited_frame_stays_within_match_distance(edit, name, at):
+    frame = _frame(name, at)
+    assert _dist(frame, EDITS[edit](frame)) <= MATCH_DISTANCE
+
+
+def test_same_place_other_time_is_farther_than_match_distance():
+    # vtest_a and vtest_b: the same static camera 45 s apart; only the people differ
+    assert _dist(_frame("vtest_a.mp4", 10.0), _frame("vtest_b.mp4", 10.0)) > MATCH_DISTANCE
+
+
+def test_unrelated_frames_are_about_half_the_bits_apart():
+    d = _dist(_frame("vtest_a.mp4", 5.0), _frame("Megamind.avi", 6.0))
+    assert 90 <= d <= 166
+
+
+def test_letterbox_is_trimmed_to_the_content():
+    frame = _letterbox(_frame("Megamind.avi", 6.0), 0.12)
+    top, bottom, left, right = content_box(to_gray(frame))
+    h, w = frame.shape[:2]
+    assert abs(top - 0.12 * h) <= 3 and abs(bottom - 0.88 * h) <= 3
+    assert (left, right) == (0, w)
+
+
+def test_uniform_frames_have_zero_quality_and_real_frames_pass():
+    black = np.zeros((288, 384, 3), np.uint8)
+    card = np.full((288, 384, 3), (30, 160, 220), np.uint8)
+    assert hash_frame(black)[1] == 0
+    assert hash_frame(card)[1] == 0
+    frame = _frame("vtest_a.mp4", 3.0)
+    assert hash_frame(frame)[1] >= MIN_QUALITY
+    fade = (frame.astype(np.float32) * 0.05).astype(np.uint8)
+    assert hash_frame(fade)[1] < MIN_QUALITY
+
+
+def test_phash64_is_8_bytes_and_robust_to_brightness():
+    frame = _frame("Megamind.avi", 6.0)
+    a, qa = phash64(to_gray(frame))
+    b, _ = phash64(to_gray(cv2.add(frame, np.full_like(frame, 30))))
+    assert len(a) == 8 and qa > 0
+    assert hamming_matrix(np.frombuffer(a, np.uint8)[None],
+                          np.frombuffer(b, np.uint8)[None])[0, 0] <= 6
+
+
+def test_fingerprinter_samples_at_the_rate_and_keeps_only_hashes():
+    fp_consumer = Fingerprinter("vtest_a", fps=2.0)
+    stats = decode_pass(video("vtest_a.mp4"), [fp_consumer])
+    fp = fp_consumer.result(stats)
+    assert len(fp) == 40  # 20 s at 2 fps
+    assert np.allclose(np.diff(fp.times), 0.5, atol=0.051)
+    assert (fp.width, fp.height) == (384, 288)
+    assert fp.duration == pytest.approx(20.0, abs=0.15)
+    assert len(fp.hashes) == 40 * 32
+    assert fp_consumer.result().duration == pytest.approx(fp.duration, abs=0.01)
+
+
+def test_fingerprinter_marks_the_black_leader_of_megamind(real_fps):
+    fp = real_fps["Megamind"]
+    assert fp.qualities[0] < MIN_QUALITY  # the first frames are black
+    assert fp.usable().sum() >= len(fp) - 2
+
+
+def test_fingerprint_round_trips(real_fps):
+    fp = real_fps["tree"]
+    assert VideoFingerprint.from_json(fp.to_json()) == fp
+    back = VideoFingerprint.from_bytes(fp.to_bytes())
+    assert back.hashes == fp.hashes and back.qualities == fp.qualities
+    assert np.allclose(back.times, fp.times, atol=1e-4)
+    assert pickle.loads(pickle.dumps(fp)) == fp
+    assert len(fp.to_bytes()) < 40 * len(fp) + 64
+
+
+def test_inconsistent_fingerprint_is_rejected():
+    with pytest.raises(ValueError, match="do not agree"):
+        VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 32, (100, 100))

@@ -1,0 +1,118 @@
+"""Hamming distances, shares, the duplicate rule, band keys and the keep rule."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.dedup.synth import flip_bits, synthetic
+from transforms.similarity import (
+    BANDS,
+    Edge,
+    KeepKey,
+    MatchParams,
+    UnionFind,
+    band_keys,
+    compare,
+    hamming_matrix,
+    is_duplicate,
+    resolve_groups,
+)
+
+
+def _unpackbits_hamming(a, b):
+    return np.unpackbits(a[:, None, :] ^ b[None, :, :], axis=2).sum(axis=2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 9), st.sampled_from([8, 32, 5]), st.integers(0, 2**31))
+def test_hamming_matrix_equals_bit_unpacking(n, m, size, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 256, (n, size), dtype=np.uint8)
+    b = rng.integers(0, 256, (m, size), dtype=np.uint8)
+    assert np.array_equal(hamming_matrix(a, b), _unpackbits_hamming(a, b))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, BANDS - 1), st.integers(0, 2**31))
+def test_hashes_within_bands_minus_one_bits_share_a_band(bits, seed):
+    rng = np.random.default_rng(seed)
+    h = rng.integers(0, 256, (1, 32), dtype=np.uint8)
+    a, b = synthetic("a", h), synthetic("b", flip_bits(h, bits, rng))
+    assert band_keys(a) & band_keys(b)
+
+
+def test_low_quality_frames_give_no_band_keys():
+    h = np.random.default_rng(0).integers(0, 256, (3, 32), dtype=np.uint8)
+    assert band_keys(synthetic("a", h, quality=10)) == set()
+    assert len(band_keys(synthetic("a", h))) == 3 * BANDS
+
+
+def test_near_copy_is_a_duplicate_and_a_random_video_is_not():
+    rng = np.random.default_rng(1)
+    h = rng.integers(0, 256, (20, 32), dtype=np.uint8)
+    copy = synthetic("copy", flip_bits(h, 12, rng))
+    match = compare(synthetic("a", h), copy)
+    assert match.duplicate and match.share_ab == 1.0 and match.share_ba == 1.0
+    other = synthetic("b", rng.integers(0, 256, (20, 32), dtype=np.uint8))
+    assert compare(synthetic("a", h), other) == type(match)(0.0, 0.0, False)
+
+
+def test_trim_of_at_least_half_matches_and_a_short_excerpt_does_not():
+    rng = np.random.default_rng(2)
+    h = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    original = synthetic("orig", h)
+    half = compare(original, synthetic("half", flip_bits(h[10:30], 8, rng)))
+    assert half.duplicate and half.share_ab == 0.5 and half.share_ba == 1.0
+    fifth = compare(original, synthetic("fifth", h[:8]))
+    assert not fifth.duplicate and fifth.share_ab == 0.2
+
+
+def test_decision_thresholds():
+    p = MatchParams(distance=24, contain=0.5, overlap=0.3)
+    assert is_duplicate(0.5, 0.3, p)
+    assert not is_duplicate(0.49, 0.49, p)
+    assert not is_duplicate(1.0, 0.29, p)
+
+
+def test_usable_share_ignores_black_frames():
+    rng = np.random.default_rng(3)
+    h = rng.integers(0, 256, (10, 32), dtype=np.uint8)
+    a = synthetic("a", h)
+    # b: the same 10 frames plus 10 black frames (quality 0) that match nothing
+    black = np.zeros((10, 32), np.uint8)
+    b_hashes = np.concatenate([h, black])
+    b = synthetic("b", b_hashes)
+    b = type(b)(**{**b.__dict__, "qualities": (100,) * 10 + (0,) * 10})
+    assert compare(a, b).share_ba == 1.0
+
+
+def test_keep_rule_longest_then_largest_then_smallest_id():
+    keys = {"a": KeepKey("a", 10.0, 640, 360), "b": KeepKey("b", 12.0, 320, 180),
+            "c": KeepKey("c", 12.0, 1280, 720), "d": KeepKey("d", 12.0, 1280, 720),
+            "x": KeepKey("x", 5.0, 640, 360), "y": KeepKey("y", 5.0, 640, 360)}
+    edges = [Edge("a", "b", 0.9, 0.8), Edge("b", "c", 1.0, 0.95), Edge("c", "d", 0.7, 0.6),
+             Edge("x", "y", 0.5, 1.0)]
+    drops = {d.video_id: d for d in resolve_groups(edges, keys)}
+    assert sorted(drops) == ["a", "b", "d", "y"]
+    assert {d.kept_video_id for d in drops.values()} == {"c", "x"}
+    assert drops["b"].matched_video_id == "c" and drops["b"].score == 1.0
+    assert drops["a"].matched_video_id == "b" and drops["a"].score == 0.9  # not linked to c
+    assert drops["y"].score == 1.0
+
+
+def test_union_find_groups_a_chain():
+    uf = UnionFind()
+    for a, b in [(1, 2), (3, 4), (2, 3), (7, 8)]:
+        uf.union(a, b)
+    assert uf.groups() == [[1, 2, 3, 4], [7, 8]]
+
+
+def test_real_pair_matches_and_same_place_does_not(real_fps):
+    mega = compare(real_fps["Megamind"], real_fps["Megamind_bugy"])
+    assert mega.duplicate, mega
+    vtest = compare(real_fps["vtest_a"], real_fps["vtest_b"])
+    assert not vtest.duplicate and vtest.score < 0.2, vtest
+    for other in ("vtest_a", "tree"):
+        assert not compare(real_fps["Megamind"], real_fps[other]).duplicate

@@ -1,0 +1,398 @@
+"""Beam stage: drop near-duplicate videos inside the collection, then those that match
+reference sets (benchmark validation/test videos), with the evidence for each drop.
+
+The algorithms live in ``transforms.similarity``; this module only wires them:
+
+* candidates: every usable frame hash is cut into bands; videos are keyed by
+  ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video pairs,
+  except hot buckets (more than ``hot_bucket_cap`` videos), which are counted and skipped.
+  Pairs are de-duplicated, so the work is proportional to the candidates, never to all pairs.
+* verification: two joins bring both fingerprints to each candidate pair; the exact vPDQ
+  comparison decides.
+* groups: verified internal pairs are few (one per re-upload), so they are collected into one
+  list and resolved in a single ``DoFn`` with union-find (connected components, then the keep
+  rule of ``similarity.KeepKey``). This is one step on one worker, bounded by the number of
+  duplicate edges rather than videos; it avoids the many rounds an iterative
+  label-propagation would need for long chains.
+* references: the survivors are checked against every reference set (in parallel, the same
+  candidate/verify steps); a video that matches several sets is removed by, and counted for,
+  the first set in the order given only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.fingerprint import (
+    DEFAULT_KIND,
+    FINGERPRINT_FPS,
+    HASHERS,
+    MIN_QUALITY,
+    VideoFingerprint,
+)
+from transforms.similarity import (
+    BANDS,
+    CONTAIN_SHARE,
+    DEFAULT_PARAMS,
+    HOT_BUCKET_CAP,
+    MATCH_DISTANCE,
+    OVERLAP_SHARE,
+    Edge,
+    KeepKey,
+    MatchParams,
+    band_keys,
+    compare,
+    resolve_groups,
+)
+from transforms.types import DROPPED, Outcome
+
+STAGE = "dedup"
+NAMESPACE = "dedup"
+KEPT_TAG = "kept"
+DROPPED_TAG = "dropped"
+
+
+def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
+                           label: str) -> beam.PCollection:
+    """Fingerprints from JSON Lines files matching ``pattern`` (local or ``gs://``; a folder
+    means its ``fingerprints*.jsonl`` shards), as written by
+    ``pipelines/build_reference_index.py``. A malformed line fails the job: a reference set
+    that silently lost videos would let benchmark videos through."""
+    if "*" not in pattern and "?" not in pattern and not pattern.endswith(".jsonl"):
+        pattern = pattern.rstrip("/") + "/fingerprints*.jsonl"
+    return (pipeline
+            | f"Read{label}" >> beam.io.ReadFromText(pattern)
+            | f"Parse{label}" >> beam.Map(VideoFingerprint.from_json))
+
+
+def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int,
+                  tag: str = "") -> Iterator[tuple[tuple, tuple[str, str]]]:
+    for band, value in band_keys(fp, bands, min_quality):
+        yield (fp.kind, band, value), (tag, fp.video_id)
+
+
+class _BucketPairs(beam.DoFn):
+    """Candidate pairs of one bucket: all pairs (internal) or left x right pairs (reference),
+    nothing for a hot bucket."""
+
+    def __init__(self, cap: int, cross: bool, counter_prefix: str):
+        self._cap = cap
+        self._cross = cross
+        self._hot = Metrics.counter(NAMESPACE, f"{counter_prefix}hot_buckets_skipped")
+
+    def process(self, element) -> Iterator[tuple[str, str]]:
+        _, members = element
+        if self._cross:
+            left = sorted({v for tag, v in members if tag == "in"})
+            right = sorted({v for tag, v in members if tag == "ref"})
+            if not left or not right:
+                return
+            if len(left) > self._cap or len(right) > self._cap:
+                self._hot.inc()
+                return
+            for a in left:
+                for b in right:
+                    yield a, b
+            return
+        ids = sorted({v for _, v in members})
+        if len(ids) > self._cap:
+            self._hot.inc()
+            return
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                yield a, b
+
+
+def _count(counter_name: str):
+    counter = Metrics.counter(NAMESPACE, counter_name)
+
+    def inc(element):
+        counter.inc()
+        return element
+    return inc
+
+
+class _Candidates(beam.PTransform):
+    """Distinct candidate pairs ``(left_id, right_id)`` from band buckets."""
+
+    def __init__(self, bands: int, min_quality: int, cap: int, prefix: str,
+                 right: beam.PCollection | None = None):
+        super().__init__()
+        self._bands, self._min_quality, self._cap, self._prefix = bands, min_quality, cap, prefix
+        self._right = right
+
+    def expand(self, left):
+        right = self._right
+        entries = (left | "LeftBandKeys" >> beam.FlatMap(
+            _band_entries, self._bands, self._min_quality, "in"))
+        if right is not None:
+            ref_entries = right | "RightBandKeys" >> beam.FlatMap(
+                _band_entries, self._bands, self._min_quality, "ref")
+            entries = (entries, ref_entries) | "AllBandKeys" >> beam.Flatten()
+        return (entries
+                | "GroupBuckets" >> beam.GroupByKey()
+                | "BucketPairs" >> beam.ParDo(_BucketPairs(self._cap, right is not None,
+                                                           self._prefix))
+                | "DistinctPairs" >> beam.Distinct()
+                | "CountCandidates" >> beam.Map(_count(f"{self._prefix}candidate_pairs")))
+
+
+class _AttachLeft(beam.DoFn):
+    def process(self, element) -> Iterator[tuple[str, VideoFingerprint]]:
+        _, grouped = element
+        for fp in grouped["fp"]:
+            for right_id in grouped["pairs"]:
+                yield right_id, fp
+
+
+class _VerifyPairs(beam.DoFn):
+    """Exact comparison of each candidate pair; emits ``(left_fp, right_fp, Match)`` for
+    duplicates."""
+
+    def __init__(self, params: MatchParams, counter_name: str):
+        self._params = params
+        self._verified = Metrics.counter(NAMESPACE, counter_name)
+
+    def process(self, element):
+        _, grouped = element
+        for right in grouped["fp"]:
+            for left in grouped["left"]:
+                match = compare(left, right, self._params)
+                if match.duplicate:
+                    self._verified.inc()
+                    yield left, right, match
+
+
+class _Verify(beam.PTransform):
+    """Join candidate pairs with both fingerprints and keep the verified duplicates."""
+
+    def __init__(self, params: MatchParams, counter_name: str, left_by_id: beam.PCollection,
+                 right_by_id: beam.PCollection):
+        super().__init__()
+        self._params, self._counter = params, counter_name
+        self._left, self._right = left_by_id, right_by_id
+
+    def expand(self, pairs):
+        left_by_id, right_by_id = self._left, self._right
+        left_attached = (
+            {"pairs": pairs, "fp": left_by_id}
+            | "JoinLeft" >> beam.CoGroupByKey()
+            | "AttachLeft" >> beam.ParDo(_AttachLeft()))
+        return ({"left": left_attached, "fp": right_by_id}
+                | "JoinRight" >> beam.CoGroupByKey()
+                | "Compare" >> beam.ParDo(_VerifyPairs(self._params, self._counter)))
+
+
+def _to_edge(verified) -> tuple[Edge, KeepKey, KeepKey]:
+    a, b, match = verified
+    return Edge(a.video_id, b.video_id, match.share_ab, match.share_ba), KeepKey.of(a), \
+        KeepKey.of(b)
+
+
+class _ResolveGroups(beam.DoFn):
+    """All verified internal edges in, one decision per dropped video out."""
+
+    def __init__(self):
+        self._dropped = Metrics.counter(NAMESPACE, "duplicates_dropped")
+        self._groups = Metrics.counter(NAMESPACE, "duplicate_groups")
+
+    def process(self, edges: list) -> Iterator[tuple[str, dict]]:
+        keys = {}
+        for _, ka, kb in edges:
+            keys[ka.video_id], keys[kb.video_id] = ka, kb
+        drops = resolve_groups((e for e, _, _ in edges), keys)
+        self._groups.inc(len({d.kept_video_id for d in drops}))
+        for drop in drops:
+            self._dropped.inc()
+            evidence = {"kept_video_id": drop.kept_video_id, "score": drop.score}
+            if drop.matched_video_id != drop.kept_video_id:
+                evidence["matched_video_id"] = drop.matched_video_id
+            yield drop.video_id, evidence
+
+
+def _outcome(fp: VideoFingerprint, reason: str, message: str, evidence: dict) -> Outcome:
+    return Outcome(video_id=fp.video_id, uri=fp.uri, status=DROPPED, stage=STAGE,
+                   reason=reason, message=message, duration=fp.duration, evidence=evidence)
+
+
+class _ApplyDuplicateDrops(beam.DoFn):
+    def process(self, element):
+        _, grouped = element
+        drops = grouped["drop"]
+        for fp in grouped["fp"]:
+            if drops:
+                ev = drops[0]
+                yield beam.pvalue.TaggedOutput(DROPPED_TAG, _outcome(
+                    fp, "duplicate", f"near-duplicate of {ev['kept_video_id']} "
+                    f"(share of frames matched {ev['score']:.2f})", ev))
+            else:
+                yield fp
+
+
+class _ApplyReferenceDrops(beam.DoFn):
+    """Removes a video that matched any reference set; the first set in order takes it."""
+
+    def __init__(self, names: Sequence[str]):
+        self._names = list(names)
+        self._removed = [Metrics.counter(NAMESPACE, f"reference_{n}_removed") for n in names]
+
+    def process(self, element):
+        _, grouped = element
+        matches = grouped["match"]
+        for fp in grouped["fp"]:
+            if not matches:
+                yield fp
+                continue
+            index, ref_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
+            self._removed[index].inc()
+            name = self._names[index]
+            yield beam.pvalue.TaggedOutput(DROPPED_TAG, _outcome(
+                fp, "reference", f"matches {ref_id} of reference set {name} "
+                f"(share of frames matched {score:.2f})",
+                {"set": name, "reference_id": ref_id, "score": round(score, 4)}))
+
+
+class DropNearDuplicates(beam.PTransform):
+    """Near-duplicate removal on a PCollection of ``VideoFingerprint``.
+
+    ``references``: ``(name, source)`` pairs in priority order; ``source`` is a fingerprint
+    index path/glob (JSON Lines, see ``read_fingerprint_index``) or a PCollection of
+    ``VideoFingerprint``. ``params``: the duplicate decision; ``bands``: hash bands for the
+    candidate join (a frame pair within ``bands - 1`` bits always shares a band);
+    ``hot_bucket_cap``: buckets holding more videos than this are skipped.
+
+    Returns a dict of two PCollections: ``"kept"`` (VideoFingerprint of the survivors) and
+    ``"dropped"`` (``Outcome``: stage ``dedup``, reason ``duplicate`` with evidence
+    ``{kept_video_id, score[, matched_video_id]}`` or ``reference`` with evidence
+    ``{set, reference_id, score}``). ``score`` is the share (0..1) of the dropped video's
+    usable frames that have a match in the video it was matched with.
+    """
+
+    def __init__(self, references: Sequence[tuple[str, str | beam.PCollection]] = (),
+                 params: MatchParams = DEFAULT_PARAMS, bands: int = BANDS,
+                 hot_bucket_cap: int = HOT_BUCKET_CAP):
+        super().__init__()
+        names = [name for name, _ in references]
+        if len(set(names)) != len(names):
+            raise ValueError(f"reference set names must be unique: {names}")
+        bad = [n for n in names if not n.replace("_", "").replace("-", "").isalnum()]
+        if bad:
+            raise ValueError(f"reference set names must be letters, digits, - or _: {bad}")
+        self._references = list(references)
+        self._params = params
+        self._bands = bands
+        self._cap = hot_bucket_cap
+
+    def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
+        q = self._params.min_quality
+        by_id = fingerprints | "KeyById" >> beam.Map(lambda f: (f.video_id, f))
+        pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, q, self._cap, "")
+        drops = (pairs
+                 | "InternalVerify" >> _Verify(self._params, "verified_pairs", by_id, by_id)
+                 | "ToEdges" >> beam.Map(_to_edge)
+                 | "CollectEdges" >> beam.combiners.ToList()
+                 | "ResolveGroups" >> beam.ParDo(_ResolveGroups()))
+        internal = ({"fp": by_id, "drop": drops}
+                    | "JoinDuplicateDrops" >> beam.CoGroupByKey()
+                    | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops())
+                    .with_outputs(DROPPED_TAG, main=KEPT_TAG))
+        survivors = internal[KEPT_TAG]
+        dropped = [internal[DROPPED_TAG]]
+        if self._references:
+            kept, ref_dropped = self._against_references(survivors)
+            survivors = kept
+            dropped.append(ref_dropped)
+        return {KEPT_TAG: survivors,
+                DROPPED_TAG: tuple(dropped) | "AllDropped" >> beam.Flatten()}
+
+    def _against_references(self, survivors: beam.PCollection):
+        q = self._params.min_quality
+        pipeline = survivors.pipeline
+        by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
+        matches = []
+        for index, (name, source) in enumerate(self._references):
+            refs = (source if isinstance(source, beam.PCollection)
+                    else read_fingerprint_index(pipeline, source, f"Reference_{name}"))
+            ref_by_id = refs | f"KeyRef_{name}" >> beam.Map(lambda f: (f.video_id, f))
+            pairs = survivors | f"Candidates_{name}" >> _Candidates(
+                self._bands, q, self._cap, f"reference_{name}_", right=refs)
+            matches.append(
+                pairs
+                | f"Verify_{name}" >> _Verify(self._params, f"reference_{name}_verified_pairs",
+                                              by_id, ref_by_id)
+                | f"ToMatch_{name}" >> beam.Map(
+                    lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab))))
+        result = ({"fp": by_id, "match": tuple(matches) | "AllMatches" >> beam.Flatten()}
+                  | "JoinReferenceMatches" >> beam.CoGroupByKey()
+                  | "ApplyReferenceDrops" >> beam.ParDo(
+                      _ApplyReferenceDrops([n for n, _ in self._references]))
+                  .with_outputs(DROPPED_TAG, main=KEPT_TAG))
+        return result[KEPT_TAG], result[DROPPED_TAG]
+
+
+def parse_reference(spec: str) -> tuple[str, str]:
+    """``NAME=PATH`` (a ``--reference`` value) -> ``(NAME, PATH)``."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"--reference expects NAME=PATH, got {spec!r}")
+    return name.strip(), path.strip()
+
+
+def add_dedup_arguments(parser) -> None:
+    """Add the near-duplicate options to a ``PipelineOptions._add_argparse_args`` parser
+    (the main pipeline calls this; the defaults come from benchmarks/bench_dedup_accuracy.py,
+    numbers in docs/dedup.md)."""
+    parser.add_argument(
+        "--reference", action="append", default=[],
+        help="NAME=PATH of a reference fingerprint index (folder or glob of JSON Lines written "
+             "by pipelines/build_reference_index.py); repeat in priority order, e.g. "
+             "kinetics, activitynet, ucf101, hmdb51. A video matching several sets is removed "
+             "and counted by the first.")
+    parser.add_argument(
+        "--dedup_fps", type=float, default=FINGERPRINT_FPS,
+        help="Frames fingerprinted per second. 2 (default): recall 0.843 vs 0.783 at 1 fps "
+             "and 0.852 at 4 fps, precision 1.0 each, on the accuracy benchmark.")
+    parser.add_argument(
+        "--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
+        help="Frame hash. phash256 (default, numpy): F1 0.915 at 2 fps vs pdq256 0.861 and "
+             "phash64 0.149 (precision 0.08: blind to the same-place hard negatives).")
+    parser.add_argument(
+        "--dedup_distance", type=int, default=MATCH_DISTANCE,
+        help="Largest Hamming distance (bits of 256) of matching frames. 24 (default): "
+             "the largest with precision 1.0 (28: 0.980, 32: 0.836, the same-place hard "
+             "negatives start to match); recall 0.600 at 8, 0.800 at 20, 0.843 at 24.")
+    parser.add_argument(
+        "--dedup_contain", type=float, default=CONTAIN_SHARE,
+        help="Duplicate when the larger of the two frame-match shares reaches this (0..1); "
+             "0.5 (default) is the middle of the best-F1 plateau (0.4..0.6).")
+    parser.add_argument(
+        "--dedup_overlap", type=float, default=OVERLAP_SHARE,
+        help="...and the smaller share reaches this (0..1). 0.3 (default) keeps copies "
+             "trimmed to half the original (share about 0.5) with margin; best-F1 plateau "
+             "0.2..0.35.")
+    parser.add_argument(
+        "--dedup_min_quality", type=int, default=MIN_QUALITY,
+        help="Frames with a quality (0..100, PDQ's gradient measure) below this are not "
+             "matched: black leaders, fades, solid cards. 50 as in vPDQ.")
+    parser.add_argument(
+        "--dedup_bands", type=int, default=BANDS,
+        help="Hash bands of the candidate join (must divide 32 bytes): a frame pair within "
+             "bands-1 bits always becomes a candidate. 8 (32-bit bands): every duplicate of "
+             "the accuracy benchmark was a candidate; 0.011 candidate pairs per video on "
+             "random fingerprints.")
+    parser.add_argument(
+        "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
+        help="Buckets (one 32-bit band value) shared by more videos than this are skipped "
+             "and counted (dedup/hot_buckets_skipped).")
+
+
+def dedup_from_options(opts) -> DropNearDuplicates:
+    """The stage configured from options added by :func:`add_dedup_arguments`."""
+    params = MatchParams(distance=opts.dedup_distance, min_quality=opts.dedup_min_quality,
+                         contain=opts.dedup_contain, overlap=opts.dedup_overlap)
+    return DropNearDuplicates(references=[parse_reference(r) for r in opts.reference or ()],
+                              params=params, bands=opts.dedup_bands,
+                              hot_bucket_cap=opts.dedup_hot_bucket_cap)

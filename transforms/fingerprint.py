@@ -1,0 +1,365 @@
+"""Perceptual video fingerprints: one DCT hash and one quality score per sampled frame.
+
+Plain numpy/OpenCV functions and a frame consumer; no Beam here.
+
+A frame is hashed in four steps:
+
+1. luminance (BT.601 grey), because colour edits (saturation) should not change the hash;
+2. flat borders are trimmed (letterbox / pillarbox bars, of any constant colour, the same
+   amount from opposite sides), so a copy with bars added hashes like the original;
+3. the rest is downscaled to 64x64, its mean removed, weighted by a centred Tukey window
+   (corners, where logos sit, count little), and its 16x16 lowest DCT coefficients are
+   thresholded at their median: 256 bits (``phash256``, the construction of Meta's PDQ
+   without PDQ's Jarosz pre-filter, plus the window). The median threshold makes the hash
+   invariant to brightness and contrast changes, and nearly so to gamma;
+4. a quality score 0..100 (PDQ's definition: summed absolute gradient of the 64x64 image
+   / 90, capped at 100) says how much structure there is to hash: black leader frames,
+   fades and solid cards score near 0 and are not used for matching.
+
+``phash64`` (32x32 -> 8x8 DCT, the classic pHash) and ``pdq256`` (the ``pdqhash`` package,
+optional) are kept for the accuracy benchmark, which chose ``phash256``: see
+``docs/dedup.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from transforms.decode import DecodeStats
+
+# 2 frames per second: at 1 fps the real frame-rate-changed pair (Megamind / Megamind_bugy)
+# matched on too few frames; see docs/dedup.md for the benchmark numbers.
+FINGERPRINT_FPS = 2.0
+DEFAULT_KIND = "phash256"
+# Frames with a quality below this are not used for matching (vPDQ uses 50 on PDQ quality).
+MIN_QUALITY = 50
+# A border row/column is "flat" when its grey levels vary less than this (0..255 units).
+BORDER_FLAT_STD = 6.0
+# Never trim more than this share of a side (a frame that is all border is left whole).
+BORDER_MAX_SHARE = 0.35
+_BORDER_WORK_SIDE = 256
+
+
+def _dct_matrix(n: int, k: int) -> np.ndarray:
+    """The first ``k`` rows of the orthonormal DCT-II matrix of size ``n``."""
+    i = np.arange(n)
+    rows = np.cos(np.pi * (2 * i[None, :] + 1) * np.arange(k)[:, None] / (2 * n))
+    rows *= math.sqrt(2.0 / n)
+    rows[0] /= math.sqrt(2.0)
+    return rows.astype(np.float32)
+
+
+def tukey_window(n: int, alpha: float) -> np.ndarray:
+    """Tukey (tapered cosine) window of ``n`` samples: flat in the middle, cosine tapers over
+    ``alpha / 2`` of the length at each end (alpha 1: Hann)."""
+    x = (np.arange(n) + 0.5) / n
+    w = np.ones(n)
+    edge = alpha / 2
+    if edge > 0:
+        low, high = x < edge, x > 1 - edge
+        w[low] = 0.5 * (1 - np.cos(np.pi * x[low] / edge))
+        w[high] = 0.5 * (1 - np.cos(np.pi * (1 - x[high]) / edge))
+    return w
+
+
+_DCT_64_16 = _dct_matrix(64, 16)
+_DCT_32_8 = _dct_matrix(32, 8)
+# Centre weighting of phash256: corners (where logos sit) and edges (where crops and bars cut)
+# count less. alpha 0.8 took a 10%x7% corner logo from ~40 to ~2 changed bits and pushed the
+# same-place negatives (vtest) from ~18 to ~44 bits apart (see docs/dedup.md).
+WINDOW_ALPHA = 0.8
+_WINDOW_64 = np.outer(tukey_window(64, WINDOW_ALPHA),
+                      tukey_window(64, WINDOW_ALPHA)).astype(np.float32)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """BGR uint8 (or already grey) image -> grey uint8."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _flat_run(values: np.ndarray, limit: int) -> int:
+    """How many leading entries of a boolean array are True, at most ``limit``."""
+    idx = np.flatnonzero(~values[:limit])
+    return int(idx[0]) if idx.size else limit
+
+
+def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
+                max_share: float = BORDER_MAX_SHARE) -> tuple[int, int, int, int]:
+    """The box ``(top, bottom, left, right)`` (pixel rows/cols, end exclusive) left after
+    trimming letterbox / pillarbox bars from a grey image.
+
+    A row is a bar row when its pixels vary by less than ``flat_std`` grey levels. Bars are
+    symmetric (the picture is centred), so the same amount, the shorter of the two flat runs,
+    is trimmed from both opposite sides: a dark or clipped region on one side only (a night
+    scene, a brightness edit) is content, not a bar, and is kept. Never more than
+    ``max_share`` of a side. Works on a downscaled copy (long side 256) for speed; the box is
+    in full-size pixels.
+    """
+    h, w = gray.shape[:2]
+    scale = min(1.0, _BORDER_WORK_SIDE / max(h, w))
+    small = gray if scale == 1.0 else cv2.resize(
+        gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+        interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32)
+    sh, sw = small.shape
+    row_flat = small.std(axis=1) < flat_std
+    lim_r = int(sh * max_share)
+    bar_r = min(_flat_run(row_flat, lim_r), _flat_run(row_flat[::-1], lim_r))
+    inner = small[bar_r:sh - bar_r]
+    col_flat = inner.std(axis=0) < flat_std
+    lim_c = int(sw * max_share)
+    bar_c = min(_flat_run(col_flat, lim_c), _flat_run(col_flat[::-1], lim_c))
+    if bar_r == 0 and bar_c == 0:
+        return 0, h, 0, w
+    return (math.floor(bar_r / scale), min(h, math.ceil((sh - bar_r) / scale)),
+            math.floor(bar_c / scale), min(w, math.ceil((sw - bar_c) / scale)))
+
+
+def _square(gray: np.ndarray, side: int) -> np.ndarray:
+    return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _median_bits(coeffs: np.ndarray) -> bytes:
+    flat = coeffs.ravel()
+    return np.packbits(flat > np.median(flat)).tobytes()
+
+
+def quality_of(small: np.ndarray) -> int:
+    """PDQ's quality 0..100 of a 64x64 grey image (float, 0..255 levels): summed absolute
+    horizontal and vertical neighbour differences / 90, capped at 100."""
+    grad = np.abs(np.diff(small, axis=0)).sum() + np.abs(np.diff(small, axis=1)).sum()
+    return int(min(100, grad // 90))
+
+
+def phash256(gray: np.ndarray) -> tuple[bytes, int]:
+    """256-bit DCT hash (32 bytes) and quality 0..100 of a grey frame: borders trimmed, 64x64,
+    mean removed and centre-weighted (``WINDOW_ALPHA``), 16x16 lowest DCT coefficients
+    thresholded at their median."""
+    top, bottom, left, right = content_box(gray)
+    small = _square(gray[top:bottom, left:right], 64)
+    weighted = (small - small.mean()) * _WINDOW_64
+    return _median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T), quality_of(small)
+
+
+def phash64(gray: np.ndarray) -> tuple[bytes, int]:
+    """Classic 64-bit pHash (8 bytes: 32x32 -> 8x8 DCT, median threshold) and the quality of
+    the same frame (borders trimmed first, as for ``phash256``)."""
+    top, bottom, left, right = content_box(gray)
+    crop = gray[top:bottom, left:right]
+    small = _square(crop, 32)
+    return _median_bits(_DCT_32_8 @ small @ _DCT_32_8.T), quality_of(_square(crop, 64))
+
+
+def pdq256(gray: np.ndarray) -> tuple[bytes, int]:
+    """PDQ hash (32 bytes) and PDQ quality via the optional ``pdqhash`` package (C++), after
+    the same border trim. Raises ImportError when the package is missing."""
+    import pdqhash
+
+    top, bottom, left, right = content_box(gray)
+    crop = np.ascontiguousarray(gray[top:bottom, left:right])
+    bits, quality = pdqhash.compute(cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB))
+    return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
+
+
+HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
+    "phash256": phash256,
+    "phash64": phash64,
+    "pdq256": pdq256,
+}
+HASH_BYTES = {"phash256": 32, "phash64": 8, "pdq256": 32}
+
+
+def hash_frame(image: np.ndarray, kind: str = DEFAULT_KIND) -> tuple[bytes, int]:
+    """Hash of one BGR (or grey) uint8 frame: ``(hash bytes, quality 0..100)``."""
+    return HASHERS[kind](to_gray(image))
+
+
+@dataclass(frozen=True)
+class VideoFingerprint:
+    """A video's fingerprint: for each sampled frame its time (seconds, decoded timeline),
+    hash and quality (0..100).
+
+    ``hashes`` is the frames' hashes concatenated (``hash_bytes`` each, frame order), so the
+    element is a few bytes per frame when pickled between Beam stages. ``duration`` is in
+    seconds, ``width``/``height`` in pixels of the decoded frames; ``kind`` names the hash
+    (fingerprints of different kinds are never compared).
+    """
+
+    video_id: str
+    duration: float
+    width: int
+    height: int
+    times: tuple[float, ...]
+    hashes: bytes
+    qualities: tuple[int, ...]
+    kind: str = DEFAULT_KIND
+    uri: str = ""
+
+    def __post_init__(self):
+        size = HASH_BYTES.get(self.kind)
+        if size is None:
+            raise ValueError(f"unknown hash kind {self.kind!r}")
+        n = len(self.times)
+        if len(self.qualities) != n or len(self.hashes) != n * size:
+            raise ValueError(f"{self.video_id}: {n} times, {len(self.qualities)} qualities and "
+                             f"{len(self.hashes)} hash bytes do not agree ({size} per hash)")
+
+    @property
+    def hash_bytes(self) -> int:
+        """Bytes per frame hash."""
+        return HASH_BYTES[self.kind]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def hash_array(self) -> np.ndarray:
+        """Hashes as a ``(frames, hash_bytes)`` uint8 array."""
+        return np.frombuffer(self.hashes, np.uint8).reshape(len(self.times), self.hash_bytes)
+
+    def usable(self, min_quality: int = MIN_QUALITY) -> np.ndarray:
+        """Boolean mask of frames good enough to match on."""
+        return np.asarray(self.qualities, np.int16).reshape(-1) >= min_quality
+
+    def to_json_dict(self) -> dict:
+        """A JSON-ready dict: hashes as one hex string per frame (PDQ's text convention)."""
+        size = self.hash_bytes
+        return {"video_id": self.video_id, "uri": self.uri, "kind": self.kind,
+                "duration": round(self.duration, 3), "width": self.width,
+                "height": self.height, "times": [round(t, 3) for t in self.times],
+                "hashes": [self.hashes[i * size:(i + 1) * size].hex()
+                           for i in range(len(self.times))],
+                "qualities": list(self.qualities)}
+
+    def to_json(self) -> str:
+        """One line of a fingerprint index (JSON Lines)."""
+        return json.dumps(self.to_json_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json_dict(cls, row: dict) -> VideoFingerprint:
+        """Inverse of :meth:`to_json_dict`; ``uri`` and ``kind`` may be left out."""
+        return cls(video_id=str(row["video_id"]), duration=float(row["duration"]),
+                   width=int(row["width"]), height=int(row["height"]),
+                   times=tuple(float(t) for t in row["times"]),
+                   hashes=b"".join(bytes.fromhex(h) for h in row["hashes"]),
+                   qualities=tuple(int(q) for q in row["qualities"]),
+                   kind=str(row.get("kind") or DEFAULT_KIND), uri=str(row.get("uri") or ""))
+
+    @classmethod
+    def from_json(cls, line: str) -> VideoFingerprint:
+        return cls.from_json_dict(json.loads(line))
+
+    _HEAD = struct.Struct("<dIII")
+
+    def to_bytes(self) -> bytes:
+        """Compact binary form: a header, length-prefixed UTF-8 strings, times as float32,
+        hashes, qualities as uint8."""
+        strings = b"".join(struct.pack("<H", len(s)) + s for s in
+                           (self.video_id.encode(), self.uri.encode(), self.kind.encode()))
+        return (self._HEAD.pack(self.duration, self.width, self.height, len(self.times))
+                + strings + np.asarray(self.times, np.float32).tobytes() + self.hashes
+                + np.asarray(self.qualities, np.uint8).tobytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VideoFingerprint:
+        duration, width, height, n = cls._HEAD.unpack_from(data)
+        pos = cls._HEAD.size
+        strings = []
+        for _ in range(3):
+            (size,) = struct.unpack_from("<H", data, pos)
+            strings.append(data[pos + 2:pos + 2 + size].decode())
+            pos += 2 + size
+        video_id, uri, kind = strings
+        times = np.frombuffer(data, np.float32, n, pos)
+        pos += 4 * n
+        hashes = data[pos:pos + n * HASH_BYTES[kind]]
+        pos += n * HASH_BYTES[kind]
+        qualities = np.frombuffer(data, np.uint8, n, pos)
+        return cls(video_id, duration, width, height, tuple(float(t) for t in times), hashes,
+                   tuple(int(q) for q in qualities), kind, uri)
+
+    def to_b64(self) -> str:
+        """:meth:`to_bytes` as base64 text."""
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+
+class Fingerprinter:
+    """Frame consumer (see ``transforms.decode.FrameConsumer``) that fingerprints a video
+    while it streams past: it wants one frame every ``1/fps`` seconds, hashes each frame
+    as it arrives and keeps only the hash and quality (32 + 1 bytes and a time per frame).
+
+    Use it in the same ``decode_pass`` as other consumers, then call :meth:`result`.
+    """
+
+    def __init__(self, video_id: str, fps: float = FINGERPRINT_FPS, kind: str = DEFAULT_KIND,
+                 uri: str = ""):
+        if fps <= 0:
+            raise ValueError("fps must be positive")
+        if kind not in HASHERS:
+            raise ValueError(f"unknown hash kind {kind!r} (known: {', '.join(HASHERS)})")
+        self.video_id = video_id
+        self.uri = uri
+        self.kind = kind
+        self._step = 1.0 / fps
+        self._next = -math.inf
+        self._times: list[float] = []
+        self._hashes: list[bytes] = []
+        self._qualities: list[int] = []
+        self._width = self._height = 0
+        self._first: float | None = None
+        self._last = 0.0
+        self._seen = 0
+
+    def wants(self, index: int, time: float) -> bool:
+        if self._first is None:
+            self._first = time
+        self._last = time
+        self._seen += 1
+        if time < self._next - 1e-6:
+            return False
+        self._next = time + self._step if self._next == -math.inf else max(
+            self._next + self._step, time)
+        return True
+
+    def add(self, index: int, time: float, image: np.ndarray) -> None:
+        digest, quality = hash_frame(image, self.kind)
+        self._height, self._width = image.shape[:2]
+        self._times.append(float(time))
+        self._hashes.append(digest)
+        self._qualities.append(quality)
+
+    def result(self, stats: DecodeStats | None = None) -> VideoFingerprint:
+        """The fingerprint. Duration and size come from ``stats`` when given (the pass's
+        DecodeStats), else from the frames this consumer saw."""
+        if stats is not None:
+            duration, width, height = stats.duration, stats.width, stats.height
+        else:
+            first = self._first or 0.0
+            period = (self._last - first) / (self._seen - 1) if self._seen > 1 else 0.0
+            duration = self._last - first + period
+            width, height = self._width, self._height
+        # millisecond precision, so that the JSON form (3 decimals) round-trips exactly
+        return VideoFingerprint(video_id=self.video_id, duration=round(float(duration), 3),
+                                width=int(width), height=int(height),
+                                times=tuple(round(t, 3) for t in self._times),
+                                hashes=b"".join(self._hashes),
+                                qualities=tuple(self._qualities), kind=self.kind, uri=self.uri)
+
+
+def fingerprint_video(video_id: str, uri: str, fps: float = FINGERPRINT_FPS,
+                      kind: str = DEFAULT_KIND) -> VideoFingerprint:
+    """Decode ``uri`` once and fingerprint it (raises ``transforms.decode.VideoError``)."""
+    from transforms.decode import decode_pass
+
+    fingerprinter = Fingerprinter(video_id, fps=fps, kind=kind, uri=uri)
+    stats = decode_pass(uri, [fingerprinter])
+    return fingerprinter.result(stats)
