@@ -27,23 +27,64 @@ def test_every_input_video_ends_in_exactly_one_place(built_dataset):
     rows = _videos(out)
     assert sorted(rows) == sorted(["vtest_a", "megamind", "megamind_bugy", "tree", "truncated",
                                    "empty", "text", "missing"])
-    status = {k: (v["status"], v["reason"]) for k, v in rows.items()}
-    assert status == {"vtest_a": ("kept", ""), "megamind": ("kept", ""),
-                      "megamind_bugy": ("kept", ""), "tree": ("kept", ""),
-                      "truncated": ("failed", "unreadable"), "empty": ("failed", "empty"),
-                      "text": ("failed", "unreadable"), "missing": ("failed", "missing")}
+    status = {k: (v["status"], v["stage"], v["reason"]) for k, v in rows.items()}
+    assert status == {"vtest_a": ("kept", "clips", ""), "megamind": ("kept", "clips", ""),
+                      "megamind_bugy": ("dropped", "dedup", "duplicate"),
+                      "tree": ("dropped", "persons", "no_person"),
+                      "truncated": ("failed", "decode", "unreadable"),
+                      "empty": ("failed", "decode", "empty"),
+                      "text": ("failed", "decode", "unreadable"),
+                      "missing": ("failed", "decode", "missing")}
     assert all(rows[k]["message"] for k in ("truncated", "empty", "text", "missing"))
-    assert report["videos"] == {"input": 8, "kept": 4, "dropped": 0, "failed": 4}
+    assert report["videos"] == {"input": 8, "kept": 2, "dropped": 2, "failed": 4}
     assert report["reasons"]["failed"] == {"empty": 1, "missing": 1, "unreadable": 2}
-    assert [r["remaining"] for r in report["funnel"]] == [8, 4, 4]
+    assert report["reasons"]["dropped"] == {"duplicate": 1, "no_person": 1}
+    assert [r["remaining"] for r in report["funnel"]] == [8, 4, 3, 2, 2]
 
 
-def test_clip_counts_follow_decoded_durations(built_dataset):
-    rows = _videos(built_dataset[0])
+def test_drops_carry_evidence_and_decoded_facts(built_dataset):
+    out, report = built_dataset
+    rows = _videos(out)
+    bugy, tree = rows["megamind_bugy"], rows["tree"]
+    assert bugy["evidence"]["kept_video_id"] == "megamind"  # the longer one is kept
+    assert 0.5 <= bugy["evidence"]["score"] <= 1.0
+    assert bugy["frames"] == 270 and bugy["duration"] == pytest.approx(9.0)
+    assert tree["evidence"]["best_score"] < 0.5 and tree["frames"] == 68
+    assert report["shots"]["total"] == 7 and report["shots"]["kept"] == 5
+    with open(os.path.join(out, "kept_shots.jsonl")) as f:
+        kept = {row["video_id"]: row for row in map(json.loads, f)}
+    assert sorted(kept) == ["megamind", "tree", "vtest_a"]
+    assert [s["shot_index"] for s in kept["megamind"]["kept"]] == [0, 1, 2, 3]
+    assert kept["tree"]["kept"] == [] and kept["tree"]["status"] == "dropped"
+
+
+def test_clips_lie_inside_kept_shots(built_dataset):
+    out, _ = built_dataset
+    with open(os.path.join(out, "kept_shots.jsonl")) as f:
+        shots = {(row["video_id"], s["shot_index"]): s for row in map(json.loads, f)
+                 for s in row["kept"]}
+    clips = [from_example(r) for r in _records(out)]
+    assert {c.video_id for c in clips} == {"vtest_a", "megamind"}
+    for c in clips:
+        shot = shots[(c.video_id, c.shot_index)]
+        assert shot["start"] - 1e-3 <= c.start and c.end <= shot["end"] + 1e-3
+        assert c.person_score == pytest.approx(shot["person_score"], abs=1e-4)
+    # Megamind's shots: 4.09 s -> 2 clips, 2.34 s -> 1, 1.92 s -> 0, 2.92 s -> 1
+    assert sorted(c.shot_index for c in clips if c.video_id == "megamind") == [0, 0, 1, 3]
+
+
+def test_whole_video_clip_counts_follow_decoded_durations(dataset_inputs, tmp_path):
+    out = str(tmp_path / "whole")
+    report = run(["--input", dataset_inputs, "--output", out, "--num_shards", "1",
+                  "--skip_dedup", "--skip_person_filter", "--runner", "FnApiRunner"],
+                 save_main_session=False)
+    rows = _videos(out)
     # 20 s -> 10 clips; Megamind 11.26 s -> 5; the 30 fps re-encode 9.0 s -> 4; tree 29.6 s -> 14
     assert {k: rows[k]["clips"] for k in ("vtest_a", "megamind", "megamind_bugy", "tree")} == {
         "vtest_a": 10, "megamind": 5, "megamind_bugy": 4, "tree": 14}
     assert rows["tree"]["frames"] == 68
+    assert [r["remaining"] for r in report["funnel"]] == [8, 4, 4, 4, 4]
+    assert "shots" not in report
 
 
 def test_shards_index_and_dataset_manifest(built_dataset):
@@ -54,7 +95,7 @@ def test_shards_index_and_dataset_manifest(built_dataset):
     with open(os.path.join(out, "dataset.json")) as f:
         manifest = json.load(f)
     assert manifest["labels"] == ["talking", "walking"]
-    assert manifest["num_records"] == report["clips"] == 33 == len(_records(out))
+    assert manifest["num_records"] == report["clips"] == 14 == len(_records(out))
     for row in manifest["shards"]:
         with open(row["index"]) as f:
             spans = [tuple(map(int, line.split())) for line in f]
@@ -75,7 +116,7 @@ def test_record_fields(built_dataset):
         "walking", 1, "training", 16, 8.0)
     assert (c.height, c.width) == (128, 171)
     assert c.clip_id == "vtest_a_000006000_000008000"
-    assert all(x.label_id == -1 and x.label_name == "" for x in by_video["tree"])
+    assert all(x.label_id == 0 and x.label_name == "talking" for x in by_video["megamind"])
     assert len({x.clip_id for x in clips}) == len(clips)
 
 
@@ -128,7 +169,7 @@ def test_cli_prints_summary(tmp_path):
                           cwd=os.path.dirname(os.path.dirname(__file__)), timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "videos: 2 in -> 2 kept, 0 dropped, 0 failed" in proc.stderr
-    assert "2/2 videos" in proc.stderr  # progress lines
+    assert "2 videos done (2 input)" in proc.stderr  # progress lines
     assert (out / "clips-00000-of-00001.tfrecord").exists()
 
 

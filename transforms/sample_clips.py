@@ -52,31 +52,30 @@ class ClipJob:
 
 
 class Progress:
-    """Progress lines on stderr for local runs: videos done out of the total, clips so far,
-    rate. Counts are per worker process (a multi-process run prints one stream per worker)."""
+    """Progress lines on stderr for local runs, one stream per stage label: videos done out
+    of the total, rate, clips so far. Counts are per worker process (a multi-process run
+    prints one stream per worker)."""
 
     _lock = threading.Lock()
-    _done = 0
-    _clips = 0
-    _start = None
+    _state: dict[str, list] = {}
 
     def __init__(self, total: int, label: str):
         self.total = total
         self.label = label
         with self._lock:
-            if type(self)._start is None:
-                type(self)._start = time.monotonic()
+            self._state.setdefault(label, [0, 0, time.monotonic()])
 
     def video_done(self, video_id: str, clips: int, status: str) -> None:
-        cls = type(self)
-        with cls._lock:
-            cls._done += 1
-            cls._clips += clips
-            done, total_clips = cls._done, cls._clips
-            elapsed = max(time.monotonic() - cls._start, 1e-9)
-        prefix = f"[hacs-pipeline {self.label} pid {os.getpid()}]"
-        sys.stderr.write(f"{prefix} {done}/{self.total} videos, {total_clips} clips, "
-                         f"{total_clips / elapsed:.1f} clips/s; {video_id}: {status}"
+        with self._lock:
+            state = self._state[self.label]
+            state[0] += 1
+            state[1] += clips
+            done, total_clips, start = state
+        elapsed = max(time.monotonic() - start, 1e-9)
+        rate = (f"{total_clips} clips, {total_clips / elapsed:.1f} clips/s" if total_clips
+                else f"{done / elapsed:.2f} videos/s")
+        sys.stderr.write(f"[hacs-pipeline {self.label} pid {os.getpid()}] "
+                         f"{done} videos done ({self.total} input), {rate}; {video_id}: {status}"
                          f"{f' ({clips} clips)' if clips else ''}\n")
         sys.stderr.flush()
 
