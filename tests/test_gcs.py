@@ -65,7 +65,7 @@ def gcs():
 
 
 def test_gs_input_and_output(gcs):
-    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "hacs-*")))
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "hacs-video-*")))
     report = run(["--input", f"gs://{BUCKET}/in/manifest.jsonl",
                   "--output", f"gs://{BUCKET}/out", "--num_shards", "2",
                   "--runner", "FnApiRunner"], save_main_session=False)
@@ -85,7 +85,7 @@ def test_gs_input_and_output(gcs):
     assert {c.source_uri for c in clips} == {f"gs://{BUCKET}/in/vtest_a.mp4",
                                              f"gs://{BUCKET}/in/Megamind.avi"}
     # every temporary local copy of a remote video was deleted
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "hacs-*"))) == before
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "hacs-video-*"))) == before
 
 
 def test_glob_over_bucket(gcs):

@@ -109,7 +109,7 @@ def local_copy(uri: str) -> Iterator[str]:
     from apache_beam.io.filesystems import FileSystems
 
     suffix = os.path.splitext(uri)[1]
-    fd, tmp = tempfile.mkstemp(prefix="hacs-", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(prefix="hacs-video-", suffix=suffix)
     try:
         try:
             with FileSystems.open(uri, mime_type="application/octet-stream",
