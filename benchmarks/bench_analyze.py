@@ -1,0 +1,99 @@
+"""The shared analysis pass vs one decode per filter, and vs a bare decode loop, same run.
+
+    .venv/bin/python benchmarks/bench_analyze.py [--videos DIR] [--repeat 3]
+
+For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
+detection + shot-frame sampling alone (each its own decode, as two separate stages would
+do); and the shared pass that feeds all three consumers from one decode (what
+``AnalyzeVideos`` runs). Prints times (best of --repeat) and the ratios shared / separate
+and shared / bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import time
+
+import cv2
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from transforms.decode import decode_pass  # noqa: E402
+from transforms.fingerprint import Fingerprinter  # noqa: E402
+from transforms.persons import ShotFrameSampler  # noqa: E402
+from transforms.shots import ShotDetector  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_VIDEOS = os.path.join(HERE, "..", "..", "shared", "data", "videos")
+
+
+def bare(path: str) -> None:
+    cap = cv2.VideoCapture(path)
+    while cap.read()[0]:
+        pass
+    cap.release()
+
+
+def fingerprint_only(path: str) -> None:
+    fp = Fingerprinter("v")
+    fp.result(decode_pass(path, [fp]))
+
+
+def shots_only(path: str) -> None:
+    detector = ShotDetector()
+    sampler = ShotFrameSampler(detector, "v")
+    stats = decode_pass(path, [detector, sampler])
+    sampler.result(stats)
+    detector.result(stats)
+
+
+def shared(path: str) -> None:
+    fp = Fingerprinter("v")
+    detector = ShotDetector()
+    sampler = ShotFrameSampler(detector, "v")
+    stats = decode_pass(path, [fp, detector, sampler])
+    sampler.result(stats)
+    detector.result(stats)
+    fp.result(stats)
+
+
+def best(fn, path: str, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(path)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--videos", default=DEFAULT_VIDEOS)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    paths = sorted(glob.glob(os.path.join(args.videos, "*.avi")) +
+                   glob.glob(os.path.join(args.videos, "*.mp4")))
+    cols = ("bare", "fingerprint", "shots", "separate", "shared")
+    print(f"{'video':22s} " + " ".join(f"{c:>11s}" for c in cols)
+          + f" {'shared/sep':>10s} {'shared/bare':>11s}")
+    total = dict.fromkeys(cols, 0.0)
+    for path in paths:
+        row = {"bare": best(bare, path, args.repeat),
+               "fingerprint": best(fingerprint_only, path, args.repeat),
+               "shots": best(shots_only, path, args.repeat),
+               "shared": best(shared, path, args.repeat)}
+        row["separate"] = row["fingerprint"] + row["shots"]
+        for c in cols:
+            total[c] += row[c]
+        print(f"{os.path.basename(path):22s} " + " ".join(f"{row[c]:11.3f}" for c in cols)
+              + f" {row['shared'] / row['separate']:10.2f} {row['shared'] / row['bare']:11.2f}")
+    print(f"{'TOTAL':22s} " + " ".join(f"{total[c]:11.3f}" for c in cols)
+          + f" {total['shared'] / total['separate']:10.2f}"
+          f" {total['shared'] / total['bare']:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
