@@ -24,7 +24,7 @@ import numpy as np
 from transforms.fingerprint import MIN_QUALITY, VideoFingerprint
 
 # Defaults chosen on benchmarks/bench_dedup_accuracy.py (numbers in docs/dedup.md).
-MATCH_DISTANCE = 24
+MATCH_DISTANCE = 32
 CONTAIN_SHARE = 0.5
 OVERLAP_SHARE = 0.3
 BANDS = 8
