@@ -23,7 +23,6 @@ optional) are kept for the accuracy benchmark, which chose ``phash256``: see
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import struct
@@ -286,10 +285,6 @@ class VideoFingerprint:
         qualities = np.frombuffer(data, np.uint8, n, pos)
         return cls(video_id, duration, width, height, tuple(float(t) for t in times), hashes,
                    tuple(int(q) for q in qualities), kind, uri)
-
-    def to_b64(self) -> str:
-        """:meth:`to_bytes` as base64 text."""
-        return base64.b64encode(self.to_bytes()).decode("ascii")
 
 
 class Fingerprinter:
