@@ -52,7 +52,7 @@ class ReferenceIndexOptions(PipelineOptions):
         parser.add_argument(
             "--index_fps", type=float, default=FINGERPRINT_FPS,
             help="Frames hashed per second of video; use the main pipeline's --dedup_fps. "
-                 "Default 2: recall 0.843 at 2 fps vs 0.783 at 1 fps (4 fps: 0.852) at "
+                 "Default 2: recall 0.893 at 2 fps vs 0.843 at 1 fps (4 fps: 0.901) at "
                  "precision 1.0 in benchmarks/bench_dedup_accuracy.py (docs/dedup.md).")
         parser.add_argument(
             "--index_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),

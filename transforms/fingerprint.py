@@ -23,7 +23,6 @@ optional) are kept for the accuracy benchmark, which chose ``phash256``: see
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import struct
@@ -35,8 +34,8 @@ import numpy as np
 
 from transforms.decode import DecodeStats
 
-# 2 frames per second: at 1 fps the real frame-rate-changed pair (Megamind / Megamind_bugy)
-# matched on too few frames; see docs/dedup.md for the benchmark numbers.
+# 2 frames per second: recall 0.893 vs 0.843 at 1 fps (fast-cut content sampled at other
+# instants) and 0.901 at 4 fps, on benchmarks/bench_dedup_accuracy.py (docs/dedup.md).
 FINGERPRINT_FPS = 2.0
 DEFAULT_KIND = "phash256"
 # Frames with a quality below this are not used for matching (vPDQ uses 50 on PDQ quality).
@@ -286,10 +285,6 @@ class VideoFingerprint:
         qualities = np.frombuffer(data, np.uint8, n, pos)
         return cls(video_id, duration, width, height, tuple(float(t) for t in times), hashes,
                    tuple(int(q) for q in qualities), kind, uri)
-
-    def to_b64(self) -> str:
-        """:meth:`to_bytes` as base64 text."""
-        return base64.b64encode(self.to_bytes()).decode("ascii")
 
 
 class Fingerprinter:

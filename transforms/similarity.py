@@ -16,7 +16,7 @@ without comparing all pairs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 from transforms.fingerprint import MIN_QUALITY, VideoFingerprint
 
 # Defaults chosen on benchmarks/bench_dedup_accuracy.py (numbers in docs/dedup.md).
-MATCH_DISTANCE = 24
+MATCH_DISTANCE = 32
 CONTAIN_SHARE = 0.5
 OVERLAP_SHARE = 0.3
 BANDS = 8
@@ -130,17 +130,6 @@ def band_keys(fp: VideoFingerprint, bands: int = BANDS,
         data = row.tobytes()
         keys.update((i, data[i * width:(i + 1) * width]) for i in range(bands))
     return keys
-
-
-def bucket_pairs(video_ids: Iterable[str], cap: int = HOT_BUCKET_CAP) -> Iterator[tuple[str, str]]:
-    """Sorted id pairs of the distinct videos in one bucket; nothing when there are more than
-    ``cap`` (a hot bucket: a hash band shared by so many videos says nothing about any pair)."""
-    ids = sorted(set(video_ids))
-    if len(ids) > cap:
-        return
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            yield a, b
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from transforms.dedup import (
     dedup_from_options,
     parse_reference,
 )
+from transforms.fingerprint import VideoFingerprint
 
 
 def _drop_row(outcome):
@@ -123,3 +124,19 @@ def test_options_build_the_stage_in_reference_order():
     assert stage._params.distance == 20 and stage._params.contain == 0.5
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_reference("no-equals-sign")
+
+
+def test_reference_index_accepts_precomputed_fingerprints(tmp_path):
+    rng = np.random.default_rng(11)
+    good = synthetic("pre_1", rng.integers(0, 256, (4, 32), dtype=np.uint8))
+    pre = tmp_path / "pre.jsonl"
+    pre.write_text(good.to_json() + "\n" + '{"video_id": "broken"}\n')
+    out_dir = tmp_path / "index"
+    build_reference_index.run([f"--index_precomputed={pre}", f"--index_output={out_dir}",
+                               "--index_shards=2"], save_main_session=False)
+    shards = sorted(f for f in os.listdir(out_dir) if f.startswith("fingerprints"))
+    assert shards == ["fingerprints-00000-of-00002.jsonl", "fingerprints-00001-of-00002.jsonl"]
+    lines = "".join((out_dir / f).read_text() for f in shards).splitlines()
+    assert [VideoFingerprint.from_json(x) for x in lines] == [good]
+    failures = [json.loads(x) for x in (out_dir / "failures.jsonl").read_text().splitlines()]
+    assert [f["reason"] for f in failures] == ["bad_precomputed"]
