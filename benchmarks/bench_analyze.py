@@ -5,7 +5,7 @@
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
 do); and the shared pass that feeds all three consumers from one decode (what
-``AnalyzeVideos`` runs). Prints times (best of --repeat) and the ratios shared / separate
+``AnalyzeVideos`` runs), all with the same prefetching decoder thread. Prints times (best of --repeat) and the ratios shared / separate
 and shared / bare.
 """
 
@@ -22,6 +22,7 @@ import cv2
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from transforms.decode import decode_pass  # noqa: E402
+from transforms.sample_clips import PREFETCH  # noqa: E402
 from transforms.fingerprint import Fingerprinter  # noqa: E402
 from transforms.persons import ShotFrameSampler  # noqa: E402
 from transforms.shots import ShotDetector  # noqa: E402
@@ -39,13 +40,13 @@ def bare(path: str) -> None:
 
 def fingerprint_only(path: str) -> None:
     fp = Fingerprinter("v")
-    fp.result(decode_pass(path, [fp]))
+    fp.result(decode_pass(path, [fp], PREFETCH))
 
 
 def shots_only(path: str) -> None:
     detector = ShotDetector()
     sampler = ShotFrameSampler(detector, "v")
-    stats = decode_pass(path, [detector, sampler])
+    stats = decode_pass(path, [detector, sampler], PREFETCH)
     sampler.result(stats)
     detector.result(stats)
 
@@ -54,7 +55,7 @@ def shared(path: str) -> None:
     fp = Fingerprinter("v")
     detector = ShotDetector()
     sampler = ShotFrameSampler(detector, "v")
-    stats = decode_pass(path, [fp, detector, sampler])
+    stats = decode_pass(path, [fp, detector, sampler], PREFETCH)
     sampler.result(stats)
     detector.result(stats)
     fp.result(stats)

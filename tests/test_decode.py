@@ -103,3 +103,20 @@ def test_prefetch_consumer_may_stop_early():
         first = [next(frames) for _ in range(3)]
         frames.close()
     assert [i for i, _, _ in first] == [0, 1, 2]
+
+
+def test_prefetching_pass_feeds_consumers_the_same_frames():
+    from transforms.fingerprint import Fingerprinter
+    from transforms.persons import ShotFrameSampler
+    from transforms.shots import ShotDetector
+
+    def analyse(prefetch):
+        fp, det = Fingerprinter("m"), ShotDetector()
+        sampler = ShotFrameSampler(det, "m")
+        stats = decode_pass(video("Megamind.avi"), [fp, det, sampler], prefetch=prefetch)
+        frames = sampler.result(stats)
+        return fp.result(stats), det.result(stats), [(f.shot_index, f.time) for f in frames]
+
+    plain, ahead = analyse(0), analyse(8)
+    assert ahead == plain
+    assert len(plain[1]) == 4  # Megamind's hand-labelled cuts give 4 shots

@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 from transforms.decode import VideoError, decode_pass
 from transforms.fingerprint import Fingerprinter, VideoFingerprint
 from transforms.persons import ShotFrameSampler
-from transforms.sample_clips import Progress
+from transforms.sample_clips import PREFETCH, Progress
 from transforms.shots import Shot, ShotDetector, ShotParams
 from transforms.types import FAILED, Outcome, VideoRef
 
@@ -75,9 +75,9 @@ class _AnalyzeFn(beam.DoFn):
             sampler = ShotFrameSampler(detector, ref.video_id, cfg.frame_positions)
             consumers += [detector, sampler]
         try:
-            stats = decode_pass(ref.uri, consumers)
-            shots = tuple(detector.result(stats)) if detector else None
+            stats = decode_pass(ref.uri, consumers, prefetch=PREFETCH)
             frames = sampler.result(stats) if sampler else []
+            shots = tuple(detector.result(stats)) if detector else None
             fingerprint = fingerprinter.result(stats) if fingerprinter else None
         except VideoError as exc:
             self._progress.video_done(ref.video_id, 0, f"failed ({exc.reason})")

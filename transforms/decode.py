@@ -82,7 +82,11 @@ class DecodeStats:
 
 
 class FrameConsumer(Protocol):
-    """Something fed by a decode pass: it says which frames it wants, then receives them."""
+    """Something fed by a decode pass: it says which frames it wants, then receives them.
+
+    ``wants`` is asked about every frame in order and must not depend on what ``add`` did:
+    a prefetching decoder asks it ahead of ``add``.
+    """
 
     def wants(self, index: int, time: float) -> bool:
         """Whether the frame at decode ``index`` and ``time`` seconds is needed."""
@@ -280,20 +284,24 @@ def decode_frames(uri: str, wants: Callable[[int, float], bool],
             stats.append(video.stats)
 
 
-def decode_pass(uri: str, consumers: Sequence[FrameConsumer]) -> DecodeStats:
+def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
     """One decode pass feeding several consumers (fingerprints, shots, clips) together:
-    each frame is retrieved once if any consumer wants it, and given to those that do."""
-    takers: list[FrameConsumer] = []
+    each frame is retrieved once if any consumer wants it, and given to those that do.
+    ``prefetch`` > 0 decodes on a thread ahead of the consumers (see VideoStream.frames);
+    every consumer's ``wants`` must then be independent of its ``add``."""
+    takers: dict[int, list[FrameConsumer]] = {}
 
     def wants(index: int, time: float) -> bool:
-        takers[:] = [c for c in consumers if c.wants(index, time)]
-        return bool(takers)
+        wanted = [c for c in consumers if c.wants(index, time)]
+        if wanted:
+            takers[index] = wanted
+        return bool(wanted)
 
-    stats: list[DecodeStats] = []
-    for index, time, image in decode_frames(uri, wants, stats):
-        for consumer in takers:
-            consumer.add(index, time, image)
-    return stats[0]
+    with open_video(uri) as video:
+        for index, time, image in video.frames(wants, prefetch):
+            for consumer in takers.pop(index):
+                consumer.add(index, time, image)
+        return video.stats
 
 
 def _frame_time(cap: cv2.VideoCapture, index: int, previous: float, period: float) -> float:
