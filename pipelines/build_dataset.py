@@ -235,8 +235,23 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     return report
 
 
+def print_help() -> None:
+    """The job's own options (Beam's runner options pass through; see Beam's docs)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.build_dataset", description=__doc__.split("\n\n")[0],
+        epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
+               "--direct_num_workers, ...) passes through to the runner.")
+    BuildDatasetOptions._add_argparse_args(parser)
+    parser.print_help()
+
+
 def main() -> None:
     logging.getLogger().setLevel(logging.WARNING)
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print_help()
+        return
     try:
         run()
     except (ManifestError, UsageError, DetectorUnavailable) as exc:

@@ -185,3 +185,13 @@ def test_a_run_where_nothing_survives_still_reports(tmp_path):
     assert report["videos"] == {"input": 4, "kept": 0, "dropped": 0, "failed": 4}
     assert [r["records"] for r in report["shards"]] == [0, 0]
     assert len(_videos(str(out))) == 4
+
+
+def test_help_lists_the_job_options(capsys):
+    from pipelines.build_dataset import print_help
+
+    print_help()
+    text = capsys.readouterr().out
+    for flag in ("--input", "--clip_seconds", "--reference", "--detector", "--skip_dedup"):
+        assert flag in text
+    assert "2-second clips" in text  # defaults say where they come from
