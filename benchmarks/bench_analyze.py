@@ -5,8 +5,8 @@
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
 do); and the shared pass that feeds all three consumers from one decode (what
-``AnalyzeVideos`` runs), all with the same prefetching decoder thread. Prints times (best of --repeat) and the ratios shared / separate
-and shared / bare.
+``AnalyzeVideos`` runs), all with the same prefetching decoder thread. Prints times (best
+of --repeat) and the ratios shared / separate and shared / bare.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import cv2
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from transforms.decode import decode_pass  # noqa: E402
-from transforms.sample_clips import PREFETCH  # noqa: E402
 from transforms.fingerprint import Fingerprinter  # noqa: E402
 from transforms.persons import ShotFrameSampler  # noqa: E402
+from transforms.sample_clips import PREFETCH  # noqa: E402
 from transforms.shots import ShotDetector  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
