@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import sqlite3
-import struct
 import sys
 import tempfile
 import threading
@@ -28,7 +27,6 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfrecord.writer import TFRecordWriter  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from annotate.app import create_app  # noqa: E402
@@ -45,7 +43,7 @@ from transforms.records import (  # noqa: E402
     to_example,
     with_annotation,
 )
-from transforms.shards import iter_records  # noqa: E402
+from transforms.shards import iter_records, write_records  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIDEO = os.path.join(HERE, "..", "tests", "data", "videos", "vtest_a.mp4")
@@ -53,11 +51,7 @@ PAGE = 12
 
 
 def write_shard(path: str, payloads: list[bytes]) -> None:
-    with open(path, "wb") as f:
-        for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + TFRecordWriter.masked_crc(length) + data
-                    + TFRecordWriter.masked_crc(data))
+    write_records(path, payloads)
 
 
 def post(url: str, body: dict, who: str) -> dict:

@@ -7,8 +7,9 @@ Works on local paths and any Beam FileSystems URI (``gs://``). The index format 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import google_crc32c
 from apache_beam.io.filesystems import FileSystems
 
 _HEADER = struct.Struct("<QI")  # length, masked crc of length
@@ -48,6 +49,24 @@ def iter_records(path: str) -> Iterator[bytes]:
     """The serialized records of one TFRecord file, in order."""
     for _, _, payload in iter_record_spans(path):
         yield payload
+
+
+def _masked_crc(data: bytes) -> bytes:
+    crc = google_crc32c.value(data)
+    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+
+def write_records(path: str, payloads: Iterable[bytes]) -> int:
+    """Write serialized records as one TFRecord file (local or any FileSystems URI), framed
+    as TensorFlow does (length, masked CRC32C, data, masked CRC32C); returns the count."""
+    n = 0
+    with FileSystems.create(path, mime_type="application/octet-stream",
+                            compression_type="uncompressed") as f:
+        for data in payloads:
+            length = struct.pack("<Q", len(data))
+            f.write(length + _masked_crc(length) + data + _masked_crc(data))
+            n += 1
+    return n
 
 
 def index_path(shard_path: str) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
-from tfrecord.writer import TFRecordWriter
+from transforms.shards import write_records
 
 CHROMIUM = "/usr/bin/chromium"
 WEBM_FPS = 10.0  # frame rate of the test WebM videos
@@ -13,9 +12,5 @@ FRAME_SECONDS = 1.0 / WEBM_FPS
 
 
 def write_shard(path: Path, payloads: list[bytes]) -> None:
-    """Write serialized records as one TFRecord file (length, crc, data, crc)."""
-    with open(path, "wb") as f:
-        for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + TFRecordWriter.masked_crc(length) + data
-                    + TFRecordWriter.masked_crc(data))
+    """Write serialized records as one TFRecord file."""
+    write_records(str(path), payloads)

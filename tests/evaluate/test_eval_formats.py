@@ -2,9 +2,7 @@
 
 import json
 import math
-import struct
 
-import google_crc32c
 import numpy as np
 import pytest
 from eval_helpers import gt_doc, results_doc
@@ -21,6 +19,7 @@ from evaluate.formats import (
     parse_results,
 )
 from transforms.records import ClipRecord, make_clip_id, to_example
+from transforms.shards import write_records
 
 
 def test_ground_truth_subset_labels_and_blocked(tmp_path):
@@ -166,17 +165,8 @@ def test_clips_csv(tmp_path):
         load_clip_labels(str(conflict), "validation")
 
 
-def _masked_crc(data: bytes) -> bytes:
-    crc = google_crc32c.value(data)
-    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
-
-
 def _write_shard(path, records):
-    with open(path, "wb") as f:
-        for rec in records:
-            data = to_example(rec)
-            length = struct.pack("<Q", len(data))
-            f.write(length + _masked_crc(length) + data + _masked_crc(data))
+    write_records(str(path), (to_example(rec) for rec in records))
 
 
 def _record(video, start, label, annotation, subset="validation"):
