@@ -46,6 +46,7 @@ from transforms.similarity import (
     band_keys,
     compare,
     resolve_groups,
+    variant_band_keys,
 )
 from transforms.types import DROPPED, Outcome
 
@@ -68,15 +69,38 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
             | f"Parse{label}" >> beam.Map(VideoFingerprint.from_json))
 
 
-def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int,
-                  tag: str = "") -> Iterator[tuple[tuple, tuple[str, str]]]:
+# A bucket member is one string: a marker character, then the video id. Upper case: a video of
+# the input (left) side, lower case: of a reference set (right); F/f: a frame hash has this band
+# key, V/v: only a crop variant has it. One short string per entry (rather than a tuple of
+# strings and a flag) keeps the grouped buckets small in memory (benchmarks/RESULTS-dedup.md).
+_FULL, _VARIANT = "F", "V"
+
+
+def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int, crop_variants: bool,
+                  right: bool = False) -> Iterator[tuple[bytes, str]]:
+    """``(bucket key, member)`` per distinct band key of a fingerprint: the key is the hash
+    kind, a NUL, the band index (one byte) and the band's bytes."""
+    kind = fp.kind.encode() + b"\0"
+    full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
     for band, value in band_keys(fp, bands, min_quality):
-        yield (fp.kind, band, value), (tag, fp.video_id)
+        yield kind + bytes((band,)) + value, full + fp.video_id
+    if crop_variants:
+        for band, value in variant_band_keys(fp, bands, min_quality):
+            yield kind + bytes((band,)) + value, variant + fp.video_id
+
+
+def _split(members, right: bool = False) -> tuple[list[str], list[str]]:
+    """(sorted ids of one side with a hash key here, sorted ids with only a variant key)."""
+    full_mark, variant_mark = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
+    full = {m[1:] for m in members if m[0] == full_mark}
+    variant = {m[1:] for m in members if m[0] == variant_mark}
+    return sorted(full), sorted(variant - full)
 
 
 class _BucketPairs(beam.DoFn):
     """Candidate pairs of one bucket: all pairs (internal) or left x right pairs (reference),
-    nothing for a hot bucket."""
+    except pairs where both videos are here by a crop-variant key only (variants are matched
+    with hashes, not with variants); nothing for a hot bucket."""
 
     def __init__(self, cap: int, cross: bool, counter_prefix: str):
         self._cap = cap
@@ -86,24 +110,31 @@ class _BucketPairs(beam.DoFn):
     def process(self, element) -> Iterator[tuple[str, str]]:
         _, members = element
         if self._cross:
-            left = sorted({v for tag, v in members if tag == "in"})
-            right = sorted({v for tag, v in members if tag == "ref"})
-            if not left or not right:
+            left, left_var = _split(members)
+            right, right_var = _split(members, right=True)
+            if not (left and (right or right_var)) and not (left_var and right):
                 return
-            if len(left) > self._cap or len(right) > self._cap:
+            if (len(left) + len(left_var) > self._cap
+                    or len(right) + len(right_var) > self._cap):
                 self._hot.inc()
                 return
             for a in left:
+                for b in right + right_var:
+                    yield a, b
+            for a in left_var:
                 for b in right:
                     yield a, b
             return
-        ids = sorted({v for _, v in members})
-        if len(ids) > self._cap:
-            self._hot.inc()
+        full, variant = _split(members)
+        if not full or len(full) + len(variant) > self._cap:
+            if full:
+                self._hot.inc()
             return
-        for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
+        for i, a in enumerate(full):
+            for b in full[i + 1:]:
                 yield a, b
+            for b in variant:
+                yield (a, b) if a < b else (b, a)
 
 
 def _count(counter_name: str):
@@ -118,19 +149,20 @@ def _count(counter_name: str):
 class _Candidates(beam.PTransform):
     """Distinct candidate pairs ``(left_id, right_id)`` from band buckets."""
 
-    def __init__(self, bands: int, min_quality: int, cap: int, prefix: str,
+    def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
                  right: beam.PCollection | None = None):
         super().__init__()
-        self._bands, self._min_quality, self._cap, self._prefix = bands, min_quality, cap, prefix
+        self._bands, self._params, self._cap, self._prefix = bands, params, cap, prefix
         self._right = right
 
     def expand(self, left):
         right = self._right
+        q, variants = self._params.min_quality, self._params.crop_variants
         entries = (left | "LeftBandKeys" >> beam.FlatMap(
-            _band_entries, self._bands, self._min_quality, "in"))
+            _band_entries, self._bands, q, variants))
         if right is not None:
             ref_entries = right | "RightBandKeys" >> beam.FlatMap(
-                _band_entries, self._bands, self._min_quality, "ref")
+                _band_entries, self._bands, q, variants, right=True)
             entries = (entries, ref_entries) | "AllBandKeys" >> beam.Flatten()
         return (entries
                 | "GroupBuckets" >> beam.GroupByKey()
@@ -287,9 +319,9 @@ class DropNearDuplicates(beam.PTransform):
         self._cap = hot_bucket_cap
 
     def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
-        q = self._params.min_quality
         by_id = fingerprints | "KeyById" >> beam.Map(lambda f: (f.video_id, f))
-        pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, q, self._cap, "")
+        pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, self._params,
+                                                                   self._cap, "")
         drops = (pairs
                  | "InternalVerify" >> _Verify(self._params, "verified_pairs", by_id, by_id)
                  | "ToEdges" >> beam.Map(_to_edge)
@@ -309,7 +341,6 @@ class DropNearDuplicates(beam.PTransform):
                 DROPPED_TAG: tuple(dropped) | "AllDropped" >> beam.Flatten()}
 
     def _against_references(self, survivors: beam.PCollection):
-        q = self._params.min_quality
         pipeline = survivors.pipeline
         by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
         matches = []
@@ -318,7 +349,7 @@ class DropNearDuplicates(beam.PTransform):
                     else read_fingerprint_index(pipeline, source, f"Reference_{name}"))
             ref_by_id = refs | f"KeyRef_{name}" >> beam.Map(lambda f: (f.video_id, f))
             pairs = survivors | f"Candidates_{name}" >> _Candidates(
-                self._bands, q, self._cap, f"reference_{name}_", right=refs)
+                self._bands, self._params, self._cap, f"reference_{name}_", right=refs)
             matches.append(
                 pairs
                 | f"Verify_{name}" >> _Verify(self._params, f"reference_{name}_verified_pairs",
