@@ -3,9 +3,11 @@ reference sets (benchmark validation/test videos), with the evidence for each dr
 
 The algorithms live in ``transforms.similarity``; this module only wires them:
 
-* candidates: every usable frame hash is cut into bands; videos are keyed by
-  ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video pairs,
-  except hot buckets (more than ``hot_bucket_cap`` videos), which are counted and skipped.
+* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; videos
+  are keyed by ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video
+  pairs (a video there by a frame hash with any other; two videos there by variants only are
+  not paired, as variants are only compared with frame hashes), except hot buckets (more than
+  ``hot_bucket_cap`` videos), which are counted and skipped.
   Pairs are de-duplicated, so the work is proportional to the candidates, never to all pairs.
 * verification: two joins bring both fingerprints to each candidate pair; the exact vPDQ
   comparison decides.
@@ -384,29 +386,39 @@ def add_dedup_arguments(parser) -> None:
              "and counted by the first.")
     parser.add_argument(
         "--dedup_fps", type=float, default=FINGERPRINT_FPS,
-        help="Frames fingerprinted per second. 2 (default): recall 0.893 vs 0.843 at 1 fps "
-             "and 0.901 at 4 fps, precision 1.0 each, on the accuracy benchmark.")
+        help="Frames fingerprinted per second. 2 (default): recall 0.993 vs 0.952 at 1 fps "
+             "and 1.000 at 4 fps (twice the hashing and index size), precision 1.0 each, on "
+             "the accuracy benchmark.")
     parser.add_argument(
         "--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
-        help="Frame hash. phash256 (default, numpy, centre-weighted): F1 0.943 at 2 fps vs "
-             "0.920 for PDQ (pdq256, optional pdqhash package) and 0.094 for the 64-bit "
-             "pHash (precision 0.05: blind to the same-place hard negatives).")
+        help="Frame hash. phash256 (default, numpy, centre-weighted, the only kind with crop "
+             "variants): F1 0.997 at 2 fps (0.880 without the variants) vs 0.832 for PDQ "
+             "(pdq256, optional pdqhash package) and 0.089 for the 64-bit pHash (precision "
+             "0.05: blind to the same-place hard negatives).")
     parser.add_argument(
         "--dedup_distance", type=int, default=MATCH_DISTANCE,
         help="Largest Hamming distance (bits of 256) of matching frames. Precision is 1.0 "
-             "from 8 to 40 bits and 0.898 at 44 (the same-place negatives start to match); "
-             "recall 0.711 at 8, 0.893 from 24 to 32, 0.942 at 40. 32 (default, vPDQ uses "
-             "31) keeps a 12-bit margin to the first false positive.")
+             "from 8 to 40 bits and 0.755 at 44 (the same-place negatives start to match at "
+             "42); recall 0.759 at 8, 0.993 from 24 to 32, 1.0 at 36 and 40. 32 (default, "
+             "vPDQ uses 31) keeps a 10-bit margin to the first false positive.")
     parser.add_argument(
         "--dedup_contain", type=float, default=CONTAIN_SHARE,
         help="Duplicate when the larger of the two frame-match shares reaches this (0..1). "
-             "0.5 (default), the middle of the plateau: F1 0.943 from 0.4 to 0.7, 0.939 at "
+             "0.5 (default), the middle of the plateau: F1 0.997 from 0.4 to 0.7, 0.993 at "
              "0.8 (at the default distance).")
     parser.add_argument(
         "--dedup_overlap", type=float, default=OVERLAP_SHARE,
         help="...and the smaller share reaches this (0..1). 0.3 (default) keeps copies "
-             "trimmed to half the original (share about 0.5) with margin; F1 0.943 for every "
+             "trimmed to half the original (share about 0.5) with margin; F1 0.997 for every "
              "value from 0.2 to 0.45 at the default distance.")
+    parser.add_argument(
+        "--dedup_crop_variants", choices=("on", "off"), default="on",
+        help="on (default): a frame also matches the other video's crop-variant hashes (13 "
+             "sub-windows per frame: 90%% centred, at the corners and from each side, 95%% at "
+             "the corners), so copies cropped by up to 10%% match. On the accuracy benchmark "
+             "(6 crop edits) recall 0.993 (crops 36 of 36), precision 1.0; off: recall 0.786 "
+             "(crops 6 of 36). Costs 14x the band-join entries per video (off: variants are "
+             "neither keyed nor compared).")
     parser.add_argument(
         "--dedup_min_quality", type=int, default=MIN_QUALITY,
         help="Frames with a quality (0..100, PDQ's gradient measure) below this are not "
@@ -415,8 +427,9 @@ def add_dedup_arguments(parser) -> None:
         "--dedup_bands", type=int, default=BANDS,
         help="Hash bands of the candidate join (must divide 32 bytes): a frame pair within "
              "bands-1 bits always becomes a candidate. 8 (32-bit bands): every duplicate of "
-             "the accuracy benchmark was a candidate; 0.011 to 0.016 candidate pairs per "
-             "video on 1e4 to 1e5 synthetic fingerprints.")
+             "the accuracy benchmark was a candidate (crop variants included); 0.011 to 0.016 "
+             "candidate pairs per video on 1e4 to 1e5 synthetic fingerprints without crop "
+             "variants, 0.015 to 0.025 at 3e3 to 3e4 with them.")
     parser.add_argument(
         "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
         help="Buckets (one 32-bit band value) shared by more videos than this are skipped "
@@ -426,7 +439,8 @@ def add_dedup_arguments(parser) -> None:
 def dedup_from_options(opts) -> DropNearDuplicates:
     """The stage configured from options added by :func:`add_dedup_arguments`."""
     params = MatchParams(distance=opts.dedup_distance, min_quality=opts.dedup_min_quality,
-                         contain=opts.dedup_contain, overlap=opts.dedup_overlap)
+                         contain=opts.dedup_contain, overlap=opts.dedup_overlap,
+                         crop_variants=opts.dedup_crop_variants == "on")
     return DropNearDuplicates(references=[parse_reference(r) for r in opts.reference or ()],
                               params=params, bands=opts.dedup_bands,
                               hot_bucket_cap=opts.dedup_hot_bucket_cap)

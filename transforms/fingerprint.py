@@ -34,8 +34,9 @@ import numpy as np
 
 from transforms.decode import DecodeStats
 
-# 2 frames per second: recall 0.893 vs 0.843 at 1 fps (fast-cut content sampled at other
-# instants) and 0.901 at 4 fps, on benchmarks/bench_dedup_accuracy.py (docs/dedup.md).
+# 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
+# instants) and 1.000 at 4 fps (twice the hashes), on benchmarks/bench_dedup_accuracy.py
+# (docs/dedup.md).
 FINGERPRINT_FPS = 2.0
 DEFAULT_KIND = "phash256"
 # Frames with a quality below this are not used for matching (vPDQ uses 50 on PDQ quality).

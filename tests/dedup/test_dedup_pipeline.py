@@ -152,6 +152,9 @@ def test_options_build_the_stage_in_reference_order():
     stage = dedup_from_options(opts)
     assert stage._references == [("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf")]
     assert stage._params.distance == 20 and stage._params.contain == 0.5
+    assert stage._params.crop_variants
+    assert not dedup_from_options(parser.parse_args(["--dedup_crop_variants=off"])
+                                  )._params.crop_variants
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_reference("no-equals-sign")
 
