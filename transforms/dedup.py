@@ -111,6 +111,9 @@ class _BucketPairs(beam.DoFn):
 
     def process(self, element) -> Iterator[tuple[str, str]]:
         _, members = element
+        members = members if isinstance(members, list) else list(members)
+        if len(members) < 2:  # most buckets: one random band value, one video
+            return
         if self._cross:
             left, left_var = _split(members)
             right, right_var = _split(members, right=True)
