@@ -9,8 +9,9 @@ pair ``Megamind.avi`` / ``Megamind_bugy.avi`` is added as its own edit type.
 Positives are (source, edited copy) pairs; negatives are all pairs of videos from different
 sources. Each video is decoded once, feeding several ``Fingerprinter``s (hash kinds x rates)
 and the middle frame of the baseline (``imagehash.phash``, distance <= 10, its usual cut-off).
-Prints precision, recall and F1 per edit and overall at the defaults, the baseline's in the same
-run, and a sweep over hash kinds, rates and thresholds that the defaults were chosen from.
+Prints precision, recall and F1 per edit and overall at the defaults, the same without the crop
+variants (``MatchParams.crop_variants``), the baseline's in the same run, and a sweep over hash
+kinds, rates, crop variants and thresholds that the defaults were chosen from.
 
     python benchmarks/bench_dedup_accuracy.py [--videos ../shared/data/videos]
 """
@@ -33,6 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from transforms.decode import decode_pass, iter_frames  # noqa: E402
 from transforms.fingerprint import (  # noqa: E402
     FINGERPRINT_FPS,
+    VARIANT_KINDS,
     Fingerprinter,
     VideoFingerprint,
 )
@@ -40,8 +42,9 @@ from transforms.similarity import (  # noqa: E402
     BANDS,
     MatchParams,
     band_keys,
-    hamming_matrix,
+    frame_distances,
     is_duplicate,
+    variant_band_keys,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -125,6 +128,10 @@ EDITS = {
     "pillarbox_12%": (lambda f: _bars(f, False, 0.125), 1.0, (0, 1)),
     "crop_10%_centre": (lambda f: _crop(f, 0.05, 0.05, 0.05, 0.05), 1.0, (0, 1)),
     "crop_10%_corner": (lambda f: _crop(f, 0.10, 0.10, 0.0, 0.0), 1.0, (0, 1)),
+    "crop_10%_left": (lambda f: _crop(f, 0.10, 0.0, 0.0, 0.0), 1.0, (0, 1)),
+    "crop_10%_top": (lambda f: _crop(f, 0.0, 0.10, 0.0, 0.0), 1.0, (0, 1)),
+    "crop_6%_corner": (lambda f: _crop(f, 0.0, 0.0, 0.06, 0.06), 1.0, (0, 1)),
+    "crop_5%_centre": (lambda f: _crop(f, 0.025, 0.025, 0.025, 0.025), 1.0, (0, 1)),
     "logo_10%x7%": (lambda f: _logo(f, 0.10, 0.07), 1.0, (0, 1)),
     "logo_18%x11%": (lambda f: _logo(f, 0.18, 0.11), 1.0, (0, 1)),
     "trim_first_half": (None, 1.0, (0.0, 0.5)),
@@ -247,21 +254,24 @@ def label_pairs(paths, pairs):
     return labels
 
 
-def shares_table(fps: dict[str, VideoFingerprint], labels, max_distance: int, min_quality: int):
+def shares_table(fps: dict[str, VideoFingerprint], labels, max_distance: int, min_quality: int,
+                 crop_variants: bool):
     """For every labelled pair, the two shares at each distance 0..max_distance."""
-    arrays = {v: f.hash_array()[f.usable(min_quality)] for v, f in fps.items()}
     table = {}
     for a, b in labels:
-        ha, hb = arrays[a], arrays[b]
-        if len(ha) == 0 or len(hb) == 0:
+        d = frame_distances(fps[a], fps[b], min_quality, crop_variants)
+        if d.size == 0:
             table[(a, b)] = np.zeros((max_distance + 1, 2))
             continue
-        d = hamming_matrix(ha, hb)
         row_min, col_min = d.min(axis=1), d.min(axis=0)
         ds = np.arange(max_distance + 1)[:, None]
         table[(a, b)] = np.stack([(row_min[None, :] <= ds).mean(1),
                                   (col_min[None, :] <= ds).mean(1)], axis=1)
     return table
+
+
+def _name(key: tuple[str, float, bool]) -> str:
+    return key[0] + ("+crops" if key[2] else "")
 
 
 def print_results(title, results):
@@ -288,10 +298,12 @@ def main(argv=None) -> None:
           f"(set built in {built:.1f}s; one decode pass per video feeding "
           f"{len(KINDS) * len(RATES)} fingerprinters + baseline: {decode_s:.1f}s)")
 
-    default_key = ("phash256", FINGERPRINT_FPS)
+    # table keys: (hash kind, fps, crop variants used); phash256 fingerprints carry variants
+    default_key = ("phash256", FINGERPRINT_FPS, defaults.crop_variants)
     max_d = 64
-    tables = {key: shares_table(fps_by[key], labels, max_d, defaults.min_quality)
-              for key in fps_by}
+    tables = {(kind, rate, crops): shares_table(fps_by[(kind, rate)], labels, max_d,
+                                                defaults.min_quality, crops)
+              for kind, rate in fps_by for crops in {False, kind in VARIANT_KINDS}}
 
     def decide_with(key, params):
         table = tables[key]
@@ -299,8 +311,11 @@ def main(argv=None) -> None:
 
     ours = evaluate(labels, decide_with(default_key, defaults))
     print_results(f"OURS at the defaults: {default_key[0]} at {default_key[1]:g} fps, "
+                  f"crop variants {'on' if defaults.crop_variants else 'off'}, "
                   f"distance<={defaults.distance}, contain>={defaults.contain}, "
                   f"overlap>={defaults.overlap}, min_quality={defaults.min_quality}", ours)
+    no_crops = evaluate(labels, decide_with(default_key[:2] + (False,), defaults))
+    print_results("OURS at the defaults WITHOUT crop variants", no_crops)
     table = tables[default_key]
     misses = [(a, b, table[(a, b)][defaults.distance]) for (a, b), (pos, _) in labels.items()
               if pos and not decide_with(default_key, defaults)(a, b)]
@@ -311,17 +326,22 @@ def main(argv=None) -> None:
     print_results(f"BASELINE: imagehash.phash of the middle frame, distance<={BASELINE_DISTANCE}",
                   baseline)
 
-    join_fps = fps_by[default_key]
+    join_fps = fps_by[default_key[:2]]
     keys = {v: band_keys(f, BANDS, defaults.min_quality) for v, f in join_fps.items()}
+    var_keys = {v: variant_band_keys(f, BANDS, defaults.min_quality)
+                for v, f in join_fps.items()}
     found = [(a, b) for (a, b), (pos, _) in labels.items()
              if decide_with(default_key, defaults)(a, b)]
-    missed = [(a, b) for a, b in found if not keys[a] & keys[b]]
-    print(f"\nband join ({BANDS} bands): {len(found) - len(missed)}/{len(found)} "
-          f"duplicate decisions are also candidates of the join (missed: {missed[:10]})")
+    # as the join's buckets: a hash key meets a hash or variant key, never variant with variant
+    missed = [(a, b) for a, b in found
+              if not keys[a] & (keys[b] | var_keys[b]) and not var_keys[a] & keys[b]]
+    print(f"\nband join ({BANDS} bands, crop-variant keys too): {len(found) - len(missed)}/"
+          f"{len(found)} duplicate decisions are also candidates of the join "
+          f"(missed: {missed[:10]})")
 
     print("\nHASH KINDS AND RATES at the default shares (distance scaled to the hash size)")
-    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s}"
-          f"   (no crops: recall)")
+    print(f"{'kind':14s} {'fps':>4s} {'dist':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s}"
+          f"   (without the crop edits: recall)")
     for key in sorted(tables):
         bits = 64 if key[0] == "phash64" else 256
         params = MatchParams(distance=defaults.distance * bits // 256,
@@ -331,12 +351,12 @@ def main(argv=None) -> None:
         tp, fp, fn, p, r, f1 = res["ALL"]
         crop_tp = sum(v[0] for e, v in res.items() if e.startswith("crop"))
         crop_fn = sum(v[2] for e, v in res.items() if e.startswith("crop"))
-        print(f"{key[0]:9s} {key[1]:4g} {params.distance:4d} {p:6.3f} {r:6.3f} {f1:6.3f}"
+        print(f"{_name(key):14s} {key[1]:4g} {params.distance:4d} {p:6.3f} {r:6.3f} {f1:6.3f}"
               f"   {(tp - crop_tp) / (tp + fn - crop_tp - crop_fn):.3f}")
 
     print("\nBEST F1 per hash kind and rate over distance x contain x overlap "
           "(middle of the tied settings)")
-    print(f"{'kind':9s} {'fps':>4s} {'dist':>4s} {'contain':>7s} {'overlap':>7s} "
+    print(f"{'kind':14s} {'fps':>4s} {'dist':>4s} {'contain':>7s} {'overlap':>7s} "
           f"{'prec':>6s} {'recall':>6s} {'F1':>6s} {'#tied':>6s}")
     for key in sorted(tables):
         step = 1 if key[0] == "phash64" else 2
@@ -351,7 +371,7 @@ def main(argv=None) -> None:
         top = max(s[0] for s in scored)
         best = sorted(s for s in scored if s[0] == top)
         f1, p, r, d, c, o = best[len(best) // 2]
-        print(f"{key[0]:9s} {key[1]:4g} {d:4d} {c:7.2f} {o:7.2f} {p:6.3f} {r:6.3f} {f1:6.3f} "
+        print(f"{_name(key):14s} {key[1]:4g} {d:4d} {c:7.2f} {o:7.2f} {p:6.3f} {r:6.3f} {f1:6.3f} "
               f"{len(best):6d}")
 
     print("\nDISTANCE SWEEP for the default kind, rate and shares (overall)")
@@ -361,6 +381,12 @@ def main(argv=None) -> None:
         tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
         print(f"  distance<={d:2d}: TP {tp:3d} FP {fp:4d} FN {fn:3d} "
               f"precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
+    for key in (default_key, default_key[:2] + (False,)):
+        false_positives = [evaluate(labels, decide_with(key, MatchParams(
+            distance=d, contain=defaults.contain, overlap=defaults.overlap,
+            min_quality=defaults.min_quality)))["ALL"][1] for d in range(max_d + 1)]
+        first = next((d for d, n in enumerate(false_positives) if n), None)
+        print(f"  first false positive ({_name(key)}): at distance {first}")
     print("\nSHARE SWEEP at the default kind, rate and distance: F1 (precision/recall)")
     overlaps = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
     print("contain\\overlap " + " ".join(f"{o:>17.2f}" for o in overlaps))

@@ -3,9 +3,11 @@ reference sets (benchmark validation/test videos), with the evidence for each dr
 
 The algorithms live in ``transforms.similarity``; this module only wires them:
 
-* candidates: every usable frame hash is cut into bands; videos are keyed by
-  ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video pairs,
-  except hot buckets (more than ``hot_bucket_cap`` videos), which are counted and skipped.
+* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; videos
+  are keyed by ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video
+  pairs (a video there by a frame hash with any other; two videos there by variants only are
+  not paired, as variants are only compared with frame hashes), except hot buckets (more than
+  ``hot_bucket_cap`` videos), which are counted and skipped.
   Pairs are de-duplicated, so the work is proportional to the candidates, never to all pairs.
 * verification: two joins bring both fingerprints to each candidate pair; the exact vPDQ
   comparison decides.
@@ -46,6 +48,7 @@ from transforms.similarity import (
     band_keys,
     compare,
     resolve_groups,
+    variant_band_keys,
 )
 from transforms.types import DROPPED, Outcome
 
@@ -68,15 +71,38 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
             | f"Parse{label}" >> beam.Map(VideoFingerprint.from_json))
 
 
-def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int,
-                  tag: str = "") -> Iterator[tuple[tuple, tuple[str, str]]]:
+# A bucket member is one string: a marker character, then the video id. Upper case: a video of
+# the input (left) side, lower case: of a reference set (right); F/f: a frame hash has this band
+# key, V/v: only a crop variant has it. One short string per entry (rather than a tuple of
+# strings and a flag) keeps the grouped buckets small in memory (benchmarks/RESULTS-dedup.md).
+_FULL, _VARIANT = "F", "V"
+
+
+def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int, crop_variants: bool,
+                  right: bool = False) -> Iterator[tuple[bytes, str]]:
+    """``(bucket key, member)`` per distinct band key of a fingerprint: the key is the hash
+    kind, a NUL, the band index (one byte) and the band's bytes."""
+    kind = fp.kind.encode() + b"\0"
+    full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
     for band, value in band_keys(fp, bands, min_quality):
-        yield (fp.kind, band, value), (tag, fp.video_id)
+        yield kind + bytes((band,)) + value, full + fp.video_id
+    if crop_variants:
+        for band, value in variant_band_keys(fp, bands, min_quality):
+            yield kind + bytes((band,)) + value, variant + fp.video_id
+
+
+def _split(members, right: bool = False) -> tuple[list[str], list[str]]:
+    """(sorted ids of one side with a hash key here, sorted ids with only a variant key)."""
+    full_mark, variant_mark = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
+    full = {m[1:] for m in members if m[0] == full_mark}
+    variant = {m[1:] for m in members if m[0] == variant_mark}
+    return sorted(full), sorted(variant - full)
 
 
 class _BucketPairs(beam.DoFn):
     """Candidate pairs of one bucket: all pairs (internal) or left x right pairs (reference),
-    nothing for a hot bucket."""
+    except pairs where both videos are here by a crop-variant key only (variants are matched
+    with hashes, not with variants); nothing for a hot bucket."""
 
     def __init__(self, cap: int, cross: bool, counter_prefix: str):
         self._cap = cap
@@ -85,25 +111,35 @@ class _BucketPairs(beam.DoFn):
 
     def process(self, element) -> Iterator[tuple[str, str]]:
         _, members = element
+        members = members if isinstance(members, list) else list(members)
+        if len(members) < 2:  # most buckets: one random band value, one video
+            return
         if self._cross:
-            left = sorted({v for tag, v in members if tag == "in"})
-            right = sorted({v for tag, v in members if tag == "ref"})
-            if not left or not right:
+            left, left_var = _split(members)
+            right, right_var = _split(members, right=True)
+            if not (left and (right or right_var)) and not (left_var and right):
                 return
-            if len(left) > self._cap or len(right) > self._cap:
+            if (len(left) + len(left_var) > self._cap
+                    or len(right) + len(right_var) > self._cap):
                 self._hot.inc()
                 return
             for a in left:
+                for b in right + right_var:
+                    yield a, b
+            for a in left_var:
                 for b in right:
                     yield a, b
             return
-        ids = sorted({v for _, v in members})
-        if len(ids) > self._cap:
-            self._hot.inc()
+        full, variant = _split(members)
+        if not full or len(full) + len(variant) > self._cap:
+            if full:
+                self._hot.inc()
             return
-        for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
+        for i, a in enumerate(full):
+            for b in full[i + 1:]:
                 yield a, b
+            for b in variant:
+                yield (a, b) if a < b else (b, a)
 
 
 def _count(counter_name: str):
@@ -118,19 +154,20 @@ def _count(counter_name: str):
 class _Candidates(beam.PTransform):
     """Distinct candidate pairs ``(left_id, right_id)`` from band buckets."""
 
-    def __init__(self, bands: int, min_quality: int, cap: int, prefix: str,
+    def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
                  right: beam.PCollection | None = None):
         super().__init__()
-        self._bands, self._min_quality, self._cap, self._prefix = bands, min_quality, cap, prefix
+        self._bands, self._params, self._cap, self._prefix = bands, params, cap, prefix
         self._right = right
 
     def expand(self, left):
         right = self._right
+        q, variants = self._params.min_quality, self._params.crop_variants
         entries = (left | "LeftBandKeys" >> beam.FlatMap(
-            _band_entries, self._bands, self._min_quality, "in"))
+            _band_entries, self._bands, q, variants))
         if right is not None:
             ref_entries = right | "RightBandKeys" >> beam.FlatMap(
-                _band_entries, self._bands, self._min_quality, "ref")
+                _band_entries, self._bands, q, variants, right=True)
             entries = (entries, ref_entries) | "AllBandKeys" >> beam.Flatten()
         return (entries
                 | "GroupBuckets" >> beam.GroupByKey()
@@ -287,9 +324,9 @@ class DropNearDuplicates(beam.PTransform):
         self._cap = hot_bucket_cap
 
     def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
-        q = self._params.min_quality
         by_id = fingerprints | "KeyById" >> beam.Map(lambda f: (f.video_id, f))
-        pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, q, self._cap, "")
+        pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, self._params,
+                                                                   self._cap, "")
         drops = (pairs
                  | "InternalVerify" >> _Verify(self._params, "verified_pairs", by_id, by_id)
                  | "ToEdges" >> beam.Map(_to_edge)
@@ -309,7 +346,6 @@ class DropNearDuplicates(beam.PTransform):
                 DROPPED_TAG: tuple(dropped) | "AllDropped" >> beam.Flatten()}
 
     def _against_references(self, survivors: beam.PCollection):
-        q = self._params.min_quality
         pipeline = survivors.pipeline
         by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
         matches = []
@@ -318,7 +354,7 @@ class DropNearDuplicates(beam.PTransform):
                     else read_fingerprint_index(pipeline, source, f"Reference_{name}"))
             ref_by_id = refs | f"KeyRef_{name}" >> beam.Map(lambda f: (f.video_id, f))
             pairs = survivors | f"Candidates_{name}" >> _Candidates(
-                self._bands, q, self._cap, f"reference_{name}_", right=refs)
+                self._bands, self._params, self._cap, f"reference_{name}_", right=refs)
             matches.append(
                 pairs
                 | f"Verify_{name}" >> _Verify(self._params, f"reference_{name}_verified_pairs",
@@ -353,29 +389,39 @@ def add_dedup_arguments(parser) -> None:
              "and counted by the first.")
     parser.add_argument(
         "--dedup_fps", type=float, default=FINGERPRINT_FPS,
-        help="Frames fingerprinted per second. 2 (default): recall 0.893 vs 0.843 at 1 fps "
-             "and 0.901 at 4 fps, precision 1.0 each, on the accuracy benchmark.")
+        help="Frames fingerprinted per second. 2 (default): recall 0.993 vs 0.952 at 1 fps "
+             "and 1.000 at 4 fps (twice the hashing and index size), precision 1.0 each, on "
+             "the accuracy benchmark.")
     parser.add_argument(
         "--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
-        help="Frame hash. phash256 (default, numpy, centre-weighted): F1 0.943 at 2 fps vs "
-             "0.920 for PDQ (pdq256, optional pdqhash package) and 0.094 for the 64-bit "
-             "pHash (precision 0.05: blind to the same-place hard negatives).")
+        help="Frame hash. phash256 (default, numpy, centre-weighted, the only kind with crop "
+             "variants): F1 0.997 at 2 fps (0.880 without the variants) vs 0.832 for PDQ "
+             "(pdq256, optional pdqhash package) and 0.089 for the 64-bit pHash (precision "
+             "0.05: blind to the same-place hard negatives).")
     parser.add_argument(
         "--dedup_distance", type=int, default=MATCH_DISTANCE,
         help="Largest Hamming distance (bits of 256) of matching frames. Precision is 1.0 "
-             "from 8 to 40 bits and 0.898 at 44 (the same-place negatives start to match); "
-             "recall 0.711 at 8, 0.893 from 24 to 32, 0.942 at 40. 32 (default, vPDQ uses "
-             "31) keeps a 12-bit margin to the first false positive.")
+             "from 8 to 40 bits and 0.755 at 44 (the same-place negatives start to match at "
+             "42); recall 0.759 at 8, 0.993 from 24 to 32, 1.0 at 36 and 40. 32 (default, "
+             "vPDQ uses 31) keeps a 10-bit margin to the first false positive.")
     parser.add_argument(
         "--dedup_contain", type=float, default=CONTAIN_SHARE,
         help="Duplicate when the larger of the two frame-match shares reaches this (0..1). "
-             "0.5 (default), the middle of the plateau: F1 0.943 from 0.4 to 0.7, 0.939 at "
+             "0.5 (default), the middle of the plateau: F1 0.997 from 0.4 to 0.7, 0.993 at "
              "0.8 (at the default distance).")
     parser.add_argument(
         "--dedup_overlap", type=float, default=OVERLAP_SHARE,
         help="...and the smaller share reaches this (0..1). 0.3 (default) keeps copies "
-             "trimmed to half the original (share about 0.5) with margin; F1 0.943 for every "
+             "trimmed to half the original (share about 0.5) with margin; F1 0.997 for every "
              "value from 0.2 to 0.45 at the default distance.")
+    parser.add_argument(
+        "--dedup_crop_variants", choices=("on", "off"), default="on",
+        help="on (default): a frame also matches the other video's crop-variant hashes (13 "
+             "sub-windows per frame: 90%% centred, at the corners and from each side, 95%% at "
+             "the corners), so copies cropped by up to 10%% match. On the accuracy benchmark "
+             "(6 crop edits) recall 0.993 (crops 36 of 36), precision 1.0; off: recall 0.786 "
+             "(crops 6 of 36). Costs 14x the band-join entries per video (off: variants are "
+             "neither keyed nor compared).")
     parser.add_argument(
         "--dedup_min_quality", type=int, default=MIN_QUALITY,
         help="Frames with a quality (0..100, PDQ's gradient measure) below this are not "
@@ -384,8 +430,9 @@ def add_dedup_arguments(parser) -> None:
         "--dedup_bands", type=int, default=BANDS,
         help="Hash bands of the candidate join (must divide 32 bytes): a frame pair within "
              "bands-1 bits always becomes a candidate. 8 (32-bit bands): every duplicate of "
-             "the accuracy benchmark was a candidate; 0.011 to 0.016 candidate pairs per "
-             "video on 1e4 to 1e5 synthetic fingerprints.")
+             "the accuracy benchmark was a candidate (crop variants included); 0.011 to 0.016 "
+             "candidate pairs per video on 1e4 to 1e5 synthetic fingerprints without crop "
+             "variants, 0.015 to 0.025 at 3e3 to 3e4 with them.")
     parser.add_argument(
         "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
         help="Buckets (one 32-bit band value) shared by more videos than this are skipped "
@@ -395,7 +442,8 @@ def add_dedup_arguments(parser) -> None:
 def dedup_from_options(opts) -> DropNearDuplicates:
     """The stage configured from options added by :func:`add_dedup_arguments`."""
     params = MatchParams(distance=opts.dedup_distance, min_quality=opts.dedup_min_quality,
-                         contain=opts.dedup_contain, overlap=opts.dedup_overlap)
+                         contain=opts.dedup_contain, overlap=opts.dedup_overlap,
+                         crop_variants=opts.dedup_crop_variants == "on")
     return DropNearDuplicates(references=[parse_reference(r) for r in opts.reference or ()],
                               params=params, bands=opts.dedup_bands,
                               hot_bucket_cap=opts.dedup_hot_bucket_cap)

@@ -34,8 +34,9 @@ import numpy as np
 
 from transforms.decode import DecodeStats
 
-# 2 frames per second: recall 0.893 vs 0.843 at 1 fps (fast-cut content sampled at other
-# instants) and 0.901 at 4 fps, on benchmarks/bench_dedup_accuracy.py (docs/dedup.md).
+# 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
+# instants) and 1.000 at 4 fps (twice the hashes), on benchmarks/bench_dedup_accuracy.py
+# (docs/dedup.md).
 FINGERPRINT_FPS = 2.0
 DEFAULT_KIND = "phash256"
 # Frames with a quality below this are not used for matching (vPDQ uses 50 on PDQ quality).
@@ -45,6 +46,22 @@ BORDER_FLAT_STD = 6.0
 # Never trim more than this share of a side (a frame that is all border is left whole).
 BORDER_MAX_SHARE = 0.35
 _BORDER_WORK_SIDE = 256
+# Crop variants (phash256 only): besides the whole (border-trimmed) picture, each sampled frame
+# is hashed in sub-windows, each (height share, width share, anchor y, anchor x): the anchor is
+# the share of the cut-off margin left above / to the left (0.5: centred). A copy cropped that
+# way and scaled back shows about that window. The hash is shift-sensitive (a 4% corner crop
+# is ~45 bits from the whole picture's hash and from a 90% corner window), so the windows
+# cover 10% crops centred, at a corner and from one side, and 5% crops at a corner; the
+# accuracy benchmark's crop edits went from 1 of 6 kinds matched (no variants) to 2 (the 5
+# 90% windows), 5 (+ one-sided) and 6 (+ 95% corners), with the first false positive at the
+# same distance each time (docs/dedup.md).
+CROP_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
+    (0.9, 0.9, 0.5, 0.5),
+    (0.9, 0.9, 0.0, 0.0), (0.9, 0.9, 0.0, 1.0), (0.9, 0.9, 1.0, 0.0), (0.9, 0.9, 1.0, 1.0),
+    (1.0, 0.9, 0.5, 0.0), (1.0, 0.9, 0.5, 1.0), (0.9, 1.0, 0.0, 0.5), (0.9, 1.0, 1.0, 0.5),
+    (0.95, 0.95, 0.0, 0.0), (0.95, 0.95, 0.0, 1.0), (0.95, 0.95, 1.0, 0.0),
+    (0.95, 0.95, 1.0, 1.0))
+VARIANT_KINDS = frozenset({"phash256"})
 
 
 def _dct_matrix(n: int, k: int) -> np.ndarray:
@@ -140,14 +157,46 @@ def quality_of(small: np.ndarray) -> int:
     return int(min(100, grad // 90))
 
 
+def _phash256_square(small: np.ndarray) -> bytes:
+    weighted = (small - small.mean()) * _WINDOW_64
+    return _median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T)
+
+
 def phash256(gray: np.ndarray) -> tuple[bytes, int]:
     """256-bit DCT hash (32 bytes) and quality 0..100 of a grey frame: borders trimmed, 64x64,
     mean removed and centre-weighted (``WINDOW_ALPHA``), 16x16 lowest DCT coefficients
     thresholded at their median."""
     top, bottom, left, right = content_box(gray)
     small = _square(gray[top:bottom, left:right], 64)
-    weighted = (small - small.mean()) * _WINDOW_64
-    return _median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T), quality_of(small)
+    return _phash256_square(small), quality_of(small)
+
+
+def crop_windows(height: int, width: int,
+                 windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS
+                 ) -> list[tuple[int, int, int, int]]:
+    """The ``(top, bottom, left, right)`` pixel boxes of the crop variants (``windows``, see
+    ``CROP_WINDOWS``) of a ``height x width`` picture."""
+    boxes = []
+    for share_h, share_w, anchor_y, anchor_x in windows:
+        kh, kw = round(height * share_h), round(width * share_w)
+        top, left = round((height - kh) * anchor_y), round((width - kw) * anchor_x)
+        boxes.append((top, top + kh, left, left + kw))
+    return boxes
+
+
+def phash256_variants(gray: np.ndarray,
+                      windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS
+                      ) -> tuple[bytes, bytes, int]:
+    """``phash256`` of a grey frame plus the same hash of each crop window (``CROP_WINDOWS``)
+    of the border-trimmed picture: what a copy cropped that way shows, scaled back to its
+    frame. Returns ``(hash, variant hashes concatenated in window order, quality)``."""
+    top, bottom, left, right = content_box(gray)
+    content = gray[top:bottom, left:right]
+    small = _square(content, 64)
+    variants = b"".join(
+        _phash256_square(_square(content[t:b, x0:x1], 64))
+        for t, b, x0, x1 in crop_windows(*content.shape[:2], windows))
+    return _phash256_square(small), variants, quality_of(small)
 
 
 def phash64(gray: np.ndarray) -> tuple[bytes, int]:
@@ -191,7 +240,9 @@ class VideoFingerprint:
     ``hashes`` is the frames' hashes concatenated (``hash_bytes`` each, frame order), so the
     element is a few bytes per frame when pickled between Beam stages. ``duration`` is in
     seconds, ``width``/``height`` in pixels of the decoded frames; ``kind`` names the hash
-    (fingerprints of different kinds are never compared).
+    (fingerprints of different kinds are never compared). ``variants``: the hashes of each
+    frame's crop variants (``phash256_variants``; frame order, ``variants_per_frame`` hashes
+    per frame in ``CROP_WINDOWS`` order), empty when the fingerprint has none.
     """
 
     video_id: str
@@ -203,6 +254,7 @@ class VideoFingerprint:
     qualities: tuple[int, ...]
     kind: str = DEFAULT_KIND
     uri: str = ""
+    variants: bytes = b""
 
     def __post_init__(self):
         size = HASH_BYTES.get(self.kind)
@@ -212,6 +264,9 @@ class VideoFingerprint:
         if len(self.qualities) != n or len(self.hashes) != n * size:
             raise ValueError(f"{self.video_id}: {n} times, {len(self.qualities)} qualities and "
                              f"{len(self.hashes)} hash bytes do not agree ({size} per hash)")
+        if self.variants and (n == 0 or len(self.variants) % (n * size)):
+            raise ValueError(f"{self.video_id}: {len(self.variants)} variant hash bytes are "
+                             f"not a whole number of {size}-byte hashes per frame ({n} frames)")
 
     @property
     def hash_bytes(self) -> int:
@@ -225,19 +280,36 @@ class VideoFingerprint:
         """Hashes as a ``(frames, hash_bytes)`` uint8 array."""
         return np.frombuffer(self.hashes, np.uint8).reshape(len(self.times), self.hash_bytes)
 
+    @property
+    def variants_per_frame(self) -> int:
+        """Crop-variant hashes per frame (0: none)."""
+        return len(self.variants) // (len(self.times) * self.hash_bytes) if self.variants else 0
+
+    def variant_array(self) -> np.ndarray:
+        """Variant hashes as a ``(frames, variants_per_frame, hash_bytes)`` uint8 array."""
+        return np.frombuffer(self.variants, np.uint8).reshape(
+            len(self.times), self.variants_per_frame, self.hash_bytes)
+
     def usable(self, min_quality: int = MIN_QUALITY) -> np.ndarray:
         """Boolean mask of frames good enough to match on."""
         return np.asarray(self.qualities, np.int16).reshape(-1) >= min_quality
 
     def to_json_dict(self) -> dict:
-        """A JSON-ready dict: hashes as one hex string per frame (PDQ's text convention)."""
+        """A JSON-ready dict: hashes as one hex string per frame (PDQ's text convention);
+        ``variants`` (only when there are some) one hex string per frame, its variant hashes
+        concatenated."""
         size = self.hash_bytes
-        return {"video_id": self.video_id, "uri": self.uri, "kind": self.kind,
-                "duration": round(self.duration, 3), "width": self.width,
-                "height": self.height, "times": [round(t, 3) for t in self.times],
-                "hashes": [self.hashes[i * size:(i + 1) * size].hex()
-                           for i in range(len(self.times))],
-                "qualities": list(self.qualities)}
+        row = {"video_id": self.video_id, "uri": self.uri, "kind": self.kind,
+               "duration": round(self.duration, 3), "width": self.width,
+               "height": self.height, "times": [round(t, 3) for t in self.times],
+               "hashes": [self.hashes[i * size:(i + 1) * size].hex()
+                          for i in range(len(self.times))],
+               "qualities": list(self.qualities)}
+        if self.variants:
+            step = size * self.variants_per_frame
+            row["variants"] = [self.variants[i * step:(i + 1) * step].hex()
+                               for i in range(len(self.times))]
+        return row
 
     def to_json(self) -> str:
         """One line of a fingerprint index (JSON Lines)."""
@@ -245,13 +317,15 @@ class VideoFingerprint:
 
     @classmethod
     def from_json_dict(cls, row: dict) -> VideoFingerprint:
-        """Inverse of :meth:`to_json_dict`; ``uri`` and ``kind`` may be left out."""
+        """Inverse of :meth:`to_json_dict`; ``uri``, ``kind`` and ``variants`` may be left
+        out."""
         return cls(video_id=str(row["video_id"]), duration=float(row["duration"]),
                    width=int(row["width"]), height=int(row["height"]),
                    times=tuple(float(t) for t in row["times"]),
                    hashes=b"".join(bytes.fromhex(h) for h in row["hashes"]),
                    qualities=tuple(int(q) for q in row["qualities"]),
-                   kind=str(row.get("kind") or DEFAULT_KIND), uri=str(row.get("uri") or ""))
+                   kind=str(row.get("kind") or DEFAULT_KIND), uri=str(row.get("uri") or ""),
+                   variants=b"".join(bytes.fromhex(h) for h in row.get("variants") or ()))
 
     @classmethod
     def from_json(cls, line: str) -> VideoFingerprint:
@@ -261,12 +335,16 @@ class VideoFingerprint:
 
     def to_bytes(self) -> bytes:
         """Compact binary form: a header, length-prefixed UTF-8 strings, times as float32,
-        hashes, qualities as uint8."""
+        hashes, qualities as uint8; then, only when there are crop variants, their number per
+        frame (uint8) and their hashes (so a fingerprint without variants has the form it had
+        before variants existed, and readers of that form ignore the tail)."""
         strings = b"".join(struct.pack("<H", len(s)) + s for s in
                            (self.video_id.encode(), self.uri.encode(), self.kind.encode()))
+        tail = (struct.pack("<B", self.variants_per_frame) + self.variants
+                if self.variants else b"")
         return (self._HEAD.pack(self.duration, self.width, self.height, len(self.times))
                 + strings + np.asarray(self.times, np.float32).tobytes() + self.hashes
-                + np.asarray(self.qualities, np.uint8).tobytes())
+                + np.asarray(self.qualities, np.uint8).tobytes() + tail)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VideoFingerprint:
@@ -283,20 +361,28 @@ class VideoFingerprint:
         hashes = data[pos:pos + n * HASH_BYTES[kind]]
         pos += n * HASH_BYTES[kind]
         qualities = np.frombuffer(data, np.uint8, n, pos)
+        pos += n
+        variants = b""
+        if pos < len(data):
+            per_frame = data[pos]
+            variants = data[pos + 1:pos + 1 + per_frame * n * HASH_BYTES[kind]]
         return cls(video_id, duration, width, height, tuple(float(t) for t in times), hashes,
-                   tuple(int(q) for q in qualities), kind, uri)
+                   tuple(int(q) for q in qualities), kind, uri, variants)
 
 
 class Fingerprinter:
     """Frame consumer (see ``transforms.decode.FrameConsumer``) that fingerprints a video
     while it streams past: it wants one frame every ``1/fps`` seconds, hashes each frame
-    as it arrives and keeps only the hash and quality (32 + 1 bytes and a time per frame).
+    as it arrives and keeps only the hash and quality (32 + 1 bytes and a time per frame, plus
+    32 bytes per crop window (``windows``, 13 by default) when ``variants`` is on and the kind
+    has them).
 
     Use it in the same ``decode_pass`` as other consumers, then call :meth:`result`.
     """
 
     def __init__(self, video_id: str, fps: float = FINGERPRINT_FPS, kind: str = DEFAULT_KIND,
-                 uri: str = ""):
+                 uri: str = "", variants: bool = True,
+                 windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS):
         if fps <= 0:
             raise ValueError("fps must be positive")
         if kind not in HASHERS:
@@ -304,6 +390,9 @@ class Fingerprinter:
         self.video_id = video_id
         self.uri = uri
         self.kind = kind
+        self._variants = variants and kind in VARIANT_KINDS
+        self._windows = windows
+        self._variant_hashes: list[bytes] = []
         self._step = 1.0 / fps
         self._next = -math.inf
         self._times: list[float] = []
@@ -326,7 +415,11 @@ class Fingerprinter:
         return True
 
     def add(self, index: int, time: float, image: np.ndarray) -> None:
-        digest, quality = hash_frame(image, self.kind)
+        if self._variants:
+            digest, variants, quality = phash256_variants(to_gray(image), self._windows)
+            self._variant_hashes.append(variants)
+        else:
+            digest, quality = hash_frame(image, self.kind)
         self._height, self._width = image.shape[:2]
         self._times.append(float(time))
         self._hashes.append(digest)
@@ -347,14 +440,15 @@ class Fingerprinter:
                                 width=int(width), height=int(height),
                                 times=tuple(round(t, 3) for t in self._times),
                                 hashes=b"".join(self._hashes),
-                                qualities=tuple(self._qualities), kind=self.kind, uri=self.uri)
+                                qualities=tuple(self._qualities), kind=self.kind, uri=self.uri,
+                                variants=b"".join(self._variant_hashes))
 
 
 def fingerprint_video(video_id: str, uri: str, fps: float = FINGERPRINT_FPS,
-                      kind: str = DEFAULT_KIND) -> VideoFingerprint:
+                      kind: str = DEFAULT_KIND, variants: bool = True) -> VideoFingerprint:
     """Decode ``uri`` once and fingerprint it (raises ``transforms.decode.VideoError``)."""
     from transforms.decode import decode_pass
 
-    fingerprinter = Fingerprinter(video_id, fps=fps, kind=kind, uri=uri)
+    fingerprinter = Fingerprinter(video_id, fps=fps, kind=kind, uri=uri, variants=variants)
     stats = decode_pass(uri, [fingerprinter])
     return fingerprinter.result(stats)

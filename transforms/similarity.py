@@ -39,13 +39,16 @@ class MatchParams:
     ``distance``: largest Hamming distance (bits) of two matching frame hashes;
     ``min_quality``: frames below this quality (0..100) are ignored;
     ``contain``: the larger of the two shares must reach this (0..1);
-    ``overlap``: the smaller share must reach this (0..1).
+    ``overlap``: the smaller share must reach this (0..1);
+    ``crop_variants``: also match a frame's hash with the other video's crop-variant hashes
+    (both ways), so that a copy cropped by up to 10% matches.
     """
 
     distance: int = MATCH_DISTANCE
     min_quality: int = MIN_QUALITY
     contain: float = CONTAIN_SHARE
     overlap: float = OVERLAP_SHARE
+    crop_variants: bool = True
 
 
 DEFAULT_PARAMS = MatchParams()
@@ -87,17 +90,49 @@ def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _distance_to_variants(hashes: np.ndarray, variants: np.ndarray) -> np.ndarray:
+    """(n, m) int32: bits from frame i's hash (``hashes`` (n, bytes)) to the nearest variant
+    of frame j (``variants`` (m, v, bytes))."""
+    m, v, size = variants.shape
+    return hamming_matrix(hashes, variants.reshape(m * v, size)).reshape(
+        len(hashes), m, v).min(axis=2)
+
+
+def frame_distances(a: VideoFingerprint, b: VideoFingerprint,
+                    min_quality: int = MIN_QUALITY, crop_variants: bool = True) -> np.ndarray:
+    """(usable frames of A, usable frames of B) int32 Hamming distances (bits) of the frame
+    pairs: the distance of their hashes or, with ``crop_variants``, the smaller distance of
+    one frame's hash to a crop variant of the other frame when that is smaller. Variants are
+    never compared with variants: a crop is a crop of the other video's whole picture."""
+    if a.kind != b.kind:
+        raise ValueError(f"cannot compare {a.kind} with {b.kind} fingerprints")
+    ua, ub = a.usable(min_quality), b.usable(min_quality)
+    ha, hb = a.hash_array()[ua], b.hash_array()[ub]
+    if len(ha) == 0 or len(hb) == 0:
+        return np.zeros((len(ha), len(hb)), np.int32)
+    dist = hamming_matrix(ha, hb)
+    if crop_variants:
+        if b.variants:
+            np.minimum(dist, _distance_to_variants(ha, b.variant_array()[ub]), out=dist)
+        if a.variants:
+            np.minimum(dist, _distance_to_variants(hb, a.variant_array()[ua]).T, out=dist)
+    return dist
+
+
+def frame_matches(a: VideoFingerprint, b: VideoFingerprint,
+                  params: MatchParams = MatchParams()) -> np.ndarray:
+    """(usable frames of A, usable frames of B) bool: frame pairs within ``params.distance``
+    bits (:func:`frame_distances`)."""
+    return frame_distances(a, b, params.min_quality, params.crop_variants) <= params.distance
+
+
 def match_shares(a: VideoFingerprint, b: VideoFingerprint,
                  params: MatchParams = MatchParams()) -> tuple[float, float]:
     """(share of A's usable frames with a match in B, share of B's in A), each 0..1; 0 when
-    a side has no usable frame."""
-    if a.kind != b.kind:
-        raise ValueError(f"cannot compare {a.kind} with {b.kind} fingerprints")
-    ha = a.hash_array()[a.usable(params.min_quality)]
-    hb = b.hash_array()[b.usable(params.min_quality)]
-    if len(ha) == 0 or len(hb) == 0:
+    a side has no usable frame. Frames match as in :func:`frame_matches`."""
+    close = frame_matches(a, b, params)
+    if close.size == 0:
         return 0.0, 0.0
-    close = hamming_matrix(ha, hb) <= params.distance
     return float(close.any(axis=1).mean()), float(close.any(axis=0).mean())
 
 
@@ -114,22 +149,37 @@ def compare(a: VideoFingerprint, b: VideoFingerprint,
     return Match(sab, sba, is_duplicate(sab, sba, params))
 
 
-def band_keys(fp: VideoFingerprint, bands: int = BANDS,
-              min_quality: int = MIN_QUALITY) -> set[tuple[int, bytes]]:
-    """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frames.
-
-    The hash is cut into ``bands`` equal byte ranges (``hash_bytes`` must divide evenly).
-    """
-    size = fp.hash_bytes
+def _keys_of(hashes: np.ndarray, bands: int) -> set[tuple[int, bytes]]:
+    size = hashes.shape[1]
     if size % bands:
         raise ValueError(f"{size}-byte hashes do not split into {bands} bands")
     width = size // bands
-    hashes = fp.hash_array()[fp.usable(min_quality)]
     keys: set[tuple[int, bytes]] = set()
     for row in np.unique(hashes, axis=0) if len(hashes) else ():
         data = row.tobytes()
         keys.update((i, data[i * width:(i + 1) * width]) for i in range(bands))
     return keys
+
+
+def band_keys(fp: VideoFingerprint, bands: int = BANDS,
+              min_quality: int = MIN_QUALITY) -> set[tuple[int, bytes]]:
+    """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frame hashes.
+
+    The hash is cut into ``bands`` equal byte ranges (``hash_bytes`` must divide evenly).
+    """
+    return _keys_of(fp.hash_array()[fp.usable(min_quality)], bands)
+
+
+def variant_band_keys(fp: VideoFingerprint, bands: int = BANDS,
+                      min_quality: int = MIN_QUALITY) -> set[tuple[int, bytes]]:
+    """Distinct band keys of the crop variants of a fingerprint's usable frames that are not
+    already keys of its hashes (:func:`band_keys`). A bucket pairs a video's hash keys with
+    another's hash or variant keys, never variant with variant, as :func:`frame_matches`."""
+    if not fp.variants:
+        return set()
+    variants = fp.variant_array()[fp.usable(min_quality)]
+    return _keys_of(variants.reshape(-1, fp.hash_bytes), bands) - band_keys(fp, bands,
+                                                                            min_quality)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ from transforms.fingerprint import VideoFingerprint
 
 
 def synthetic(video_id: str, hashes: np.ndarray, duration: float | None = None,
-              width: int = 640, height: int = 360, quality: int = 100) -> VideoFingerprint:
-    """A phash256 fingerprint from a (frames, 32) uint8 array, one frame per 0.5 s."""
+              width: int = 640, height: int = 360, quality: int = 100,
+              variants: np.ndarray | None = None) -> VideoFingerprint:
+    """A phash256 fingerprint from a (frames, 32) uint8 array, one frame per 0.5 s, with crop
+    variants from a (frames, variants, 32) array when given."""
     n = len(hashes)
     return VideoFingerprint(video_id=video_id, duration=duration if duration else n * 0.5,
                             width=width, height=height, times=tuple(i * 0.5 for i in range(n)),
                             hashes=hashes.astype(np.uint8).tobytes(),
-                            qualities=(quality,) * n)
+                            qualities=(quality,) * n,
+                            variants=b"" if variants is None else
+                            variants.astype(np.uint8).tobytes())
 
 
 def flip_bits(hashes: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:

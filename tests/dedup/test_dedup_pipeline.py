@@ -88,6 +88,36 @@ def test_internal_and_external_dedup_first_reference_set_takes_the_video(tmp_pat
     assert counters["reference_second_removed"] == 1  # ...but only d is counted here
 
 
+def test_crop_copies_are_joined_through_variant_keys_and_variant_pairs_are_not():
+    rng = np.random.default_rng(8)
+    rand = lambda *shape: rng.integers(0, 256, (*shape, 32), dtype=np.uint8)  # noqa: E731
+    var_o, var_r = rand(12, 3), rand(12, 3)
+    twin_variants = var_o.copy()
+    twin_variants[:, 2] = rand(12)
+    inputs = [
+        synthetic("orig", rand(12), duration=6.0, variants=var_o),
+        synthetic("orig_crop", flip_bits(var_o[:, 2], 6, rng), duration=5.9,
+                  variants=rand(12, 3)),
+        # shares orig's variants 0 and 1 exactly: variant keys only, never a candidate
+        synthetic("twin", rand(12), variants=twin_variants),
+        synthetic("ref_crop", flip_bits(var_r[:, 1], 6, rng), variants=rand(12, 3)),
+    ]
+    refs = [synthetic("r", rand(12), variants=var_r)]
+    p = TestPipeline()
+    out = (p | "Inputs" >> beam.Create(inputs)
+           | DropNearDuplicates(references=[("set", p | "Refs" >> beam.Create(refs))]))
+    assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id), equal_to(["orig", "twin"]),
+                label="Kept")
+    assert_that(out[DROPPED_TAG] | beam.Map(lambda o: (o.video_id, o.reason)),
+                equal_to([("orig_crop", "duplicate"), ("ref_crop", "reference")]),
+                label="Dropped")
+    result = p.run()
+    result.wait_until_finish()
+    counters = _counters(result)
+    assert counters["candidate_pairs"] == 1
+    assert counters["reference_set_candidate_pairs"] == 1
+
+
 def test_real_videos_end_to_end(tmp_path, real_fps):
     manifest = tmp_path / "refs.csv"
     manifest.write_text("video_id,uri\n"
@@ -122,6 +152,9 @@ def test_options_build_the_stage_in_reference_order():
     stage = dedup_from_options(opts)
     assert stage._references == [("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf")]
     assert stage._params.distance == 20 and stage._params.contain == 0.5
+    assert stage._params.crop_variants
+    assert not dedup_from_options(parser.parse_args(["--dedup_crop_variants=off"])
+                                  )._params.crop_variants
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_reference("no-equals-sign")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
 
 import cv2
@@ -11,12 +13,15 @@ import pytest
 from tests.dedup.conftest import video
 from transforms.decode import decode_pass, iter_frames
 from transforms.fingerprint import (
+    CROP_WINDOWS,
     MIN_QUALITY,
     Fingerprinter,
     VideoFingerprint,
     content_box,
+    crop_windows,
     hash_frame,
     phash64,
+    phash256_variants,
     to_gray,
 )
 from transforms.similarity import MATCH_DISTANCE, hamming_matrix
@@ -93,6 +98,55 @@ def test_same_place_other_time_is_farther_than_match_distance():
     assert _dist(_frame("vtest_a.mp4", 10.0), _frame("vtest_b.mp4", 10.0)) > MATCH_DISTANCE
 
 
+def _crop(img, left, top, right, bottom):
+    h, w = img.shape[:2]
+    part = img[int(h * top):h - int(h * bottom), int(w * left):w - int(w * right)]
+    return cv2.resize(part, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _variant_dists(original: np.ndarray, other: np.ndarray) -> tuple[int, int]:
+    """(bits from other's hash to original's hash, to the nearest crop variant of it)."""
+    full, variants, _ = phash256_variants(to_gray(original))
+    h = np.frombuffer(hash_frame(other)[0], np.uint8)[None]
+    d_full = hamming_matrix(h, np.frombuffer(full, np.uint8)[None])[0, 0]
+    d_var = hamming_matrix(h, np.frombuffer(variants, np.uint8).reshape(-1, 32)).min()
+    return int(d_full), int(d_var)
+
+
+CROPS = {
+    "crop_10%_centre": (0.05, 0.05, 0.05, 0.05),
+    "crop_10%_top_left": (0.10, 0.10, 0.0, 0.0),
+    "crop_10%_bottom_right": (0.0, 0.0, 0.10, 0.10),
+    "crop_10%_left": (0.10, 0.0, 0.0, 0.0),
+    "crop_10%_bottom": (0.0, 0.0, 0.0, 0.10),
+    "crop_5%_top_right": (0.0, 0.05, 0.05, 0.0),
+}
+
+
+@pytest.mark.parametrize("crop", sorted(CROPS))
+@pytest.mark.parametrize("name,at", [("vtest_a.mp4", 10.0), ("Megamind.avi", 6.0)],
+                         ids=["vtest", "megamind"])
+def test_cropped_frame_is_near_a_crop_variant_of_the_original(crop, name, at):
+    frame = _frame(name, at)
+    d_full, d_var = _variant_dists(frame, _crop(frame, *CROPS[crop]))
+    assert d_var <= MATCH_DISTANCE < d_full or d_var <= d_full <= MATCH_DISTANCE
+
+
+def test_same_place_other_time_stays_far_from_the_crop_variants():
+    a, b = _frame("vtest_a.mp4", 10.0), _frame("vtest_b.mp4", 10.0)
+    assert min(_variant_dists(a, b)) > MATCH_DISTANCE
+    assert min(_variant_dists(b, a)) > MATCH_DISTANCE
+
+
+def test_crop_windows_are_the_centre_and_the_corners():
+    boxes = crop_windows(200, 100)
+    assert len(boxes) == len(CROP_WINDOWS) == 13
+    assert boxes[0] == (10, 190, 5, 95)
+    assert sorted(boxes[1:5]) == [(0, 180, 0, 90), (0, 180, 10, 100), (20, 200, 0, 90),
+                                  (20, 200, 10, 100)]
+    assert boxes[5] == (0, 200, 0, 90) and boxes[8] == (20, 200, 0, 100)
+
+
 def test_unrelated_frames_are_about_half_the_bits_apart():
     d = _dist(_frame("vtest_a.mp4", 5.0), _frame("Megamind.avi", 6.0))
     assert 90 <= d <= 166
@@ -135,6 +189,10 @@ def test_fingerprinter_samples_at_the_rate_and_keeps_only_hashes():
     assert (fp.width, fp.height) == (384, 288)
     assert fp.duration == pytest.approx(20.0, abs=0.15)
     assert len(fp.hashes) == 40 * 32
+    assert fp.variants_per_frame == 13 and fp.variant_array().shape == (40, 13, 32)
+    plain = Fingerprinter("vtest_a", fps=2.0, variants=False)
+    decode_pass(video("vtest_a.mp4"), [plain])
+    assert plain.result().variants == b"" and plain.result().hashes == fp.hashes
     assert fp_consumer.result().duration == pytest.approx(fp.duration, abs=0.01)
 
 
@@ -146,14 +204,31 @@ def test_fingerprinter_marks_the_black_leader_of_megamind(real_fps):
 
 def test_fingerprint_round_trips(real_fps):
     fp = real_fps["tree"]
+    assert fp.variants_per_frame == 13
     assert VideoFingerprint.from_json(fp.to_json()) == fp
     back = VideoFingerprint.from_bytes(fp.to_bytes())
     assert back.hashes == fp.hashes and back.qualities == fp.qualities
+    assert back.variants == fp.variants
     assert np.allclose(back.times, fp.times, atol=1e-4)
     assert pickle.loads(pickle.dumps(fp)) == fp
-    assert len(fp.to_bytes()) < 40 * len(fp) + 64
+    assert len(fp.to_bytes()) < (40 + 13 * 32) * len(fp) + 64
+
+
+def test_fingerprint_without_variants_keeps_the_earlier_formats(real_fps):
+    fp = dataclasses.replace(real_fps["tree"], variants=b"")
+    row = json.loads(fp.to_json())
+    assert "variants" not in row
+    assert VideoFingerprint.from_json_dict(row) == fp
+    data = fp.to_bytes()
+    assert len(data) < 40 * len(fp) + 64
+    assert VideoFingerprint.from_bytes(data).variants == b""
+    # an index line written before variants existed (no key) still parses
+    del row["uri"], row["kind"]
+    assert VideoFingerprint.from_json_dict(row).hashes == fp.hashes
 
 
 def test_inconsistent_fingerprint_is_rejected():
     with pytest.raises(ValueError, match="do not agree"):
         VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 32, (100, 100))
+    with pytest.raises(ValueError, match="variant"):
+        VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 64, (100, 100), variants=b"\0" * 32)

@@ -15,9 +15,11 @@ from transforms.similarity import (
     UnionFind,
     band_keys,
     compare,
+    frame_distances,
     hamming_matrix,
     is_duplicate,
     resolve_groups,
+    variant_band_keys,
 )
 
 
@@ -116,3 +118,33 @@ def test_real_pair_matches_and_same_place_does_not(real_fps):
     assert not vtest.duplicate and vtest.score < 0.2, vtest
     for other in ("vtest_a", "tree"):
         assert not compare(real_fps["Megamind"], real_fps[other]).duplicate
+
+
+def test_a_crop_matches_through_the_variants_of_the_original_only():
+    rng = np.random.default_rng(5)
+    rand = lambda *shape: rng.integers(0, 256, (*shape, 32), dtype=np.uint8)  # noqa: E731
+    variants = rand(10, 3)
+    original = synthetic("orig", rand(10), variants=variants)
+    crop = synthetic("crop", flip_bits(variants[:, 2], 8, rng), variants=rand(10, 3))
+    d = frame_distances(original, crop)
+    assert d.shape == (10, 10) and (np.diag(d) == 8).all()
+    assert (d[~np.eye(10, dtype=bool)] > 64).all()
+    assert compare(original, crop).duplicate and compare(crop, original).duplicate
+    assert frame_distances(crop, original).T.tolist() == d.tolist()
+    assert not compare(original, crop, MatchParams(crop_variants=False)).duplicate
+    assert frame_distances(original, crop, crop_variants=False).min() > 64
+    # variants are never compared with variants
+    twin = synthetic("twin", rand(10), variants=variants)
+    assert compare(original, twin).score == 0.0
+
+
+def test_variant_band_keys_leave_out_the_hash_keys():
+    rng = np.random.default_rng(6)
+    hashes = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    variants = rng.integers(0, 256, (3, 2, 32), dtype=np.uint8)
+    variants[1, 0] = hashes[2]  # a variant equal to a frame hash adds no variant key
+    fp = synthetic("a", hashes, variants=variants)
+    keys, vkeys = band_keys(fp), variant_band_keys(fp)
+    assert len(keys) == 3 * BANDS and len(vkeys) == 5 * BANDS and not keys & vkeys
+    assert variant_band_keys(synthetic("a", hashes)) == set()
+    assert variant_band_keys(synthetic("a", hashes, quality=10, variants=variants)) == set()
