@@ -100,7 +100,8 @@ def _settings(opts: BuildDatasetOptions) -> dict:
     if not opts.skip_dedup:
         out.update(references=list(opts.reference or ()), dedup_fps=opts.dedup_fps,
                    dedup_hash=opts.dedup_hash, dedup_distance=opts.dedup_distance,
-                   dedup_contain=opts.dedup_contain, dedup_overlap=opts.dedup_overlap)
+                   dedup_contain=opts.dedup_contain, dedup_overlap=opts.dedup_overlap,
+                   dedup_crop_variants=opts.dedup_crop_variants)
     if not opts.skip_person_filter:
         out.update(detector=opts.detector, person_threshold=opts.person_threshold,
                    person_frame_positions=opts.person_frame_positions,
@@ -140,6 +141,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, refs, start_time: float,
         analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(AnalysisConfig(
             fingerprint_fps=None if opts.skip_dedup else opts.dedup_fps,
             fingerprint_kind=opts.dedup_hash,
+            crop_variants=opts.dedup_crop_variants == "on",
             shot_params=None if opts.skip_person_filter else shot_params_from_options(opts),
             frame_positions=frame_positions_from_options(opts)), total=len(refs))
         outcomes.append(analysis[FAILED])

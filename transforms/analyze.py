@@ -27,11 +27,13 @@ SHOT_FRAMES = "shot_frames"
 @dataclass(frozen=True)
 class AnalysisConfig:
     """What the analysis pass computes: fingerprints at ``fingerprint_fps`` with hash
-    ``fingerprint_kind`` (None: no fingerprints), and shots with ``shot_params`` plus the
-    frames at ``frame_positions`` of each shot (None: no shots)."""
+    ``fingerprint_kind``, with crop-variant hashes when ``crop_variants`` (fps None: no
+    fingerprints), and shots with ``shot_params`` plus the frames at ``frame_positions`` of
+    each shot (None: no shots)."""
 
     fingerprint_fps: float | None
     fingerprint_kind: str
+    crop_variants: bool
     shot_params: ShotParams | None
     frame_positions: tuple[float, ...]
 
@@ -68,7 +70,8 @@ class _AnalyzeFn(beam.DoFn):
         consumers = []
         if cfg.fingerprint_fps:
             fingerprinter = Fingerprinter(ref.video_id, cfg.fingerprint_fps,
-                                          cfg.fingerprint_kind, uri=ref.uri)
+                                          cfg.fingerprint_kind, uri=ref.uri,
+                                          variants=cfg.crop_variants)
             consumers.append(fingerprinter)
         if cfg.shot_params is not None:
             detector = ShotDetector(cfg.shot_params)
