@@ -96,6 +96,9 @@ _WINDOW_64 = np.outer(tukey_window(64, WINDOW_ALPHA),
                       tukey_window(64, WINDOW_ALPHA)).astype(np.float32)
 
 
+_VARIANT_WORK_SIDE = 256
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """BGR uint8 (or already grey) image -> grey uint8."""
     if image.ndim == 2:
@@ -193,9 +196,14 @@ def phash256_variants(gray: np.ndarray,
     top, bottom, left, right = content_box(gray)
     content = gray[top:bottom, left:right]
     small = _square(content, 64)
+    # Windows are cut from one 256x256 area-downscaled copy rather than from the full frame:
+    # 2.5x faster per frame (5.3 -> 2.1 ms at 768x576), within a few bits of the full-size
+    # variants, and the accuracy benchmark is unchanged (benchmarks/RESULTS-dedup.md).
+    mid = cv2.resize(content, (_VARIANT_WORK_SIDE, _VARIANT_WORK_SIDE),
+                     interpolation=cv2.INTER_AREA)
     variants = b"".join(
-        _phash256_square(_square(content[t:b, x0:x1], 64))
-        for t, b, x0, x1 in crop_windows(*content.shape[:2], windows))
+        _phash256_square(_square(mid[t:b, x0:x1], 64))
+        for t, b, x0, x1 in crop_windows(_VARIANT_WORK_SIDE, _VARIANT_WORK_SIDE, windows))
     return _phash256_square(small), variants, quality_of(small)
 
 
