@@ -74,7 +74,7 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
 # A bucket member is one string: a marker character, then the video id. Upper case: a video of
 # the input (left) side, lower case: of a reference set (right); F/f: a frame hash has this band
 # key, V/v: only a crop variant has it. One short string per entry (rather than a tuple of
-# strings and a flag) keeps the grouped buckets small in memory (benchmarks/RESULTS-dedup.md).
+# strings and a flag) keeps the grouped buckets small in memory (benchmarks/RESULTS.md).
 _FULL, _VARIANT = "F", "V"
 
 

@@ -198,7 +198,7 @@ def phash256_variants(gray: np.ndarray,
     small = _square(content, 64)
     # Windows are cut from one 256x256 area-downscaled copy rather than from the full frame:
     # 2.5x faster per frame (5.3 -> 2.1 ms at 768x576), within a few bits of the full-size
-    # variants, and the accuracy benchmark is unchanged (benchmarks/RESULTS-dedup.md).
+    # variants, and the accuracy benchmark is unchanged (benchmarks/RESULTS.md).
     mid = cv2.resize(content, (_VARIANT_WORK_SIDE, _VARIANT_WORK_SIDE),
                      interpolation=cv2.INTER_AREA)
     variants = b"".join(
