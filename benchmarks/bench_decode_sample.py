@@ -7,7 +7,7 @@ Prints, per video and in total: the bare loop's time (``cap.read()`` on every fr
 in-process: decode, clip sampling, resize, JPEG, tf.train.Example), the ratio stage / bare,
 and clips per second; then the whole job on the DirectRunner (one worker, filters off: the
 same decode-and-sample work) for the end to end. The stage decodes on a prefetching thread
-(``transforms.sample_clips.PREFETCH``), so resizing and JPEG encoding overlap decoding.
+(``transforms.decode.PREFETCH``), so resizing and JPEG encoding overlap decoding.
 Times are the best of --repeat runs.
 """
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.decode import VideoError, decode_pass
+from transforms.decode import PREFETCH, VideoError, decode_pass
 from transforms.fingerprint import Fingerprinter, VideoFingerprint
 from transforms.persons import ShotFrameSampler
-from transforms.sample_clips import PREFETCH, Progress
+from transforms.progress import Progress
 from transforms.shots import Shot, ShotDetector, ShotParams
 from transforms.types import FAILED, Outcome, VideoRef
 

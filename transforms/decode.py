@@ -36,6 +36,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 _DEFAULT_FPS = 25.0
+# Wanted frames a decoder thread may run ahead of the stages consuming them (each is a full
+# decoded frame: 8 at 1080p is about 50 MB).
+PREFETCH = 8
 _COPY_CHUNK = 8 << 20
 
 

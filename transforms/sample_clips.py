@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
-import time
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -22,13 +18,12 @@ from transforms.clips import (
     ClipSampler,
     SampledClip,
 )
-from transforms.decode import VideoError, open_video
+from transforms.decode import PREFETCH, VideoError, open_video
+from transforms.progress import Progress
 from transforms.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
 from transforms.types import DROPPED, FAILED, KEPT, Outcome, TimeRange, VideoRef
 
 OUTCOMES = "outcomes"
-# Frames the decoder thread may run ahead of resizing and JPEG encoding.
-PREFETCH = 8
 STAGE = "clips"
 
 
@@ -49,35 +44,6 @@ class ClipJob:
 
     ref: VideoRef
     ranges: tuple[TimeRange, ...] = WHOLE_VIDEO
-
-
-class Progress:
-    """Progress lines on stderr for local runs, one stream per stage label: videos done out
-    of the total, rate, clips so far. Counts are per worker process (a multi-process run
-    prints one stream per worker)."""
-
-    _lock = threading.Lock()
-    _state: dict[str, list] = {}
-
-    def __init__(self, total: int, label: str):
-        self.total = total
-        self.label = label
-        with self._lock:
-            self._state.setdefault(label, [0, 0, time.monotonic()])
-
-    def video_done(self, video_id: str, clips: int, status: str) -> None:
-        with self._lock:
-            state = self._state[self.label]
-            state[0] += 1
-            state[1] += clips
-            done, total_clips, start = state
-        elapsed = max(time.monotonic() - start, 1e-9)
-        rate = (f"{total_clips} clips, {total_clips / elapsed:.1f} clips/s" if total_clips
-                else f"{done / elapsed:.2f} videos/s")
-        sys.stderr.write(f"[hacs-pipeline {self.label} pid {os.getpid()}] "
-                         f"{done} videos done ({self.total} input), {rate}; {video_id}: {status}"
-                         f"{f' ({clips} clips)' if clips else ''}\n")
-        sys.stderr.flush()
 
 
 def _record(job: ClipJob, clip: SampledClip, label_ids: dict[str, int], fps: float) -> bytes:
