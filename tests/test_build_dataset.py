@@ -14,8 +14,12 @@ from transforms.shards import iter_records, match_shards
 
 
 def _videos(out):
+    """videos.jsonl by video id; a video listed twice fails (exactly one place each)."""
     with open(os.path.join(out, "videos.jsonl")) as f:
-        return {row["video_id"]: row for row in map(json.loads, f)}
+        rows = [json.loads(line) for line in f]
+    by_id = {row["video_id"]: row for row in rows}
+    assert len(by_id) == len(rows), "a video ended in more than one place"
+    return by_id
 
 
 def _records(out):
