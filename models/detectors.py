@@ -212,6 +212,27 @@ def resolve_faster_rcnn_weights(weights: str | None = None,
     raise DetectorUnavailable("no Faster R-CNN weights. " + HOW_TO_PROVIDE.format(cache=cache))
 
 
+def check_faster_rcnn_weights(path: str) -> None:
+    """Load the state dict at ``path`` (local or any FileSystems URI) into the Faster R-CNN
+    architecture now, on the CPU, so that a wrong or damaged file stops the job before it
+    starts instead of failing every worker later. Raises DetectorUnavailable."""
+    import io
+
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        with FileSystems.open(path, mime_type="application/octet-stream",
+                              compression_type="uncompressed") as f:
+            state = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
+        faster_rcnn_model().load_state_dict(state, strict=True)
+    except Exception as exc:  # noqa: BLE001 - unreadable, not a state dict, wrong model
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DetectorUnavailable(
+            f"--detector_weights {path} is not a usable Faster R-CNN ResNet-50 FPN COCO state "
+            f"dict ({type(exc).__name__}: {first_line[:300]}). "
+            + HOW_TO_PROVIDE.format(cache=torchvision_weights_cache())) from exc
+
+
 def faster_rcnn_handler(state_dict_path: str, device: str = "CPU", min_batch_size: int = 1,
                         max_batch_size: int = 16,
                         model_class: Callable[..., torch.nn.Module] = faster_rcnn_model,
@@ -248,13 +269,16 @@ class PersonDetector:
 def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = None,
                          device: str = "CPU", min_batch_size: int = 1,
                          max_batch_size: int = 16, download: bool = True,
-                         input_size: int = FASTER_RCNN_SIZE) -> PersonDetector:
+                         input_size: int = FASTER_RCNN_SIZE,
+                         check_weights: bool = True) -> PersonDetector:
     """Check and set up a person detector; call BEFORE building the pipeline.
 
     ``name``: ``ssd_mobilenet_v2`` (offline, weights in a pip package) or ``faster_rcnn``
     (``weights``: state dict path/URI, else torchvision's COCO weights, downloaded into the
     torch hub cache when ``download``; ``input_size``: the shorter side in pixels it resizes
-    frames to, torchvision's 800 by default). ``device``: CPU or GPU (CUDA; Faster R-CNN only).
+    frames to, torchvision's 800 by default; ``check_weights``: load the state dict into the
+    model once now, so a wrong file fails here, not in the workers). ``device``: CPU or GPU
+    (CUDA; Faster R-CNN only).
     Raises DetectorUnavailable with instructions when the model cannot be had, and ValueError
     for an unknown name.
     """
@@ -264,6 +288,8 @@ def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = Non
                               decode_jpeg)
     if name == "faster_rcnn":
         path = resolve_faster_rcnn_weights(weights, download=download)
+        if check_weights:
+            check_faster_rcnn_weights(path)
         params = {"min_size": input_size, "max_size": round(input_size * 1333 / 800)}
         return PersonDetector(name, faster_rcnn_handler(path, device, min_batch_size,
                                                         max_batch_size, model_params=params),

@@ -240,8 +240,29 @@ def test_missing_weights_fail_before_the_job_with_instructions(tmp_path, monkeyp
 
 def test_given_weights_path_is_used(tiny_weights):
     assert resolve_faster_rcnn_weights(tiny_weights) == tiny_weights
-    detector = load_person_detector("faster_rcnn", weights=tiny_weights, max_batch_size=4)
+    detector = load_person_detector("faster_rcnn", weights=tiny_weights, max_batch_size=4,
+                                    check_weights=False)
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 4
+
+
+def test_wrong_weights_fail_before_the_job(tiny_weights, tmp_path):
+    """A state dict of another architecture, or a file that is none, stops the job at
+    set-up with a message, instead of failing every worker later."""
+    with pytest.raises(DetectorUnavailable, match="not a usable Faster R-CNN ResNet-50 FPN"):
+        load_person_detector("faster_rcnn", weights=tiny_weights)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(DetectorUnavailable, match="junk.pt is not a usable"):
+        load_person_detector("faster_rcnn", weights=str(junk))
+
+
+def test_right_architecture_weights_pass_the_check(tmp_path):
+    from models.detectors import faster_rcnn_model
+
+    path = tmp_path / "random_resnet50_fpn.pt"
+    torch.save(faster_rcnn_model().state_dict(), path)  # random, only for the plumbing
+    detector = load_person_detector("faster_rcnn", weights=str(path))
+    assert detector.name == "faster_rcnn"
 
 
 def test_pipeline_options_build_params_and_detector():
