@@ -30,7 +30,7 @@ from transforms.dedup import (
     dedup_from_options,
     parse_reference,
 )
-from transforms.manifest import ManifestError, load_inputs
+from transforms.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
 from transforms.person_scoring import (
     NO_PERSON,
     ScorePersons,
@@ -133,7 +133,13 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, refs, start_time: float,
     label_ids = {name: i for i, name in enumerate(labels)}
     config = ClipConfig(opts.clip_seconds, opts.clip_stride, opts.frames_per_clip,
                         opts.short_side, opts.jpeg_quality)
-    videos = p | "ListVideos" >> beam.Create(refs)
+    # The validated list is written next to the outputs and read back as a file: a job graph
+    # that embeds millions of inputs (beam.Create) is too large for Dataflow to accept.
+    inputs = FileSystems.join(opts.output, "inputs.jsonl")
+    write_inputs(inputs, refs)
+    videos = (p
+              | "ReadInputs" >> beam.io.ReadFromText(inputs)
+              | "ParseInputs" >> beam.Map(ref_from_json))
     outcomes, extras = [], []
     if opts.skip_dedup and opts.skip_person_filter:
         jobs = videos | "WholeVideos" >> beam.Map(ClipJob)

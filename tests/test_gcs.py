@@ -74,8 +74,8 @@ def test_gs_input_and_output(gcs):
     names = sorted(b.name for b in gcs.client.list_blobs(BUCKET, prefix="out/"))
     assert names == ["out/clips-00000-of-00002.index", "out/clips-00000-of-00002.tfrecord",
                      "out/clips-00001-of-00002.index", "out/clips-00001-of-00002.tfrecord",
-                     "out/dataset.json", "out/kept_shots.jsonl", "out/report.json",
-                     "out/videos.jsonl"]
+                     "out/dataset.json", "out/inputs.jsonl", "out/kept_shots.jsonl",
+                     "out/report.json", "out/videos.jsonl"]
     rows = [json.loads(x) for x in gcs.blob("out/videos.jsonl").download_as_text().splitlines()]
     gone = next(r for r in rows if r["video_id"] == "gone")
     assert gone["status"] == "failed" and "does-not-exist.mp4" in gone["message"]

@@ -52,3 +52,12 @@ def test_glob_without_videos_fails(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ManifestError, match="no video files match"):
         glob_videos(str(tmp_path))
+
+
+def test_inputs_round_trip_through_jsonl(tmp_path):
+    from transforms.manifest import ref_from_json, write_inputs
+
+    refs = parse_manifest('video_id,uri,label,subset\na,x.mp4,run,training\nb,"y, z.mp4",,\n')
+    path = tmp_path / "inputs.jsonl"
+    write_inputs(str(path), refs)
+    assert [ref_from_json(line) for line in path.read_text().splitlines()] == refs

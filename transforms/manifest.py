@@ -90,6 +90,27 @@ def read_manifest(path: str) -> list[VideoRef]:
                      else os.path.join(base, r.uri), r.label, r.subset) for r in refs]
 
 
+def ref_to_json(ref: VideoRef) -> str:
+    """One line of ``inputs.jsonl``: the validated input list a job reads its videos from."""
+    return json.dumps({"video_id": ref.video_id, "uri": ref.uri, "label": ref.label,
+                       "subset": ref.subset}, sort_keys=True)
+
+
+def ref_from_json(line: str) -> VideoRef:
+    """Inverse of :func:`ref_to_json`."""
+    row = json.loads(line)
+    return VideoRef(row["video_id"], row["uri"], row.get("label", ""), row.get("subset", ""))
+
+
+def write_inputs(path: str, refs: list[VideoRef]) -> None:
+    """Write the validated inputs as JSON Lines (local or any FileSystems URI)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.create(path, mime_type="application/json") as f:
+        for ref in refs:
+            f.write((ref_to_json(ref) + "\n").encode("utf-8"))
+
+
 def glob_videos(pattern: str) -> list[VideoRef]:
     """Videos matching a glob (local or bucket); a directory means every video file in it.
     ``video_id`` is the file name without extension; clashing names fail like duplicates."""
