@@ -43,8 +43,10 @@ from transforms.dedup import DROPPED_TAG, DropNearDuplicates  # noqa: E402
 from transforms.fingerprint import VideoFingerprint  # noqa: E402
 from transforms.similarity import (  # noqa: E402
     DEFAULT_PARAMS,
+    VARIANT_KEY_STRIDE,
     Edge,
     KeepKey,
+    MatchParams,
     compare,
     resolve_groups,
 )
@@ -114,7 +116,8 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
                | "Spread" >> beam.Reshuffle()
                | "Generate" >> beam.FlatMap(make_chunk, args.n, args.frames, args.variants,
                                             args.plant_every, args.flip, args.seed))
-        out = fps | DropNearDuplicates()
+        out = fps | DropNearDuplicates(
+            params=MatchParams(variant_key_stride=args.variant_key_stride))
         (out[DROPPED_TAG]
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))
@@ -178,6 +181,8 @@ def main(argv=None) -> None:
     parser.add_argument("--variants", type=int, default=5,
                         help="crop-variant hashes per frame (5 as the default fingerprints)")
     parser.add_argument("--plant_every", type=int, default=100)
+    parser.add_argument("--variant_key_stride", type=int, default=VARIANT_KEY_STRIDE,
+                        help="key the crop variants of every n-th frame in the join")
     parser.add_argument("--flip", type=int, default=12, help="bits flipped per planted frame")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--brute_force", action="store_true")

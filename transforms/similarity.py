@@ -29,6 +29,7 @@ CONTAIN_SHARE = 0.5
 OVERLAP_SHARE = 0.3
 BANDS = 8
 HOT_BUCKET_CAP = 200
+VARIANT_KEY_STRIDE = 2
 _CHUNK_CELLS = 1 << 22
 
 
@@ -41,7 +42,10 @@ class MatchParams:
     ``contain``: the larger of the two shares must reach this (0..1);
     ``overlap``: the smaller share must reach this (0..1);
     ``crop_variants``: also match a frame's hash with the other video's crop-variant hashes
-    (both ways), so that a copy cropped by up to 10% matches.
+    (both ways), so that a copy cropped by up to 10% matches;
+    ``variant_key_stride``: the candidate join keys the crop variants of every n-th usable
+    frame only (verification still uses them all): a cropped copy matches on nearly every
+    frame, so one keyed frame in n finds it, at a fraction of the join's entries.
     """
 
     distance: int = MATCH_DISTANCE
@@ -49,6 +53,7 @@ class MatchParams:
     contain: float = CONTAIN_SHARE
     overlap: float = OVERLAP_SHARE
     crop_variants: bool = True
+    variant_key_stride: int = VARIANT_KEY_STRIDE
 
 
 DEFAULT_PARAMS = MatchParams()
@@ -171,13 +176,15 @@ def band_keys(fp: VideoFingerprint, bands: int = BANDS,
 
 
 def variant_band_keys(fp: VideoFingerprint, bands: int = BANDS,
-                      min_quality: int = MIN_QUALITY) -> set[tuple[int, bytes]]:
-    """Distinct band keys of the crop variants of a fingerprint's usable frames that are not
-    already keys of its hashes (:func:`band_keys`). A bucket pairs a video's hash keys with
-    another's hash or variant keys, never variant with variant, as :func:`frame_matches`."""
+                      min_quality: int = MIN_QUALITY,
+                      stride: int = VARIANT_KEY_STRIDE) -> set[tuple[int, bytes]]:
+    """Distinct band keys of the crop variants of every ``stride``-th usable frame that are
+    not already keys of its hashes (:func:`band_keys`). A bucket pairs a video's hash keys
+    with another's hash or variant keys, never variant with variant, as
+    :func:`frame_matches`."""
     if not fp.variants:
         return set()
-    variants = fp.variant_array()[fp.usable(min_quality)]
+    variants = fp.variant_array()[fp.usable(min_quality)][::max(1, stride)]
     return _keys_of(variants.reshape(-1, fp.hash_bytes), bands) - band_keys(fp, bands,
                                                                             min_quality)
 

@@ -144,7 +144,9 @@ def test_variant_band_keys_leave_out_the_hash_keys():
     variants = rng.integers(0, 256, (3, 2, 32), dtype=np.uint8)
     variants[1, 0] = hashes[2]  # a variant equal to a frame hash adds no variant key
     fp = synthetic("a", hashes, variants=variants)
-    keys, vkeys = band_keys(fp), variant_band_keys(fp)
+    keys, vkeys = band_keys(fp), variant_band_keys(fp, stride=1)
     assert len(keys) == 3 * BANDS and len(vkeys) == 5 * BANDS and not keys & vkeys
+    # stride 2 keys the variants of frames 0 and 2 only (frame 1's were the duplicate one)
+    assert len(variant_band_keys(fp, stride=2)) == 4 * BANDS
     assert variant_band_keys(synthetic("a", hashes)) == set()
     assert variant_band_keys(synthetic("a", hashes, quality=10, variants=variants)) == set()
