@@ -199,3 +199,31 @@ def test_help_lists_the_job_options(capsys):
     for flag in ("--input", "--clip_seconds", "--reference", "--detector", "--skip_dedup"):
         assert flag in text
     assert "2-second clips" in text  # defaults say where they come from
+
+
+@pytest.mark.parametrize("prefetch", [0, 8], ids=["sequential", "prefetch"])
+def test_clip_pass_stops_after_the_last_kept_shot(monkeypatch, prefetch):
+    """With the decoded facts known from the analysis pass, the clip pass stops decoding
+    after the last kept shot (the outcome's facts then come from the analysis: exactly
+    20.0 s, where a full decode measures 20.000000000000004) and still reports the whole
+    video."""
+    import transforms.sample_clips as sample_clips
+    from transforms.sample_clips import ClipConfig, ClipJob, _SampleClipsFn
+    from transforms.types import TimeRange, VideoRef
+
+    monkeypatch.setattr(sample_clips, "PREFETCH", prefetch)
+
+    fn = _SampleClipsFn(ClipConfig(), {}, total=1)
+    fn.setup()
+    ref = VideoRef("walk", video("vtest_a.mp4"))
+    out = list(fn.process(ClipJob(ref, (TimeRange(0.0, 2.5, 0, 0.9),),
+                                  decoded=(20.0, 200, 932027))))
+    records, outcome = out[:-1], out[-1].value
+    assert len(records) == 1 and from_example(records[0]).end == 2.0
+    assert (outcome.status, outcome.frames) == ("kept", 200)
+    assert outcome.duration == pytest.approx(20.0)
+    if not prefetch:  # a decoder thread may legitimately reach the end before it is stopped
+        assert outcome.duration == 20.0  # not re-measured: the pass stopped at 2.5 s
+    # without the facts the pass decodes to the end and measures them itself
+    out = list(fn.process(ClipJob(ref, (TimeRange(0.0, 2.5, 0, 0.9),))))
+    assert out[-1].value.frames == 200 and len(out) == 2

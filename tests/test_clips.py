@@ -69,3 +69,18 @@ def test_wants_runs_ahead_of_add():
     assert [c.timestamps for c in _stream(lockstep, times)] == [
         c.timestamps for c in ahead.drain()]
     assert wanted == [3, 8, 13, 18, 23, 28, 33, 38, 43]  # 43 starts a clip 4.8 s never ends
+
+
+def test_sampler_is_done_after_its_last_planned_clip():
+    times = [i / 10 for i in range(100)]
+    sampler = ClipSampler([TimeRange(1.0, 3.5)], 0.1, 2.0, 2.0, 4)
+    done_at = None
+    for i, t in enumerate(times):
+        if sampler.wants(i, t):
+            sampler.add(i, t, np.zeros((8, 8, 3), np.uint8))
+        if sampler.drain() and done_at is None:
+            done_at = i
+        if sampler.done:
+            break
+    assert done_at == 25 and i == 25  # the one clip (1.0-3.0 s) ends with frame 2.5 s
+    assert not ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4).done

@@ -102,6 +102,7 @@ def test_prefetch_consumer_may_stop_early():
         frames = v.frames(lambda i, t: True, prefetch=2)
         first = [next(frames) for _ in range(3)]
         frames.close()
+        assert v.stats is None  # the decoder thread stopped instead of finishing the video
     assert [i for i, _, _ in first] == [0, 1, 2]
 
 

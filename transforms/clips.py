@@ -146,9 +146,10 @@ class ClipSampler:
         return wanted
 
     @property
-    def exhausted(self) -> bool:
-        """True once every planned frame time has been asked for: later frames are unused."""
-        return self._next_target is None
+    def done(self) -> bool:
+        """True once every planned clip is finished and handed to :meth:`drain`: the rest
+        of the video is not needed (never, for an open-ended range)."""
+        return self._pending is None and not self._open and not self._ready
 
     def add(self, index: int, time: float, image: np.ndarray) -> None:
         while self._pending is not None and self._pending.targets[0] - self._half <= time:

@@ -209,7 +209,7 @@ class VideoStream:
             return False
 
         def produce() -> None:
-            frames = self._decode(wants, reuse=False)
+            frames = self._decode(wants, reuse=False, stop=stop)
             try:
                 for item in frames:
                     if not put(item):
@@ -235,6 +235,7 @@ class VideoStream:
             worker.join()
 
     def _decode(self, wants: Callable[[int, float], bool], reuse: bool,
+                stop: threading.Event | None = None,
                 ) -> Iterator[tuple[int, float, np.ndarray]]:
         info = self.probe
         cap = cv2.VideoCapture(info.path)
@@ -244,6 +245,8 @@ class VideoStream:
             width, height = info.width, info.height
             image = None
             while cap.grab():
+                if stop is not None and stop.is_set():
+                    return  # the caller stopped early: no stats for a partial pass
                 time = _frame_time(cap, index, last, self.frame_period)
                 if index == 0:
                     first = time

@@ -94,7 +94,8 @@ class _Jobs(beam.DoFn):
             yield beam.pvalue.TaggedOutput(KEPT_SHOTS, json.dumps(
                 kept_shots_record(video_id, analysis.shots, kept, outcome), sort_keys=True))
         if kept:
-            yield ClipJob(analysis.ref, tuple(kept))
+            yield ClipJob(analysis.ref, tuple(kept),
+                          decoded=(analysis.duration, analysis.frames, analysis.size_bytes))
 
 
 class MakeClipJobs(beam.PTransform):

@@ -40,10 +40,13 @@ class ClipConfig:
 
 @dataclass(frozen=True)
 class ClipJob:
-    """A video to cut clips from, and the time ranges clips must lie in."""
+    """A video to cut clips from, and the time ranges clips must lie in. ``decoded`` holds
+    (duration s, frames, bytes) when an earlier pass already decoded the whole video: the
+    clip pass may then stop once its last clip is cut."""
 
     ref: VideoRef
     ranges: tuple[TimeRange, ...] = WHOLE_VIDEO
+    decoded: tuple[float, int, int] | None = None
 
 
 def _record(job: ClipJob, clip: SampledClip, label_ids: dict[str, int], fps: float) -> bytes:
@@ -78,11 +81,17 @@ class _SampleClipsFn(beam.DoFn):
                 sampler = ClipSampler(job.ranges, video.frame_period, cfg.clip_seconds,
                                       cfg.stride, cfg.frames_per_clip, cfg.short_side,
                                       cfg.jpeg_quality)
-                for index, t, image in video.frames(sampler.wants, prefetch=PREFETCH):
-                    sampler.add(index, t, image)
-                    for clip in sampler.drain():
-                        count += 1
-                        yield _record(job, clip, self._label_ids, fps)
+                frames = video.frames(sampler.wants, prefetch=PREFETCH)
+                try:
+                    for index, t, image in frames:
+                        sampler.add(index, t, image)
+                        for clip in sampler.drain():
+                            count += 1
+                            yield _record(job, clip, self._label_ids, fps)
+                        if sampler.done and job.decoded is not None:
+                            break  # the tail after the last kept shot is not decoded
+                finally:
+                    frames.close()
                 stats = video.stats
         except VideoError as exc:
             outcome = Outcome(ref.video_id, ref.uri, FAILED, "decode", exc.reason, exc.message)
@@ -93,15 +102,18 @@ class _SampleClipsFn(beam.DoFn):
                               + (f" (after {count} clips were written)" if count else ""),
                               clips=count)
         else:
-            self._frames.inc(stats.frames_decoded)
-            common = dict(duration=stats.duration, frames=stats.frames_decoded,
-                          size_bytes=stats.size_bytes)
+            if stats is not None:
+                self._frames.inc(stats.frames_decoded)
+                decoded = (stats.duration, stats.frames_decoded, stats.size_bytes)
+            else:
+                decoded = job.decoded
+            common = dict(duration=decoded[0], frames=decoded[1], size_bytes=decoded[2])
             if count:
                 outcome = Outcome(ref.video_id, ref.uri, KEPT, STAGE, clips=count, **common)
             else:
                 outcome = Outcome(ref.video_id, ref.uri, DROPPED, STAGE, "too_short",
                                   f"no {cfg.clip_seconds:g} s clip fits in "
-                                  f"{stats.duration:.2f} s of decoded video"
+                                  f"{decoded[0]:.2f} s of decoded video"
                                   + ("" if job.ranges == WHOLE_VIDEO else " within kept shots"),
                                   **common)
         self._clips.inc(count)
