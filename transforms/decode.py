@@ -18,6 +18,7 @@ that is deleted when the pass ends, whatever happens.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import shutil
@@ -341,6 +342,24 @@ def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+class RateGate:
+    """Picks frames at no more than ``fps`` per second (None or 0: every frame) from a
+    stream of decoded times: a frame passes when it is at or after the next due time, which
+    then moves one period on (or to the frame, after a gap). Decides from times alone, so a
+    consumer's ``wants`` built on it is safe to call ahead of ``add``."""
+
+    def __init__(self, fps: float | None):
+        self._step = 1.0 / fps if fps else 0.0
+        self._next = -math.inf
+
+    def __call__(self, time: float) -> bool:
+        if time < self._next - 1e-6:
+            return False
+        self._next = time + self._step if self._next == -math.inf else max(
+            self._next + self._step, time)
+        return True
+
+
 @dataclass(frozen=True)
 class Frame:
     """A decoded frame: ``image`` is BGR uint8; ``time`` in seconds from the decoder."""
@@ -354,14 +373,6 @@ def iter_frames(uri: str, fps: float | None = None,
                 short_side: int | None = None) -> Iterator[Frame]:
     """Yield frames of ``uri`` at no more than ``fps`` per second (None: every frame),
     downscaled to ``short_side``, while decoding (nothing is buffered)."""
-    step = 1.0 / fps if fps else 0.0
-    next_time = [-np.inf]
-
-    def wants(index: int, time: float) -> bool:
-        if time < next_time[0] - 1e-6:
-            return False
-        next_time[0] = time + step if next_time[0] == -np.inf else max(next_time[0] + step, time)
-        return True
-
-    for index, time, image in decode_frames(uri, wants):
+    gate = RateGate(fps)
+    for index, time, image in decode_frames(uri, lambda index, time: gate(time)):
         yield Frame(index, time, resize_short_side(image, short_side))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.decode import DecodeStats
+from transforms.decode import DecodeStats, RateGate
 
 # 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
 # instants) and 1.000 at 4 fps (twice the hashes), on benchmarks/bench_dedup_accuracy.py
@@ -401,8 +401,7 @@ class Fingerprinter:
         self._variants = variants and kind in VARIANT_KINDS
         self._windows = windows
         self._variant_hashes: list[bytes] = []
-        self._step = 1.0 / fps
-        self._next = -math.inf
+        self._gate = RateGate(fps)
         self._times: list[float] = []
         self._hashes: list[bytes] = []
         self._qualities: list[int] = []
@@ -416,11 +415,7 @@ class Fingerprinter:
             self._first = time
         self._last = time
         self._seen += 1
-        if time < self._next - 1e-6:
-            return False
-        self._next = time + self._step if self._next == -math.inf else max(
-            self._next + self._step, time)
-        return True
+        return self._gate(time)
 
     def add(self, index: int, time: float, image: np.ndarray) -> None:
         if self._variants:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.decode import DecodeStats
+from transforms.decode import DecodeStats, RateGate
 
 WIDTH = 64
 BINS = (16, 16, 16)
@@ -152,8 +152,7 @@ class ShotDetector:
     def __init__(self, params: ShotParams | None = None):
         self.params = p = params or ShotParams()
         self._distance = DISTANCES[p.distance]
-        self._step = 1.0 / p.fps if p.fps else 0.0
-        self._next_time = -np.inf
+        self._gate = RateGate(p.fps)
         self._recent: deque[np.ndarray] = deque(maxlen=max(1, p.gradual_frames))
         # Per histogrammed frame, in compact arrays (24 bytes a frame: 2.6 MB for an hour at
         # 30 fps): decode index, time, distance to the previous frame (0 for the first) and to
@@ -185,11 +184,7 @@ class ShotDetector:
         return self._indices[-1] + 1 if self._indices else 0
 
     def wants(self, index: int, time: float) -> bool:
-        if time < self._next_time - 1e-6:
-            return False
-        self._next_time = time + self._step if self._next_time == -np.inf \
-            else max(self._next_time + self._step, time)
-        return True
+        return self._gate(time)
 
     def add(self, index: int, time: float, image: np.ndarray) -> None:
         hist = hsv_histogram(image, self.params.bins, self.params.width)
