@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.records import ClipRecord, decode_jpeg, encode_jpeg, from_example
-from transforms.shards import iter_record_spans, match_shards
+from transforms.output.records import ClipRecord, decode_jpeg, encode_jpeg, from_example
+from transforms.output.shards import iter_record_spans, match_shards
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".m4v", ".mov", ".mkv", ".ogv", ".ogg")
 PREVIEW_HEIGHT = 112  # pixels; about the clips' short side (128) scaled for a dense grid

@@ -33,7 +33,7 @@ from annotate.formats import (
     check_span,
     default_taxonomy,
 )
-from transforms.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
+from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
 
 DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"
 CLAIM_SECONDS = 30 * 60  # a segment task opened by one annotator is theirs for this long

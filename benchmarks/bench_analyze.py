@@ -21,10 +21,10 @@ import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from transforms.decode import PREFETCH, decode_pass  # noqa: E402
-from transforms.fingerprint import Fingerprinter  # noqa: E402
-from transforms.persons import ShotFrameSampler  # noqa: E402
-from transforms.shots import ShotDetector  # noqa: E402
+from transforms.analyze.decode import PREFETCH, decode_pass  # noqa: E402
+from transforms.dedup.fingerprint import Fingerprinter  # noqa: E402
+from transforms.persons.sampling import ShotFrameSampler  # noqa: E402
+from transforms.shots.histogram import ShotDetector  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VIDEOS = os.path.join(HERE, "..", "..", "shared", "data", "videos")

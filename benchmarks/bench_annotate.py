@@ -34,8 +34,8 @@ from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv  # noq
 from annotate.media import preview_strip, read_record, scan_shards  # noqa: E402
 from annotate.store import Store  # noqa: E402
 from pipelines.apply_labels import matching_rows, run  # noqa: E402
-from transforms.decode import iter_frames  # noqa: E402
-from transforms.records import (  # noqa: E402
+from transforms.analyze.decode import iter_frames  # noqa: E402
+from transforms.output.records import (  # noqa: E402
     ClipRecord,
     encode_jpeg,
     from_example,
@@ -43,7 +43,7 @@ from transforms.records import (  # noqa: E402
     to_example,
     with_annotation,
 )
-from transforms.shards import iter_records, write_records  # noqa: E402
+from transforms.output.shards import iter_records, write_records  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIDEO = os.path.join(HERE, "..", "tests", "data", "videos", "vtest_a.mp4")

@@ -7,7 +7,7 @@ Prints, per video and in total: the bare loop's time (``cap.read()`` on every fr
 in-process: decode, clip sampling, resize, JPEG, tf.train.Example), the ratio stage / bare,
 and clips per second; then the whole job on the DirectRunner (one worker, filters off: the
 same decode-and-sample work) for the end to end. The stage decodes on a prefetching thread
-(``transforms.decode.PREFETCH``), so resizing and JPEG encoding overlap decoding.
+(``transforms.analyze.decode.PREFETCH``), so resizing and JPEG encoding overlap decoding.
 Times are the best of --repeat runs.
 """
 
@@ -24,7 +24,7 @@ import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from transforms.sample_clips import ClipConfig, ClipJob, _SampleClipsFn  # noqa: E402
+from transforms.clips.stage import ClipConfig, ClipJob, _SampleClipsFn  # noqa: E402
 from transforms.types import VideoRef  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -31,14 +31,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from transforms.decode import decode_pass, iter_frames  # noqa: E402
-from transforms.fingerprint import (  # noqa: E402
+from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from transforms.dedup.fingerprint import (  # noqa: E402
     FINGERPRINT_FPS,
     VARIANT_KINDS,
     Fingerprinter,
     VideoFingerprint,
 )
-from transforms.similarity import (  # noqa: E402
+from transforms.dedup.similarity import (  # noqa: E402
     BANDS,
     MatchParams,
     band_keys,

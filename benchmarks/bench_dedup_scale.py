@@ -39,9 +39,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from transforms.dedup import DROPPED_TAG, DropNearDuplicates  # noqa: E402
-from transforms.fingerprint import VideoFingerprint  # noqa: E402
-from transforms.similarity import (  # noqa: E402
+from transforms.dedup.fingerprint import VideoFingerprint  # noqa: E402
+from transforms.dedup.similarity import (  # noqa: E402
     DEFAULT_PARAMS,
     VARIANT_KEY_STRIDE,
     Edge,
@@ -50,6 +49,7 @@ from transforms.similarity import (  # noqa: E402
     compare,
     resolve_groups,
 )
+from transforms.dedup.stage import DROPPED_TAG, DropNearDuplicates  # noqa: E402
 
 CHUNK = 1000
 WORK_PREFIX = "hacs-dedup-scale-"

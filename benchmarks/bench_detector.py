@@ -26,10 +26,10 @@ from models.detectors import (  # noqa: E402
     faster_rcnn_model,
     jpeg_to_tensor,
 )
-from transforms.decode import decode_pass  # noqa: E402
-from transforms.persons import ShotFrameSampler  # noqa: E402
-from transforms.records import decode_jpeg  # noqa: E402
-from transforms.shots import ShotDetector  # noqa: E402
+from transforms.analyze.decode import decode_pass  # noqa: E402
+from transforms.output.records import decode_jpeg  # noqa: E402
+from transforms.persons.sampling import ShotFrameSampler  # noqa: E402
+from transforms.shots.histogram import ShotDetector  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIDEOS = ("vtest_a.mp4", "vtest_b.mp4", "Megamind.avi", "Megamind_bugy.avi", "tree.avi")

@@ -20,15 +20,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from models.detectors import load_person_detector  # noqa: E402
-from transforms.decode import decode_pass, iter_frames  # noqa: E402
-from transforms.persons import (  # noqa: E402
+from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from transforms.output.records import encode_jpeg  # noqa: E402
+from transforms.persons.sampling import (  # noqa: E402
     ShotFrameSampler,
     select_person_shots,
     share_kept,
     shot_scores,
 )
-from transforms.records import encode_jpeg  # noqa: E402
-from transforms.shots import ShotDetector  # noqa: E402
+from transforms.shots.histogram import ShotDetector  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECTED = {"vtest.avi": True, "Megamind.avi": True, "Megamind_bugy.avi": True,

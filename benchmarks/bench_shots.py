@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from transforms.decode import decode_pass, iter_frames  # noqa: E402
-from transforms.shots import ShotDetector, ShotParams  # noqa: E402
+from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from transforms.shots.histogram import ShotDetector, ShotParams  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE = (384, 288)

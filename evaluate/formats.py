@@ -322,12 +322,13 @@ def load_clips_csv(path: str, subset: str | None = None, issues: Issues | None =
     """Positive clips of a HACS Clips CSV (``classname,youtube_id,subset,start,end,label``,
     header row required; ``label`` 1 = positive, -1 = negative).
 
-    Clip ids are :func:`transforms.records.make_clip_id` of (youtube_id, start, end), the ids our
-    shards carry. Negative clips are not classification targets and are skipped (counted as
+    Clip ids are :func:`transforms.output.records.make_clip_id` of (youtube_id, start, end),
+    the ids our shards carry. Negative clips are not classification targets and are skipped
+    (counted as
     ``negative_clip_skipped``); rows with reversed times are counted and skipped.
     """
     # imported here: the record module pulls in torch (via tfrecord), seconds to import
-    from transforms.records import POSITIVE, make_clip_id
+    from transforms.output.records import POSITIVE, make_clip_id
 
     issues = issues if issues is not None else Issues()
     blocked = frozenset(blocked)
@@ -373,8 +374,8 @@ def load_clips_shards(pattern: str, subset: str | None = None, include_unannotat
     counted.
     """
     # imported here: they pull in Apache Beam and torch (seconds), which only shards need
-    from transforms.records import POSITIVE, UNANNOTATED, from_example
-    from transforms.shards import iter_records, match_shards
+    from transforms.output.records import POSITIVE, UNANNOTATED, from_example
+    from transforms.output.shards import iter_records, match_shards
 
     issues = issues if issues is not None else Issues()
     blocked = frozenset(blocked)

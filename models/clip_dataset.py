@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from transforms.records import ClipRecord, decode_jpeg, from_example
-from transforms.shards import iter_records, match_shards
+from transforms.output.records import ClipRecord, decode_jpeg, from_example
+from transforms.output.shards import iter_records, match_shards
 
 
 def clip_to_sample(clip: ClipRecord) -> dict:

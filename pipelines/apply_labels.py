@@ -27,8 +27,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from annotate.formats import ClipLabel, parse_clips_csv
-from transforms.records import ClipRecord, from_example, make_clip_id, with_annotation
-from transforms.shards import iter_records, match_shards, write_index
+from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
+from transforms.output.shards import iter_records, match_shards, write_index
 
 MATCHED = "matched"
 OUTCOMES = "outcomes"

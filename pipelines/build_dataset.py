@@ -21,17 +21,21 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from models.detectors import DetectorUnavailable
-from transforms import clips
-from transforms.analyze import SHOT_FRAMES, AnalysisConfig, AnalyzeVideos
-from transforms.dedup import (
+from transforms.analyze.stage import SHOT_FRAMES, AnalysisConfig, AnalyzeVideos
+from transforms.clips import sampler as clips
+from transforms.clips.stage import OUTCOMES, ClipConfig, ClipJob, SampleClips
+from transforms.dedup.stage import (
     DROPPED_TAG,
     KEPT_TAG,
     add_dedup_arguments,
     dedup_from_options,
     parse_reference,
 )
-from transforms.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
-from transforms.person_scoring import (
+from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
+from transforms.output.report import summary_text
+from transforms.output.run_report import WriteRunReport
+from transforms.output.write_shards import WriteClipShards
+from transforms.persons.stage import (
     NO_PERSON,
     ScorePersons,
     SelectPersonShots,
@@ -40,7 +44,6 @@ from transforms.person_scoring import (
     frame_positions_from_options,
     shot_params_from_options,
 )
-from transforms.report import summary_text
 from transforms.routing import (
     FRAMES,
     KEPT_SHOTS,
@@ -50,10 +53,7 @@ from transforms.routing import (
     RouteSurvivors,
     by_id,
 )
-from transforms.run_report import WriteRunReport
-from transforms.sample_clips import OUTCOMES, ClipConfig, ClipJob, SampleClips
 from transforms.types import FAILED
-from transforms.write_shards import WriteClipShards
 
 STAGES = ("decode", "dedup", "persons", "clips")
 

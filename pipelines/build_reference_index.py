@@ -25,9 +25,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-from transforms.decode import VideoError
-from transforms.fingerprint import DEFAULT_KIND, FINGERPRINT_FPS, HASHERS, fingerprint_video
-from transforms.manifest import load_inputs
+from transforms.analyze.decode import VideoError
+from transforms.dedup.fingerprint import DEFAULT_KIND, FINGERPRINT_FPS, HASHERS, fingerprint_video
+from transforms.inputs.manifest import load_inputs
 from transforms.types import VideoRef
 
 NAMESPACE = "reference_index"
@@ -89,7 +89,7 @@ class FingerprintRefs(beam.DoFn):
 
 
 def _check_precomputed(line: str):
-    from transforms.fingerprint import VideoFingerprint
+    from transforms.dedup.fingerprint import VideoFingerprint
 
     try:
         fp = VideoFingerprint.from_json(line)

@@ -7,10 +7,10 @@ import pytest
 
 from pipelines.build_dataset import run
 from tests.conftest import video
-from transforms.decode import iter_frames
-from transforms.manifest import ManifestError
-from transforms.records import decode_jpeg, from_example
-from transforms.shards import iter_records, match_shards
+from transforms.analyze.decode import iter_frames
+from transforms.inputs.manifest import ManifestError
+from transforms.output.records import decode_jpeg, from_example
+from transforms.output.shards import iter_records, match_shards
 
 
 def _videos(out):
@@ -207,8 +207,8 @@ def test_clip_pass_stops_after_the_last_kept_shot(monkeypatch, prefetch):
     after the last kept shot (the outcome's facts then come from the analysis: exactly
     20.0 s, where a full decode measures 20.000000000000004) and still reports the whole
     video."""
-    import transforms.sample_clips as sample_clips
-    from transforms.sample_clips import ClipConfig, ClipJob, _SampleClipsFn
+    import transforms.clips.stage as sample_clips
+    from transforms.clips.stage import ClipConfig, ClipJob, _SampleClipsFn
     from transforms.types import TimeRange, VideoRef
 
     monkeypatch.setattr(sample_clips, "PREFETCH", prefetch)

@@ -5,8 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from models.clip_dataset import ClipShardDataset
-from transforms.records import from_example
-from transforms.shards import iter_records, match_shards
+from transforms.output.records import from_example
+from transforms.output.shards import iter_records, match_shards
 
 
 def _all_clip_ids(out):

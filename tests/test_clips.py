@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from transforms.clips import ClipSampler, plan_clips, target_times
-from transforms.records import decode_jpeg
+from transforms.clips.sampler import ClipSampler, plan_clips, target_times
+from transforms.output.records import decode_jpeg
 from transforms.types import TimeRange
 
 

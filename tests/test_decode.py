@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_bad_inputs, video
-from transforms.decode import VideoError, decode_pass, iter_frames, open_video
+from transforms.analyze.decode import VideoError, decode_pass, iter_frames, open_video
 
 
 def test_timestamps_come_from_decoding_not_the_header():
@@ -107,9 +107,9 @@ def test_prefetch_consumer_may_stop_early():
 
 
 def test_prefetching_pass_feeds_consumers_the_same_frames():
-    from transforms.fingerprint import Fingerprinter
-    from transforms.persons import ShotFrameSampler
-    from transforms.shots import ShotDetector
+    from transforms.dedup.fingerprint import Fingerprinter
+    from transforms.persons.sampling import ShotFrameSampler
+    from transforms.shots.histogram import ShotDetector
 
     def analyse(prefetch):
         fp, det = Fingerprinter("m"), ShotDetector()

@@ -89,7 +89,7 @@ def test_gs_input_and_output(gcs):
 
 
 def test_glob_over_bucket(gcs):
-    from transforms.manifest import load_inputs
+    from transforms.inputs.manifest import load_inputs
 
     refs = load_inputs(f"gs://{BUCKET}/in/*")
     assert [(r.video_id, r.uri) for r in refs] == [

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tests.conftest import VIDEOS
-from transforms.manifest import ManifestError, glob_videos, parse_manifest, read_manifest
+from transforms.inputs.manifest import ManifestError, glob_videos, parse_manifest, read_manifest
 
 
 def test_csv_with_optional_columns():
@@ -55,7 +55,7 @@ def test_glob_without_videos_fails(tmp_path):
 
 
 def test_inputs_round_trip_through_jsonl(tmp_path):
-    from transforms.manifest import ref_from_json, write_inputs
+    from transforms.inputs.manifest import ref_from_json, write_inputs
 
     refs = parse_manifest('video_id,uri,label,subset\na,x.mp4,run,training\nb,"y, z.mp4",,\n')
     path = tmp_path / "inputs.jsonl"

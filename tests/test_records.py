@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from tfrecord import example_pb2
 
-from transforms.records import (
+from transforms.output.records import (
     NEGATIVE,
     ClipRecord,
     decode_jpeg,
@@ -54,7 +54,7 @@ def test_with_annotation():
 def test_write_records_reads_back_with_index(tmp_path):
     from tfrecord.reader import tfrecord_loader
 
-    from transforms.shards import iter_records, write_index, write_records
+    from transforms.output.shards import iter_records, write_index, write_records
 
     path = str(tmp_path / "s.tfrecord")
     payloads = [to_example(_clip(start=float(i), end=float(i + 2))) for i in range(3)]

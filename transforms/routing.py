@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import apache_beam as beam
 
-from transforms.analyze import VideoAnalysis
-from transforms.person_scoring import kept_shots_record
-from transforms.sample_clips import OUTCOMES, ClipJob
+from transforms.analyze.stage import VideoAnalysis
+from transforms.clips.stage import OUTCOMES, ClipJob
+from transforms.persons.stage import kept_shots_record
 
 SHOTS = "shots"
 FRAMES = "frames"

@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from annotate.app import create_app
 from annotate.cli import prepare
 from annotate.store import Store
-from transforms.decode import iter_frames
-from transforms.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, to_example
+from transforms.analyze.decode import iter_frames
+from transforms.output.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, to_example
 
 VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"
 CLIP_FPS = 8.0

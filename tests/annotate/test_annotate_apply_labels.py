@@ -14,8 +14,14 @@ from tests_annotate_helpers import write_shard
 
 from annotate.formats import ClipLabel, parse_clips_csv
 from pipelines.apply_labels import ApplyLabels, row_matches, run
-from transforms.records import ClipRecord, encode_jpeg, from_example, make_clip_id, to_example
-from transforms.shards import index_path, iter_records, match_shards
+from transforms.output.records import (
+    ClipRecord,
+    encode_jpeg,
+    from_example,
+    make_clip_id,
+    to_example,
+)
+from transforms.output.shards import index_path, iter_records, match_shards
 
 
 def clip(video_id: str, start: float, label_name: str = "Walking",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.shards import write_records
+from transforms.output.shards import write_records
 
 CHROMIUM = "/usr/bin/chromium"
 WEBM_FPS = 10.0  # frame rate of the test WebM videos

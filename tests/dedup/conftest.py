@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from transforms.fingerprint import VideoFingerprint, fingerprint_video
+from transforms.dedup.fingerprint import VideoFingerprint, fingerprint_video
 
 VIDEOS = os.path.join(os.path.dirname(__file__), "..", "data", "videos")
 

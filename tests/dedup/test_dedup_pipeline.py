@@ -18,7 +18,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines import build_reference_index
 from tests.dedup.conftest import video
 from tests.dedup.synth import flip_bits, synthetic
-from transforms.dedup import (
+from transforms.dedup.fingerprint import VideoFingerprint
+from transforms.dedup.stage import (
     DROPPED_TAG,
     KEPT_TAG,
     DropNearDuplicates,
@@ -26,7 +27,6 @@ from transforms.dedup import (
     dedup_from_options,
     parse_reference,
 )
-from transforms.fingerprint import VideoFingerprint
 
 
 def _drop_row(outcome):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.dedup.conftest import video
-from transforms.decode import decode_pass, iter_frames
-from transforms.fingerprint import (
+from transforms.analyze.decode import decode_pass, iter_frames
+from transforms.dedup.fingerprint import (
     CROP_WINDOWS,
     MIN_QUALITY,
     Fingerprinter,
@@ -24,7 +24,7 @@ from transforms.fingerprint import (
     phash256_variants,
     to_gray,
 )
-from transforms.similarity import MATCH_DISTANCE, hamming_matrix
+from transforms.dedup.similarity import MATCH_DISTANCE, hamming_matrix
 
 
 def _frame(name: str, at: float) -> np.ndarray:

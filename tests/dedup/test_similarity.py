@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.dedup.synth import flip_bits, synthetic
-from transforms.similarity import (
+from transforms.dedup.similarity import (
     BANDS,
     Edge,
     KeepKey,

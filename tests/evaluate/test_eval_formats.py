@@ -18,8 +18,8 @@ from evaluate.formats import (
     parse_ground_truth,
     parse_results,
 )
-from transforms.records import ClipRecord, make_clip_id, to_example
-from transforms.shards import write_records
+from transforms.output.records import ClipRecord, make_clip_id, to_example
+from transforms.output.shards import write_records
 
 
 def test_ground_truth_subset_labels_and_blocked(tmp_path):

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from pipelines.person_recall import clips_in, covered, run
-from transforms.person_scoring import kept_shots_record
-from transforms.shots import Shot
+from transforms.persons.stage import kept_shots_record
+from transforms.shots.histogram import Shot
 from transforms.types import TimeRange
 
 

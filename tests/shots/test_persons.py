@@ -1,15 +1,15 @@
 import pytest
 
-from transforms.decode import DecodeStats, decode_pass
-from transforms.persons import (
+from transforms.analyze.decode import DecodeStats, decode_pass
+from transforms.output.records import decode_jpeg
+from transforms.persons.sampling import (
     ShotFrameSampler,
     no_person_outcome,
     select_person_shots,
     share_kept,
     shot_scores,
 )
-from transforms.records import decode_jpeg
-from transforms.shots import Shot, ShotDetector
+from transforms.shots.histogram import Shot, ShotDetector
 from transforms.types import TimeRange
 
 from .conftest import FPS

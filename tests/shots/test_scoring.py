@@ -26,10 +26,10 @@ from models.detectors import (
     person_score,
     resolve_faster_rcnn_weights,
 )
-from transforms.person_scoring import NO_PERSON, ScorePersons, SelectPersonShots
-from transforms.persons import ShotFrame
-from transforms.records import decode_jpeg, encode_jpeg
-from transforms.shots import Shot
+from transforms.output.records import decode_jpeg, encode_jpeg
+from transforms.persons.sampling import ShotFrame
+from transforms.persons.stage import NO_PERSON, ScorePersons, SelectPersonShots
+from transforms.shots.histogram import Shot
 from transforms.types import TimeRange
 
 
@@ -175,9 +175,9 @@ def ssd():
 
 @pytest.mark.parametrize("video", ["vtest_a.mp4", "vtest_b.mp4"])
 def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
-    from transforms.decode import decode_pass
-    from transforms.persons import ShotFrameSampler
-    from transforms.shots import ShotDetector
+    from transforms.analyze.decode import decode_pass
+    from transforms.persons.sampling import ShotFrameSampler
+    from transforms.shots.histogram import ShotDetector
 
     detector, model = ssd
     shots = ShotDetector()
@@ -190,7 +190,7 @@ def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
 
 
 def test_offline_detector_on_every_frame_of_tree(ssd):
-    from transforms.decode import iter_frames
+    from transforms.analyze.decode import iter_frames
 
     detector, model = ssd
     images = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "tree.avi"))]
@@ -203,7 +203,7 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
 
 
 def test_whole_stage_on_sample_videos_with_the_offline_detector():
-    from transforms.person_scoring import SegmentShots
+    from transforms.persons.stage import SegmentShots
     from transforms.types import VideoRef
 
     refs = [VideoRef("people", os.path.join(VIDEOS, "vtest_a.mp4")),
@@ -268,7 +268,7 @@ def test_right_architecture_weights_pass_the_check(tmp_path):
 def test_pipeline_options_build_params_and_detector():
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from transforms.person_scoring import (
+    from transforms.persons.stage import (
         add_shot_person_arguments,
         detector_from_options,
         frame_positions_from_options,

@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from transforms.decode import decode_pass
-from transforms.shots import (
+from transforms.analyze.decode import decode_pass
+from transforms.shots.histogram import (
     DISTANCES,
     ShotDetector,
     ShotParams,

@@ -1,7 +1,7 @@
 """Beam stage: drop near-duplicate videos inside the collection, then those that match
 reference sets (benchmark validation/test videos), with the evidence for each drop.
 
-The algorithms live in ``transforms.similarity``; this module only wires them:
+The algorithms live in ``transforms.dedup.similarity``; this module only wires them:
 
 * candidates: every usable frame hash, and every crop-variant hash, is cut into bands; videos
   are keyed by ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video
@@ -28,14 +28,14 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.fingerprint import (
+from transforms.dedup.fingerprint import (
     DEFAULT_KIND,
     FINGERPRINT_FPS,
     HASHERS,
     MIN_QUALITY,
     VideoFingerprint,
 )
-from transforms.similarity import (
+from transforms.dedup.similarity import (
     BANDS,
     CONTAIN_SHARE,
     DEFAULT_PARAMS,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.clips import (
+from transforms.analyze.decode import PREFETCH, VideoError, open_video
+from transforms.clips.sampler import (
     CLIP_SECONDS,
     CLIP_STRIDE,
     FRAMES_PER_CLIP,
@@ -18,9 +19,8 @@ from transforms.clips import (
     ClipSampler,
     SampledClip,
 )
-from transforms.decode import PREFETCH, VideoError, open_video
+from transforms.output.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
 from transforms.progress import Progress
-from transforms.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
 from transforms.types import DROPPED, FAILED, KEPT, Outcome, TimeRange, VideoRef
 
 OUTCOMES = "outcomes"

@@ -9,8 +9,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.report import Tally, build_report
-from transforms.write_shards import dataset_manifest, write_json
+from transforms.output.report import Tally, build_report
+from transforms.output.write_shards import dataset_manifest, write_json
 
 
 class _TallyFn(beam.CombineFn):

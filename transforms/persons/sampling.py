@@ -1,8 +1,9 @@
 """Frames to score per shot, and the keep/drop decision from person scores.
 
 :class:`ShotFrameSampler` rides in the same decode pass as a
-:class:`transforms.shots.ShotDetector` (and fingerprints, clips...). Shots are only final a
-few frames after their cut, so the sampler keeps a small reservoir of downscaled frames for the
+:class:`transforms.shots.histogram.ShotDetector` (and fingerprints, clips...). Shots are only
+final a few frames after their cut, so the sampler keeps a small reservoir of downscaled frames
+for the
 shot in progress (every ``step``-th frame; when full it drops every other one and doubles
 ``step``) plus every frame the detector has not settled yet (its decision lag and, with a
 cut pending, the minimum shot length: so the start of a shot whose cut is not final yet is not
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.decode import DecodeStats
-from transforms.records import encode_jpeg
-from transforms.shots import Shot, ShotDetector
+from transforms.analyze.decode import DecodeStats
+from transforms.output.records import encode_jpeg
+from transforms.shots.histogram import Shot, ShotDetector
 from transforms.types import DROPPED, Outcome, TimeRange
 
 POSITIONS = (1 / 3, 2 / 3)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.decode import DecodeStats, RateGate
+from transforms.analyze.decode import DecodeStats, RateGate
 
 # 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
 # instants) and 1.000 at 4 fps (twice the hashes), on benchmarks/bench_dedup_accuracy.py
@@ -379,7 +379,7 @@ class VideoFingerprint:
 
 
 class Fingerprinter:
-    """Frame consumer (see ``transforms.decode.FrameConsumer``) that fingerprints a video
+    """Frame consumer (see ``transforms.analyze.decode.FrameConsumer``) that fingerprints a video
     while it streams past: it wants one frame every ``1/fps`` seconds, hashes each frame
     as it arrives and keeps only the hash and quality (32 + 1 bytes and a time per frame, plus
     32 bytes per crop window (``windows``, 13 by default) when ``variants`` is on and the kind
@@ -449,8 +449,8 @@ class Fingerprinter:
 
 def fingerprint_video(video_id: str, uri: str, fps: float = FINGERPRINT_FPS,
                       kind: str = DEFAULT_KIND, variants: bool = True) -> VideoFingerprint:
-    """Decode ``uri`` once and fingerprint it (raises ``transforms.decode.VideoError``)."""
-    from transforms.decode import decode_pass
+    """Decode ``uri`` once and fingerprint it (raises ``transforms.analyze.decode.VideoError``)."""
+    from transforms.analyze.decode import decode_pass
 
     fingerprinter = Fingerprinter(video_id, fps=fps, kind=kind, uri=uri, variants=variants)
     stats = decode_pass(uri, [fingerprinter])

@@ -7,9 +7,9 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.records import SCHEMA_VERSION
-from transforms.report import ShardInfo
-from transforms.shards import index_path, write_index
+from transforms.output.records import SCHEMA_VERSION
+from transforms.output.report import ShardInfo
+from transforms.output.shards import index_path, write_index
 
 SHARD_PREFIX = "clips"
 SHARD_TEMPLATE = "-SSSSS-of-NNNNN"

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.decode import PREFETCH, VideoError, decode_pass
-from transforms.fingerprint import Fingerprinter, VideoFingerprint
-from transforms.persons import ShotFrameSampler
+from transforms.analyze.decode import PREFETCH, VideoError, decode_pass
+from transforms.dedup.fingerprint import Fingerprinter, VideoFingerprint
+from transforms.persons.sampling import ShotFrameSampler
 from transforms.progress import Progress
-from transforms.shots import Shot, ShotDetector, ShotParams
+from transforms.shots.histogram import Shot, ShotDetector, ShotParams
 from transforms.types import FAILED, Outcome, VideoRef
 
 STAGE = "decode"

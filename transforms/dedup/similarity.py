@@ -1,6 +1,6 @@
 """Video similarity from perceptual fingerprints, candidate keys, and duplicate grouping.
 
-Plain numpy functions; the Beam join in ``transforms.dedup`` wires them.
+Plain numpy functions; the Beam join in ``transforms.dedup.stage`` wires them.
 
 Similarity is vPDQ's (Meta, 2022): the share of A's usable frames (quality >= a minimum) that
 have a frame of B within a Hamming distance, and the same from B to A. A pair is a duplicate
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.fingerprint import MIN_QUALITY, VideoFingerprint
+from transforms.dedup.fingerprint import MIN_QUALITY, VideoFingerprint
 
 # Defaults chosen on benchmarks/bench_dedup_accuracy.py (numbers in docs/dedup.md).
 MATCH_DISTANCE = 32

@@ -9,7 +9,8 @@ transitions (dissolves, fades) change consecutive frames only a little each; the
 comparing each frame with the one ``gradual_frames`` earlier.
 
 Decisions are made online with a bounded lag, so a :class:`ShotDetector` can tell other consumers
-of the same decode pass (:class:`transforms.persons.ShotFrameSampler`) which cuts are final.
+of the same decode pass (:class:`transforms.persons.sampling.ShotFrameSampler`) which cuts are
+final.
 Plain numpy and OpenCV; no Beam here.
 
 Defaults were chosen with ``benchmarks/bench_shots.py`` (see ``docs/shots.md``).
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.decode import DecodeStats, RateGate
+from transforms.analyze.decode import DecodeStats, RateGate
 
 WIDTH = 64
 BINS = (16, 16, 16)

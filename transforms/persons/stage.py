@@ -18,8 +18,8 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from models.detectors import PersonDetector, load_person_detector
-from transforms.decode import VideoError, decode_pass
-from transforms.persons import (
+from transforms.analyze.decode import VideoError, decode_pass
+from transforms.persons.sampling import (
     PERSON_THRESHOLD,
     POSITIONS,
     STAGE,
@@ -28,7 +28,7 @@ from transforms.persons import (
     no_person_outcome,
     select_person_shots,
 )
-from transforms.shots import Shot, ShotDetector, ShotParams
+from transforms.shots.histogram import Shot, ShotDetector, ShotParams
 from transforms.types import FAILED, Outcome, TimeRange, VideoRef
 
 ShotKey = tuple[str, int]
@@ -193,7 +193,7 @@ def add_shot_person_arguments(parser) -> None:
     """Options of the shot and person stages, for the pipeline's PipelineOptions subclass
     (call from its ``_add_argparse_args``). Defaults follow HACS and docs/shots.md."""
     from models.detectors import DEFAULT_DETECTOR, DETECTORS, FASTER_RCNN_SIZE
-    from transforms import shots
+    from transforms.shots import histogram as shots
 
     parser.add_argument("--shot_threshold", type=float, default=shots.THRESHOLD,
                         help="colour-histogram distance (0..1) between consecutive frames "

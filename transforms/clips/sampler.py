@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.decode import resize_short_side
-from transforms.records import encode_jpeg
+from transforms.analyze.decode import resize_short_side
+from transforms.output.records import encode_jpeg
 from transforms.types import TimeRange
 
 CLIP_SECONDS = 2.0
