@@ -34,7 +34,7 @@ from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv  # noq
 from annotate.media import preview_strip, read_record, scan_shards  # noqa: E402
 from annotate.store import Store  # noqa: E402
 from pipelines.apply_labels import matching_rows, run  # noqa: E402
-from transforms.analyze.decode import iter_frames  # noqa: E402
+from tests.media import iter_frames  # noqa: E402
 from transforms.output.records import (  # noqa: E402
     ClipRecord,
     encode_jpeg,

@@ -31,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from tests.media import iter_frames  # noqa: E402
+from transforms.analyze.decode import decode_pass  # noqa: E402
 from transforms.dedup.fingerprint import (  # noqa: E402
     FINGERPRINT_FPS,
     VARIANT_KINDS,

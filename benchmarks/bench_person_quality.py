@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from models.detectors import load_person_detector  # noqa: E402
-from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from tests.media import iter_frames  # noqa: E402
+from transforms.analyze.decode import decode_pass  # noqa: E402
 from transforms.output.records import encode_jpeg  # noqa: E402
 from transforms.persons.sampling import (  # noqa: E402
     ShotFrameSampler,

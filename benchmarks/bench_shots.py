@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from transforms.analyze.decode import decode_pass, iter_frames  # noqa: E402
+from tests.media import iter_frames  # noqa: E402
+from transforms.analyze.decode import decode_pass  # noqa: E402
 from transforms.shots.histogram import ShotDetector, ShotParams  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.build_dataset import run
 from tests.conftest import video
-from transforms.analyze.decode import iter_frames
+from tests.media import iter_frames
 from transforms.inputs.manifest import ManifestError
 from transforms.output.records import decode_jpeg, from_example
 from transforms.output.shards import iter_records, match_shards

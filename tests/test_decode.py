@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_bad_inputs, video
-from transforms.analyze.decode import VideoError, decode_pass, iter_frames, open_video
+from tests.media import iter_frames
+from transforms.analyze.decode import VideoError, decode_pass, open_video
 
 
 def test_timestamps_come_from_decoding_not_the_header():

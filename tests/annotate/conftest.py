@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from annotate.app import create_app
 from annotate.cli import prepare
 from annotate.store import Store
-from transforms.analyze.decode import iter_frames
+from tests.media import iter_frames
 from transforms.output.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, to_example
 
 VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"

@@ -190,7 +190,7 @@ def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
 
 
 def test_offline_detector_on_every_frame_of_tree(ssd):
-    from transforms.analyze.decode import iter_frames
+    from tests.media import iter_frames
 
     detector, model = ssd
     images = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "tree.avi"))]
@@ -203,24 +203,30 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
 
 
 def test_whole_stage_on_sample_videos_with_the_offline_detector():
-    from transforms.persons.stage import SegmentShots
-    from transforms.types import VideoRef
+    from transforms.analyze.stage import SHOT_FRAMES, AnalysisConfig, AnalyzeVideos
+    from transforms.shots.histogram import ShotParams
+    from transforms.types import FAILED, VideoRef
 
     refs = [VideoRef("people", os.path.join(VIDEOS, "vtest_a.mp4")),
             VideoRef("tree", os.path.join(VIDEOS, "tree.avi")),
             VideoRef("gone", os.path.join(VIDEOS, "absent.mp4"))]
     detector = load_person_detector("ssd_mobilenet_v2", max_batch_size=4)
+    config = AnalysisConfig(fingerprint_fps=None, fingerprint_kind="phash256",
+                            crop_variants=False, shot_params=ShotParams(),
+                            frame_positions=(1 / 3, 2 / 3))
     with TestPipeline() as p:
-        seg = p | beam.Create(refs) | SegmentShots()
-        scores = seg.frames | ScorePersons(detector)
-        out = {"shots": seg.shots, "scores": scores} | SelectPersonShots()
+        analysis = p | beam.Create(refs) | AnalyzeVideos(config, total=len(refs))
+        shots = analysis.analyses | beam.Map(
+            lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
+        scores = analysis[SHOT_FRAMES] | ScorePersons(detector)
+        out = {"shots": shots, "scores": scores} | SelectPersonShots()
         assert_that(out.kept | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
                                                             for r in kv[1]])),
                     equal_to([("people", [(0, 0.0, pytest.approx(20.0, abs=1e-3))])]),
                     label="Kept")
         assert_that(out[NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason)),
                     equal_to([("tree", "no_person")]), label="NoPerson")
-        assert_that(seg.failed | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
+        assert_that(analysis[FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
                     equal_to([("gone", "failed", "missing")]), label="Failed")
 
 

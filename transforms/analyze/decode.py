@@ -280,17 +280,6 @@ def open_video(uri: str) -> Iterator[VideoStream]:
         yield VideoStream(uri, path)
 
 
-def decode_frames(uri: str, wants: Callable[[int, float], bool],
-                  stats: list[DecodeStats] | None = None,
-                  ) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Decode ``uri`` once, yielding ``(index, time, image)`` for wanted frames (see
-    :meth:`VideoStream.frames`); the pass's DecodeStats is appended to ``stats`` at the end."""
-    with open_video(uri) as video:
-        yield from video.frames(wants)
-        if stats is not None:
-            stats.append(video.stats)
-
-
 def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
     """One decode pass feeding several consumers (fingerprints, shots, clips) together:
     each frame is retrieved once if any consumer wants it, and given to those that do.
@@ -358,21 +347,3 @@ class RateGate:
         self._next = time + self._step if self._next == -math.inf else max(
             self._next + self._step, time)
         return True
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A decoded frame: ``image`` is BGR uint8; ``time`` in seconds from the decoder."""
-
-    index: int
-    time: float
-    image: np.ndarray
-
-
-def iter_frames(uri: str, fps: float | None = None,
-                short_side: int | None = None) -> Iterator[Frame]:
-    """Yield frames of ``uri`` at no more than ``fps`` per second (None: every frame),
-    downscaled to ``short_side``, while decoding (nothing is buffered)."""
-    gate = RateGate(fps)
-    for index, time, image in decode_frames(uri, lambda index, time: gate(time)):
-        yield Frame(index, time, resize_short_side(image, short_side))

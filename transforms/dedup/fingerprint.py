@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -338,44 +337,6 @@ class VideoFingerprint:
     @classmethod
     def from_json(cls, line: str) -> VideoFingerprint:
         return cls.from_json_dict(json.loads(line))
-
-    _HEAD = struct.Struct("<dIII")
-
-    def to_bytes(self) -> bytes:
-        """Compact binary form: a header, length-prefixed UTF-8 strings, times as float32,
-        hashes, qualities as uint8; then, only when there are crop variants, their number per
-        frame (uint8) and their hashes (so a fingerprint without variants has the form it had
-        before variants existed, and readers of that form ignore the tail)."""
-        strings = b"".join(struct.pack("<H", len(s)) + s for s in
-                           (self.video_id.encode(), self.uri.encode(), self.kind.encode()))
-        tail = (struct.pack("<B", self.variants_per_frame) + self.variants
-                if self.variants else b"")
-        return (self._HEAD.pack(self.duration, self.width, self.height, len(self.times))
-                + strings + np.asarray(self.times, np.float32).tobytes() + self.hashes
-                + np.asarray(self.qualities, np.uint8).tobytes() + tail)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> VideoFingerprint:
-        duration, width, height, n = cls._HEAD.unpack_from(data)
-        pos = cls._HEAD.size
-        strings = []
-        for _ in range(3):
-            (size,) = struct.unpack_from("<H", data, pos)
-            strings.append(data[pos + 2:pos + 2 + size].decode())
-            pos += 2 + size
-        video_id, uri, kind = strings
-        times = np.frombuffer(data, np.float32, n, pos)
-        pos += 4 * n
-        hashes = data[pos:pos + n * HASH_BYTES[kind]]
-        pos += n * HASH_BYTES[kind]
-        qualities = np.frombuffer(data, np.uint8, n, pos)
-        pos += n
-        variants = b""
-        if pos < len(data):
-            per_frame = data[pos]
-            variants = data[pos + 1:pos + 1 + per_frame * n * HASH_BYTES[kind]]
-        return cls(video_id, duration, width, height, tuple(float(t) for t in times), hashes,
-                   tuple(int(q) for q in qualities), kind, uri, variants)
 
 
 class Fingerprinter:

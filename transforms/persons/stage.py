@@ -1,13 +1,12 @@
 """Beam stage: score shot frames for people in batches across videos, keep shots with people.
 
-``SegmentShots`` cuts videos into shots and samples the frames to score in one decode pass of
-its own (a pipeline that already decodes each video, e.g. for fingerprints, can instead put a
-ShotDetector and a ShotFrameSampler among that pass's consumers and skip this transform).
-``ScorePersons`` turns ShotFrames (from every video) into per-shot max person scores keyed by
-``(video_id, shot_index)``, through RunInference (frames of many videos share a batch; the
-model loads once per worker process and is shared by its threads). ``SelectPersonShots`` joins
-those scores with each video's shots: kept time ranges for clip sampling, and a
-``dropped``/``no_person`` Outcome for videos with no kept shot.
+Shots and the frames to score come from the analysis pass (``transforms.analyze``), where a
+ShotDetector and a ShotFrameSampler ride the one decode of each video. ``ScorePersons`` turns
+ShotFrames (from every video) into per-shot max person scores keyed by ``(video_id,
+shot_index)``, through RunInference (frames of many videos share a batch; the model loads once
+per worker process and is shared by its threads). ``SelectPersonShots`` joins those scores
+with each video's shots: kept time ranges for clip sampling, and a ``dropped``/``no_person``
+Outcome for videos with no kept shot.
 """
 
 from __future__ import annotations
@@ -18,67 +17,18 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from models.detectors import PersonDetector, load_person_detector
-from transforms.analyze.decode import VideoError, decode_pass
 from transforms.persons.sampling import (
     PERSON_THRESHOLD,
-    POSITIONS,
-    STAGE,
     ShotFrame,
-    ShotFrameSampler,
     no_person_outcome,
     select_person_shots,
 )
-from transforms.shots.histogram import Shot, ShotDetector, ShotParams
-from transforms.types import FAILED, Outcome, TimeRange, VideoRef
+from transforms.shots.histogram import Shot, ShotParams
+from transforms.types import Outcome, TimeRange
 
 ShotKey = tuple[str, int]
 NO_PERSON = "no_person"
 FRAMES = "frames"
-
-
-class _Segment(beam.DoFn):
-    """VideoRef -> (video_id, (uri, shots)) and its ShotFrames (tagged); an unusable video
-    becomes a failed Outcome (tagged)."""
-
-    def __init__(self, params: ShotParams, positions: tuple[float, ...]):
-        self._params = params
-        self._positions = positions
-        self._videos = beam.metrics.Metrics.counter(STAGE, "videos_segmented")
-        self._failed = beam.metrics.Metrics.counter(STAGE, "videos_failed")
-        self._shots = beam.metrics.Metrics.distribution(STAGE, "shots_per_video")
-
-    def process(self, ref: VideoRef):
-        detector = ShotDetector(self._params)
-        sampler = ShotFrameSampler(detector, ref.video_id, self._positions)
-        try:
-            stats = decode_pass(ref.uri, [detector, sampler])
-        except VideoError as err:
-            self._failed.inc()
-            yield beam.pvalue.TaggedOutput(FAILED, Outcome(
-                video_id=ref.video_id, uri=ref.uri, status=FAILED, stage="shots",
-                reason=err.reason, message=err.message))
-            return
-        shots = detector.result(stats)
-        self._videos.inc()
-        self._shots.update(len(shots))
-        yield ref.video_id, (ref.uri, shots)
-        for frame in sampler.result(stats):
-            yield beam.pvalue.TaggedOutput(FRAMES, frame)
-
-
-class SegmentShots(beam.PTransform):
-    """PCollection[VideoRef] -> outputs ``shots`` ((video_id, (uri, list[Shot]))), ``frames``
-    (ShotFrame, for ScorePersons) and ``failed`` (Outcome of videos that cannot be decoded)."""
-
-    def __init__(self, params: ShotParams | None = None,
-                 positions: tuple[float, ...] = POSITIONS):
-        super().__init__()
-        self._params = params or ShotParams()
-        self._positions = tuple(positions)
-
-    def expand(self, videos: beam.PCollection[VideoRef]):
-        return videos | "CutAndSample" >> beam.ParDo(
-            _Segment(self._params, self._positions)).with_outputs(FRAMES, FAILED, main="shots")
 
 
 class _Prepare(beam.DoFn):
