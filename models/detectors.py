@@ -295,3 +295,68 @@ def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = Non
                                                         max_batch_size, model_params=params),
                               jpeg_to_tensor)
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Which person detector scores the shot frames, and how: ``name`` (ssd_mobilenet_v2 or
+    faster_rcnn), ``weights`` (Faster R-CNN state dict path or URI; None: torchvision's
+    cache), ``input_size`` (Faster R-CNN shorter side, pixels), ``device`` (CPU or GPU) and
+    the batch sizes (frames per detector call, across videos)."""
+
+    name: str = DEFAULT_DETECTOR
+    weights: str | None = None
+    input_size: int = FASTER_RCNN_SIZE
+    device: str = "CPU"
+    min_batch_size: int = 1
+    max_batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.name not in DETECTORS:
+            raise ValueError(f"--detector must be one of {', '.join(DETECTORS)}, "
+                             f"not {self.name!r}")
+        if self.input_size < 32:
+            raise ValueError(f"--detector_input_size must be >= 32 pixels, "
+                             f"not {self.input_size}")
+        if not 1 <= self.min_batch_size <= self.max_batch_size:
+            raise ValueError("--detector_min_batch_size and --detector_max_batch_size must "
+                             f"satisfy 1 <= min <= max, not {self.min_batch_size} and "
+                             f"{self.max_batch_size}")
+
+
+def add_detector_arguments(parser) -> None:
+    """Add the person detector's options to a ``PipelineOptions._add_argparse_args`` parser."""
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS,
+                        help="Person detector: ssd_mobilenet_v2 (offline, weights in a pip "
+                             "package) or faster_rcnn (the HACS detector; torchvision COCO "
+                             "weights).")
+    parser.add_argument("--detector_weights", default=None,
+                        help="Faster R-CNN state dict, local or gs:// (default: torchvision's "
+                             "COCO weights in the torch hub cache).")
+    parser.add_argument("--detector_input_size", type=int, default=FASTER_RCNN_SIZE,
+                        help="Faster R-CNN shorter side in pixels (torchvision's default: "
+                             "800).")
+    parser.add_argument("--device", default="CPU", choices=("CPU", "GPU"),
+                        help="Where Faster R-CNN runs; GPU uses CUDA when the worker has it.")
+    parser.add_argument("--detector_min_batch_size", type=int, default=1,
+                        help="Smallest batch of frames per detector call.")
+    parser.add_argument("--detector_max_batch_size", type=int, default=16,
+                        help="Largest batch of frames per detector call (frames of several "
+                             "videos share a batch).")
+
+
+def detector_config_from_options(options) -> DetectorConfig:
+    """DetectorConfig from options added by :func:`add_detector_arguments`."""
+    return DetectorConfig(name=options.detector, weights=options.detector_weights,
+                          input_size=options.detector_input_size, device=options.device,
+                          min_batch_size=options.detector_min_batch_size,
+                          max_batch_size=options.detector_max_batch_size)
+
+
+def load_configured_detector(config: DetectorConfig) -> PersonDetector:
+    """The detector ``config`` names, loaded and checked (see :func:`load_person_detector`;
+    call before the pipeline is built)."""
+    return load_person_detector(config.name, weights=config.weights, device=config.device,
+                                min_batch_size=config.min_batch_size,
+                                max_batch_size=config.max_batch_size,
+                                input_size=config.input_size)

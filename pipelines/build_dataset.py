@@ -15,51 +15,45 @@ import json
 import logging
 import sys
 import time
+from dataclasses import asdict, dataclass, fields
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-from models.detectors import DetectorUnavailable
-from transforms.analyze.stage import SHOT_FRAMES, AnalysisConfig, AnalyzeVideos
-from transforms.clips import sampler as clips
-from transforms.clips.stage import OUTCOMES, ClipConfig, ClipJob, SampleClips
-from transforms.dedup.stage import (
-    DROPPED_TAG,
-    KEPT_TAG,
-    add_dedup_arguments,
-    dedup_from_options,
-    parse_reference,
+from models.detectors import (
+    DetectorConfig,
+    DetectorUnavailable,
+    add_detector_arguments,
+    detector_config_from_options,
+    load_configured_detector,
 )
+from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
+from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
+from transforms.clips.stage import SampleClips
+from transforms.dedup.config import DedupConfig, add_dedup_arguments, dedup_config_from_options
+from transforms.dedup.stage import DropNearDuplicates
 from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
+from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.report import summary_text
-from transforms.output.run_report import WriteRunReport
-from transforms.output.write_shards import WriteClipShards
-from transforms.persons.stage import (
-    NO_PERSON,
-    ScorePersons,
-    SelectPersonShots,
-    add_shot_person_arguments,
-    detector_from_options,
-    frame_positions_from_options,
-    shot_params_from_options,
+from transforms.output.stage import WriteClipShards, WriteRunReport
+from transforms.persons.config import (
+    PersonConfig,
+    add_person_arguments,
+    person_config_from_options,
 )
-from transforms.routing import (
-    FRAMES,
-    KEPT_SHOTS,
-    SHOTS,
-    FillVideoStats,
-    MakeClipJobs,
-    RouteSurvivors,
-    by_id,
-)
-from transforms.types import FAILED
+from transforms.persons.stage import ScorePersons, SelectPersonShots
+from transforms.routing import FillVideoStats, MakeClipJobs, RouteSurvivors, by_id
+from transforms.shots.config import add_shot_arguments, shot_params_from_options
+from transforms.shots.histogram import ShotParams
+from transforms.types import ClipJob, Stage, Tag
 
-STAGES = ("decode", "dedup", "persons", "clips")
+STAGES = tuple(Stage)
 
 
 class BuildDatasetOptions(PipelineOptions):
-    """Options of the dataset job; defaults follow the HACS paper where it gives one."""
+    """Options of the dataset job; each stage adds its own (defaults follow the HACS paper
+    where it gives one)."""
 
     @classmethod
     def _add_argparse_args(cls, parser):
@@ -68,45 +62,50 @@ class BuildDatasetOptions(PipelineOptions):
                             "or gs://. Required.")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
-        parser.add_argument("--clip_seconds", type=float, default=clips.CLIP_SECONDS,
-                            help="Clip length in seconds (HACS Clips: 2-second clips).")
-        parser.add_argument("--clip_stride", type=float, default=clips.CLIP_STRIDE,
-                            help="Seconds between clip starts (default = clip length: "
-                            "consecutive, non-overlapping clips).")
-        parser.add_argument("--frames_per_clip", type=int, default=clips.FRAMES_PER_CLIP,
-                            help="Frames stored per clip, evenly spaced (16 over 2 s = 8 fps).")
-        parser.add_argument("--short_side", type=int, default=clips.SHORT_SIDE,
-                            help="Stored frames are downscaled so the short side is this many "
-                            "pixels (128: the C3D/R(2+1)D input convention; never upscaled).")
-        parser.add_argument("--jpeg_quality", type=int, default=clips.JPEG_QUALITY,
-                            help="JPEG quality of stored frames (0-100).")
-        parser.add_argument("--num_shards", type=int, default=8,
-                            help="Number of TFRecord shards (fixed, so names are "
-                            "deterministic; aim for 100-200 MB per shard at scale).")
         parser.add_argument("--skip_dedup", action="store_true",
                             help="Do not fingerprint or remove near-duplicates (HACS step 1).")
         parser.add_argument("--skip_person_filter", action="store_true",
                             help="Do not segment shots or score people (HACS step 2): clips "
                             "are cut from whole videos.")
+        add_clip_arguments(parser)
+        add_output_arguments(parser)
         add_dedup_arguments(parser)
-        add_shot_person_arguments(parser)
+        add_shot_arguments(parser)
+        add_person_arguments(parser)
+        add_detector_arguments(parser)
 
 
-def _settings(opts: BuildDatasetOptions) -> dict:
-    out = {"clip_seconds": opts.clip_seconds, "clip_stride": opts.clip_stride,
-           "frames_per_clip": opts.frames_per_clip, "short_side": opts.short_side,
-           "jpeg_quality": opts.jpeg_quality, "num_shards": opts.num_shards,
-           "dedup": not opts.skip_dedup, "person_filter": not opts.skip_person_filter}
-    if not opts.skip_dedup:
-        out.update(references=list(opts.reference or ()), dedup_fps=opts.dedup_fps,
-                   dedup_hash=opts.dedup_hash, dedup_distance=opts.dedup_distance,
-                   dedup_contain=opts.dedup_contain, dedup_overlap=opts.dedup_overlap,
-                   dedup_crop_variants=opts.dedup_crop_variants)
-    if not opts.skip_person_filter:
-        out.update(detector=opts.detector, person_threshold=opts.person_threshold,
-                   person_frame_positions=opts.person_frame_positions,
-                   shot_threshold=opts.shot_threshold, shot_distance=opts.shot_distance)
-    return out
+@dataclass(frozen=True)
+class JobConfig:
+    """Every stage's config, filled from the command line once; ``dedup`` is None with
+    ``--skip_dedup``, ``shots``/``persons``/``detector`` are None with
+    ``--skip_person_filter``. The report records :meth:`settings`."""
+
+    clips: ClipConfig
+    output: OutputConfig
+    dedup: DedupConfig | None
+    shots: ShotParams | None
+    persons: PersonConfig | None
+    detector: DetectorConfig | None
+
+    @classmethod
+    def from_options(cls, opts: BuildDatasetOptions) -> JobConfig:
+        """Raises UsageError naming the option for a value that cannot work."""
+        try:
+            filtered = not opts.skip_person_filter
+            return cls(clips=clip_config_from_options(opts),
+                       output=output_config_from_options(opts),
+                       dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
+                       shots=shot_params_from_options(opts) if filtered else None,
+                       persons=person_config_from_options(opts) if filtered else None,
+                       detector=detector_config_from_options(opts) if filtered else None)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def settings(self) -> dict:
+        """``asdict()`` of every stage's config (None for a stage turned off)."""
+        return {f.name: (asdict(getattr(self, f.name)) if getattr(self, f.name) is not None
+                         else None) for f in fields(self)}
 
 
 def _shot_totals(lines) -> dict:
@@ -120,19 +119,17 @@ def _shot_totals(lines) -> dict:
                       "hacs_share_kept": 0.497}}
 
 
-def build(p: beam.Pipeline, opts: BuildDatasetOptions, refs, start_time: float,
-          detector=None) -> None:
+def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
+          start_time: float, detector=None) -> None:
     """Wire the dataset job onto ``p`` for the already-validated input videos ``refs``.
 
     Stages: one decode pass per video (fingerprints, shots, frames to score), near-duplicate
     removal (internal, then reference sets in order), person scoring per shot, then a clip
     pass over the kept shots of the surviving videos. ``detector`` is the loaded person
-    detector (required unless ``--skip_person_filter``).
+    detector (required unless ``cfg.persons`` is None).
     """
     labels = sorted({r.label for r in refs if r.label})
     label_ids = {name: i for i, name in enumerate(labels)}
-    config = ClipConfig(opts.clip_seconds, opts.clip_stride, opts.frames_per_clip,
-                        opts.short_side, opts.jpeg_quality)
     # The validated list is written next to the outputs and read back as a file: a job graph
     # that embeds millions of inputs (beam.Create) is too large for Dataflow to accept.
     inputs = FileSystems.join(opts.output, "inputs.jsonl")
@@ -141,27 +138,31 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, refs, start_time: float,
               | "ReadInputs" >> beam.io.ReadFromText(inputs)
               | "ParseInputs" >> beam.Map(ref_from_json))
     outcomes, extras = [], []
-    if opts.skip_dedup and opts.skip_person_filter:
+    if cfg.dedup is None and cfg.persons is None:
         jobs = videos | "WholeVideos" >> beam.Map(ClipJob)
     else:
+        dedup = cfg.dedup or DedupConfig()
         analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(AnalysisConfig(
-            fingerprint_fps=None if opts.skip_dedup else opts.dedup_fps,
-            fingerprint_kind=opts.dedup_hash,
-            crop_variants=opts.dedup_crop_variants == "on",
-            shot_params=None if opts.skip_person_filter else shot_params_from_options(opts),
-            frame_positions=frame_positions_from_options(opts)), total=len(refs))
-        outcomes.append(analysis[FAILED])
+            fingerprint_fps=None if cfg.dedup is None else dedup.fps,
+            fingerprint_kind=dedup.kind,
+            crop_variants=dedup.crop_variants,
+            shot_params=cfg.shots,
+            frame_positions=cfg.persons.frame_positions if cfg.persons else ()),
+            total=len(refs))
+        outcomes.append(analysis[Tag.FAILED])
         analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
-        if opts.skip_dedup:
+        if cfg.dedup is None:
             survivors = analyses
         else:
-            dedup = (analysis.analyses
-                     | "Fingerprints" >> beam.Map(lambda a: a.fingerprint)
-                     | "DropNearDuplicates" >> dedup_from_options(opts))
-            outcomes.append(dedup[DROPPED_TAG]
+            deduped = (analysis.analyses
+                       | "Fingerprints" >> beam.Map(lambda a: a.fingerprint)
+                       | "DropNearDuplicates" >> DropNearDuplicates(
+                           references=dedup.references, params=dedup.match,
+                           bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap))
+            outcomes.append(deduped[Tag.DROPPED]
                             | "DedupVideoStats" >> FillVideoStats(analyses))
-            survivors = by_id("KeySurvivors", dedup[KEPT_TAG])
-        if opts.skip_person_filter:
+            survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
+        if cfg.persons is None:
             jobs = ({"analysis": analyses, "kept": survivors}
                     | "JoinSurvivors" >> beam.CoGroupByKey()
                     | "WholeSurvivors" >> beam.FlatMap(
@@ -169,54 +170,51 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, refs, start_time: float,
                         else []))
         else:
             routed = ({"analyses": analyses, "kept": survivors,
-                       "frames": analysis[SHOT_FRAMES]}
+                       "frames": analysis[Tag.SHOT_FRAMES]}
                       | "RouteSurvivors" >> RouteSurvivors())
-            scores = routed[FRAMES] | "ScorePersons" >> ScorePersons(detector)
-            selected = ({"shots": routed[SHOTS], "scores": scores}
-                        | "SelectPersonShots" >> SelectPersonShots(opts.person_threshold))
+            scores = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
+            selected = ({"shots": routed[Tag.SHOTS], "scores": scores}
+                        | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
             made = ({"analyses": routed.analyses, "kept": selected.kept,
-                     "no_person": selected[NO_PERSON]}
+                     "no_person": selected[Tag.NO_PERSON]}
                     | "MakeClipJobs" >> MakeClipJobs())
             jobs = made.jobs
-            outcomes.append(made[OUTCOMES])
-            lines = made[KEPT_SHOTS]
+            outcomes.append(made[Tag.OUTCOMES])
+            lines = made[Tag.KEPT_SHOTS]
             _ = lines | "WriteKeptShots" >> beam.io.WriteToText(
                 FileSystems.join(opts.output, "kept_shots"), file_name_suffix=".jsonl",
                 num_shards=1, shard_name_template="")
             extras.append(lines
                           | "CollectKeptShots" >> beam.combiners.ToList()
                           | "ShotTotals" >> beam.Map(_shot_totals))
-    sampled = jobs | "SampleClips" >> SampleClips(config, label_ids, total=len(refs))
-    outcomes.append(sampled[OUTCOMES])
-    shards = sampled["records"] | "WriteClipShards" >> WriteClipShards(opts.output,
-                                                                       opts.num_shards)
+    sampled = jobs | "SampleClips" >> SampleClips(cfg.clips, label_ids, total=len(refs))
+    outcomes.append(sampled[Tag.OUTCOMES])
+    shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
+        opts.output, cfg.output.num_shards)
     report_inputs = {"outcomes": tuple(outcomes) | "AllOutcomes" >> beam.Flatten(),
                      "shards": shards}
     if extras:
         report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
     _ = report_inputs | "WriteRunReport" >> WriteRunReport(opts.output, STAGES, labels,
-                                                           _settings(opts), start_time)
+                                                           cfg.settings(), start_time)
 
 
 class UsageError(ValueError):
     """Options that cannot work; reported before the job starts."""
 
 
-def _check(opts: BuildDatasetOptions) -> list:
+def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
+    """The job's config and its validated input videos (UsageError / ManifestError)."""
     if not opts.input or not opts.output:
         raise UsageError("both --input and --output are required")
-    if not 0 < opts.clip_seconds or not 0 < opts.clip_stride or opts.frames_per_clip < 1:
-        raise UsageError("--clip_seconds, --clip_stride and --frames_per_clip must be > 0")
-    for spec in opts.reference or ():
-        try:
-            _, path = parse_reference(spec)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+    cfg = JobConfig.from_options(opts)
+    for name, path in cfg.dedup.references if cfg.dedup else ():
         if not FileSystems.match([path if "*" in path else path.rstrip("/") + "/*"]
                                  )[0].metadata_list:
-            raise UsageError(f"--reference {spec}: no fingerprint index files at {path} "
-                             "(build one with python -m pipelines.build_reference_index)")
-    return load_inputs(opts.input)
+            raise UsageError(f"--reference {name}={path}: no fingerprint index files at "
+                             f"{path} (build one with python -m "
+                             "pipelines.build_reference_index)")
+    return cfg, load_inputs(opts.input)
 
 
 def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
@@ -225,11 +223,11 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = save_main_session
     opts = options.view_as(BuildDatasetOptions)
-    refs = _check(opts)
-    detector = None if opts.skip_person_filter else detector_from_options(opts)
+    cfg, refs = _check(opts)
+    detector = load_configured_detector(cfg.detector) if cfg.detector else None
     sys.stderr.write(f"[hacs-pipeline] {len(refs)} input videos -> {opts.output}\n")
     p = test_pipeline or beam.Pipeline(options=options)
-    build(p, opts, refs, start, detector)
+    build(p, opts, cfg, refs, start, detector)
     result = p.run()
     result.wait_until_finish()
     report_path = FileSystems.join(opts.output, "report.json")

@@ -208,8 +208,9 @@ def test_clip_pass_stops_after_the_last_kept_shot(monkeypatch, prefetch):
     20.0 s, where a full decode measures 20.000000000000004) and still reports the whole
     video."""
     import transforms.clips.stage as sample_clips
-    from transforms.clips.stage import ClipConfig, ClipJob, _SampleClipsFn
-    from transforms.types import TimeRange, VideoRef
+    from transforms.clips.config import ClipConfig
+    from transforms.clips.stage import _SampleClipsFn
+    from transforms.types import ClipJob, DecodedFacts, TimeRange, VideoRef
 
     monkeypatch.setattr(sample_clips, "PREFETCH", prefetch)
 
@@ -217,7 +218,7 @@ def test_clip_pass_stops_after_the_last_kept_shot(monkeypatch, prefetch):
     fn.setup()
     ref = VideoRef("walk", video("vtest_a.mp4"))
     out = list(fn.process(ClipJob(ref, (TimeRange(0.0, 2.5, 0, 0.9),),
-                                  decoded=(20.0, 200, 932027))))
+                                  decoded=DecodedFacts(20.0, 200, 932027))))
     records, outcome = out[:-1], out[-1].value
     assert len(records) == 1 and from_example(records[0]).end == 2.0
     assert (outcome.status, outcome.frames) == ("kept", 200)

@@ -6,17 +6,11 @@ They move small things only (analyses, shot frames, time ranges, outcomes), neve
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import apache_beam as beam
 
-from transforms.analyze.stage import VideoAnalysis
-from transforms.clips.stage import OUTCOMES, ClipJob
-from transforms.persons.stage import kept_shots_record
-
-SHOTS = "shots"
-FRAMES = "frames"
-KEPT_SHOTS = "kept_shots"
+from transforms.persons.sampling import kept_shots_record
+from transforms.types import ClipJob, Tag, VideoAnalysis
 
 
 def by_id(label: str, pcoll, key=lambda x: x.video_id):
@@ -24,17 +18,12 @@ def by_id(label: str, pcoll, key=lambda x: x.video_id):
     return pcoll | label >> beam.Map(lambda x: (key(x), x))
 
 
-def _with_stats(outcome, analysis: VideoAnalysis):
-    return replace(outcome, duration=analysis.duration, frames=analysis.frames,
-                   size_bytes=analysis.size_bytes)
-
-
 class _FillStats(beam.DoFn):
     def process(self, element):
         _, joined = element
         analyses = joined["analysis"]
         for outcome in joined["outcome"]:
-            yield _with_stats(outcome, analyses[0]) if analyses else outcome
+            yield outcome.with_facts(analyses[0].facts) if analyses else outcome
 
 
 class FillVideoStats(beam.PTransform):
@@ -61,10 +50,10 @@ class _Route(beam.DoFn):
             return
         analysis: VideoAnalysis = joined["analysis"][0]
         yield video_id, analysis
-        yield beam.pvalue.TaggedOutput(SHOTS, (video_id, (analysis.ref.uri,
+        yield beam.pvalue.TaggedOutput(Tag.SHOTS, (video_id, (analysis.ref.uri,
                                                           list(analysis.shots or ()))))
         for frame in joined["frames"]:
-            yield beam.pvalue.TaggedOutput(FRAMES, frame)
+            yield beam.pvalue.TaggedOutput(Tag.FRAMES, frame)
 
 
 class RouteSurvivors(beam.PTransform):
@@ -76,7 +65,8 @@ class RouteSurvivors(beam.PTransform):
         return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
                  "frames": by_id("KeyFrames", inputs["frames"])}
                 | "Join" >> beam.CoGroupByKey()
-                | "Route" >> beam.ParDo(_Route()).with_outputs(SHOTS, FRAMES, main="analyses"))
+                | "Route" >> beam.ParDo(_Route()).with_outputs(Tag.SHOTS, Tag.FRAMES,
+                                                                 main=Tag.ANALYSES))
 
 
 class _Jobs(beam.DoFn):
@@ -88,14 +78,13 @@ class _Jobs(beam.DoFn):
         kept = joined["kept"][0] if joined["kept"] else []
         outcome = None
         if joined["no_person"]:
-            outcome = _with_stats(joined["no_person"][0], analysis)
-            yield beam.pvalue.TaggedOutput(OUTCOMES, outcome)
+            outcome = joined["no_person"][0].with_facts(analysis.facts)
+            yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, outcome)
         if analysis.shots is not None:
-            yield beam.pvalue.TaggedOutput(KEPT_SHOTS, json.dumps(
+            yield beam.pvalue.TaggedOutput(Tag.KEPT_SHOTS, json.dumps(
                 kept_shots_record(video_id, analysis.shots, kept, outcome), sort_keys=True))
         if kept:
-            yield ClipJob(analysis.ref, tuple(kept),
-                          decoded=(analysis.duration, analysis.frames, analysis.size_bytes))
+            yield ClipJob(analysis.ref, tuple(kept), decoded=analysis.facts)
 
 
 class MakeClipJobs(beam.PTransform):
@@ -107,5 +96,5 @@ class MakeClipJobs(beam.PTransform):
         return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
                  "no_person": by_id("KeyNoPerson", inputs["no_person"])}
                 | "Join" >> beam.CoGroupByKey()
-                | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(OUTCOMES, KEPT_SHOTS,
-                                                               main="jobs"))
+                | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(Tag.OUTCOMES, Tag.KEPT_SHOTS,
+                                                               main=Tag.JOBS))

@@ -1,11 +1,81 @@
-"""Elements passed between pipeline stages: small frozen dataclasses, never decoded video."""
+"""The vocabulary of the pipeline: every element that crosses a stage boundary, and every
+status, reason, stage name and output tag, in one module.
+
+Elements are small frozen dataclasses with named fields (never decoded video: references and
+small results). Plain Python and numpy; no Beam here.
+
+The stages, in order, and what flows between them (see docs/architecture.md):
+
+    VideoRef -> analyze -> VideoAnalysis (+ ShotFrame, failed Outcome)
+    VideoAnalysis.fingerprint (VideoFingerprint) -> dedup -> kept ids + dropped Outcome
+    ShotFrame -> persons -> per-shot scores -> kept TimeRanges + no_person Outcome
+    ClipJob -> clips -> serialized records + Outcome
+    records -> output -> ShardInfo; Outcomes -> videos.jsonl, report.json, dataset.json
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-# Where a video ends. Every input video ends in exactly one of these.
-KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
+import numpy as np
+
+
+class Status(StrEnum):
+    """Where an input video ends: every input video ends in exactly one of these."""
+
+    KEPT = "kept"
+    DROPPED = "dropped"
+    FAILED = "failed"
+
+
+class Stage(StrEnum):
+    """The stage that decided an Outcome (also the funnel's steps, in order)."""
+
+    DECODE = "decode"
+    DEDUP = "dedup"
+    PERSONS = "persons"
+    CLIPS = "clips"
+
+
+class Reason(StrEnum):
+    """Why a video was dropped or failed (``videos.jsonl``'s ``reason``)."""
+
+    # failed
+    MISSING = "missing"          # no such file or object
+    EMPTY = "empty"              # zero bytes
+    UNREADABLE = "unreadable"    # not a video container, or truncated so it cannot be opened
+    NO_FRAMES = "no_frames"      # opens, nothing decodes
+    ERROR = "error"              # anything unexpected, with the exception
+    # dropped
+    DUPLICATE = "duplicate"      # near-duplicate of a kept video of the collection
+    REFERENCE = "reference"      # matches a reference set (benchmark validation/test video)
+    NO_PERSON = "no_person"      # no shot reaches the person threshold
+    TOO_SHORT = "too_short"      # no full clip fits in the kept shots
+
+
+class Tag(StrEnum):
+    """Names of the tagged outputs stages hand each other."""
+
+    ANALYSES = "analyses"
+    SHOT_FRAMES = "shot_frames"
+    FAILED = "failed"
+    KEPT = "kept"
+    DROPPED = "dropped"
+    SHOTS = "shots"
+    FRAMES = "frames"
+    NO_PERSON = "no_person"
+    KEPT_SHOTS = "kept_shots"
+    JOBS = "jobs"
+    RECORDS = "records"
+    OUTCOMES = "outcomes"
+
+
+# Bytes per frame hash of each hash kind; fingerprints of different kinds are never compared.
+HASH_BYTES = {"phash256": 32, "phash64": 8, "pdq256": 32}
+DEFAULT_KIND = "phash256"
 
 
 @dataclass(frozen=True)
@@ -30,21 +100,35 @@ class TimeRange:
     person_score: float = -1.0
 
 
+# The whole video as one range (its end is where decoding ends).
+WHOLE_VIDEO = (TimeRange(0.0, math.inf),)
+
+
+@dataclass(frozen=True)
+class DecodedFacts:
+    """What decoding found about a video (not what its header claims): ``duration`` in
+    seconds, ``frames`` decoded, ``size_bytes`` of the file."""
+
+    duration: float
+    frames: int
+    size_bytes: int
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Where one input video ended.
 
     ``status`` is kept / dropped / failed; ``stage`` names the stage that decided;
-    ``reason`` is a short code (``duplicate``, ``no_person``, ``too_short``, ``missing``...)
-    and ``message`` a sentence for people. ``evidence`` holds small facts that justify a
-    drop (matched video id, score, reference set). ``clips`` counts clips written.
+    ``reason`` says why (a :class:`Reason`) and ``message`` a sentence for people.
+    ``evidence`` holds small facts that justify a drop (matched video id, score, reference
+    set). ``clips`` counts clips written.
     """
 
     video_id: str
     uri: str
-    status: str
-    stage: str
-    reason: str = ""
+    status: Status
+    stage: Stage
+    reason: Reason | str = ""
     message: str = ""
     clips: int = 0
     duration: float = 0.0
@@ -52,11 +136,183 @@ class Outcome:
     size_bytes: int = 0
     evidence: dict = field(default_factory=dict, compare=False)
 
+    def with_facts(self, facts: DecodedFacts) -> Outcome:
+        """This outcome with the decoded facts of its video."""
+        return Outcome(self.video_id, self.uri, self.status, self.stage, self.reason,
+                       self.message, self.clips, facts.duration, facts.frames,
+                       facts.size_bytes, self.evidence)
+
     def to_json_dict(self) -> dict:
-        out = {"video_id": self.video_id, "uri": self.uri, "status": self.status,
-               "stage": self.stage, "reason": self.reason, "message": self.message,
+        out = {"video_id": self.video_id, "uri": self.uri, "status": str(self.status),
+               "stage": str(self.stage), "reason": str(self.reason), "message": self.message,
                "clips": self.clips, "duration": round(self.duration, 3), "frames": self.frames,
                "size_bytes": self.size_bytes}
         if self.evidence:
             out["evidence"] = self.evidence
         return out
+
+
+@dataclass(frozen=True)
+class VideoFingerprint:
+    """A video's fingerprint: for each sampled frame its time (seconds, decoded timeline),
+    hash and quality (0..100).
+
+    ``hashes`` is the frames' hashes concatenated (``hash_bytes`` each, frame order), so the
+    element is a few bytes per frame when pickled between Beam stages. ``duration`` is in
+    seconds, ``width``/``height`` in pixels of the decoded frames; ``kind`` names the hash
+    (fingerprints of different kinds are never compared). ``variants``: the hashes of each
+    frame's crop variants (``phash256_variants``; frame order, ``variants_per_frame`` hashes
+    per frame in ``CROP_WINDOWS`` order), empty when the fingerprint has none.
+    """
+
+    video_id: str
+    duration: float
+    width: int
+    height: int
+    times: tuple[float, ...]
+    hashes: bytes
+    qualities: tuple[int, ...]
+    kind: str = DEFAULT_KIND
+    uri: str = ""
+    variants: bytes = b""
+
+    def __post_init__(self):
+        size = HASH_BYTES.get(self.kind)
+        if size is None:
+            raise ValueError(f"unknown hash kind {self.kind!r}")
+        n = len(self.times)
+        if len(self.qualities) != n or len(self.hashes) != n * size:
+            raise ValueError(f"{self.video_id}: {n} times, {len(self.qualities)} qualities and "
+                             f"{len(self.hashes)} hash bytes do not agree ({size} per hash)")
+        if self.variants and (n == 0 or len(self.variants) % (n * size)):
+            raise ValueError(f"{self.video_id}: {len(self.variants)} variant hash bytes are "
+                             f"not a whole number of {size}-byte hashes per frame ({n} frames)")
+
+    @property
+    def hash_bytes(self) -> int:
+        """Bytes per frame hash."""
+        return HASH_BYTES[self.kind]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def hash_array(self) -> np.ndarray:
+        """Hashes as a ``(frames, hash_bytes)`` uint8 array."""
+        return np.frombuffer(self.hashes, np.uint8).reshape(len(self.times), self.hash_bytes)
+
+    @property
+    def variants_per_frame(self) -> int:
+        """Crop-variant hashes per frame (0: none)."""
+        return len(self.variants) // (len(self.times) * self.hash_bytes) if self.variants else 0
+
+    def variant_array(self) -> np.ndarray:
+        """Variant hashes as a ``(frames, variants_per_frame, hash_bytes)`` uint8 array."""
+        return np.frombuffer(self.variants, np.uint8).reshape(
+            len(self.times), self.variants_per_frame, self.hash_bytes)
+
+    def usable(self, min_quality: int) -> np.ndarray:
+        """Boolean mask of frames whose quality (0..100) reaches ``min_quality``."""
+        return np.asarray(self.qualities, np.int16).reshape(-1) >= min_quality
+
+    def to_json_dict(self) -> dict:
+        """A JSON-ready dict: hashes as one hex string per frame (PDQ's text convention);
+        ``variants`` (only when there are some) one hex string per frame, its variant hashes
+        concatenated."""
+        size = self.hash_bytes
+        row = {"video_id": self.video_id, "uri": self.uri, "kind": self.kind,
+               "duration": round(self.duration, 3), "width": self.width,
+               "height": self.height, "times": [round(t, 3) for t in self.times],
+               "hashes": [self.hashes[i * size:(i + 1) * size].hex()
+                          for i in range(len(self.times))],
+               "qualities": list(self.qualities)}
+        if self.variants:
+            step = size * self.variants_per_frame
+            row["variants"] = [self.variants[i * step:(i + 1) * step].hex()
+                               for i in range(len(self.times))]
+        return row
+
+    def to_json(self) -> str:
+        """One line of a fingerprint index (JSON Lines)."""
+        return json.dumps(self.to_json_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json_dict(cls, row: dict) -> VideoFingerprint:
+        """Inverse of :meth:`to_json_dict`; ``uri``, ``kind`` and ``variants`` may be left
+        out."""
+        return cls(video_id=str(row["video_id"]), duration=float(row["duration"]),
+                   width=int(row["width"]), height=int(row["height"]),
+                   times=tuple(float(t) for t in row["times"]),
+                   hashes=b"".join(bytes.fromhex(h) for h in row["hashes"]),
+                   qualities=tuple(int(q) for q in row["qualities"]),
+                   kind=str(row.get("kind") or DEFAULT_KIND), uri=str(row.get("uri") or ""),
+                   variants=b"".join(bytes.fromhex(h) for h in row.get("variants") or ()))
+
+    @classmethod
+    def from_json(cls, line: str) -> VideoFingerprint:
+        return cls.from_json_dict(json.loads(line))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A shot: decode frame indices ``[start_frame, end_frame)`` and seconds ``[start, end)``
+    on the decoded timeline; ``index`` counts shots from 0 in time order."""
+
+    index: int
+    start_frame: int
+    end_frame: int
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class ShotFrame:
+    """One frame of a shot to score: ``time`` in seconds (decoded timeline), ``jpeg`` the
+    downscaled frame as JPEG bytes."""
+
+    video_id: str
+    shot_index: int
+    time: float
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What one decode pass learned about a video (decoded facts, not header claims)."""
+
+    ref: VideoRef
+    duration: float
+    frames: int
+    width: int
+    height: int
+    size_bytes: int
+    fingerprint: VideoFingerprint | None
+    shots: tuple[Shot, ...] | None
+
+    @property
+    def facts(self) -> DecodedFacts:
+        return DecodedFacts(self.duration, self.frames, self.size_bytes)
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """A video to cut clips from, and the time ranges clips must lie in. ``decoded`` holds
+    the facts of an earlier pass that decoded the whole video: the clip pass may then stop
+    once its last clip is cut."""
+
+    ref: VideoRef
+    ranges: tuple[TimeRange, ...] = WHOLE_VIDEO
+    decoded: DecodedFacts | None = None
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One written shard: its path, record count and size in bytes."""
+
+    path: str
+    records: int
+    size_bytes: int

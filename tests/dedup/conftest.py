@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from transforms.dedup.fingerprint import VideoFingerprint, fingerprint_video
+from transforms.dedup.fingerprint import fingerprint_video
+from transforms.types import VideoFingerprint
 
 VIDEOS = os.path.join(os.path.dirname(__file__), "..", "data", "videos")
 

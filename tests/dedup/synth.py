@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from transforms.dedup.fingerprint import VideoFingerprint
+from transforms.types import VideoFingerprint
 
 
 def synthetic(video_id: str, hashes: np.ndarray, duration: float | None = None,

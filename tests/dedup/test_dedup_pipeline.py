@@ -18,15 +18,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines import build_reference_index
 from tests.dedup.conftest import video
 from tests.dedup.synth import flip_bits, synthetic
-from transforms.dedup.fingerprint import VideoFingerprint
-from transforms.dedup.stage import (
-    DROPPED_TAG,
-    KEPT_TAG,
-    DropNearDuplicates,
-    add_dedup_arguments,
-    dedup_from_options,
-    parse_reference,
-)
+from transforms.dedup.config import add_dedup_arguments, dedup_config_from_options, parse_reference
+from transforms.dedup.stage import DropNearDuplicates
+from transforms.types import Tag, VideoFingerprint
 
 
 def _drop_row(outcome):
@@ -62,9 +56,9 @@ def test_internal_and_external_dedup_first_reference_set_takes_the_video(tmp_pat
     refs = p | "First" >> beam.Create(first)
     out = (p | beam.Create(inputs)
            | DropNearDuplicates(references=[("first", refs), ("second", str(index))]))
-    assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id), equal_to(["a_copy", "b"]),
+    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["a_copy", "b"]),
                 label="Kept")
-    assert_that(out[DROPPED_TAG] | beam.Map(_drop_row), equal_to([
+    assert_that(out[Tag.DROPPED] | beam.Map(_drop_row), equal_to([
         ("a", "dropped", "dedup", "duplicate",
          json.dumps({"kept_video_id": "a_copy", "score": 1.0}, sort_keys=True)),
         ("a_trim", "dropped", "dedup", "duplicate",
@@ -106,9 +100,9 @@ def test_crop_copies_are_joined_through_variant_keys_and_variant_pairs_are_not()
     p = TestPipeline()
     out = (p | "Inputs" >> beam.Create(inputs)
            | DropNearDuplicates(references=[("set", p | "Refs" >> beam.Create(refs))]))
-    assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id), equal_to(["orig", "twin"]),
+    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["orig", "twin"]),
                 label="Kept")
-    assert_that(out[DROPPED_TAG] | beam.Map(lambda o: (o.video_id, o.reason)),
+    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.reason)),
                 equal_to([("orig_crop", "duplicate"), ("ref_crop", "reference")]),
                 label="Dropped")
     result = p.run()
@@ -135,28 +129,32 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
     with TestPipeline() as p:
         out = (p | beam.Create(list(real_fps.values()))
                | DropNearDuplicates(references=[("cartoons", str(out_dir))]))
-        assert_that(out[KEPT_TAG] | beam.Map(lambda f: f.video_id),
+        assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id),
                     equal_to(["vtest_a", "vtest_b", "tree"]), label="Kept")
-        assert_that(out[DROPPED_TAG] | beam.Map(lambda o: (o.video_id, o.reason,
+        assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.reason,
                                                            o.evidence.get("kept_video_id"),
                                                            o.evidence.get("reference_id"))),
                     equal_to([("Megamind_bugy", "duplicate", "Megamind", None),
                               ("Megamind", "reference", None, "ref_bugy")]), label="Dropped")
 
 
-def test_options_build_the_stage_in_reference_order():
+def test_options_build_the_config_in_reference_order():
     parser = argparse.ArgumentParser()
     add_dedup_arguments(parser)
     opts = parser.parse_args(["--reference", "kinetics=gs://b/k", "--reference",
                               "ucf101=/refs/ucf", "--dedup_distance", "20"])
-    stage = dedup_from_options(opts)
-    assert stage._references == [("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf")]
-    assert stage._params.distance == 20 and stage._params.contain == 0.5
-    assert stage._params.crop_variants
-    assert not dedup_from_options(parser.parse_args(["--dedup_crop_variants=off"])
-                                  )._params.crop_variants
+    cfg = dedup_config_from_options(opts)
+    assert cfg.references == (("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf"))
+    assert cfg.match.distance == 20 and cfg.match.contain == 0.5
+    assert cfg.match.crop_variants and cfg.crop_variants
+    off = dedup_config_from_options(parser.parse_args(["--dedup_crop_variants=off"]))
+    assert not off.match.crop_variants and not off.crop_variants
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_reference("no-equals-sign")
+    with pytest.raises(ValueError, match="--dedup_bands must divide"):
+        dedup_config_from_options(parser.parse_args(["--dedup_bands", "5"]))
+    with pytest.raises(ValueError, match="--dedup_distance must be 0..256"):
+        dedup_config_from_options(parser.parse_args(["--dedup_distance", "300"]))
 
 
 def test_reference_index_accepts_precomputed_fingerprints(tmp_path):

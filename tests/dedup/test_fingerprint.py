@@ -17,7 +17,6 @@ from transforms.dedup.fingerprint import (
     CROP_WINDOWS,
     MIN_QUALITY,
     Fingerprinter,
-    VideoFingerprint,
     content_box,
     crop_windows,
     hash_frame,
@@ -26,6 +25,7 @@ from transforms.dedup.fingerprint import (
     to_gray,
 )
 from transforms.dedup.similarity import MATCH_DISTANCE, hamming_matrix
+from transforms.types import VideoFingerprint
 
 
 def _frame(name: str, at: float) -> np.ndarray:
@@ -200,7 +200,7 @@ def test_fingerprinter_samples_at_the_rate_and_keeps_only_hashes():
 def test_fingerprinter_marks_the_black_leader_of_megamind(real_fps):
     fp = real_fps["Megamind"]
     assert fp.qualities[0] < MIN_QUALITY  # the first frames are black
-    assert fp.usable().sum() >= len(fp) - 2
+    assert fp.usable(MIN_QUALITY).sum() >= len(fp) - 2
 
 
 def test_fingerprint_round_trips(real_fps):

@@ -3,9 +3,8 @@ import json
 import pytest
 
 from pipelines.person_recall import clips_in, covered, run
-from transforms.persons.stage import kept_shots_record
-from transforms.shots.histogram import Shot
-from transforms.types import TimeRange
+from transforms.persons.sampling import kept_shots_record
+from transforms.types import Shot, TimeRange
 
 
 def test_coverage_and_clip_tiling():

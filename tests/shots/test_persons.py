@@ -9,8 +9,8 @@ from transforms.persons.sampling import (
     share_kept,
     shot_scores,
 )
-from transforms.shots.histogram import Shot, ShotDetector
-from transforms.types import TimeRange
+from transforms.shots.histogram import ShotDetector
+from transforms.types import Shot, TimeRange
 
 from .conftest import FPS
 

@@ -27,10 +27,8 @@ from models.detectors import (
     resolve_faster_rcnn_weights,
 )
 from transforms.output.records import decode_jpeg, encode_jpeg
-from transforms.persons.sampling import ShotFrame
-from transforms.persons.stage import NO_PERSON, ScorePersons, SelectPersonShots
-from transforms.shots.histogram import Shot
-from transforms.types import TimeRange
+from transforms.persons.stage import ScorePersons, SelectPersonShots
+from transforms.types import Shot, ShotFrame, Tag, TimeRange
 
 
 def tiny_faster_rcnn() -> torch.nn.Module:
@@ -159,7 +157,7 @@ def test_select_keeps_person_shots_and_drops_videos_without():
                                       (("v2", 0), 0.2), (("v2", 1), 0.4)]), label="Scores")
         assert_that(out.kept, equal_to([("v1", [TimeRange(0.0, 2.0, 0, 0.8),
                                                 TimeRange(4.0, 6.0, 2, 0.5)])]), label="Kept")
-        assert_that(out[NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason,
+        assert_that(out[Tag.NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason,
                                                          o.evidence["best_score"])),
                     equal_to([("v2", "no_person", 0.4)]), label="Dropped")
 
@@ -203,9 +201,9 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
 
 
 def test_whole_stage_on_sample_videos_with_the_offline_detector():
-    from transforms.analyze.stage import SHOT_FRAMES, AnalysisConfig, AnalyzeVideos
+    from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
     from transforms.shots.histogram import ShotParams
-    from transforms.types import FAILED, VideoRef
+    from transforms.types import VideoRef
 
     refs = [VideoRef("people", os.path.join(VIDEOS, "vtest_a.mp4")),
             VideoRef("tree", os.path.join(VIDEOS, "tree.avi")),
@@ -218,15 +216,15 @@ def test_whole_stage_on_sample_videos_with_the_offline_detector():
         analysis = p | beam.Create(refs) | AnalyzeVideos(config, total=len(refs))
         shots = analysis.analyses | beam.Map(
             lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
-        scores = analysis[SHOT_FRAMES] | ScorePersons(detector)
+        scores = analysis[Tag.SHOT_FRAMES] | ScorePersons(detector)
         out = {"shots": shots, "scores": scores} | SelectPersonShots()
         assert_that(out.kept | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
                                                             for r in kv[1]])),
                     equal_to([("people", [(0, 0.0, pytest.approx(20.0, abs=1e-3))])]),
                     label="Kept")
-        assert_that(out[NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason)),
+        assert_that(out[Tag.NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason)),
                     equal_to([("tree", "no_person")]), label="NoPerson")
-        assert_that(analysis[FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
+        assert_that(analysis[Tag.FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
                     equal_to([("gone", "failed", "missing")]), label="Failed")
 
 
@@ -274,24 +272,27 @@ def test_right_architecture_weights_pass_the_check(tmp_path):
 def test_pipeline_options_build_params_and_detector():
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from transforms.persons.stage import (
-        add_shot_person_arguments,
-        detector_from_options,
-        frame_positions_from_options,
-        shot_params_from_options,
+    from models.detectors import (
+        add_detector_arguments,
+        detector_config_from_options,
+        load_configured_detector,
     )
+    from transforms.persons.config import add_person_arguments, person_config_from_options
+    from transforms.shots.config import add_shot_arguments, shot_params_from_options
 
     class Options(PipelineOptions):
         @classmethod
         def _add_argparse_args(cls, parser):
-            add_shot_person_arguments(parser)
+            add_shot_arguments(parser)
+            add_person_arguments(parser)
+            add_detector_arguments(parser)
 
     opts = Options(["--shot_bins", "8,4,4", "--shot_threshold", "0.2", "--adaptive_shots",
                     "--person_frame_positions", "0.5", "--detector_max_batch_size", "8"]
                    ).view_as(Options)
     params = shot_params_from_options(opts)
     assert (params.bins, params.threshold, params.adaptive) == ((8, 4, 4), 0.2, True)
-    assert frame_positions_from_options(opts) == (0.5,)
-    detector = detector_from_options(opts)
+    assert person_config_from_options(opts).frame_positions == (0.5,)
+    detector = load_configured_detector(detector_config_from_options(opts))
     assert detector.name == "ssd_mobilenet_v2"
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 8

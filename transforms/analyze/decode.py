@@ -31,6 +31,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from transforms.types import Reason
+
 # FFmpeg inside OpenCV logs every glitch of a damaged stream at ERROR level; those are
 # expected in web video and are accounted for per video, not printed per frame.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -44,9 +46,9 @@ _COPY_CHUNK = 8 << 20
 
 
 class VideoError(Exception):
-    """A video that cannot be used; ``reason`` is a short machine-readable code."""
+    """A video that cannot be used; ``reason`` says why (a failed Outcome's reason)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: Reason, message: str):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
@@ -111,7 +113,7 @@ def local_copy(uri: str) -> Iterator[str]:
     if is_local(uri):
         path = uri[len("file://"):] if uri.startswith("file://") else uri
         if not os.path.exists(path):
-            raise VideoError("missing", f"no such file: {path}")
+            raise VideoError(Reason.MISSING, f"no such file: {path}")
         yield path
         return
     from apache_beam.io.filesystems import FileSystems
@@ -128,8 +130,8 @@ def local_copy(uri: str) -> Iterator[str]:
             raise
         except Exception as exc:  # noqa: BLE001 - every remote failure becomes one reason
             if _looks_missing(exc):
-                raise VideoError("missing", f"no such object: {uri}") from exc
-            raise VideoError("unreadable", f"could not copy {uri}: {exc}") from exc
+                raise VideoError(Reason.MISSING, f"no such object: {uri}") from exc
+            raise VideoError(Reason.UNREADABLE, f"could not copy {uri}: {exc}") from exc
         yield tmp
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -145,11 +147,11 @@ def probe(path: str) -> VideoProbe:
     """Open a local file and read its header; raises VideoError for unusable files."""
     size = os.path.getsize(path)
     if size == 0:
-        raise VideoError("empty", f"zero-byte file: {path}")
+        raise VideoError(Reason.EMPTY, f"zero-byte file: {path}")
     cap = cv2.VideoCapture(path)
     try:
         if not cap.isOpened():
-            raise VideoError("unreadable", f"not a decodable video container: {path}")
+            raise VideoError(Reason.UNREADABLE, f"not a decodable video container: {path}")
         return VideoProbe(
             path=path,
             size_bytes=size,
@@ -262,7 +264,8 @@ class VideoStream:
         finally:
             cap.release()
         if index == 0:
-            raise VideoError("no_frames", f"the container opened but no frame decoded: {self.uri}")
+            raise VideoError(Reason.NO_FRAMES,
+                             f"the container opened but no frame decoded: {self.uri}")
         self.stats = DecodeStats(frames_decoded=index, frames_retrieved=retrieved,
                                  first_time=first, last_time=last,
                                  frame_period=self.frame_period, width=width, height=height,

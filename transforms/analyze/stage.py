@@ -14,14 +14,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.analyze.decode import PREFETCH, VideoError, decode_pass
-from transforms.dedup.fingerprint import Fingerprinter, VideoFingerprint
+from transforms.dedup.fingerprint import Fingerprinter
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.progress import Progress
-from transforms.shots.histogram import Shot, ShotDetector, ShotParams
-from transforms.types import FAILED, Outcome, VideoRef
-
-STAGE = "decode"
-SHOT_FRAMES = "shot_frames"
+from transforms.shots.histogram import ShotDetector, ShotParams
+from transforms.types import Outcome, Reason, Stage, Status, Tag, VideoAnalysis, VideoRef
 
 
 @dataclass(frozen=True)
@@ -36,20 +33,6 @@ class AnalysisConfig:
     crop_variants: bool
     shot_params: ShotParams | None
     frame_positions: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class VideoAnalysis:
-    """What one decode pass learned about a video (decoded facts, not header claims)."""
-
-    ref: VideoRef
-    duration: float
-    frames: int
-    width: int
-    height: int
-    size_bytes: int
-    fingerprint: VideoFingerprint | None
-    shots: tuple[Shot, ...] | None
 
 
 class _AnalyzeFn(beam.DoFn):
@@ -84,14 +67,15 @@ class _AnalyzeFn(beam.DoFn):
             fingerprint = fingerprinter.result(stats) if fingerprinter else None
         except VideoError as exc:
             self._progress.video_done(ref.video_id, 0, f"failed ({exc.reason})")
-            yield beam.pvalue.TaggedOutput(FAILED, Outcome(
-                ref.video_id, ref.uri, FAILED, STAGE, exc.reason, exc.message))
+            yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason, exc.message))
             return
         except Exception as exc:  # noqa: BLE001 - a bad video must never kill the run
             logging.exception("analysis failed for %s", ref.video_id)
             self._progress.video_done(ref.video_id, 0, "failed (error)")
-            yield beam.pvalue.TaggedOutput(FAILED, Outcome(
-                ref.video_id, ref.uri, FAILED, STAGE, "error", f"{type(exc).__name__}: {exc}"))
+            yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, Reason.ERROR,
+                f"{type(exc).__name__}: {exc}"))
             return
         self._frames.inc(stats.frames_decoded)
         if shots is not None:
@@ -101,7 +85,7 @@ class _AnalyzeFn(beam.DoFn):
         yield VideoAnalysis(ref, stats.duration, stats.frames_decoded, stats.width,
                             stats.height, stats.size_bytes, fingerprint, shots)
         for frame in frames:
-            yield beam.pvalue.TaggedOutput(SHOT_FRAMES, frame)
+            yield beam.pvalue.TaggedOutput(Tag.SHOT_FRAMES, frame)
 
 
 class AnalyzeVideos(beam.PTransform):
@@ -116,4 +100,4 @@ class AnalyzeVideos(beam.PTransform):
         return (refs
                 | "Reshuffle" >> beam.Reshuffle()
                 | "DecodeOnce" >> beam.ParDo(self._fn).with_outputs(
-                    SHOT_FRAMES, FAILED, main="analyses"))
+                    Tag.SHOT_FRAMES, Tag.FAILED, main=Tag.ANALYSES))

@@ -7,7 +7,6 @@ Plain functions and a frame consumer; no Beam here. Defaults follow HACS Clips: 
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,9 +67,6 @@ def plan_clips(ranges: Sequence[TimeRange], clip_seconds: float = CLIP_SECONDS,
                            targets=tuple(start + i * step for i in range(frames_per_clip)),
                            shot_index=rng.shot_index, person_score=rng.person_score)
             k += 1
-
-
-WHOLE_VIDEO = (TimeRange(0.0, math.inf),)
 
 
 class _OpenClip:

@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.analyze.decode import PREFETCH, VideoError, open_video
-from transforms.clips.sampler import (
-    CLIP_SECONDS,
-    CLIP_STRIDE,
-    FRAMES_PER_CLIP,
-    JPEG_QUALITY,
-    SHORT_SIDE,
-    WHOLE_VIDEO,
-    ClipSampler,
-    SampledClip,
-)
+from transforms.clips.config import ClipConfig
+from transforms.clips.sampler import ClipSampler, SampledClip
 from transforms.output.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
 from transforms.progress import Progress
-from transforms.types import DROPPED, FAILED, KEPT, Outcome, TimeRange, VideoRef
-
-OUTCOMES = "outcomes"
-STAGE = "clips"
-
-
-@dataclass(frozen=True)
-class ClipConfig:
-    """How clips are cut: seconds, stride, frames per clip, output short side, JPEG quality."""
-
-    clip_seconds: float = CLIP_SECONDS
-    stride: float = CLIP_STRIDE
-    frames_per_clip: int = FRAMES_PER_CLIP
-    short_side: int = SHORT_SIDE
-    jpeg_quality: int = JPEG_QUALITY
-
-
-@dataclass(frozen=True)
-class ClipJob:
-    """A video to cut clips from, and the time ranges clips must lie in. ``decoded`` holds
-    (duration s, frames, bytes) when an earlier pass already decoded the whole video: the
-    clip pass may then stop once its last clip is cut."""
-
-    ref: VideoRef
-    ranges: tuple[TimeRange, ...] = WHOLE_VIDEO
-    decoded: tuple[float, int, int] | None = None
+from transforms.types import WHOLE_VIDEO, ClipJob, DecodedFacts, Outcome, Reason, Stage, Status, Tag
 
 
 def _record(job: ClipJob, clip: SampledClip, label_ids: dict[str, int], fps: float) -> bytes:
@@ -70,7 +36,7 @@ class _SampleClipsFn(beam.DoFn):
         self._frames = Metrics.counter("hacs", "frames_decoded")
 
     def setup(self):
-        self._progress = Progress(self._total, STAGE)
+        self._progress = Progress(self._total, Stage.CLIPS)
 
     def process(self, job: ClipJob):
         cfg, ref = self._config, job.ref
@@ -94,33 +60,34 @@ class _SampleClipsFn(beam.DoFn):
                     frames.close()
                 stats = video.stats
         except VideoError as exc:
-            outcome = Outcome(ref.video_id, ref.uri, FAILED, "decode", exc.reason, exc.message)
+            outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason,
+                              exc.message)
         except Exception as exc:  # noqa: BLE001 - a bad video must never kill the run
             logging.exception("clip sampling failed for %s", ref.video_id)
-            outcome = Outcome(ref.video_id, ref.uri, FAILED, STAGE, "error",
+            outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.CLIPS, Reason.ERROR,
                               f"{type(exc).__name__}: {exc}"
                               + (f" (after {count} clips were written)" if count else ""),
                               clips=count)
         else:
             if stats is not None:
                 self._frames.inc(stats.frames_decoded)
-                decoded = (stats.duration, stats.frames_decoded, stats.size_bytes)
+                facts = DecodedFacts(stats.duration, stats.frames_decoded, stats.size_bytes)
             else:
-                decoded = job.decoded
-            common = dict(duration=decoded[0], frames=decoded[1], size_bytes=decoded[2])
+                facts = job.decoded
             if count:
-                outcome = Outcome(ref.video_id, ref.uri, KEPT, STAGE, clips=count, **common)
+                outcome = Outcome(ref.video_id, ref.uri, Status.KEPT, Stage.CLIPS, clips=count)
             else:
-                outcome = Outcome(ref.video_id, ref.uri, DROPPED, STAGE, "too_short",
+                outcome = Outcome(ref.video_id, ref.uri, Status.DROPPED, Stage.CLIPS,
+                                  Reason.TOO_SHORT,
                                   f"no {cfg.clip_seconds:g} s clip fits in "
-                                  f"{decoded[0]:.2f} s of decoded video"
-                                  + ("" if job.ranges == WHOLE_VIDEO else " within kept shots"),
-                                  **common)
+                                  f"{facts.duration:.2f} s of decoded video"
+                                  + ("" if job.ranges == WHOLE_VIDEO else " within kept shots"))
+            outcome = outcome.with_facts(facts)
         self._clips.inc(count)
         self._progress.video_done(ref.video_id, count, outcome.status
-                                  if outcome.status == KEPT else
+                                  if outcome.status == Status.KEPT else
                                   f"{outcome.status} ({outcome.reason})")
-        yield beam.pvalue.TaggedOutput(OUTCOMES, outcome)
+        yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, outcome)
 
 
 class SampleClips(beam.PTransform):
@@ -136,6 +103,6 @@ class SampleClips(beam.PTransform):
     def expand(self, jobs):
         results = (jobs
                    | "Reshuffle" >> beam.Reshuffle()
-                   | "DecodeAndCut" >> beam.ParDo(self._fn).with_outputs(OUTCOMES,
-                                                                         main="records"))
-        return {"records": results.records, OUTCOMES: results[OUTCOMES]}
+                   | "DecodeAndCut" >> beam.ParDo(self._fn).with_outputs(Tag.OUTCOMES,
+                                                                         main=Tag.RECORDS))
+        return {Tag.RECORDS: results.records, Tag.OUTCOMES: results[Tag.OUTCOMES]}

@@ -23,21 +23,19 @@ optional) are kept for the accuracy benchmark, which chose ``phash256``: see
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from transforms.analyze.decode import DecodeStats, RateGate
+from transforms.types import DEFAULT_KIND, VideoFingerprint
 
 # 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
 # instants) and 1.000 at 4 fps (twice the hashes), on benchmarks/bench_dedup_accuracy.py
 # (docs/dedup.md).
 FINGERPRINT_FPS = 2.0
-DEFAULT_KIND = "phash256"
 # Frames with a quality below this are not used for matching (vPDQ uses 50 on PDQ quality).
 MIN_QUALITY = 50
 # A border row/column is "flat" when its grey levels vary less than this (0..255 units).
@@ -231,112 +229,11 @@ HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
     "phash64": phash64,
     "pdq256": pdq256,
 }
-HASH_BYTES = {"phash256": 32, "phash64": 8, "pdq256": 32}
 
 
 def hash_frame(image: np.ndarray, kind: str = DEFAULT_KIND) -> tuple[bytes, int]:
     """Hash of one BGR (or grey) uint8 frame: ``(hash bytes, quality 0..100)``."""
     return HASHERS[kind](to_gray(image))
-
-
-@dataclass(frozen=True)
-class VideoFingerprint:
-    """A video's fingerprint: for each sampled frame its time (seconds, decoded timeline),
-    hash and quality (0..100).
-
-    ``hashes`` is the frames' hashes concatenated (``hash_bytes`` each, frame order), so the
-    element is a few bytes per frame when pickled between Beam stages. ``duration`` is in
-    seconds, ``width``/``height`` in pixels of the decoded frames; ``kind`` names the hash
-    (fingerprints of different kinds are never compared). ``variants``: the hashes of each
-    frame's crop variants (``phash256_variants``; frame order, ``variants_per_frame`` hashes
-    per frame in ``CROP_WINDOWS`` order), empty when the fingerprint has none.
-    """
-
-    video_id: str
-    duration: float
-    width: int
-    height: int
-    times: tuple[float, ...]
-    hashes: bytes
-    qualities: tuple[int, ...]
-    kind: str = DEFAULT_KIND
-    uri: str = ""
-    variants: bytes = b""
-
-    def __post_init__(self):
-        size = HASH_BYTES.get(self.kind)
-        if size is None:
-            raise ValueError(f"unknown hash kind {self.kind!r}")
-        n = len(self.times)
-        if len(self.qualities) != n or len(self.hashes) != n * size:
-            raise ValueError(f"{self.video_id}: {n} times, {len(self.qualities)} qualities and "
-                             f"{len(self.hashes)} hash bytes do not agree ({size} per hash)")
-        if self.variants and (n == 0 or len(self.variants) % (n * size)):
-            raise ValueError(f"{self.video_id}: {len(self.variants)} variant hash bytes are "
-                             f"not a whole number of {size}-byte hashes per frame ({n} frames)")
-
-    @property
-    def hash_bytes(self) -> int:
-        """Bytes per frame hash."""
-        return HASH_BYTES[self.kind]
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    def hash_array(self) -> np.ndarray:
-        """Hashes as a ``(frames, hash_bytes)`` uint8 array."""
-        return np.frombuffer(self.hashes, np.uint8).reshape(len(self.times), self.hash_bytes)
-
-    @property
-    def variants_per_frame(self) -> int:
-        """Crop-variant hashes per frame (0: none)."""
-        return len(self.variants) // (len(self.times) * self.hash_bytes) if self.variants else 0
-
-    def variant_array(self) -> np.ndarray:
-        """Variant hashes as a ``(frames, variants_per_frame, hash_bytes)`` uint8 array."""
-        return np.frombuffer(self.variants, np.uint8).reshape(
-            len(self.times), self.variants_per_frame, self.hash_bytes)
-
-    def usable(self, min_quality: int = MIN_QUALITY) -> np.ndarray:
-        """Boolean mask of frames good enough to match on."""
-        return np.asarray(self.qualities, np.int16).reshape(-1) >= min_quality
-
-    def to_json_dict(self) -> dict:
-        """A JSON-ready dict: hashes as one hex string per frame (PDQ's text convention);
-        ``variants`` (only when there are some) one hex string per frame, its variant hashes
-        concatenated."""
-        size = self.hash_bytes
-        row = {"video_id": self.video_id, "uri": self.uri, "kind": self.kind,
-               "duration": round(self.duration, 3), "width": self.width,
-               "height": self.height, "times": [round(t, 3) for t in self.times],
-               "hashes": [self.hashes[i * size:(i + 1) * size].hex()
-                          for i in range(len(self.times))],
-               "qualities": list(self.qualities)}
-        if self.variants:
-            step = size * self.variants_per_frame
-            row["variants"] = [self.variants[i * step:(i + 1) * step].hex()
-                               for i in range(len(self.times))]
-        return row
-
-    def to_json(self) -> str:
-        """One line of a fingerprint index (JSON Lines)."""
-        return json.dumps(self.to_json_dict(), separators=(",", ":"))
-
-    @classmethod
-    def from_json_dict(cls, row: dict) -> VideoFingerprint:
-        """Inverse of :meth:`to_json_dict`; ``uri``, ``kind`` and ``variants`` may be left
-        out."""
-        return cls(video_id=str(row["video_id"]), duration=float(row["duration"]),
-                   width=int(row["width"]), height=int(row["height"]),
-                   times=tuple(float(t) for t in row["times"]),
-                   hashes=b"".join(bytes.fromhex(h) for h in row["hashes"]),
-                   qualities=tuple(int(q) for q in row["qualities"]),
-                   kind=str(row.get("kind") or DEFAULT_KIND), uri=str(row.get("uri") or ""),
-                   variants=b"".join(bytes.fromhex(h) for h in row.get("variants") or ()))
-
-    @classmethod
-    def from_json(cls, line: str) -> VideoFingerprint:
-        return cls.from_json_dict(json.loads(line))
 
 
 class Fingerprinter:

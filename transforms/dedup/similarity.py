@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.dedup.fingerprint import MIN_QUALITY, VideoFingerprint
+from transforms.dedup.fingerprint import MIN_QUALITY
+from transforms.types import VideoFingerprint
 
 # Defaults chosen on benchmarks/bench_dedup_accuracy.py (numbers in docs/dedup.md).
 MATCH_DISTANCE = 32

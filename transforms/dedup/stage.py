@@ -28,21 +28,10 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.dedup.fingerprint import (
-    DEFAULT_KIND,
-    FINGERPRINT_FPS,
-    HASHERS,
-    MIN_QUALITY,
-    VideoFingerprint,
-)
 from transforms.dedup.similarity import (
     BANDS,
-    CONTAIN_SHARE,
     DEFAULT_PARAMS,
     HOT_BUCKET_CAP,
-    MATCH_DISTANCE,
-    OVERLAP_SHARE,
-    VARIANT_KEY_STRIDE,
     Edge,
     KeepKey,
     MatchParams,
@@ -51,12 +40,9 @@ from transforms.dedup.similarity import (
     resolve_groups,
     variant_band_keys,
 )
-from transforms.types import DROPPED, Outcome
+from transforms.types import Outcome, Reason, Stage, Status, Tag, VideoFingerprint
 
-STAGE = "dedup"
-NAMESPACE = "dedup"
-KEPT_TAG = "kept"
-DROPPED_TAG = "dropped"
+NAMESPACE = "dedup"  # Beam Metrics namespace of the stage's counters
 
 
 def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
@@ -252,8 +238,8 @@ class _ResolveGroups(beam.DoFn):
             yield drop.video_id, evidence
 
 
-def _outcome(fp: VideoFingerprint, reason: str, message: str, evidence: dict) -> Outcome:
-    return Outcome(video_id=fp.video_id, uri=fp.uri, status=DROPPED, stage=STAGE,
+def _outcome(fp: VideoFingerprint, reason: Reason, message: str, evidence: dict) -> Outcome:
+    return Outcome(video_id=fp.video_id, uri=fp.uri, status=Status.DROPPED, stage=Stage.DEDUP,
                    reason=reason, message=message, duration=fp.duration, evidence=evidence)
 
 
@@ -264,8 +250,8 @@ class _ApplyDuplicateDrops(beam.DoFn):
         for fp in grouped["fp"]:
             if drops:
                 ev = drops[0]
-                yield beam.pvalue.TaggedOutput(DROPPED_TAG, _outcome(
-                    fp, "duplicate", f"near-duplicate of {ev['kept_video_id']} "
+                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
+                    fp, Reason.DUPLICATE, f"near-duplicate of {ev['kept_video_id']} "
                     f"(share of frames matched {ev['score']:.2f})", ev))
             else:
                 yield fp
@@ -288,8 +274,8 @@ class _ApplyReferenceDrops(beam.DoFn):
             index, ref_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
             self._removed[index].inc()
             name = self._names[index]
-            yield beam.pvalue.TaggedOutput(DROPPED_TAG, _outcome(
-                fp, "reference", f"matches {ref_id} of reference set {name} "
+            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
+                fp, Reason.REFERENCE, f"matches {ref_id} of reference set {name} "
                 f"(share of frames matched {score:.2f})",
                 {"set": name, "reference_id": ref_id, "score": round(score, 4)}))
 
@@ -337,15 +323,15 @@ class DropNearDuplicates(beam.PTransform):
         internal = ({"fp": by_id, "drop": drops}
                     | "JoinDuplicateDrops" >> beam.CoGroupByKey()
                     | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops())
-                    .with_outputs(DROPPED_TAG, main=KEPT_TAG))
-        survivors = internal[KEPT_TAG]
-        dropped = [internal[DROPPED_TAG]]
+                    .with_outputs(Tag.DROPPED, main=Tag.KEPT))
+        survivors = internal[Tag.KEPT]
+        dropped = [internal[Tag.DROPPED]]
         if self._references:
             kept, ref_dropped = self._against_references(survivors)
             survivors = kept
             dropped.append(ref_dropped)
-        return {KEPT_TAG: survivors,
-                DROPPED_TAG: tuple(dropped) | "AllDropped" >> beam.Flatten()}
+        return {Tag.KEPT: survivors,
+                Tag.DROPPED: tuple(dropped) | "AllDropped" >> beam.Flatten()}
 
     def _against_references(self, survivors: beam.PCollection):
         pipeline = survivors.pipeline
@@ -367,93 +353,5 @@ class DropNearDuplicates(beam.PTransform):
                   | "JoinReferenceMatches" >> beam.CoGroupByKey()
                   | "ApplyReferenceDrops" >> beam.ParDo(
                       _ApplyReferenceDrops([n for n, _ in self._references]))
-                  .with_outputs(DROPPED_TAG, main=KEPT_TAG))
-        return result[KEPT_TAG], result[DROPPED_TAG]
-
-
-def parse_reference(spec: str) -> tuple[str, str]:
-    """``NAME=PATH`` (a ``--reference`` value) -> ``(NAME, PATH)``."""
-    name, sep, path = spec.partition("=")
-    if not sep or not name.strip() or not path.strip():
-        raise ValueError(f"--reference expects NAME=PATH, got {spec!r}")
-    return name.strip(), path.strip()
-
-
-def add_dedup_arguments(parser) -> None:
-    """Add the near-duplicate options to a ``PipelineOptions._add_argparse_args`` parser
-    (the main pipeline calls this; the defaults come from benchmarks/bench_dedup_accuracy.py,
-    numbers in docs/dedup.md)."""
-    parser.add_argument(
-        "--reference", action="append", default=[],
-        help="NAME=PATH of a reference fingerprint index (folder or glob of JSON Lines written "
-             "by pipelines/build_reference_index.py); repeat in priority order, e.g. "
-             "kinetics, activitynet, ucf101, hmdb51. A video matching several sets is removed "
-             "and counted by the first.")
-    parser.add_argument(
-        "--dedup_fps", type=float, default=FINGERPRINT_FPS,
-        help="Frames fingerprinted per second. 2 (default): recall 0.993 vs 0.952 at 1 fps "
-             "and 1.000 at 4 fps (twice the hashing and index size), precision 1.0 each, on "
-             "the accuracy benchmark.")
-    parser.add_argument(
-        "--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
-        help="Frame hash. phash256 (default, numpy, centre-weighted, the only kind with crop "
-             "variants): F1 0.997 at 2 fps (0.880 without the variants) vs 0.832 for PDQ "
-             "(pdq256, optional pdqhash package) and 0.089 for the 64-bit pHash (precision "
-             "0.05: blind to the same-place hard negatives).")
-    parser.add_argument(
-        "--dedup_distance", type=int, default=MATCH_DISTANCE,
-        help="Largest Hamming distance (bits of 256) of matching frames. Precision is 1.0 "
-             "from 8 to 40 bits and 0.755 at 44 (the same-place negatives start to match at "
-             "42); recall 0.759 at 8, 0.993 from 24 to 32, 1.0 at 36 and 40. 32 (default, "
-             "vPDQ uses 31) keeps a 10-bit margin to the first false positive.")
-    parser.add_argument(
-        "--dedup_contain", type=float, default=CONTAIN_SHARE,
-        help="Duplicate when the larger of the two frame-match shares reaches this (0..1). "
-             "0.5 (default), the middle of the plateau: F1 0.997 from 0.4 to 0.7, 0.993 at "
-             "0.8 (at the default distance).")
-    parser.add_argument(
-        "--dedup_overlap", type=float, default=OVERLAP_SHARE,
-        help="...and the smaller share reaches this (0..1). 0.3 (default) keeps copies "
-             "trimmed to half the original (share about 0.5) with margin; F1 0.997 for every "
-             "value from 0.2 to 0.45 at the default distance.")
-    parser.add_argument(
-        "--dedup_crop_variants", choices=("on", "off"), default="on",
-        help="on (default): a frame also matches the other video's crop-variant hashes (13 "
-             "sub-windows per frame: 90%% centred, at the corners and from each side, 95%% at "
-             "the corners), so copies cropped by up to 10%% match. On the accuracy benchmark "
-             "(6 crop edits) recall 0.993 (crops 36 of 36), precision 1.0; off: recall 0.786 "
-             "(crops 6 of 36). Costs 7.5x the band-join entries per video at the default key "
-             "stride (off: variants are neither keyed nor compared).")
-    parser.add_argument(
-        "--dedup_variant_key_stride", type=int, default=VARIANT_KEY_STRIDE,
-        help="The band join keys the crop variants of every n-th usable frame only "
-             "(verification compares them all). 2 (default): every duplicate of the accuracy "
-             "benchmark is still a candidate (at 4 too), planted-pair recall 100/100 at 1e4 "
-             "synthetic videos with 13 variants (4: 99/100), join 28 s and 1.9 GB instead of "
-             "50 s and 3.2 GB with every frame's variants keyed (1).")
-    parser.add_argument(
-        "--dedup_min_quality", type=int, default=MIN_QUALITY,
-        help="Frames with a quality (0..100, PDQ's gradient measure) below this are not "
-             "matched: black leaders, fades, solid cards. 50 as in vPDQ.")
-    parser.add_argument(
-        "--dedup_bands", type=int, default=BANDS,
-        help="Hash bands of the candidate join (must divide 32 bytes): a frame pair within "
-             "bands-1 bits always becomes a candidate. 8 (32-bit bands): every duplicate of "
-             "the accuracy benchmark was a candidate (crop variants included); 0.011 to 0.016 "
-             "candidate pairs per video on 1e4 to 1e5 synthetic fingerprints without crop "
-             "variants, 0.015 to 0.025 at 3e3 to 3e4 with them.")
-    parser.add_argument(
-        "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
-        help="Buckets (one 32-bit band value) shared by more videos than this are skipped "
-             "and counted (dedup/hot_buckets_skipped).")
-
-
-def dedup_from_options(opts) -> DropNearDuplicates:
-    """The stage configured from options added by :func:`add_dedup_arguments`."""
-    params = MatchParams(distance=opts.dedup_distance, min_quality=opts.dedup_min_quality,
-                         contain=opts.dedup_contain, overlap=opts.dedup_overlap,
-                         crop_variants=opts.dedup_crop_variants == "on",
-                         variant_key_stride=opts.dedup_variant_key_stride)
-    return DropNearDuplicates(references=[parse_reference(r) for r in opts.reference or ()],
-                              params=params, bands=opts.dedup_bands,
-                              hot_bucket_cap=opts.dedup_hot_bucket_cap)
+                  .with_outputs(Tag.DROPPED, main=Tag.KEPT))
+        return result[Tag.KEPT], result[Tag.DROPPED]

@@ -6,16 +6,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from transforms.types import DROPPED, FAILED, KEPT, Outcome
-
-
-@dataclass(frozen=True)
-class ShardInfo:
-    """One written shard: its path, record count and size in bytes."""
-
-    path: str
-    records: int
-    size_bytes: int
+from transforms.output.records import SCHEMA_VERSION
+from transforms.output.shards import index_path
+from transforms.types import Outcome, ShardInfo, Status
 
 
 @dataclass
@@ -43,7 +36,7 @@ class Tally:
         self.input_bytes += outcome.size_bytes
         self.input_seconds += outcome.duration
         self.by_status[outcome.status] += 1
-        if outcome.status != KEPT:
+        if outcome.status != Status.KEPT:
             self.by_stage[(outcome.stage, outcome.status)] += 1
             self.by_reason[(outcome.status, outcome.reason)] += 1
         ref_set = outcome.evidence.get("set") if outcome.evidence else None
@@ -76,8 +69,8 @@ def funnel(t: Tally, stages: Sequence[str]) -> list[dict]:
     rows = [{"stage": "input", "remaining": t.videos}]
     remaining = t.videos
     for stage in stages:
-        failed = t.by_stage.get((stage, FAILED), 0)
-        dropped = t.by_stage.get((stage, DROPPED), 0)
+        failed = t.by_stage.get((stage, Status.FAILED), 0)
+        dropped = t.by_stage.get((stage, Status.DROPPED), 0)
         remaining -= failed + dropped
         rows.append({"stage": stage, "failed": failed, "dropped": dropped,
                      "remaining": remaining})
@@ -93,8 +86,7 @@ def build_report(t: Tally, stages: Sequence[str], shards: Sequence[ShardInfo],
     for (status, reason), n in sorted(t.by_reason.items()):
         reasons.setdefault(status, {})[reason or "unspecified"] = n
     return {
-        "videos": {"input": t.videos, KEPT: t.by_status.get(KEPT, 0),
-                   DROPPED: t.by_status.get(DROPPED, 0), FAILED: t.by_status.get(FAILED, 0)},
+        "videos": {"input": t.videos, **{str(s): t.by_status.get(s, 0) for s in Status}},
         "reasons": reasons,
         "reference_removals": dict(sorted(t.by_reference.items())),
         "funnel": funnel(t, stages),
@@ -110,12 +102,12 @@ def build_report(t: Tally, stages: Sequence[str], shards: Sequence[ShardInfo],
 def summary_text(report: dict) -> str:
     """A short human summary of a report, for the end of a run."""
     v = report["videos"]
-    lines = [f"videos: {v['input']} in -> {v[KEPT]} kept, {v[DROPPED]} dropped, "
-             f"{v[FAILED]} failed",
+    lines = [f"videos: {v['input']} in -> {v[Status.KEPT]} kept, {v[Status.DROPPED]} dropped, "
+             f"{v[Status.FAILED]} failed",
              f"clips:  {report['clips']} in {len(report['shards'])} shards "
              f"({report['bytes']['output'] / 1e6:.1f} MB from "
              f"{report['bytes']['input'] / 1e6:.1f} MB of video)"]
-    for status in (DROPPED, FAILED):
+    for status in (Status.DROPPED, Status.FAILED):
         for reason, n in report["reasons"].get(status, {}).items():
             lines.append(f"  {status:7s} {reason}: {n}")
     for name, n in report["reference_removals"].items():
@@ -124,3 +116,17 @@ def summary_text(report: dict) -> str:
                                           for r in report["funnel"]))
     lines.append(f"elapsed: {report['elapsed_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict) -> dict:
+    """The small ``dataset.json`` that training code and tools read first."""
+    rows = sorted(shards, key=lambda s: s.path)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "record_format": "tf.train.Example (see README: Clip record schema)",
+        "labels": labels,
+        "num_records": sum(s.records for s in rows),
+        "shards": [{"path": s.path, "index": index_path(s.path), "records": s.records,
+                    "bytes": s.size_bytes} for s in rows],
+        "clip_settings": settings,
+    }

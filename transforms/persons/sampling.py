@@ -20,33 +20,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from transforms.analyze.decode import DecodeStats
 from transforms.output.records import encode_jpeg
-from transforms.shots.histogram import Shot, ShotDetector
-from transforms.types import DROPPED, Outcome, TimeRange
+from transforms.shots.histogram import ShotDetector
+from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
 
 POSITIONS = (1 / 3, 2 / 3)
 SHORT_SIDE = 320
 RESERVOIR = 16
 JPEG_QUALITY = 85
 PERSON_THRESHOLD = 0.5
-STAGE = "persons"
-
-
-@dataclass(frozen=True)
-class ShotFrame:
-    """One frame of a shot to score: ``time`` in seconds (decoded timeline), ``jpeg`` the
-    downscaled frame as JPEG bytes."""
-
-    video_id: str
-    shot_index: int
-    time: float
-    jpeg: bytes
 
 
 class ShotFrameSampler:
@@ -184,10 +171,26 @@ def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],
         return None
     best = max(scores.values(), default=0.0)
     return Outcome(
-        video_id=video_id, uri=uri, status=DROPPED, stage=STAGE, reason="no_person",
+        video_id=video_id, uri=uri, status=Status.DROPPED, stage=Stage.PERSONS,
+        reason=Reason.NO_PERSON,
         message=f"no shot reaches person score {threshold:g} (best {best:.2f} over "
                 f"{len(shots)} shots)",
         duration=stats.duration if stats else 0.0,
         frames=stats.frames_decoded if stats else 0,
         size_bytes=stats.size_bytes if stats else 0,
         evidence={"shots": len(shots), "best_score": round(best, 4), "threshold": threshold})
+
+
+def kept_shots_record(video_id: str, shots: Iterable[Shot],
+                      kept: Iterable[TimeRange], outcome: Outcome | None = None) -> dict:
+    """One line of ``kept_shots.jsonl`` (see docs/shots.md): a video's shots and which were
+    kept, with scores; times in seconds on the decoded timeline."""
+    shots = list(shots)
+    return {
+        "video_id": video_id,
+        "shots": len(shots),
+        "kept": [{"shot_index": r.shot_index, "start": round(r.start, 3),
+                  "end": round(r.end, 3), "person_score": round(r.person_score, 4)}
+                 for r in kept],
+        "status": str(outcome.status if outcome else Status.KEPT),
+    }

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from transforms.analyze.decode import DecodeStats, RateGate
+from transforms.types import Shot
 
 WIDTH = 64
 BINS = (16, 16, 16)
@@ -37,23 +38,6 @@ ADAPTIVE_RATIO = 3.0
 ADAPTIVE_WINDOW = 8
 GRADUAL_FRAMES = 8
 GRADUAL_THRESHOLD = 0.45
-
-
-@dataclass(frozen=True)
-class Shot:
-    """A shot: decode frame indices ``[start_frame, end_frame)`` and seconds ``[start, end)``
-    on the decoded timeline; ``index`` counts shots from 0 in time order."""
-
-    index: int
-    start_frame: int
-    end_frame: int
-    start: float
-    end: float
-
-    @property
-    def duration(self) -> float:
-        """Seconds."""
-        return self.end - self.start
 
 
 def shrink(image: np.ndarray, width: int = WIDTH) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Beam stage: account for every input video (videos.jsonl, report.json, dataset.json)."""
+"""Beam stage: write the clip records into sharded TFRecord files with indexes, and account
+for every input video (``videos.jsonl``, ``report.json``, ``dataset.json``).
+
+The formats are plain modules beside this one: ``records`` (the Example codec), ``shards``
+(TFRecord reading and indexes) and ``report`` (the sums and documents).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,45 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.output.report import Tally, build_report
-from transforms.output.write_shards import dataset_manifest, write_json
+from transforms.output.report import Tally, build_report, dataset_manifest
+from transforms.output.shards import write_index
+from transforms.types import ShardInfo
+
+SHARD_PREFIX = "clips"
+SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
+
+
+def _index_shard(path: str) -> ShardInfo:
+    records, size = write_index(path)
+    return ShardInfo(path=path, records=records, size_bytes=size)
+
+
+class WriteClipShards(beam.PTransform):
+    """PCollection[bytes] -> PCollection[ShardInfo].
+
+    Writes ``<output>/clips-00000-of-000NN.tfrecord`` with Beam's WriteToTFRecord (a fixed
+    shard count, so names are deterministic), then a ``tfrecord`` index file per shard.
+    """
+
+    def __init__(self, output_dir: str, num_shards: int):
+        super().__init__()
+        if num_shards < 1:
+            raise ValueError("num_shards must be at least 1")
+        self._prefix = FileSystems.join(output_dir, SHARD_PREFIX)
+        self._num_shards = num_shards
+
+    def expand(self, records):
+        return (records
+                | "WriteTFRecord" >> beam.io.WriteToTFRecord(
+                    self._prefix, file_name_suffix=".tfrecord", num_shards=self._num_shards,
+                    shard_name_template=SHARD_TEMPLATE)
+                | "IndexShards" >> beam.Map(_index_shard))
+
+
+def write_json(path: str, doc: dict) -> None:
+    """Write a JSON document to a local path or any Beam FileSystems URI."""
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write((json.dumps(doc, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
 class _TallyFn(beam.CombineFn):

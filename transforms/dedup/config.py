@@ -1,0 +1,139 @@
+"""Options of the near-duplicate stage: its config dataclass and the function that fills it
+from the command line. The defaults were chosen on ``benchmarks/bench_dedup_accuracy.py`` and
+``bench_dedup_scale.py``; the measurements behind each are in docs/dedup.md (Options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transforms.dedup.fingerprint import FINGERPRINT_FPS, HASHERS, MIN_QUALITY
+from transforms.dedup.similarity import (
+    BANDS,
+    CONTAIN_SHARE,
+    HOT_BUCKET_CAP,
+    MATCH_DISTANCE,
+    OVERLAP_SHARE,
+    VARIANT_KEY_STRIDE,
+    MatchParams,
+)
+from transforms.types import DEFAULT_KIND, HASH_BYTES
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """What the fingerprints hold and how duplicates are decided.
+
+    ``fps``: frames fingerprinted per second; ``kind``: the frame hash; ``crop_variants``:
+    hash crop windows of each frame too; ``references``: ``(name, index path)`` pairs in
+    priority order; ``match``: the duplicate decision; ``bands``: hash bands of the candidate
+    join; ``hot_bucket_cap``: buckets shared by more videos than this are skipped.
+    """
+
+    fps: float = FINGERPRINT_FPS
+    kind: str = DEFAULT_KIND
+    crop_variants: bool = True
+    references: tuple[tuple[str, str], ...] = ()
+    match: MatchParams = field(default_factory=MatchParams)
+    bands: int = BANDS
+    hot_bucket_cap: int = HOT_BUCKET_CAP
+
+    def __post_init__(self) -> None:
+        bits = 8 * HASH_BYTES[self.kind]
+        m = self.match
+        checks = [
+            (self.fps > 0, f"--dedup_fps must be > 0, not {self.fps}"),
+            (0 <= m.distance <= bits,
+             f"--dedup_distance must be 0..{bits} bits, not {m.distance}"),
+            (0 <= m.min_quality <= 100,
+             f"--dedup_min_quality must be 0..100, not {m.min_quality}"),
+            (0 < m.contain <= 1, f"--dedup_contain must be in (0, 1], not {m.contain}"),
+            (0 < m.overlap <= 1, f"--dedup_overlap must be in (0, 1], not {m.overlap}"),
+            (m.variant_key_stride >= 1,
+             f"--dedup_variant_key_stride must be >= 1, not {m.variant_key_stride}"),
+            (self.bands >= 1 and HASH_BYTES[self.kind] % self.bands == 0,
+             f"--dedup_bands must divide the {HASH_BYTES[self.kind]} bytes of a "
+             f"{self.kind} hash, not {self.bands}"),
+            (self.hot_bucket_cap >= 2,
+             f"--dedup_hot_bucket_cap must be >= 2, not {self.hot_bucket_cap}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+def parse_reference(spec: str) -> tuple[str, str]:
+    """``NAME=PATH`` (a ``--reference`` value) -> ``(NAME, PATH)``."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise ValueError(f"--reference expects NAME=PATH, got {spec!r}")
+    return name.strip(), path.strip()
+
+
+def add_fingerprint_arguments(parser) -> None:
+    """The options that decide what a fingerprint holds (shared by the dataset job and the
+    reference-index builder, so that both make comparable fingerprints)."""
+    parser.add_argument("--dedup_fps", type=float, default=FINGERPRINT_FPS,
+                        help="Frames fingerprinted per second of video.")
+    parser.add_argument("--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
+                        help="Frame hash: phash256 (numpy, centre-weighted, the only kind "
+                             "with crop variants), pdq256 (needs the optional pdqhash "
+                             "package) or phash64 (the classic 64-bit pHash).")
+
+
+def add_dedup_arguments(parser) -> None:
+    """Add the near-duplicate options to a ``PipelineOptions._add_argparse_args`` parser."""
+    parser.add_argument(
+        "--reference", action="append", default=[],
+        help="NAME=PATH of a reference fingerprint index (a folder or glob of JSON Lines "
+             "written by python -m pipelines.build_reference_index); repeat in priority "
+             "order, e.g. kinetics, activitynet, ucf101, hmdb51. A video matching several "
+             "sets is removed and counted by the first.")
+    add_fingerprint_arguments(parser)
+    parser.add_argument(
+        "--dedup_distance", type=int, default=MATCH_DISTANCE,
+        help="Largest Hamming distance, in bits of the hash, of two matching frames (vPDQ "
+             "uses 31 of 256).")
+    parser.add_argument(
+        "--dedup_contain", type=float, default=CONTAIN_SHARE,
+        help="Two videos are duplicates when the larger of their two frame-match shares "
+             "(0..1) reaches this...")
+    parser.add_argument(
+        "--dedup_overlap", type=float, default=OVERLAP_SHARE,
+        help="...and the smaller share (0..1) reaches this (a copy trimmed to half the "
+             "original has a share of about 0.5).")
+    parser.add_argument(
+        "--dedup_crop_variants", choices=("on", "off"), default="on",
+        help="on: a frame also matches the other video's crop-variant hashes (13 "
+             "sub-windows per frame), so copies cropped by up to 10%% match; off: variants "
+             "are neither keyed nor compared (a cheaper join).")
+    parser.add_argument(
+        "--dedup_variant_key_stride", type=int, default=VARIANT_KEY_STRIDE,
+        help="The candidate join keys the crop variants of every n-th usable frame only "
+             "(verification compares them all).")
+    parser.add_argument(
+        "--dedup_min_quality", type=int, default=MIN_QUALITY,
+        help="Frames whose quality (0..100, PDQ's gradient measure) is below this are not "
+             "matched: black leaders, fades, solid cards (vPDQ: 50).")
+    parser.add_argument(
+        "--dedup_bands", type=int, default=BANDS,
+        help="Hash bands of the candidate join (must divide the hash's bytes): a frame "
+             "pair within bands-1 bits always becomes a candidate.")
+    parser.add_argument(
+        "--dedup_hot_bucket_cap", type=int, default=HOT_BUCKET_CAP,
+        help="Join buckets (one band value) shared by more videos than this are skipped and "
+             "counted (dedup/hot_buckets_skipped).")
+
+
+def dedup_config_from_options(options) -> DedupConfig:
+    """DedupConfig from options added by :func:`add_dedup_arguments` (ValueError naming the
+    option for a value that cannot work)."""
+    variants = options.dedup_crop_variants == "on"
+    match = MatchParams(distance=options.dedup_distance,
+                        min_quality=options.dedup_min_quality,
+                        contain=options.dedup_contain, overlap=options.dedup_overlap,
+                        crop_variants=variants,
+                        variant_key_stride=options.dedup_variant_key_stride)
+    return DedupConfig(fps=options.dedup_fps, kind=options.dedup_hash, crop_variants=variants,
+                       references=tuple(parse_reference(r) for r in options.reference or ()),
+                       match=match, bands=options.dedup_bands,
+                       hot_bucket_cap=options.dedup_hot_bucket_cap)

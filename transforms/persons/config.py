@@ -1,0 +1,47 @@
+"""Options of the person stage: its config dataclass and the function that fills it from the
+command line. Defaults follow HACS (Zhao et al., ICCV 2019): 2 frames per shot, a shot is kept
+when its best person score reaches 0.5. The detector's own options are in
+``models/detectors.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.persons.sampling import PERSON_THRESHOLD, POSITIONS
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    """``threshold``: a shot is kept when its max person score (0..1) reaches this;
+    ``frame_positions``: where in each shot the frames to score are taken, as fractions
+    (0..1) of its span."""
+
+    threshold: float = PERSON_THRESHOLD
+    frame_positions: tuple[float, ...] = POSITIONS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"--person_threshold must be in 0..1, not {self.threshold}")
+        if not self.frame_positions or any(not 0 <= p <= 1 for p in self.frame_positions):
+            raise ValueError("--person_frame_positions must be fractions in 0..1, not "
+                             f"{self.frame_positions}")
+
+
+def add_person_arguments(parser) -> None:
+    """Add the person-filter options to a ``PipelineOptions._add_argparse_args`` parser."""
+    parser.add_argument("--person_threshold", type=float, default=PERSON_THRESHOLD,
+                        help="Keep a shot whose max person score (0..1) reaches this (HACS: "
+                             "0.5).")
+    parser.add_argument("--person_frame_positions", default="0.333,0.667",
+                        help="Where in each shot the frames to score are taken, as "
+                             "fractions of its span (HACS: 2 frames per shot).")
+
+
+def person_config_from_options(options) -> PersonConfig:
+    """PersonConfig from options added by :func:`add_person_arguments`."""
+    try:
+        positions = tuple(float(p) for p in str(options.person_frame_positions).split(","))
+    except ValueError:
+        raise ValueError("--person_frame_positions must be comma-separated fractions, not "
+                         f"{options.person_frame_positions!r}") from None
+    return PersonConfig(threshold=options.person_threshold, frame_positions=positions)

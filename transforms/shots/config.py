@@ -1,0 +1,50 @@
+"""Options of the shot stage: the command-line options that fill ``ShotParams`` (the shot
+detector's config dataclass, in ``histogram.py``). The defaults were chosen on
+``benchmarks/bench_shots.py`` (docs/shots.md)."""
+
+from __future__ import annotations
+
+from transforms.shots.histogram import (
+    BINS,
+    DISTANCE,
+    DISTANCES,
+    MIN_SHOT_SECONDS,
+    THRESHOLD,
+    ShotParams,
+)
+
+
+def add_shot_arguments(parser) -> None:
+    """Add the shot options to a ``PipelineOptions._add_argparse_args`` parser."""
+    parser.add_argument("--shot_threshold", type=float, default=THRESHOLD,
+                        help="Colour-histogram distance (0..1) between consecutive frames "
+                             "that marks a cut.")
+    parser.add_argument("--shot_distance", default=DISTANCE, choices=sorted(DISTANCES),
+                        help="Distance between the HSV histograms of consecutive frames.")
+    parser.add_argument("--shot_bins", default=",".join(map(str, BINS)),
+                        help="H,S,V bin counts of the joint colour histogram.")
+    parser.add_argument("--min_shot_seconds", type=float, default=MIN_SHOT_SECONDS,
+                        help="Shortest shot in seconds; of two cuts closer than this the "
+                             "stronger wins.")
+    parser.add_argument("--adaptive_shots", action="store_true",
+                        help="Also require the distance to stand out from its local mean "
+                             "(fewer false cuts in fast motion).")
+
+
+def shot_params_from_options(options) -> ShotParams:
+    """ShotParams from options added by :func:`add_shot_arguments` (ValueError naming the
+    option for a value that cannot work)."""
+    try:
+        bins = tuple(int(b) for b in str(options.shot_bins).split(","))
+    except ValueError:
+        bins = ()
+    if len(bins) != 3 or min(bins) < 1:
+        raise ValueError(f"--shot_bins needs three counts H,S,V >= 1, not {options.shot_bins}")
+    if not 0 < options.shot_threshold <= 1:
+        raise ValueError(f"--shot_threshold must be in (0, 1], not {options.shot_threshold}")
+    if options.min_shot_seconds < 0:
+        raise ValueError(f"--min_shot_seconds must be >= 0, not {options.min_shot_seconds}")
+    return ShotParams(bins=bins, distance=options.shot_distance,
+                      threshold=options.shot_threshold,
+                      min_shot_seconds=options.min_shot_seconds,
+                      adaptive=options.adaptive_shots)
