@@ -12,7 +12,6 @@ job starts; every input video ends in ``videos.jsonl`` as kept, dropped or faile
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -28,6 +27,7 @@ from models.detectors import (
     detector_config_from_options,
     load_configured_detector,
 )
+from pipelines import cli
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
 from transforms.clips.stage import SampleClips
@@ -241,27 +241,9 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     return report
 
 
-def print_help() -> None:
-    """The job's own options (Beam's runner options pass through; see Beam's docs)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.build_dataset", description=__doc__.split("\n\n")[0],
-        epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
-               "--direct_num_workers, ...) passes through to the runner.")
-    BuildDatasetOptions._add_argparse_args(parser)
-    parser.print_help()
-
-
 def main() -> None:
-    logging.getLogger().setLevel(logging.WARNING)
-    if {"-h", "--help"} & set(sys.argv[1:]):
-        print_help()
-        return
-    try:
-        run()
-    except (ManifestError, UsageError, DetectorUnavailable) as exc:
-        sys.exit(f"error: {exc}")
+    cli.main(run, "python -m pipelines.build_dataset", __doc__, BuildDatasetOptions,
+             errors=(ManifestError, UsageError, DetectorUnavailable))
 
 
 if __name__ == "__main__":

@@ -18,20 +18,19 @@ pipeline's when both are imported (as in the test suite).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
+from pipelines import cli
 from transforms.analyze.decode import VideoError
-from transforms.dedup.fingerprint import DEFAULT_KIND, FINGERPRINT_FPS, HASHERS, fingerprint_video
+from transforms.dedup.fingerprint import FINGERPRINT_FPS, HASHERS, fingerprint_video
 from transforms.inputs.manifest import load_inputs
-from transforms.types import VideoRef
+from transforms.types import DEFAULT_KIND, Reason, Tag, VideoFingerprint, VideoRef
 
-NAMESPACE = "reference_index"
-FAILED_TAG = "failed"
+NAMESPACE = "reference_index"  # Beam Metrics namespace of the job's counters
 
 
 class ReferenceIndexOptions(PipelineOptions):
@@ -51,14 +50,11 @@ class ReferenceIndexOptions(PipelineOptions):
             help="Index folder (local or gs://): fingerprints-*.jsonl and failures.jsonl.")
         parser.add_argument(
             "--index_fps", type=float, default=FINGERPRINT_FPS,
-            help="Frames hashed per second of video; use the main pipeline's --dedup_fps. "
-                 "Default 2: recall 0.993 at 2 fps vs 0.952 at 1 fps (4 fps: 1.000) at "
-                 "precision 1.0 in benchmarks/bench_dedup_accuracy.py (docs/dedup.md).")
+            help="Frames hashed per second of video: give the dataset job's --dedup_fps.")
         parser.add_argument(
             "--index_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
-            help="Frame hash: phash256 (default, numpy; chosen on the accuracy benchmark; "
-                 "stored with its 13 crop-variant hashes per frame), phash64, or pdq256 "
-                 "(needs the optional pdqhash package).")
+            help="Frame hash: give the dataset job's --dedup_hash (phash256 fingerprints "
+                 "carry their crop-variant hashes).")
         parser.add_argument(
             "--index_shards", type=int, default=0,
             help="Index shards to write (0: let the runner decide).")
@@ -78,24 +74,22 @@ class FingerprintRefs(beam.DoFn):
         except VideoError as exc:
             reason, message = exc.reason, exc.message
         except Exception as exc:  # noqa: BLE001 - any decoder failure is data, not a crash
-            reason, message = "error", f"{type(exc).__name__}: {exc}"
+            reason, message = Reason.ERROR, f"{type(exc).__name__}: {exc}"
         else:
             self._done.inc()
             yield fp
             return
         Metrics.counter(NAMESPACE, f"failed_{reason}").inc()
-        yield beam.pvalue.TaggedOutput(FAILED_TAG, {"video_id": ref.video_id, "uri": ref.uri,
+        yield beam.pvalue.TaggedOutput(Tag.FAILED, {"video_id": ref.video_id, "uri": ref.uri,
                                                     "reason": reason, "message": message})
 
 
 def _check_precomputed(line: str):
-    from transforms.dedup.fingerprint import VideoFingerprint
-
     try:
         fp = VideoFingerprint.from_json(line)
     except (ValueError, KeyError, TypeError) as exc:
         Metrics.counter(NAMESPACE, "failed_bad_precomputed").inc()
-        yield beam.pvalue.TaggedOutput(FAILED_TAG, {"video_id": "", "uri": "",
+        yield beam.pvalue.TaggedOutput(Tag.FAILED, {"video_id": "", "uri": "",
                                                     "reason": "bad_precomputed",
                                                     "message": f"{exc}: {line[:200]}"})
         return
@@ -113,20 +107,22 @@ def build_pipeline(p: beam.Pipeline, opts: ReferenceIndexOptions) -> None:
                   | "Spread" >> beam.Reshuffle()
                   | "Fingerprint" >> beam.ParDo(
                       FingerprintRefs(opts.index_fps, opts.index_hash))
-                  .with_outputs(FAILED_TAG, main="fingerprints"))
+                  .with_outputs(Tag.FAILED, main="fingerprints"))
         parts.append(result.fingerprints)
-        failures.append(result[FAILED_TAG])
+        failures.append(result[Tag.FAILED])
     for i, pattern in enumerate(opts.index_precomputed):
         result = (p
                   | f"ReadPrecomputed{i}" >> beam.io.ReadFromText(pattern)
                   | f"CheckPrecomputed{i}" >> beam.FlatMap(_check_precomputed)
-                  .with_outputs(FAILED_TAG, main="fingerprints"))
+                  .with_outputs(Tag.FAILED, main="fingerprints"))
         parts.append(result.fingerprints)
-        failures.append(result[FAILED_TAG])
+        failures.append(result[Tag.FAILED])
     if not parts:
         raise ValueError("give --index_input and/or --index_precomputed")
     if not opts.index_output:
         raise ValueError("give --index_output (the index folder)")
+    if opts.index_fps <= 0 or opts.index_shards < 0:
+        raise ValueError("--index_fps must be > 0 and --index_shards >= 0")
     out = opts.index_output.rstrip("/")
     (tuple(parts)
      | "AllFingerprints" >> beam.Flatten()
@@ -152,6 +148,10 @@ def run(argv=None, save_main_session=True, test_pipeline=None):
     return result
 
 
+def main() -> None:
+    cli.main(run, "python -m pipelines.build_reference_index", __doc__, ReferenceIndexOptions,
+             errors=(ValueError,))
+
+
 if __name__ == "__main__":
-    logging.getLogger().setLevel(logging.INFO)
-    run()
+    main()
