@@ -7,7 +7,7 @@ times the shot + frame sampling pass against a decode-only pass of the same vide
 sampler's cost), in the same run.
 
     python -m benchmarks.bench_person_quality [--detector ssd_mobilenet_v2|faster_rcnn]
-        [--detector_weights PATH] [--videos ../shared/data/videos]
+        [--detector_weights PATH] [--videos DIR]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ a hard cut within +-2 frames, and a gradual transition anywhere inside its span 
 frames per second for our detector and for PySceneDetect's ContentDetector, AdaptiveDetector
 and HistogramDetector at their defaults, run in a separate venv (``--scenedetect_python``).
 
-    python -m benchmarks.bench_shots [--videos ../shared/data/videos]
+    python -m benchmarks.bench_shots [--videos DIR] [--sweep]
 """
 
 from __future__ import annotations
