@@ -1,6 +1,6 @@
 """The shared analysis pass vs one decode per filter, and vs a bare decode loop, same run.
 
-    .venv/bin/python benchmarks/bench_analyze.py [--videos DIR] [--repeat 3]
+    .venv/bin/python -m benchmarks.bench_analyze [--videos DIR] [--repeat 3]
 
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
@@ -12,29 +12,13 @@ of --repeat) and the ratios shared / separate and shared / bare.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
-import sys
-import time
 
-import cv2
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from transforms.analyze.decode import PREFETCH, decode_pass  # noqa: E402
-from transforms.dedup.fingerprint import Fingerprinter  # noqa: E402
-from transforms.persons.sampling import ShotFrameSampler  # noqa: E402
-from transforms.shots.histogram import ShotDetector  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_VIDEOS = os.path.join(HERE, "..", "..", "shared", "data", "videos")
-
-
-def bare(path: str) -> None:
-    cap = cv2.VideoCapture(path)
-    while cap.read()[0]:
-        pass
-    cap.release()
+from benchmarks.common import add_videos_option, bare_decode, best_of, video_files
+from transforms.analyze.decode import PREFETCH, decode_pass
+from transforms.dedup.fingerprint import Fingerprinter
+from transforms.persons.sampling import ShotFrameSampler
+from transforms.shots.histogram import ShotDetector
 
 
 def fingerprint_only(path: str) -> None:
@@ -61,27 +45,21 @@ def shared(path: str) -> None:
 
 
 def best(fn, path: str, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(path)
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return best_of(lambda: fn(path), repeat)[0]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", default=DEFAULT_VIDEOS)
+    add_videos_option(ap)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    paths = sorted(glob.glob(os.path.join(args.videos, "*.avi")) +
-                   glob.glob(os.path.join(args.videos, "*.mp4")))
+    paths = video_files(args.videos)
     cols = ("bare", "fingerprint", "shots", "separate", "shared")
     print(f"{'video':22s} " + " ".join(f"{c:>11s}" for c in cols)
           + f" {'shared/sep':>10s} {'shared/bare':>11s}")
     total = dict.fromkeys(cols, 0.0)
     for path in paths:
-        row = {"bare": best(bare, path, args.repeat),
+        row = {"bare": best(bare_decode, path, args.repeat),
                "fingerprint": best(fingerprint_only, path, args.repeat),
                "shots": best(shots_only, path, args.repeat),
                "shared": best(shared, path, args.repeat)}

@@ -1,7 +1,7 @@
 """Annotation tools: label throughput, preview cost, and labels-back-into-shards speed, each
 against a baseline measured in the same run.
 
-    .venv/bin/python benchmarks/bench_annotate.py [--pages 40] [--clients 4] [--records 400]
+    .venv/bin/python -m benchmarks.bench_annotate [--pages 40] [--clients 4] [--records 400]
 
 1. Clip pages (12 clips each) opened and submitted: straight through the Store (baseline),
    over HTTP with one annotator, and over HTTP with --clients annotators at once on the same
@@ -19,23 +19,21 @@ import json
 import logging
 import os
 import sqlite3
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from werkzeug.serving import make_server
 
-from werkzeug.serving import make_server  # noqa: E402
-
-from annotate.app import create_app  # noqa: E402
-from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv  # noqa: E402
-from annotate.media import preview_strip, read_record, scan_shards  # noqa: E402
-from annotate.store import Store  # noqa: E402
-from pipelines.apply_labels import matching_rows, run  # noqa: E402
-from tests.media import iter_frames  # noqa: E402
-from transforms.output.records import (  # noqa: E402
+from annotate.app import create_app
+from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv
+from annotate.media import preview_strip, read_record, scan_shards
+from annotate.store import Store
+from benchmarks.common import TEST_VIDEOS, timed
+from pipelines.apply_labels import matching_rows, run
+from tests.media import iter_frames
+from transforms.output.records import (
     ClipRecord,
     encode_jpeg,
     from_example,
@@ -43,10 +41,9 @@ from transforms.output.records import (  # noqa: E402
     to_example,
     with_annotation,
 )
-from transforms.output.shards import iter_records, write_records  # noqa: E402
+from transforms.output.shards import iter_records, write_records
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-VIDEO = os.path.join(HERE, "..", "tests", "data", "videos", "vtest_a.mp4")
+VIDEO = os.path.join(TEST_VIDEOS, "vtest_a.mp4")
 PAGE = 12
 
 
@@ -78,11 +75,11 @@ def fresh_store(tmp: str, name: str, clips: int, annotators: int) -> Store:
 
 def pages_direct(tmp: str, pages: int) -> float:
     store = fresh_store(tmp, f"direct-{time.time_ns()}.sqlite", PAGE * pages, 1)
-    t = time.perf_counter()
-    for _ in range(pages):
-        page_id, items = store.open_page("Bench", "a0", "a0-token", PAGE)
-        store.submit_page(page_id, "a0", "a0-token", {i.clip_id: -1 for i in items})
-    return time.perf_counter() - t
+    with timed() as t:
+        for _ in range(pages):
+            page_id, items = store.open_page("Bench", "a0", "a0-token", PAGE)
+            store.submit_page(page_id, "a0", "a0-token", {i.clip_id: -1 for i in items})
+    return t.wall
 
 
 def pages_http(tmp: str, pages: int, clients: int) -> tuple[float, int]:
@@ -98,12 +95,12 @@ def pages_http(tmp: str, pages: int, clients: int) -> tuple[float, int]:
                  {"labels": {c["clip_id"]: 1 for c in page["clips"]}}, f"a{k}")
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    seconds = time.perf_counter() - t
+    with timed() as t:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    seconds = t.wall
     httpd.shutdown()
     conn = sqlite3.connect(store.path)
     history = conn.execute("SELECT COUNT(*) FROM clip_history WHERE source LIKE 'page:%'"
@@ -145,25 +142,41 @@ def bench_previews(tmp: str, clips: list[ClipRecord]) -> None:
     shard = os.path.join(tmp, "preview.tfrecord")
     write_shard(shard, [to_example(c) for c in clips])
     located = list(scan_shards(shard))
-    t = time.perf_counter()
-    for _, path, offset, length in located:
-        preview_strip(read_record(path, offset, length))
-    build = (time.perf_counter() - t) / len(located)
+    with timed() as t:
+        for _, path, offset, length in located:
+            preview_strip(read_record(path, offset, length))
+    build = t.wall / len(located)
     store = Store(os.path.join(tmp, "preview.sqlite"))
     store.add_shard_clips(located)
     httpd, url = serve(store, tmp)
     for c in clips:  # fill the cache
         urllib.request.urlopen(f"{url}/media/clips/{c.clip_id}/preview.jpg").read()
-    t = time.perf_counter()
-    for _ in range(5):
-        for c in clips:
-            urllib.request.urlopen(f"{url}/media/clips/{c.clip_id}/preview.jpg").read()
-    cached = (time.perf_counter() - t) / (5 * len(clips))
+    with timed() as t:
+        for _ in range(5):
+            for c in clips:
+                urllib.request.urlopen(f"{url}/media/clips/{c.clip_id}/preview.jpg").read()
+    cached = t.wall / (5 * len(clips))
     httpd.shutdown()
     print(f"\n2. clip previews ({len(clips)} clips of {clips[0].num_frames} frames)")
     print(f"   build strip from shard (baseline) {1000 * build:7.2f} ms/clip")
     print(f"   cached, over HTTP                 {1000 * cached:7.2f} ms/clip   "
           f"ratio to baseline {cached / build:.2f}")
+
+
+def plain_loop(src: str, csv_path: str, output: str) -> None:
+    """What apply_labels does, as a plain Python loop: read the shards in ``src``, set the
+    annotation of every record a row of the CSV matches, write one shard to ``output``."""
+    parsed = parse_clips_csv(open(csv_path).read())
+    by_video: dict[str, list] = {}
+    for i, r in enumerate(parsed):
+        by_video.setdefault(r.video_id, []).append((i, r))
+    out = []
+    for s in sorted(os.listdir(src)):
+        for data in iter_records(os.path.join(src, s)):
+            rec = from_example(data)
+            m = matching_rows(rec, by_video.get(rec.video_id, []), 0.001)
+            out.append(with_annotation(data, m[-1][1].label) if m else data)
+    write_shard(output, out)
 
 
 def bench_apply_labels(tmp: str, clips: list[ClipRecord], records: int) -> None:
@@ -184,24 +197,14 @@ def bench_apply_labels(tmp: str, clips: list[ClipRecord], records: int) -> None:
     with open(csv_path, "w") as f:
         f.write(format_clips_csv(rows))
 
-    t = time.perf_counter()
-    parsed = parse_clips_csv(open(csv_path).read())
-    by_video: dict[str, list] = {}
-    for i, r in enumerate(parsed):
-        by_video.setdefault(r.video_id, []).append((i, r))
-    out = []
-    for s in sorted(os.listdir(src)):
-        for data in iter_records(os.path.join(src, s)):
-            rec = from_example(data)
-            m = matching_rows(rec, by_video.get(rec.video_id, []), 0.001)
-            out.append(with_annotation(data, m[-1][1].label) if m else data)
-    write_shard(os.path.join(tmp, "plain.tfrecord"), out)
-    plain = time.perf_counter() - t
+    with timed() as t:
+        plain_loop(src, csv_path, os.path.join(tmp, "plain.tfrecord"))
+    plain = t.wall
 
-    t = time.perf_counter()
-    run([f"--shards={src}/*.tfrecord", f"--labels_csv={csv_path}",
-         f"--output_prefix={tmp}/labelled/c", "--output_shards=4"], save_main_session=False)
-    beam_s = time.perf_counter() - t
+    with timed() as t:
+        run([f"--shards={src}/*.tfrecord", f"--labels_csv={csv_path}",
+             f"--output_prefix={tmp}/labelled/c", "--output_shards=4"], save_main_session=False)
+    beam_s = t.wall
     report = json.load(open(f"{tmp}/labelled/c-report.json"))
     assert report["records_labelled"] == len(rows) and report["rows_unmatched"] == 0
     print(f"\n3. apply_labels, {len(recs)} records x {clips[0].num_frames} JPEG frames, "

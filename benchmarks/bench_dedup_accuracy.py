@@ -1,10 +1,11 @@
 """Near-duplicate accuracy: edited copies of the real sample videos, and hard negatives.
 
-Builds the benchmark set in a temporary folder from ``../shared/data/videos`` (or
-``--videos``): the sources are four non-overlapping 18-second segments of ``vtest.avi`` (the
-same campus path: different videos of the same place, the hard negatives), ``Megamind.avi``
-and ``tree.avi``. Every source gets each edit below, re-encoded with OpenCV (``mp4v``); the real
-pair ``Megamind.avi`` / ``Megamind_bugy.avi`` is added as its own edit type.
+Builds the benchmark set in a temporary folder from ``../shared/data/videos`` beside the
+repository (or ``--videos``): the sources are four non-overlapping 18-second segments of
+``vtest.avi`` (the same campus path: different videos of the same place, the hard
+negatives), ``Megamind.avi`` and ``tree.avi``. Every source gets each edit below, re-encoded
+with OpenCV (``mp4v``); the real pair ``Megamind.avi`` / ``Megamind_bugy.avi`` is added as its
+own edit type.
 
 Positives are (source, edited copy) pairs; negatives are all pairs of videos from different
 sources. Each video is decoded once, feeding several ``Fingerprinter``s (hash kinds x rates)
@@ -13,7 +14,7 @@ Prints precision, recall and F1 per edit and overall at the defaults, the same w
 variants (``MatchParams.crop_variants``), the baseline's in the same run, and a sweep over hash
 kinds, rates, crop variants and thresholds that the defaults were chosen from.
 
-    python benchmarks/bench_dedup_accuracy.py [--videos ../shared/data/videos]
+    python -m benchmarks.bench_dedup_accuracy [--videos DIR]
 """
 
 from __future__ import annotations
@@ -21,25 +22,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import sys
 import tempfile
-import time
 from collections import defaultdict
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from tests.media import iter_frames  # noqa: E402
-from transforms.analyze.decode import decode_pass  # noqa: E402
-from transforms.dedup.fingerprint import (  # noqa: E402
+from benchmarks.common import add_videos_option, timed
+from tests.media import iter_frames
+from transforms.analyze.decode import decode_pass
+from transforms.dedup.fingerprint import (
     FINGERPRINT_FPS,
     VARIANT_KINDS,
     Fingerprinter,
     VideoFingerprint,
 )
-from transforms.dedup.similarity import (  # noqa: E402
+from transforms.dedup.similarity import (
     BANDS,
     MatchParams,
     band_keys,
@@ -48,8 +46,6 @@ from transforms.dedup.similarity import (  # noqa: E402
     variant_band_keys,
 )
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_VIDEOS = os.path.join(HERE, "..", "..", "shared", "data", "videos")
 try:  # PDQ is compared when the optional pdqhash package (C++ build) is installed
     import pdqhash  # noqa: F401
 
@@ -209,9 +205,9 @@ def fingerprint_all(paths: dict[str, str]):
         cap.release()
         consumers = {(k, r): Fingerprinter(video, fps=r, kind=k) for k in KINDS for r in RATES}
         middle = MiddleFrame(duration)
-        t0 = time.perf_counter()
-        stats = decode_pass(path, [*consumers.values(), middle])
-        seconds += time.perf_counter() - t0
+        with timed() as t:
+            stats = decode_pass(path, [*consumers.values(), middle])
+        seconds += t.wall
         for key, c in consumers.items():
             fps_by[key][video] = c.result(stats)
         rgb = cv2.cvtColor(middle.image, cv2.COLOR_BGR2RGB)
@@ -285,18 +281,17 @@ def print_results(title, results):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--videos", default=DEFAULT_VIDEOS)
+    add_videos_option(parser)
     args = parser.parse_args(argv)
     defaults = MatchParams()
     with tempfile.TemporaryDirectory(prefix="hacs-dedup-bench-") as work:
-        t0 = time.perf_counter()
-        paths, pairs = build_set(args.videos, work)
-        built = time.perf_counter() - t0
+        with timed() as build:
+            paths, pairs = build_set(args.videos, work)
         fps_by, base, decode_s = fingerprint_all(paths)
     labels = label_pairs(paths, pairs)
     npos = sum(p for p, _ in labels.values())
     print(f"{len(paths)} videos, {npos} positive pairs, {len(labels) - npos} negative pairs "
-          f"(set built in {built:.1f}s; one decode pass per video feeding "
+          f"(set built in {build.wall:.1f}s; one decode pass per video feeding "
           f"{len(KINDS) * len(RATES)} fingerprinters + baseline: {decode_s:.1f}s)")
 
     # table keys: (hash kind, fps, crop variants used); phash256 fingerprints carry variants

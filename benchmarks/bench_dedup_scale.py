@@ -14,9 +14,9 @@ every other, numpy popcount in blocks) and the resulting drops must be identical
 pipeline's. (The brute force computes the first 128 bits of every hash pair and the full 256
 only where those are within the distance: exact, half the work.)
 
-    python benchmarks/bench_dedup_scale.py --n 10000 --brute_force
-    python benchmarks/bench_dedup_scale.py --n 100000
-    python benchmarks/bench_dedup_scale.py --n 100000 --variants 0
+    python -m benchmarks.bench_dedup_scale --n 10000 --brute_force
+    python -m benchmarks.bench_dedup_scale --n 100000
+    python -m benchmarks.bench_dedup_scale --n 100000 --variants 0
 """
 
 from __future__ import annotations
@@ -30,17 +30,15 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from transforms.dedup.fingerprint import VideoFingerprint  # noqa: E402
-from transforms.dedup.similarity import (  # noqa: E402
+from benchmarks.common import timed
+from transforms.dedup.fingerprint import VideoFingerprint
+from transforms.dedup.similarity import (
     DEFAULT_PARAMS,
     VARIANT_KEY_STRIDE,
     Edge,
@@ -49,7 +47,7 @@ from transforms.dedup.similarity import (  # noqa: E402
     compare,
     resolve_groups,
 )
-from transforms.dedup.stage import DROPPED_TAG, DropNearDuplicates  # noqa: E402
+from transforms.dedup.stage import DROPPED_TAG, DropNearDuplicates
 
 CHUNK = 1000
 WORK_PREFIX = "hacs-dedup-scale-"
@@ -110,8 +108,7 @@ def make_chunk(chunk: int, n: int, frames: int, variants: int, plant_every: int,
 def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str, str]]]:
     chunks = (args.n + CHUNK - 1) // CHUNK
     options = PipelineOptions(["--runner=DirectRunner"])
-    t0 = time.perf_counter()
-    with beam.Pipeline(options=options) as p:
+    with timed() as t, beam.Pipeline(options=options) as p:
         fps = (p | "Chunks" >> beam.Create(range(chunks))
                | "Spread" >> beam.Reshuffle()
                | "Generate" >> beam.FlatMap(make_chunk, args.n, args.frames, args.variants,
@@ -122,7 +119,7 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))
          | "WriteDrops" >> beam.io.WriteToText(os.path.join(work, "drops"), ".jsonl"))
-    wall = time.perf_counter() - t0
+    wall = t.wall
     result = p.result
     counters = {m.key.metric.name: m.committed for m in result.metrics().query(
         MetricsFilter().with_namespace("dedup"))["counters"]}
@@ -133,10 +130,10 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
     return wall, counters, drops
 
 
-def brute_force(args) -> tuple[float, set[tuple[str, str]], int]:
+def brute_force(args) -> tuple[set[tuple[str, str]], int]:
     """All-against-all: every frame pair of different videos; exact compare on pairs with a
-    frame pair within the distance (no other pair can be a duplicate)."""
-    t0 = time.perf_counter()
+    frame pair within the distance (no other pair can be a duplicate). Returns the drops and
+    the number of videos."""
     fps = [fp for c in range((args.n + CHUNK - 1) // CHUNK)
            for fp in make_chunk(c, args.n, args.frames, args.variants, args.plant_every,
                                 args.flip, args.seed)]
@@ -171,7 +168,7 @@ def brute_force(args) -> tuple[float, set[tuple[str, str]], int]:
             edges.append(Edge(fps[a].video_id, fps[b].video_id, m.share_ab, m.share_ba))
     keys = {fp.video_id: KeepKey.of(fp) for fp in fps}
     drops = {(d.video_id, d.kept_video_id) for d in resolve_groups(edges, keys)}
-    return time.perf_counter() - t0, drops, len(fps)
+    return drops, len(fps)
 
 
 def main(argv=None) -> None:
@@ -207,7 +204,9 @@ def main(argv=None) -> None:
     print(f"  planted-pair recall {len(found)}/{len(planted)} = {len(found) / len(planted):.4f}; "
           f"drops that are not planted pairs: {len(drops - found)}")
     if args.brute_force:
-        secs, bf_drops, n = brute_force(args)
+        with timed() as bf:
+            bf_drops, n = brute_force(args)
+        secs = bf.wall
         print(f"brute force (all {n * (n - 1) // 2} video pairs, "
               f"{(n * args.frames) ** 2 * (1 + args.variants)} hash pairs): {secs:.1f}s; "
               f"drops identical to the pipeline's: {bf_drops == drops} "

@@ -7,38 +7,34 @@ RANDOM weights (torchvision's COCO weights cannot be downloaded here): throughpu
 depend on the weights' values, only the last post-processing step does, slightly. The
 baseline for the ratios is batch size 1 of the same detector and device, in the same run.
 
-    python benchmarks/bench_detector.py [--sizes 1,2,4,8,16,32] [--input_size 800]
+    python -m benchmarks.bench_detector [--sizes 1,2,4,8,16,32] [--input_size 800]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from models.detectors import (  # noqa: E402
+from benchmarks.common import TEST_VIDEOS, best_of
+from models.detectors import (
     SsdModelHandler,
     faster_rcnn_model,
     jpeg_to_tensor,
 )
-from transforms.analyze.decode import decode_pass  # noqa: E402
-from transforms.output.records import decode_jpeg  # noqa: E402
-from transforms.persons.sampling import ShotFrameSampler  # noqa: E402
-from transforms.shots.histogram import ShotDetector  # noqa: E402
+from transforms.analyze.decode import decode_pass
+from transforms.output.records import decode_jpeg
+from transforms.persons.sampling import ShotFrameSampler
+from transforms.shots.histogram import ShotDetector
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 VIDEOS = ("vtest_a.mp4", "vtest_b.mp4", "Megamind.avi", "Megamind_bugy.avi", "tree.avi")
 
 
 def shot_frames() -> list[bytes]:
     out = []
     for name in VIDEOS:
-        path = os.path.join(HERE, "..", "tests", "data", "videos", name)
+        path = os.path.join(TEST_VIDEOS, name)
         detector = ShotDetector()
         sampler = ShotFrameSampler(detector, name)
         out.extend(f.jpeg for f in sampler.result(decode_pass(path, [detector, sampler])))
@@ -47,12 +43,7 @@ def shot_frames() -> list[bytes]:
 
 def timed(fn, batch, repeats: int) -> float:
     """Best seconds of ``repeats`` runs of ``fn(batch)``."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(batch)
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return best_of(lambda: fn(batch), repeats)[0]
 
 
 def bench(name: str, run, examples: list, sizes: list[int], repeats: int) -> None:

@@ -8,24 +8,20 @@ that loops over (ground truth, prediction) pairs. Both get the same documents; t
 JSON parsing and conversion. Prints the times, the ratio and the largest difference between the
 two results (must be below 1e-6).
 
-    python benchmarks/bench_eval.py [--videos 5000] [--per-video 100] [--repeat 3]
+    python -m benchmarks.bench_eval [--videos 5000] [--per-video 100] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks import eval_loops as loops  # noqa: E402
-from evaluate.detection import mean_average_precision  # noqa: E402
-from evaluate.formats import parse_ground_truth, parse_results  # noqa: E402
-from evaluate.proposals import average_recall_vs_avg_nr_proposals  # noqa: E402
+from benchmarks import eval_loops as loops
+from benchmarks.common import best_of, timed
+from evaluate.detection import mean_average_precision
+from evaluate.formats import parse_ground_truth, parse_results
+from evaluate.proposals import average_recall_vs_avg_nr_proposals
 
 
 def make_data(num_videos: int, per_video: int, num_classes: int,
@@ -58,15 +54,6 @@ def make_data(num_videos: int, per_video: int, num_classes: int,
     return {"database": database}, {"results": results}
 
 
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=5000)
@@ -76,36 +63,34 @@ def main() -> None:
     args = parser.parse_args()
 
     gt_json, res_json = make_data(args.videos, args.per_video, args.classes)
-    t0 = time.perf_counter()
-    gt = parse_ground_truth(gt_json, "validation")
-    props = parse_results(res_json, gt, with_labels=False)
-    dets = parse_results(res_json, gt, with_labels=True)
-    t_parse = time.perf_counter() - t0
+    with timed() as parse:
+        gt = parse_ground_truth(gt_json, "validation")
+        props = parse_results(res_json, gt, with_labels=False)
+        dets = parse_results(res_json, gt, with_labels=True)
     loop_gt = loops.read_ground_truth(gt_json, "validation")
     loop_results = loops.read_results(res_json, loop_gt)
     print(f"data: {args.videos} videos, {len(gt.segments)} ground-truth segments, "
           f"{len(props)} proposals / detections, {len(gt.label_names)} classes "
-          f"(our parse + validation: {t_parse:.2f} s)")
+          f"(our parse + validation: {parse.wall:.2f} s)")
 
     t_ours, ours = best_of(lambda: average_recall_vs_avg_nr_proposals(gt.segments, props, 100),
                            args.repeat)
-    t0 = time.perf_counter()
-    curve = loops.average_recall_vs_avg_nr_proposals(loop_gt, loop_results, 100)
-    t_loop = time.perf_counter() - t0
+    with timed() as loop:  # one run: the baseline is slow
+        curve = loops.average_recall_vs_avg_nr_proposals(loop_gt, loop_results, 100)
     diff = max(np.abs(ours.recall - np.array(curve.recall)).max(), abs(ours.auc - curve.auc))
     print(f"proposals  AR@100 {100 * ours.ar_at(100):.2f}%  AUC {ours.auc:.2f}%  | "
-          f"vectorised {t_ours:.3f} s  per-pair loop {t_loop:.2f} s  "
-          f"ratio {t_loop / t_ours:.0f}x  max |diff| {diff:.1e}")
+          f"vectorised {t_ours:.3f} s  per-pair loop {loop.wall:.2f} s  "
+          f"ratio {loop.wall / t_ours:.0f}x  max |diff| {diff:.1e}")
 
     t_ours, det = best_of(lambda: mean_average_precision(gt.segments, dets), args.repeat)
-    t0 = time.perf_counter()
-    scores = loops.mean_average_precision(loop_gt, loop_results)
-    t_loop = time.perf_counter() - t0
+    with timed() as loop:
+        scores = loops.mean_average_precision(loop_gt, loop_results)
     loop_ap = np.array([scores.ap[name] for name in gt.label_names]).T
     diff = max(np.abs(det.ap - loop_ap).max(), abs(det.average_mean_ap - scores.average_mean_ap))
     print(f"detection  mAP@0.5 {100 * det.mean_ap[0]:.2f}%  average mAP "
           f"{100 * det.average_mean_ap:.2f}%  | vectorised {t_ours:.3f} s  "
-          f"per-pair loop {t_loop:.2f} s  ratio {t_loop / t_ours:.0f}x  max |diff| {diff:.1e}")
+          f"per-pair loop {loop.wall:.2f} s  ratio {loop.wall / t_ours:.0f}x  "
+          f"max |diff| {diff:.1e}")
 
 
 if __name__ == "__main__":

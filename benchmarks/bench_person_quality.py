@@ -6,50 +6,35 @@ characters in every shot) should keep every shot; tree.avi (no person) should be
 times the shot + frame sampling pass against a decode-only pass of the same video (the
 sampler's cost), in the same run.
 
-    python benchmarks/bench_person_quality.py [--detector ssd_mobilenet_v2|faster_rcnn]
-        [--detector_weights PATH] [--videos ../shared/data/videos]
+    python -m benchmarks.bench_person_quality [--detector ssd_mobilenet_v2|faster_rcnn]
+        [--detector_weights PATH] [--videos DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from models.detectors import load_person_detector  # noqa: E402
-from tests.media import iter_frames  # noqa: E402
-from transforms.analyze.decode import decode_pass  # noqa: E402
-from transforms.output.records import encode_jpeg  # noqa: E402
-from transforms.persons.sampling import (  # noqa: E402
+from benchmarks.common import DecodeOnly, add_videos_option, timed
+from models.detectors import load_person_detector
+from tests.media import iter_frames
+from transforms.analyze.decode import decode_pass
+from transforms.output.records import encode_jpeg
+from transforms.persons.sampling import (
     ShotFrameSampler,
     select_person_shots,
     share_kept,
     shot_scores,
 )
-from transforms.shots.histogram import ShotDetector  # noqa: E402
+from transforms.shots.histogram import ShotDetector
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECTED = {"vtest.avi": True, "Megamind.avi": True, "Megamind_bugy.avi": True,
             "tree.avi": False}
 
 
-class _Grab:
-    """Consumer wanting every frame and doing nothing: the decode-only baseline."""
-
-    def wants(self, index: int, time: float) -> bool:
-        return True
-
-    def add(self, index, time, image) -> None:
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--videos", default=os.path.join(HERE, "..", "..", "shared", "data",
-                                                     "videos"))
+    add_videos_option(ap)
     ap.add_argument("--detector", default="ssd_mobilenet_v2")
     ap.add_argument("--detector_weights", default=None)
     ap.add_argument("--threshold", type=float, default=0.5)
@@ -60,21 +45,18 @@ def main(argv: list[str] | None = None) -> None:
     kept_total = shots_total = right = 0
     for name, has_person in EXPECTED.items():
         path = os.path.join(args.videos, name)
-        t0 = time.perf_counter()
-        decode_pass(path, [_Grab()])
-        decode_only = time.perf_counter() - t0
+        with timed() as decode_only:
+            decode_pass(path, [DecodeOnly()])
         shot_detector = ShotDetector()
         sampler = ShotFrameSampler(shot_detector, name)
-        t0 = time.perf_counter()
-        stats = decode_pass(path, [shot_detector, sampler])
-        frames = sampler.result(stats)
-        with_sampling = time.perf_counter() - t0
+        with timed() as with_sampling:
+            stats = decode_pass(path, [shot_detector, sampler])
+            frames = sampler.result(stats)
         shots = shot_detector.result(stats)
-        t0 = time.perf_counter()
-        results = detector.handler.run_inference([detector.prepare(f.jpeg) for f in frames],
-                                                 model)
-        scores = [float(r.inference) for r in results]
-        detect = time.perf_counter() - t0
+        with timed() as detect:
+            results = detector.handler.run_inference(
+                [detector.prepare(f.jpeg) for f in frames], model)
+            scores = [float(r.inference) for r in results]
         per_shot = shot_scores((f.shot_index, s) for f, s in zip(frames, scores, strict=True))
         kept = select_person_shots(shots, per_shot, args.threshold)
         kept_total += len(kept)
@@ -82,9 +64,9 @@ def main(argv: list[str] | None = None) -> None:
         right += bool(kept) == has_person
         print(f"{name:<18} people: {'yes' if has_person else 'no ':<3}  shots {len(shots)}  "
               f"kept {len(kept)}  frame scores {' '.join(f'{s:.2f}' for s in scores)}  -> "
-              f"{'kept' if kept else 'dropped'}  | decode {decode_only:.2f} s, decode+shots+"
-              f"sampling {with_sampling:.2f} s, {args.detector} {1000 * detect / len(frames):.0f}"
-              f" ms/frame")
+              f"{'kept' if kept else 'dropped'}  | decode {decode_only.wall:.2f} s, decode+shots+"
+              f"sampling {with_sampling.wall:.2f} s, {args.detector} "
+              f"{1000 * detect.wall / len(frames):.0f} ms/frame")
     print(f"videos decided right: {right}/{len(EXPECTED)}; shots kept: "
           f"{share_kept(kept_total, shots_total):.1%} ({kept_total}/{shots_total})")
     print("dense: every frame of tree.avi (a hand enters at frame 54), vtest.avi at 1 fps")

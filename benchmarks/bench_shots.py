@@ -8,7 +8,7 @@ a hard cut within +-2 frames, and a gradual transition anywhere inside its span 
 frames per second for our detector and for PySceneDetect's ContentDetector, AdaptiveDetector
 and HistogramDetector at their defaults, run in a separate venv (``--scenedetect_python``).
 
-    python benchmarks/bench_shots.py [--videos ../shared/data/videos]
+    python -m benchmarks.bench_shots [--videos DIR] [--sweep]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,13 +24,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import (
+    BENCH_DATA,
+    REPO_ROOT,
+    DecodeOnly,
+    add_videos_option,
+    best_of,
+    timed,
+)
+from tests.media import iter_frames
+from transforms.analyze.decode import decode_pass
+from transforms.shots.histogram import ShotDetector, ShotParams
 
-from tests.media import iter_frames  # noqa: E402
-from transforms.analyze.decode import decode_pass  # noqa: E402
-from transforms.shots.histogram import ShotDetector, ShotParams  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE = (384, 288)
 FPS = 25.0
 TOLERANCE = 2
@@ -131,20 +135,9 @@ def times_of(path: str) -> list[float]:
     return [f.time for f in iter_frames(path, short_side=16)]
 
 
-class _Grab:
-    """Consumer wanting every frame and doing nothing: the decode-only baseline."""
-
-    def wants(self, index: int, time: float) -> bool:
-        return True
-
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
-        pass
-
-
 def decode_seconds(path: str) -> float:
-    t0 = time.perf_counter()
-    decode_pass(path, [_Grab()])
-    return time.perf_counter() - t0
+    """Best of 2 decode-only passes of ``path``, in seconds."""
+    return best_of(lambda: decode_pass(path, [DecodeOnly()]), 2)[0]
 
 
 def run_ours(path: str, params: ShotParams, repeats: int = 2
@@ -154,15 +147,16 @@ def run_ours(path: str, params: ShotParams, repeats: int = 2
     total = float("inf")
     for _ in range(repeats):
         detector = ShotDetector(params)
-        t0 = time.perf_counter()
-        stats = decode_pass(path, [detector])
-        shots = detector.result(stats)
-        total = min(total, time.perf_counter() - t0)
+        with timed() as t:
+            stats = decode_pass(path, [detector])
+            shots = detector.result(stats)
+        total = min(total, t.wall)
 
     detector = ShotDetector(params)
     spent = [0.0]
     add = detector.add
 
+    # per frame (tens of microseconds): the bare clock, without timed()'s CPU counters
     def timed_add(index: int, t: float, image: np.ndarray) -> None:
         t0 = time.perf_counter()
         add(index, t, image)
@@ -178,8 +172,8 @@ def run_scenedetect(python: str, paths: list[str]) -> dict | None:
         print(f"PySceneDetect skipped: {python} is absent (python3 -m venv /tmp/sdvenv && "
               "/tmp/sdvenv/bin/pip install scenedetect opencv-python-headless)")
         return None
-    runner = os.path.join(HERE, "scenedetect_runner.py")
-    out = subprocess.run([python, runner, *paths], check=True, capture_output=True, text=True)
+    out = subprocess.run([python, "-m", "benchmarks.scenedetect_runner", *paths], check=True,
+                         capture_output=True, text=True, cwd=REPO_ROOT)
     return json.loads(out.stdout)
 
 
@@ -201,8 +195,7 @@ def report(name: str, rows: list[tuple[int, int, int]], frames: int, seconds: fl
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--videos", default=os.path.join(HERE, "..", "..", "shared", "data",
-                                                     "videos"))
+    add_videos_option(ap)
     ap.add_argument("--scenedetect_python", default="/tmp/sdvenv/bin/python")
     ap.add_argument("--sweep", action="store_true",
                     help="also print F1 for each distance, bin count and threshold")
@@ -212,9 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     frames, truth = build_composite(args.videos)
     composite = os.path.join(work, "composite.mp4")
     write_video(frames, composite)
-    megamind = os.path.join(args.videos, "Megamind.avi")
+    # absolute: the PySceneDetect runner runs from the repository root and echoes the paths
+    megamind = os.path.abspath(os.path.join(args.videos, "Megamind.avi"))
     sets = {composite: truth,
-            megamind: megamind_truth(os.path.join(HERE, "data", "megamind_cuts.json"))}
+            megamind: megamind_truth(os.path.join(BENCH_DATA, "megamind_cuts.json"))}
     kinds = {k: sum(b.kind == k for b in truth) for k in ("cut", "dissolve", "fade")}
     print(f"composite: {len(frames)} frames at {FPS:g} fps, {SIZE[0]}x{SIZE[1]}, boundaries "
           f"{kinds}; Megamind.avi: {len(sets[megamind])} hand-labelled cuts")
@@ -237,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     variants = {"ours (default)": ShotParams(),
                 "ours (adaptive)": ShotParams(adaptive=True),
                 "ours (no gradual)": ShotParams(gradual_frames=0)}
-    decode = sum(min(decode_seconds(p) for _ in range(2)) for p in sets)
+    decode = sum(decode_seconds(p) for p in sets)
     total_frames = sum(len(t) for t in times.values())
     print(f"decoding alone (OpenCV 4, every frame retrieved): {total_frames / decode:.0f} "
           "frames/s")

@@ -1,8 +1,8 @@
 """Run PySceneDetect's detectors at their defaults on videos; print cuts and timings as JSON.
 
 Runs inside the separate PySceneDetect venv (it pulls OpenCV 5, which must not enter the
-project's venv); called by ``bench_shots.py`` via subprocess. Usage:
-``/tmp/sdvenv/bin/python benchmarks/scenedetect_runner.py VIDEO...``
+project's venv); called by ``bench_shots`` via subprocess, from the repository root. Usage:
+``/tmp/sdvenv/bin/python -m benchmarks.scenedetect_runner VIDEO...``
 """
 
 import json
