@@ -19,8 +19,9 @@ import sys
 import tempfile
 
 from benchmarks.common import add_videos_option, bare_decode, best_of, timed, video_files
-from transforms.clips.stage import ClipConfig, ClipJob, _SampleClipsFn
-from transforms.types import VideoRef
+from transforms.clips.config import ClipConfig
+from transforms.clips.stage import _SampleClipsFn
+from transforms.types import ClipJob, VideoRef
 
 
 def stage(path: str) -> int:

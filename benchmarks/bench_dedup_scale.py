@@ -37,7 +37,6 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from benchmarks.common import timed
-from transforms.dedup.fingerprint import VideoFingerprint
 from transforms.dedup.similarity import (
     DEFAULT_PARAMS,
     VARIANT_KEY_STRIDE,
@@ -47,7 +46,8 @@ from transforms.dedup.similarity import (
     compare,
     resolve_groups,
 )
-from transforms.dedup.stage import DROPPED_TAG, DropNearDuplicates
+from transforms.dedup.stage import DropNearDuplicates
+from transforms.types import Tag, VideoFingerprint
 
 CHUNK = 1000
 WORK_PREFIX = "hacs-dedup-scale-"
@@ -115,7 +115,7 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
                                             args.plant_every, args.flip, args.seed))
         out = fps | DropNearDuplicates(
             params=MatchParams(variant_key_stride=args.variant_key_stride))
-        (out[DROPPED_TAG]
+        (out[Tag.DROPPED]
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))
          | "WriteDrops" >> beam.io.WriteToText(os.path.join(work, "drops"), ".jsonl"))
