@@ -18,7 +18,7 @@ setup(
     description="HACS-style video dataset pipeline on Apache Beam",
     python_requires=">=3.10",
     packages=find_packages(include=["pipelines*", "transforms*", "models*", "annotate*",
-                                    "evaluate*"]),
+                                    "hacs_eval*"]),
     package_data={"annotate": ["static/*", "templates/*"]},
     install_requires=requirements,
 )

@@ -23,9 +23,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import eval_loops as loops  # noqa: E402
-from evaluate.detection import mean_average_precision  # noqa: E402
-from evaluate.formats import parse_ground_truth, parse_results  # noqa: E402
-from evaluate.proposals import average_recall_vs_avg_nr_proposals  # noqa: E402
+from hacs_eval.detection import mean_average_precision  # noqa: E402
+from hacs_eval.formats import parse_ground_truth, parse_results  # noqa: E402
+from hacs_eval.proposals import average_recall_vs_avg_nr_proposals  # noqa: E402
 
 
 def make_data(num_videos: int, per_video: int, num_classes: int,

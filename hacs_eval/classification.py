@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evaluate.formats import ClipLabel, ClipPrediction, Issues
+from hacs_eval.formats import ClipLabel, ClipPrediction, Issues
 
 
 @dataclass(frozen=True)
