@@ -30,11 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from werkzeug.serving import make_server  # noqa: E402
 
 from annotate.app import create_app  # noqa: E402
-from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv  # noqa: E402
 from annotate.media import preview_strip, read_record, scan_shards  # noqa: E402
 from annotate.store import Store  # noqa: E402
 from pipelines.apply_labels import matching_rows, run  # noqa: E402
 from tests.media import iter_frames  # noqa: E402
+from transforms.output.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv  # noqa: E402
 from transforms.output.records import (  # noqa: E402
     ClipRecord,
     encode_jpeg,
