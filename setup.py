@@ -1,7 +1,9 @@
 """hacs-pipeline: raw web videos to a clean, training-ready human-action clip dataset.
 
-Installable with ``pip install .``; also usable as Dataflow's ``--setup_file ./setup.py`` so
-workers get the same packages.
+Installable with ``pip install .`` (``pip install .[annotate,plots]`` adds the annotation web
+app's Flask and the evaluation plots' matplotlib); also usable as Dataflow's
+``--setup_file ./setup.py`` so workers get the same packages (without the extras, which
+workers never import).
 """
 
 import os
@@ -9,16 +11,23 @@ import os
 from setuptools import find_packages, setup
 
 here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, "requirements.txt")) as f:
-    requirements = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def read_requirements(name: str) -> list[str]:
+    """The pins of a requirements file: one per line, ``#`` comments and blank lines skipped."""
+    with open(os.path.join(here, name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
 
 setup(
     name="hacs-pipeline",
     version="0.1.0",
     description="HACS-style video dataset pipeline on Apache Beam",
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # datetime.UTC
     packages=find_packages(include=["pipelines*", "transforms*", "models*", "annotate*",
-                                    "evaluate*"]),
+                                    "hacs_eval*"]),
     package_data={"annotate": ["static/*", "templates/*"]},
-    install_requires=requirements,
+    install_requires=read_requirements("requirements.txt"),
+    extras_require={"annotate": read_requirements("requirements-annotate.txt"),
+                    "plots": read_requirements("requirements-plots.txt")},
 )

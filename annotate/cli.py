@@ -14,16 +14,10 @@ from collections.abc import Sequence
 from apache_beam.io.filesystems import FileSystems
 
 from annotate.app import DEFAULT_PAGE_SIZE, create_app
-from annotate.formats import (
-    FormatError,
-    format_clips_csv,
-    format_segments_json,
-    parse_clips_csv,
-    parse_guidelines_json,
-    parse_segments_json,
-)
+from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
 from annotate.media import scan_shards, scan_videos
 from annotate.store import ApiError, Store
+from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
 
 
 def _read_text(path: str) -> str:

@@ -1,10 +1,8 @@
-"""HACS annotation file formats: Clips CSV and Segments (ActivityNet-style) JSON.
+"""HACS annotation file formats: Segments (ActivityNet-style) JSON and labelling guidelines.
 
 Plain functions and frozen dataclasses, no web or database code, so they are reusable from a
-notebook and from the Beam job that writes labels back into the shards.
-
-Clips CSV (HACS Clips v1.1): header ``classname,youtube_id,subset,start,end,label``; one row
-per 2-second clip; ``start``/``end`` in seconds; ``label`` 1 (positive) or -1 (negative).
+notebook. The Clips CSV reader and writer are shared with the evaluation toolkit and the
+pipelines: :mod:`transforms.output.hacs_files`.
 
 Segments JSON (HACS Segments v1.1, same layout as ActivityNet 1.3)::
 
@@ -12,38 +10,19 @@ Segments JSON (HACS Segments v1.1, same layout as ActivityNet 1.3)::
      "database": {"<video id>": {"subset": "training", "duration": 123.4, "url": "...",
                                  "annotations": [{"label": "Archery", "segment": [s, e]}]}}}
 
-Times are seconds. Both writers reproduce what the readers parsed: numbers are written in
+Times are seconds. The writer reproduces what the reader parsed: numbers are written in
 Python's shortest round-trip form, row and key order is kept, and unknown per-video keys of a
 Segments file are carried through (``SegmentVideo.extra``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-CLIPS_HEADER = ("classname", "youtube_id", "subset", "start", "end", "label")
-
-
-class FormatError(ValueError):
-    """An annotation file that does not follow its format; the message says where."""
-
-
-@dataclass(frozen=True)
-class ClipLabel:
-    """One Clips CSV row: ``start``/``end`` in seconds, ``label`` 1 or -1."""
-
-    classname: str
-    video_id: str
-    subset: str
-    start: float
-    end: float
-    label: int
+from transforms.output.hacs_files import FormatError, check_span
 
 
 @dataclass(frozen=True)
@@ -77,58 +56,6 @@ class SegmentsFile:
     version: str
     taxonomy: list[Any]
     videos: tuple[SegmentVideo, ...]
-
-
-def _number(text: str, where: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise FormatError(f"{where}: {name} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise FormatError(f"{where}: {name} {text!r} is not a finite number")
-    return value
-
-
-def check_span(start: float, end: float, where: str) -> None:
-    """Raise FormatError unless ``0 <= start < end`` (seconds)."""
-    if start < 0 or end <= start:
-        raise FormatError(f"{where}: need 0 <= start < end, got start={start} end={end}")
-
-
-def parse_clips_csv(text: str, name: str = "clips.csv") -> list[ClipLabel]:
-    """Parse a Clips CSV; FormatError names the file and line of the first bad row."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or tuple(h.strip() for h in header) != CLIPS_HEADER:
-        raise FormatError(f"{name}: header must be {','.join(CLIPS_HEADER)}, got {header}")
-    rows = []
-    for row in reader:
-        where = f"{name} line {reader.line_num}"
-        if not row:
-            continue
-        if len(row) != len(CLIPS_HEADER):
-            raise FormatError(f"{where}: expected {len(CLIPS_HEADER)} fields, got {len(row)}")
-        classname, video_id, subset = row[0], row[1], row[2]
-        if not classname or not video_id:
-            raise FormatError(f"{where}: classname and youtube_id must not be empty")
-        start = _number(row[3], where, "start")
-        end = _number(row[4], where, "end")
-        check_span(start, end, where)
-        if row[5].strip() not in ("1", "-1"):
-            raise FormatError(f"{where}: label must be 1 or -1, got {row[5]!r}")
-        rows.append(ClipLabel(classname, video_id, subset, start, end, int(row[5])))
-    return rows
-
-
-def format_clips_csv(rows: Iterable[ClipLabel]) -> str:
-    """Clips CSV text for ``rows`` (in order), with header, ``\\n`` line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CLIPS_HEADER)
-    for r in rows:
-        writer.writerow([r.classname, r.video_id, r.subset, repr(float(r.start)),
-                         repr(float(r.end)), r.label])
-    return out.getvalue()
 
 
 def _segment(entry: Any, where: str) -> Segment:

@@ -23,16 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from annotate.formats import (
-    ClipLabel,
-    FormatError,
-    Guideline,
-    Segment,
-    SegmentsFile,
-    SegmentVideo,
-    check_span,
-    default_taxonomy,
-)
+from annotate.formats import Guideline, Segment, SegmentsFile, SegmentVideo, default_taxonomy
+from transforms.output.hacs_files import ClipLabel, FormatError, check_span
 from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
 
 DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"

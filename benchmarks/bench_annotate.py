@@ -27,12 +27,12 @@ import urllib.request
 from werkzeug.serving import make_server
 
 from annotate.app import create_app
-from annotate.formats import ClipLabel, format_clips_csv, parse_clips_csv
 from annotate.media import preview_strip, read_record, scan_shards
 from annotate.store import Store
 from benchmarks.common import TEST_VIDEOS, timed
 from pipelines.apply_labels import matching_rows, run
 from tests.media import iter_frames
+from transforms.output.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv
 from transforms.output.records import (
     ClipRecord,
     encode_jpeg,

@@ -19,9 +19,9 @@ import numpy as np
 
 from benchmarks import eval_loops as loops
 from benchmarks.common import best_of, timed
-from evaluate.detection import mean_average_precision
-from evaluate.formats import parse_ground_truth, parse_results
-from evaluate.proposals import average_recall_vs_avg_nr_proposals
+from hacs_eval.detection import mean_average_precision
+from hacs_eval.formats import parse_ground_truth, parse_results
+from hacs_eval.proposals import average_recall_vs_avg_nr_proposals
 
 
 def make_data(num_videos: int, per_video: int, num_classes: int,

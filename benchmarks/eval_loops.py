@@ -3,8 +3,8 @@
 An independent, deliberately straightforward implementation of the rules in
 ``docs/evaluate.md`` ("Metrics, rule by rule"): no numpy in the metric logic, one tIoU per
 (ground truth, prediction) pair, greedy matching one prediction at a time. It serves as the
-baseline that ``benchmarks/bench_eval.py`` times the vectorised :mod:`evaluate` package
-against, and as an oracle for the package in ``tests/evaluate/test_eval_loop_agreement.py``.
+baseline that ``benchmarks/bench_eval.py`` times the vectorised :mod:`hacs_eval` package
+against, and as an oracle for the package in ``tests/hacs_eval/test_eval_loop_agreement.py``.
 
 Inputs are the parsed JSON documents turned into plain lists by :func:`read_ground_truth` and
 :func:`read_results` (no validation: callers give clean data). Times are seconds; recalls,

@@ -26,7 +26,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-from annotate.formats import ClipLabel, parse_clips_csv
+from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import iter_records, match_shards, write_index
 

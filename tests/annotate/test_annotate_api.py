@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from annotate.cli import main
-from annotate.formats import parse_clips_csv
 from annotate.media import scan_videos
+from transforms.output.hacs_files import parse_clips_csv
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
 BOB = {"X-Annotator": "bob", "X-Token": "bob-token"}

@@ -12,8 +12,8 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tests_annotate_helpers import write_shard
 
-from annotate.formats import ClipLabel, parse_clips_csv
 from pipelines.apply_labels import ApplyLabels, row_matches, run
+from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 from transforms.output.records import (
     ClipRecord,
     encode_jpeg,

@@ -9,17 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from annotate.formats import (
-    ClipLabel,
-    FormatError,
     Segment,
     SegmentsFile,
     SegmentVideo,
-    format_clips_csv,
     format_segments_json,
-    parse_clips_csv,
     parse_guidelines_json,
     parse_segments_json,
 )
+from transforms.output.hacs_files import ClipLabel, FormatError, format_clips_csv, parse_clips_csv
 
 CLIPS_CSV = """classname,youtube_id,subset,start,end,label
 Applying sunscreen,--0edUL8zmA,training,92.0,94.0,1

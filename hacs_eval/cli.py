@@ -1,8 +1,8 @@
-"""``python -m evaluate classification|proposals|detection``: score predictions, print a
+"""``python -m hacs_eval classification|proposals|detection``: score predictions, print a
 table, write ``<out>/<command>.json`` and a PNG plot.
 
 Exit status: 0 on success, 2 when an input cannot be evaluated (the message says why).
-Input warnings (counted, see :class:`evaluate.formats.Issues`) go to stderr and into the JSON;
+Input warnings (counted, see :class:`hacs_eval.formats.Issues`) go to stderr and into the JSON;
 ``--strict`` turns the first one into an error.
 """
 
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evaluate.classification import ClassificationResult, classification_accuracy, plot_per_class
-from evaluate.detection import DetectionResult, mean_average_precision, plot_map
-from evaluate.formats import (
+from hacs_eval.classification import ClassificationResult, classification_accuracy, plot_per_class
+from hacs_eval.detection import DetectionResult, mean_average_precision, plot_map
+from hacs_eval.formats import (
     FormatError,
     Issues,
     load_blocked,
@@ -28,8 +28,8 @@ from evaluate.formats import (
     load_ground_truth,
     load_results,
 )
-from evaluate.proposals import ProposalResult, average_recall_vs_avg_nr_proposals, plot_ar_an
-from evaluate.tiou import parse_thresholds
+from hacs_eval.proposals import ProposalResult, average_recall_vs_avg_nr_proposals, plot_ar_an
+from hacs_eval.tiou import parse_thresholds
 
 AR_POINTS = (1, 5, 10, 50, 100)
 
@@ -175,7 +175,7 @@ def _run_classification(args, issues: Issues) -> tuple[dict, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m evaluate",
+        prog="python -m hacs_eval",
         description="Score clip classification, temporal proposals or temporal detection "
                     "the ActivityNet / HACS way.")
     sub = parser.add_subparsers(dest="command", required=True)

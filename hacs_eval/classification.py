@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evaluate.formats import ClipLabel, ClipPrediction, Issues
+from hacs_eval.formats import ClipPrediction, ClipTarget, Issues
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _group(stats: Sequence[ClassStats]) -> GroupAccuracy:
                          clip_accuracy=correct / clips)
 
 
-def classification_accuracy(labels: Sequence[ClipLabel], predictions: Sequence[ClipPrediction],
+def classification_accuracy(labels: Sequence[ClipTarget], predictions: Sequence[ClipPrediction],
                             k: int = 50, rank_counts: Mapping[str, int] | None = None,
                             num_confusions: int = 20,
                             issues: Issues | None = None) -> ClassificationResult:

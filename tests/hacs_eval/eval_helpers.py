@@ -1,10 +1,10 @@
-"""Builders of small ground-truth / results documents for the evaluate tests."""
+"""Builders of small ground-truth / results documents for the hacs_eval tests."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from evaluate.formats import GroundTruth, Segments, parse_ground_truth, parse_results
+from hacs_eval.formats import GroundTruth, Segments, parse_ground_truth, parse_results
 
 
 def gt_doc(videos: dict[str, list[tuple[str, float, float]]],

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from eval_helpers import gt_doc, load, results_doc
 
-from evaluate.formats import Issues, parse_ground_truth, parse_results
-from evaluate.proposals import average_recall_vs_avg_nr_proposals
-from evaluate.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU, parse_thresholds, tiou_matrix
+from hacs_eval.formats import Issues, parse_ground_truth, parse_results
+from hacs_eval.proposals import average_recall_vs_avg_nr_proposals
+from hacs_eval.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU, parse_thresholds, tiou_matrix
 
 
 def test_tiou_values():

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluate.formats import Segments, group_score_order
-from evaluate.tiou import ACTIVITYNET_TIOU, tiou_pairs
+from hacs_eval.formats import Segments, group_score_order
+from hacs_eval.tiou import ACTIVITYNET_TIOU, tiou_pairs
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def mean_average_precision(gt: Segments, preds: Segments,
     """Per-class AP and mAP of ``preds`` against ``gt`` at each tIoU threshold.
 
     Classes are ``gt.label_names`` that have at least one ground-truth segment; predictions
-    of other labels must have been dropped (as :func:`evaluate.formats.parse_results` does).
+    of other labels must have been dropped (as :func:`hacs_eval.formats.parse_results` does).
     """
     thresholds = np.asarray(tiou_thresholds, dtype=np.float64)
     num_classes = len(gt.label_names)

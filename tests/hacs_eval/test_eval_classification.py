@@ -2,10 +2,10 @@
 
 import pytest
 
-from evaluate.classification import classification_accuracy, plot_per_class
-from evaluate.formats import ClipLabel, ClipPrediction, Issues
+from hacs_eval.classification import classification_accuracy, plot_per_class
+from hacs_eval.formats import ClipPrediction, ClipTarget, Issues
 
-LABELS = [ClipLabel(c, lab, "validation") for c, lab in
+LABELS = [ClipTarget(c, lab, "validation") for c, lab in
           [("a1", "A"), ("a2", "A"), ("a3", "A"), ("b1", "B"), ("b2", "B"), ("c1", "C")]]
 PREDS = [
     ClipPrediction("a1", ("A", "B", "C"), True),

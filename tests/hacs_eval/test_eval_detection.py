@@ -6,9 +6,9 @@ from eval_helpers import gt_doc, load, results_doc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluate.detection import interpolated_ap, match_detections, mean_average_precision
-from evaluate.formats import Segments
-from evaluate.tiou import THUMOS14_TIOU
+from hacs_eval.detection import interpolated_ap, match_detections, mean_average_precision
+from hacs_eval.formats import Segments
+from hacs_eval.tiou import THUMOS14_TIOU
 
 
 def test_interpolated_ap_envelope():

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluate.formats import Segments, group_score_order
-from evaluate.tiou import ACTIVITYNET_TIOU, tiou_pairs
+from hacs_eval.formats import Segments, group_score_order
+from hacs_eval.tiou import ACTIVITYNET_TIOU, tiou_pairs
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def average_recall_vs_avg_nr_proposals(
         gt: Segments, proposals: Segments, max_avg_nr_proposals: float | None = 100,
         tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU) -> ProposalResult:
     """AR@AN curve and AUC of ``proposals`` against ``gt`` (video indexes must agree, as
-    :func:`evaluate.formats.parse_results` makes them). ``max_avg_nr_proposals`` None means
+    :func:`hacs_eval.formats.parse_results` makes them). ``max_avg_nr_proposals`` None means
     the given average (total proposals / evaluated videos), as in the reference.
 
     Raises ValueError when there is no ground truth or no proposal survives truncation.

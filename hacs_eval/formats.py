@@ -6,8 +6,8 @@
 * Localization results: ActivityNet results JSON
   (``{"results": {video_id: [{"label", "score", "segment"}]}}``; ``label`` is optional for
   proposals).
-* Clip labels: HACS Clips CSV (``classname,youtube_id,subset,start,end,label``) or our TFRecord
-  clip shards.
+* Clip labels: HACS Clips CSV (``classname,youtube_id,subset,start,end,label``, read by
+  :mod:`transforms.output.hacs_files`) or our TFRecord clip shards.
 * Clip predictions: CSV or JSON (see :func:`load_clip_predictions`).
 * An optional local list of blocked video ids (one per line, or a JSON list) replaces the
   reference's network look-up.
@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-CLIPS_CSV_COLUMNS = ("classname", "youtube_id", "subset", "start", "end", "label")
+from transforms.output.hacs_files import POSITIVE_LABEL, ClipRowProblem, FormatError, iter_clips_csv
 
-
-class FormatError(ValueError):
-    """An input file cannot be evaluated (structure wrong, or a problem in strict mode)."""
-
+# Clips CSV rows with these problems are counted (as clip_<kind>) and skipped; any other bad
+# value in a row makes the file unusable.
+_COUNTED_CLIP_PROBLEMS = frozenset({"non_finite_segment", "reversed_segment",
+                                    "zero_length_segment", "negative_start"})
 
 @dataclass
 class Issues:
@@ -309,8 +309,8 @@ def load_results(path: str, gt: GroundTruth, *, with_labels: bool, keep_outside:
 
 
 @dataclass(frozen=True)
-class ClipLabel:
-    """The true class of one clip."""
+class ClipTarget:
+    """The true class of one clip (a classification target): ``label`` is the class name."""
 
     clip_id: str
     label: str
@@ -318,55 +318,49 @@ class ClipLabel:
 
 
 def load_clips_csv(path: str, subset: str | None = None, issues: Issues | None = None,
-                   blocked: Iterable[str] = ()) -> list[ClipLabel]:
+                   blocked: Iterable[str] = ()) -> list[ClipTarget]:
     """Positive clips of a HACS Clips CSV (``classname,youtube_id,subset,start,end,label``,
     header row required; ``label`` 1 = positive, -1 = negative).
 
     Clip ids are :func:`transforms.output.records.make_clip_id` of (youtube_id, start, end),
     the ids our shards carry. Negative clips are not classification targets and are skipped
-    (counted as
-    ``negative_clip_skipped``); rows with reversed times are counted and skipped.
+    (counted as ``negative_clip_skipped``); rows with reversed, empty, negative or non-finite
+    times are counted (``clip_<problem>``) and skipped. Rows outside ``subset`` or of blocked
+    videos are skipped before their values are looked at.
     """
     # imported here: the record module pulls in torch (via tfrecord), seconds to import
-    from transforms.output.records import POSITIVE, make_clip_id
+    from transforms.output.records import make_clip_id
 
     issues = issues if issues is not None else Issues()
     blocked = frozenset(blocked)
-    clips = []
     try:
-        f = open(path, encoding="utf-8", newline="")
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
     except OSError as e:
         raise FormatError(f"{path}: cannot read CSV ({e})") from e
-    with f:
-        reader = csv.DictReader(f)
-        missing = [c for c in CLIPS_CSV_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise FormatError(f"{path}: missing CSV columns {missing} "
-                              f"(expected {','.join(CLIPS_CSV_COLUMNS)})")
-        for line, row in enumerate(reader, start=2):
-            if subset is not None and row["subset"] != subset:
-                continue
-            if row["youtube_id"] in blocked:
-                issues.note("blocked_video_skipped")
-                continue
-            try:
-                start, end, label = float(row["start"]), float(row["end"]), int(row["label"])
-            except (TypeError, ValueError) as e:
-                raise FormatError(f"{path}:{line}: bad start/end/label ({e})") from e
-            problem = _segment_problem(start, end)
-            if problem:
-                issues.add(f"clip_{problem}", f"{path}:{line}")
-                continue
-            if label != POSITIVE:
-                issues.note("negative_clip_skipped")
-                continue
-            clips.append(ClipLabel(make_clip_id(row["youtube_id"], start, end),
-                                   row["classname"], row["subset"]))
+    clips = []
+    for row in iter_clips_csv(text, path):
+        if subset is not None and row.subset != subset:
+            continue
+        if row.video_id in blocked:
+            issues.note("blocked_video_skipped")
+            continue
+        if isinstance(row, ClipRowProblem):
+            if row.kind not in _COUNTED_CLIP_PROBLEMS:
+                raise FormatError(row.message)
+            issues.add(f"clip_{row.kind}", f"{path}:{row.line}")
+            continue
+        if row.label != POSITIVE_LABEL:
+            issues.note("negative_clip_skipped")
+            continue
+        clips.append(ClipTarget(make_clip_id(row.video_id, row.start, row.end), row.classname,
+                                row.subset))
     return clips
 
 
 def load_clips_shards(pattern: str, subset: str | None = None, include_unannotated: bool = False,
-                      issues: Issues | None = None, blocked: Iterable[str] = ()) -> list[ClipLabel]:
+                      issues: Issues | None = None,
+                      blocked: Iterable[str] = ()) -> list[ClipTarget]:
     """Labelled clips of our TFRecord clip shards (glob or directory, local or ``gs://``).
 
     A record is a classification target when its ``label_name`` is set and its annotation is
@@ -398,12 +392,12 @@ def load_clips_shards(pattern: str, subset: str | None = None, include_unannotat
                 issues.note("negative_clip_skipped" if rec.annotation < 0
                             else "unannotated_clip_skipped")
             else:
-                clips.append(ClipLabel(rec.clip_id, rec.label_name, rec.subset))
+                clips.append(ClipTarget(rec.clip_id, rec.label_name, rec.subset))
     return clips
 
 
 def load_clip_labels(source: str, subset: str | None = None, include_unannotated: bool = False,
-                     issues: Issues | None = None, blocked: Iterable[str] = ()) -> list[ClipLabel]:
+                     issues: Issues | None = None, blocked: Iterable[str] = ()) -> list[ClipTarget]:
     """Clip labels from a HACS Clips CSV (``*.csv``) or from TFRecord shards (anything else).
 
     Duplicate clip ids raise :class:`FormatError` when their labels disagree and are counted
@@ -414,7 +408,7 @@ def load_clip_labels(source: str, subset: str | None = None, include_unannotated
         clips = load_clips_csv(source, subset, issues, blocked)
     else:
         clips = load_clips_shards(source, subset, include_unannotated, issues, blocked)
-    seen: dict[str, ClipLabel] = {}
+    seen: dict[str, ClipTarget] = {}
     for clip in clips:
         prior = seen.get(clip.clip_id)
         if prior is None:

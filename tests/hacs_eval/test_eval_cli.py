@@ -1,4 +1,4 @@
-"""``python -m evaluate`` end to end, in a subprocess."""
+"""``python -m hacs_eval`` end to end, in a subprocess."""
 
 import json
 import os
@@ -14,7 +14,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def run(*args):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, "-m", "evaluate", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "hacs_eval", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

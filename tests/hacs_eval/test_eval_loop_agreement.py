@@ -9,10 +9,10 @@ import pytest
 from eval_helpers import random_documents
 
 from benchmarks import eval_loops as loops
-from evaluate.detection import mean_average_precision
-from evaluate.formats import parse_ground_truth, parse_results
-from evaluate.proposals import average_recall_vs_avg_nr_proposals
-from evaluate.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU
+from hacs_eval.detection import mean_average_precision
+from hacs_eval.formats import parse_ground_truth, parse_results
+from hacs_eval.proposals import average_recall_vs_avg_nr_proposals
+from hacs_eval.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU
 
 
 def with_ties(gt_json: dict, res_json: dict, rng: np.random.Generator) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from eval_helpers import gt_doc, results_doc
 
-from evaluate.formats import (
+from hacs_eval.formats import (
     FormatError,
     Issues,
     group_score_order,
