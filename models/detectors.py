@@ -186,7 +186,7 @@ def resolve_faster_rcnn_weights(weights: str | None = None,
 
         try:
             found = FileSystems.exists(weights)
-        except Exception as exc:  # noqa: BLE001 - any filesystem failure means "not usable"
+        except Exception as exc:  # any filesystem failure means "not usable"
             raise DetectorUnavailable(
                 f"cannot check --detector_weights {weights}: {exc}. "
                 + HOW_TO_PROVIDE.format(cache=torchvision_weights_cache())) from exc
@@ -202,7 +202,7 @@ def resolve_faster_rcnn_weights(weights: str | None = None,
         try:
             torch.hub.load_state_dict_from_url(torchvision_weights_url(), progress=False,
                                                check_hash=True)
-        except Exception as exc:  # noqa: BLE001 - offline, proxy, HTTP errors alike
+        except Exception as exc:  # offline, proxy, HTTP errors alike
             raise DetectorUnavailable(
                 f"could not download torchvision's Faster R-CNN COCO weights "
                 f"({type(exc).__name__}: {exc}). " + HOW_TO_PROVIDE.format(cache=cache)
@@ -225,7 +225,7 @@ def check_faster_rcnn_weights(path: str) -> None:
                               compression_type="uncompressed") as f:
             state = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
         faster_rcnn_model().load_state_dict(state, strict=True)
-    except Exception as exc:  # noqa: BLE001 - unreadable, not a state dict, wrong model
+    except Exception as exc:  # unreadable, not a state dict, wrong model
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise DetectorUnavailable(
             f"--detector_weights {path} is not a usable Faster R-CNN ResNet-50 FPN COCO state "

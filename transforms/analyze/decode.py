@@ -128,7 +128,7 @@ def local_copy(uri: str) -> Iterator[str]:
                 shutil.copyfileobj(src, dst, _COPY_CHUNK)
         except VideoError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every remote failure becomes one reason
+        except Exception as exc:  # every remote failure becomes one reason
             if _looks_missing(exc):
                 raise VideoError(Reason.MISSING, f"no such object: {uri}") from exc
             raise VideoError(Reason.UNREADABLE, f"could not copy {uri}: {exc}") from exc

@@ -70,7 +70,7 @@ class _AnalyzeFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
                 ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason, exc.message))
             return
-        except Exception as exc:  # noqa: BLE001 - a bad video must never kill the run
+        except Exception as exc:  # a bad video must never kill the run
             logging.exception("analysis failed for %s", ref.video_id)
             self._progress.video_done(ref.video_id, 0, "failed (error)")
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(

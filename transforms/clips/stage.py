@@ -62,7 +62,7 @@ class _SampleClipsFn(beam.DoFn):
         except VideoError as exc:
             outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason,
                               exc.message)
-        except Exception as exc:  # noqa: BLE001 - a bad video must never kill the run
+        except Exception as exc:  # a bad video must never kill the run
             logging.exception("clip sampling failed for %s", ref.video_id)
             outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.CLIPS, Reason.ERROR,
                               f"{type(exc).__name__}: {exc}"

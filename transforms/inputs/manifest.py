@@ -27,7 +27,7 @@ def _read_text(path: str) -> str:
     try:
         with FileSystems.open(path, compression_type="uncompressed") as f:
             return f.read().decode("utf-8")
-    except Exception as exc:  # noqa: BLE001 - any failure to read is the same user error
+    except Exception as exc:  # any failure to read is the same user error
         raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
 
 
