@@ -122,3 +122,27 @@ def test_architecture_diagram_is_the_pipeline_the_code_builds(tmp_path):
     assert drawn.group(1).strip() == expected, (
         "docs/architecture.md's diagram is not the pipeline build() wires; the current one "
         f"is:\n{expected}")
+
+
+def test_stage_packages_export_their_transform_and_algorithms_load_without_beam():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import transforms.dedup.fingerprint, transforms.dedup.similarity, "
+            "transforms.shots.histogram, transforms.persons.sampling, transforms.clips.sampler, "
+            "transforms.output.records, transforms.output.report, transforms.dedup, "
+            "transforms.clips\n"
+            "assert 'apache_beam' not in sys.modules, 'an algorithm import loaded Beam'\n"
+            "from transforms.analyze import AnalyzeVideos\n"
+            "from transforms.clips import SampleClips\n"
+            "from transforms.dedup import DropNearDuplicates\n"
+            "from transforms.output import WriteClipShards, WriteRunReport\n"
+            "from transforms.persons import ScorePersons, SelectPersonShots\n"
+            "import apache_beam as beam\n"
+            "assert all(issubclass(t, beam.PTransform) for t in (AnalyzeVideos, SampleClips, "
+            "DropNearDuplicates, WriteClipShards, WriteRunReport, ScorePersons, "
+            "SelectPersonShots))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr

@@ -13,3 +13,17 @@ and its options (``config.py``), and exports its composite PTransform. ``types.p
 vocabulary: every element between stages and every status, reason and tag. ``routing.py``
 holds the joins that carry a video from one stage to the next. docs/architecture.md draws it.
 """
+
+
+def lazy_exports(package: str, exports: dict[str, str]):
+    """A module ``__getattr__`` for ``package`` that imports each name of ``exports`` (name ->
+    module) on first use: the stage packages export their Beam PTransform this way, so that
+    importing their algorithm modules (from a notebook or a tool) does not load Apache Beam."""
+    from importlib import import_module
+
+    def __getattr__(name: str):
+        if name in exports:
+            return getattr(import_module(exports[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

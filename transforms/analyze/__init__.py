@@ -8,18 +8,10 @@ frames to score for people).
   which puts the consumers of the other stages into one pass.
 """
 
-_STAGE_EXPORTS = {
+from transforms import lazy_exports
+
+__all__ = ["AnalysisConfig", "AnalyzeVideos"]
+__getattr__ = lazy_exports(__name__, {
     "AnalyzeVideos": "transforms.analyze.stage",
     "AnalysisConfig": "transforms.analyze.stage",
-}
-__all__ = ["AnalysisConfig", "AnalyzeVideos"]
-
-
-def __getattr__(name: str):
-    # The Beam wiring is imported on first use, so that importing the algorithm modules of
-    # this package (e.g. from a notebook or a tool) does not load Apache Beam.
-    if name in _STAGE_EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_STAGE_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})

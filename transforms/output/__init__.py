@@ -7,18 +7,10 @@
 - ``stage.py``: ``WriteClipShards`` and ``WriteRunReport``.
 """
 
-_STAGE_EXPORTS = {
+from transforms import lazy_exports
+
+__all__ = ["WriteClipShards", "WriteRunReport"]
+__getattr__ = lazy_exports(__name__, {
     "WriteClipShards": "transforms.output.stage",
     "WriteRunReport": "transforms.output.stage",
-}
-__all__ = ["WriteClipShards", "WriteRunReport"]
-
-
-def __getattr__(name: str):
-    # The Beam wiring is imported on first use, so that importing the algorithm modules of
-    # this package (e.g. from a notebook or a tool) does not load Apache Beam.
-    if name in _STAGE_EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_STAGE_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})

@@ -9,18 +9,10 @@ is kept when its best person score reaches the threshold; a video without a kept
   ``SelectPersonShots`` (shots + scores -> kept TimeRanges / no_person Outcome).
 """
 
-_STAGE_EXPORTS = {
+from transforms import lazy_exports
+
+__all__ = ["ScorePersons", "SelectPersonShots"]
+__getattr__ = lazy_exports(__name__, {
     "ScorePersons": "transforms.persons.stage",
     "SelectPersonShots": "transforms.persons.stage",
-}
-__all__ = ["ScorePersons", "SelectPersonShots"]
-
-
-def __getattr__(name: str):
-    # The Beam wiring is imported on first use, so that importing the algorithm modules of
-    # this package (e.g. from a notebook or a tool) does not load Apache Beam.
-    if name in _STAGE_EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_STAGE_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})
