@@ -10,10 +10,17 @@ import struct
 from collections.abc import Iterable, Iterator
 
 import google_crc32c
-from apache_beam.io.filesystems import FileSystems
 
 _HEADER = struct.Struct("<QI")  # length, masked crc of length
 _FOOTER = 4  # masked crc of data
+
+
+def _filesystems():
+    # Beam's FileSystems gives local paths and gs:// one API; imported on first use, so that
+    # the tools that only read records do not load Beam with this module.
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
 
 
 class ShardError(ValueError):
@@ -21,7 +28,7 @@ class ShardError(ValueError):
 
 
 def _open(path: str):
-    return FileSystems.open(path, mime_type="application/octet-stream",
+    return _filesystems().open(path, mime_type="application/octet-stream",
                             compression_type="uncompressed")
 
 
@@ -60,7 +67,7 @@ def write_records(path: str, payloads: Iterable[bytes]) -> int:
     """Write serialized records as one TFRecord file (local or any FileSystems URI), framed
     as TensorFlow does (length, masked CRC32C, data, masked CRC32C); returns the count."""
     n = 0
-    with FileSystems.create(path, mime_type="application/octet-stream",
+    with _filesystems().create(path, mime_type="application/octet-stream",
                             compression_type="uncompressed") as f:
         for data in payloads:
             length = struct.pack("<Q", len(data))
@@ -81,7 +88,7 @@ def write_index(shard_path: str) -> tuple[int, int]:
     for offset, total, _ in iter_record_spans(shard_path):
         lines.append(f"{offset} {total}\n")
         size = offset + total
-    with FileSystems.create(index_path(shard_path), mime_type="text/plain") as out:
+    with _filesystems().create(index_path(shard_path), mime_type="text/plain") as out:
         out.write("".join(lines).encode("ascii"))
     return len(lines), size
 
@@ -91,5 +98,5 @@ def match_shards(pattern: str) -> list[str]:
     ``<dir>/*.tfrecord``."""
     if not pattern.endswith(".tfrecord") and "*" not in pattern:
         pattern = pattern.rstrip("/") + "/*.tfrecord"
-    result = FileSystems.match([pattern])[0]
+    result = _filesystems().match([pattern])[0]
     return sorted(m.path for m in result.metadata_list)
