@@ -28,25 +28,32 @@ from models.detectors import (
     load_configured_detector,
 )
 from pipelines import cli
+from transforms.analyze.results import settings_digest
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
-from transforms.clips.stage import SampleClips
+from transforms.clips.stage import KeepClips
 from transforms.dedup.config import DedupConfig, add_dedup_arguments, dedup_config_from_options
 from transforms.dedup.stage import DropNearDuplicates
 from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
-from transforms.output.report import summary_text
-from transforms.output.stage import WriteClipShards, WriteRunReport
+from transforms.output.report import stage_costs, summary_text
+from transforms.output.stage import WriteClipShards, WriteRunReport, write_json
 from transforms.persons.config import (
     PersonConfig,
     add_person_arguments,
     person_config_from_options,
 )
 from transforms.persons.stage import ScorePersons, SelectPersonShots
-from transforms.routing import FillVideoStats, MakeClipJobs, RouteSurvivors, by_id
+from transforms.routing import (
+    FillVideoStats,
+    MakeAllShotJobs,
+    MakeClipJobs,
+    RouteSurvivors,
+    by_id,
+)
 from transforms.shots.config import add_shot_arguments, shot_params_from_options
 from transforms.shots.histogram import ShotParams
-from transforms.types import ClipJob, Stage, Tag
+from transforms.types import Stage, Tag
 
 STAGES = tuple(Stage)
 
@@ -62,6 +69,10 @@ class BuildDatasetOptions(PipelineOptions):
                             "or gs://. Required.")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
+        parser.add_argument("--keep_work", action="store_true",
+                            help="Keep the per-video results of the analysis pass (the "
+                            "output's work/ folder, about the size of the clips) after the job "
+                            "succeeds; they are always kept when it fails, for --resume.")
         parser.add_argument("--skip_dedup", action="store_true",
                             help="Do not fingerprint or remove near-duplicates (HACS step 1).")
         parser.add_argument("--skip_person_filter", action="store_true",
@@ -78,13 +89,13 @@ class BuildDatasetOptions(PipelineOptions):
 @dataclass(frozen=True)
 class JobConfig:
     """Every stage's config, filled from the command line once; ``dedup`` is None with
-    ``--skip_dedup``, ``shots``/``persons``/``detector`` are None with
-    ``--skip_person_filter``. The report records :meth:`settings`."""
+    ``--skip_dedup``, ``persons``/``detector`` are None with ``--skip_person_filter`` (shots
+    are always segmented: clips never span a cut). The report records :meth:`settings`."""
 
     clips: ClipConfig
     output: OutputConfig
     dedup: DedupConfig | None
-    shots: ShotParams | None
+    shots: ShotParams
     persons: PersonConfig | None
     detector: DetectorConfig | None
 
@@ -96,7 +107,7 @@ class JobConfig:
             return cls(clips=clip_config_from_options(opts),
                        output=output_config_from_options(opts),
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
-                       shots=shot_params_from_options(opts) if filtered else None,
+                       shots=shot_params_from_options(opts),
                        persons=person_config_from_options(opts) if filtered else None,
                        detector=detector_config_from_options(opts) if filtered else None)
         except ValueError as exc:
@@ -106,6 +117,17 @@ class JobConfig:
         """``asdict()`` of every stage's config (None for a stage turned off)."""
         return {f.name: (asdict(getattr(self, f.name)) if getattr(self, f.name) is not None
                          else None) for f in fields(self)}
+
+
+def work_folder(output: str, cfg: JobConfig) -> str:
+    """Where the per-video results of the analysis pass go: a folder of the output named by
+    the settings that change them, so a rerun with other settings never re-uses them."""
+    fingerprints = cfg.dedup and [cfg.dedup.fps, cfg.dedup.kind, cfg.dedup.crop_variants]
+    digest = settings_digest({"fingerprints": fingerprints,
+                              "shots": asdict(cfg.shots), "clips": asdict(cfg.clips),
+                              "frame_positions": cfg.persons.frame_positions
+                              if cfg.persons else None})
+    return FileSystems.join(output, "work", digest)
 
 
 def _shot_totals(lines) -> dict:
@@ -123,10 +145,11 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
           start_time: float, detector=None) -> None:
     """Wire the dataset job onto ``p`` for the already-validated input videos ``refs``.
 
-    Stages: one decode pass per video (fingerprints, shots, frames to score), near-duplicate
-    removal (internal, then reference sets in order), person scoring per shot, then a clip
-    pass over the kept shots of the surviving videos. ``detector`` is the loaded person
-    detector (required unless ``cfg.persons`` is None).
+    Stages: one decode pass per video (fingerprints, shots, frames to score, candidate clips
+    of every shot), near-duplicate removal (internal, then reference sets in order), person
+    scoring per shot, then the candidate clips of the kept shots of the surviving videos are
+    written. ``detector`` is the loaded person detector (required unless ``cfg.persons`` is
+    None).
     """
     labels = sorted({r.label for r in refs if r.label})
     label_ids = {name: i for i, name in enumerate(labels)}
@@ -138,56 +161,51 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
               | "ReadInputs" >> beam.io.ReadFromText(inputs)
               | "ParseInputs" >> beam.Map(ref_from_json))
     outcomes, extras = [], []
-    if cfg.dedup is None and cfg.persons is None:
-        jobs = videos | "WholeVideos" >> beam.Map(ClipJob)
+    dedup = cfg.dedup or DedupConfig()
+    analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(AnalysisConfig(
+        fingerprint_fps=None if cfg.dedup is None else dedup.fps,
+        fingerprint_kind=dedup.kind,
+        crop_variants=dedup.crop_variants,
+        shot_params=cfg.shots,
+        frame_positions=cfg.persons.frame_positions if cfg.persons else (),
+        clips=cfg.clips,
+        work_folder=work_folder(opts.output, cfg)), total=len(refs))
+    outcomes.append(analysis[Tag.FAILED])
+    analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
+    if cfg.dedup is None:
+        survivors = analyses
     else:
-        dedup = cfg.dedup or DedupConfig()
-        analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(AnalysisConfig(
-            fingerprint_fps=None if cfg.dedup is None else dedup.fps,
-            fingerprint_kind=dedup.kind,
-            crop_variants=dedup.crop_variants,
-            shot_params=cfg.shots,
-            frame_positions=cfg.persons.frame_positions if cfg.persons else ()),
-            total=len(refs))
-        outcomes.append(analysis[Tag.FAILED])
-        analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
-        if cfg.dedup is None:
-            survivors = analyses
-        else:
-            deduped = (analysis.analyses
-                       | "Fingerprints" >> beam.Map(lambda a: a.fingerprint)
-                       | "DropNearDuplicates" >> DropNearDuplicates(
-                           references=dedup.references, params=dedup.match,
-                           bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap))
-            outcomes.append(deduped[Tag.DROPPED]
-                            | "DedupVideoStats" >> FillVideoStats(analyses))
-            survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
-        if cfg.persons is None:
-            jobs = ({"analysis": analyses, "kept": survivors}
-                    | "JoinSurvivors" >> beam.CoGroupByKey()
-                    | "WholeSurvivors" >> beam.FlatMap(
-                        lambda kv: [ClipJob(kv[1]["analysis"][0].ref)] if kv[1]["kept"]
-                        else []))
-        else:
-            routed = ({"analyses": analyses, "kept": survivors,
-                       "frames": analysis[Tag.SHOT_FRAMES]}
-                      | "RouteSurvivors" >> RouteSurvivors())
-            scores = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
-            selected = ({"shots": routed[Tag.SHOTS], "scores": scores}
-                        | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
-            made = ({"analyses": routed.analyses, "kept": selected.kept,
-                     "no_person": selected[Tag.NO_PERSON]}
-                    | "MakeClipJobs" >> MakeClipJobs())
-            jobs = made.jobs
-            outcomes.append(made[Tag.OUTCOMES])
-            lines = made[Tag.KEPT_SHOTS]
-            _ = lines | "WriteKeptShots" >> beam.io.WriteToText(
-                FileSystems.join(opts.output, "kept_shots"), file_name_suffix=".jsonl",
-                num_shards=1, shard_name_template="")
-            extras.append(lines
-                          | "CollectKeptShots" >> beam.combiners.ToList()
-                          | "ShotTotals" >> beam.Map(_shot_totals))
-    sampled = jobs | "SampleClips" >> SampleClips(cfg.clips, label_ids, total=len(refs))
+        deduped = (analysis.analyses
+                   | "Fingerprints" >> beam.Map(lambda a: a.fingerprint)
+                   | "DropNearDuplicates" >> DropNearDuplicates(
+                       references=dedup.references, params=dedup.match,
+                       bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap))
+        outcomes.append(deduped[Tag.DROPPED]
+                        | "DedupVideoStats" >> FillVideoStats(analyses))
+        survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
+    if cfg.persons is None:
+        jobs = ({"analyses": analyses, "kept": survivors}
+                | "MakeAllShotJobs" >> MakeAllShotJobs())
+    else:
+        routed = ({"analyses": analyses, "kept": survivors,
+                   "frames": analysis[Tag.SHOT_FRAMES]}
+                  | "RouteSurvivors" >> RouteSurvivors())
+        scores = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
+        selected = ({"shots": routed[Tag.SHOTS], "scores": scores}
+                    | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
+        made = ({"analyses": routed.analyses, "kept": selected.kept,
+                 "no_person": selected[Tag.NO_PERSON]}
+                | "MakeClipJobs" >> MakeClipJobs())
+        jobs = made.jobs
+        outcomes.append(made[Tag.OUTCOMES])
+        lines = made[Tag.KEPT_SHOTS]
+        _ = lines | "WriteKeptShots" >> beam.io.WriteToText(
+            FileSystems.join(opts.output, "kept_shots"), file_name_suffix=".jsonl",
+            num_shards=1, shard_name_template="")
+        extras.append(lines
+                      | "CollectKeptShots" >> beam.combiners.ToList()
+                      | "ShotTotals" >> beam.Map(_shot_totals))
+    sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])
     shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
         opts.output, cfg.output.num_shards)
@@ -235,10 +253,36 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
         return None
     with FileSystems.open(report_path) as f:
         report = json.loads(f.read().decode("utf-8"))
+    report.update(stage_costs(_counters(result), report))
+    write_json(report_path, report)
+    if not opts.keep_work:
+        _remove_tree(FileSystems.join(opts.output, "work"))
     sys.stderr.write(summary_text(report) + "\n")
     sys.stderr.write(f"report: {report_path}\nper video: "
                      f"{FileSystems.join(opts.output, 'videos.jsonl')}\n")
     return report
+
+
+def _counters(result) -> dict[str, int]:
+    """The job's Beam Metrics counters by name (namespaces ``hacs`` and ``persons``)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    totals: dict[str, int] = {}
+    for namespace in ("hacs", "persons"):
+        query = result.metrics().query(MetricsFilter().with_namespace(namespace))
+        for counter in query["counters"]:
+            value = counter.committed if counter.committed is not None else counter.attempted
+            totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + value
+    return totals
+
+
+def _remove_tree(folder: str) -> None:
+    """Delete a folder of the output (local or gs://) and everything in it, if it exists."""
+    found = FileSystems.match([FileSystems.join(folder, "**")])[0].metadata_list
+    if found:
+        FileSystems.delete([m.path for m in found])
+    if FileSystems.exists(folder):
+        FileSystems.delete([folder])
 
 
 def main() -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from transforms.analyze.decode import RateGate, open_video, resize_short_side
+from transforms.shots.histogram import shrink
 
 
 @dataclass(frozen=True)
@@ -30,5 +32,28 @@ def iter_frames(uri: str, fps: float | None = None,
     decoding (nothing is buffered)."""
     gate = RateGate(fps)
     with open_video(uri) as video:
-        for index, time, image in video.frames(lambda index, time: gate(time)):
-            yield Frame(index, time, resize_short_side(image, short_side))
+        for index, time, frame in video.frames(lambda index, time: gate(time)):
+            yield Frame(index, time, frame.bgr_short_side(short_side))
+
+
+class ArrayFrame:
+    """A BGR array in the shape of a decoded frame (``transforms.analyze.decode.DecodedFrame``),
+    for feeding frame consumers with synthetic or edited images."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self.height, self.width = image.shape[:2]
+
+    def gray(self) -> np.ndarray:
+        return cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+
+    def bgr(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        if (width or self.width, height or self.height) == (self.width, self.height):
+            return self.image.copy()
+        return cv2.resize(self.image, (width, height), interpolation=cv2.INTER_AREA)
+
+    def bgr_short_side(self, short_side: int | None) -> np.ndarray:
+        return resize_short_side(self.image, short_side)
+
+    def small_bgr(self, width: int) -> np.ndarray:
+        return shrink(self.image, width).copy()

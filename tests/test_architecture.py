@@ -135,12 +135,12 @@ def test_stage_packages_export_their_transform_and_algorithms_load_without_beam(
             "transforms.clips\n"
             "assert 'apache_beam' not in sys.modules, 'an algorithm import loaded Beam'\n"
             "from transforms.analyze import AnalyzeVideos\n"
-            "from transforms.clips import SampleClips\n"
+            "from transforms.clips import KeepClips\n"
             "from transforms.dedup import DropNearDuplicates\n"
             "from transforms.output import WriteClipShards, WriteRunReport\n"
             "from transforms.persons import ScorePersons, SelectPersonShots\n"
             "import apache_beam as beam\n"
-            "assert all(issubclass(t, beam.PTransform) for t in (AnalyzeVideos, SampleClips, "
+            "assert all(issubclass(t, beam.PTransform) for t in (AnalyzeVideos, KeepClips, "
             "DropNearDuplicates, WriteClipShards, WriteRunReport, ScorePersons, "
             "SelectPersonShots))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

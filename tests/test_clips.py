@@ -1,42 +1,78 @@
-import math
+"""Clips cut inside every shot while the video streams past (ClipCutter)."""
 
 import numpy as np
 import pytest
 
-from transforms.clips.sampler import ClipSampler, plan_clips, target_times
+from tests.media import ArrayFrame
+from transforms.clips.sampler import ClipCutter
 from transforms.output.records import decode_jpeg
-from transforms.types import TimeRange
 
 
-def test_plan_inside_ranges():
-    plan = list(plan_clips([TimeRange(5.0, 9.5, shot_index=1, person_score=0.9),
-                            TimeRange(0.0, 4.0, shot_index=0)], 2.0, 2.0, 4))
-    assert [(c.start, c.end, c.shot_index) for c in plan] == [
-        (0.0, 2.0, 0), (2.0, 4.0, 0), (5.0, 7.0, 1), (7.0, 9.0, 1)]
-    assert plan[2].targets == (5.0, 5.5, 6.0, 6.5)
-    assert plan[2].person_score == 0.9
+class Cuts:
+    """Shot boundaries as a ShotDetector gives them: ``cuts`` (decode indices) become final
+    ``lag`` frames after the frame they start."""
+
+    def __init__(self, cuts=(), lag=0):
+        self._cuts, self._lag = list(cuts), lag
+        self.final_cuts: list[int] = []
+        self.seen = 0
+
+    def see(self, index: int) -> None:
+        self.seen = index + 1
+        self.final_cuts = [c for c in self._cuts if c + self._lag <= index]
+
+    @property
+    def settled_before(self) -> int:
+        pending = [c for c in self._cuts if c not in self.final_cuts]
+        return min([self.seen - self._lag, *pending]) if self.seen else 0
+
+    def finish(self) -> None:
+        self.final_cuts = list(self._cuts)
 
 
-def test_plan_overlapping_stride_and_bad_args():
-    assert [c.start for c in plan_clips([TimeRange(0, 3)], 2.0, 0.5, 2)] == [0, 0.5, 1.0]
-    with pytest.raises(ValueError):
-        list(plan_clips([TimeRange(0, 3)], 2.0, 0.0, 2))
-
-
-def _stream(sampler, times, size=(40, 60)):
-    """Feed synthetic frames whose pixel value encodes their index."""
+def _stream(times, cuts=(), lag=0, size=(40, 60), **kwargs):
+    """Feed synthetic frames whose pixel value encodes their index; return the clips."""
+    bounds = Cuts(cuts, lag)
+    cutter = ClipCutter(bounds, kwargs.pop("period", 0.1), **kwargs)
     out = []
     for i, t in enumerate(times):
-        if sampler.wants(i, t):
-            sampler.add(i, t, np.full(size + (3,), i * 10 % 250, np.uint8))
-        out.extend(sampler.drain())
-    return out
+        bounds.see(i)
+        assert cutter.wants(i, t)
+        cutter.add(i, t, ArrayFrame(np.full(size + (3,), i * 10 % 250, np.uint8)))
+        out.extend(cutter.drain())
+    bounds.finish()
+    cutter.finish(times[-1] + 0.1)
+    return out + cutter.drain()
 
 
-def test_sampler_picks_nearest_frames_and_drops_unfinished_clip():
+def test_clips_tile_each_shot_from_its_start_and_a_cut_discards_the_clip_it_interrupts():
+    times = [i / 10 for i in range(100)]  # 10 s at 10 fps, cut at frame 45 (4.5 s)
+    clips = _stream(times, cuts=[45], clip_seconds=2.0, stride=2.0, frames_per_clip=4)
+    assert [(c.spec.start, c.spec.end, c.spec.shot_index) for c in clips] == [
+        (0.0, 2.0, 0), (2.0, 4.0, 0), (4.5, 6.5, 1), (6.5, 8.5, 1)]
+    assert clips[2].timestamps == pytest.approx((4.5, 5.0, 5.5, 6.0))
+    # 4.0-6.0 would span the cut; 8.5-10.5 would outlast the video
+
+
+@pytest.mark.parametrize("lag", [0, 3, 12], ids=["no-lag", "lag-3", "lag-12"])
+def test_the_detector_lag_does_not_change_the_clips(lag):
+    times = [i / 10 for i in range(100)]
+    reference = _stream(times, cuts=[45, 70], lag=0, frames_per_clip=4)
+    late = _stream(times, cuts=[45, 70], lag=lag, frames_per_clip=4)
+    assert [(c.spec, c.timestamps, c.frames) for c in late] == [
+        (c.spec, c.timestamps, c.frames) for c in reference]
+    assert [c.spec.shot_index for c in reference] == [0, 0, 1, 2]
+
+
+def test_a_clip_ending_exactly_at_the_cut_is_kept():
+    times = [i / 10 for i in range(60)]
+    clips = _stream(times, cuts=[20], frames_per_clip=4)
+    assert (clips[0].spec.start, clips[0].spec.end) == (0.0, 2.0)
+
+
+def test_nearest_frames_and_sizes():
     times = [i / 10 for i in range(45)]  # 4.5 s at 10 fps
-    sampler = ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4, short_side=20)
-    clips = _stream(sampler, times)
+    clips = _stream(times, frames_per_clip=4, short_side=20)
     assert len(clips) == 2  # the third clip (4-6 s) is never finished
     assert clips[1].timestamps == pytest.approx((2.0, 2.5, 3.0, 3.5))
     assert (clips[0].height, clips[0].width) == (20, 30)
@@ -44,43 +80,20 @@ def test_sampler_picks_nearest_frames_and_drops_unfinished_clip():
     assert pixel == pytest.approx([200, 0, 50, 100], abs=3)  # frames 20, 25, 30, 35
 
 
-def test_sampler_gap_serves_targets_with_first_frame_after():
+def test_a_gap_serves_targets_with_the_first_frame_after():
     times = [0.0, 0.1, 1.5, 1.6, 2.5]
-    sampler = ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4)
-    (clip,) = _stream(sampler, times)
+    (clip,) = _stream(times, frames_per_clip=4)
     assert clip.timestamps == pytest.approx((0.0, 1.5, 1.5, 1.5))
     assert clip.frames[1] == clip.frames[2]  # one frame encoded once, used twice
 
 
-def test_target_times_merge_overlapping_clips():
-    plan = plan_clips([TimeRange(0, 3)], 2.0, 0.5, 2)  # clips at 0, 0.5, 1.0
-    assert list(target_times(plan)) == [0.0, 0.5, 1.0, 1.0, 1.5, 2.0]
+def test_overlapping_clips_share_frames():
+    times = [i / 10 for i in range(31)]
+    clips = _stream(times, stride=0.5, frames_per_clip=2)
+    assert [c.spec.start for c in clips] == [0.0, 0.5, 1.0]
+    assert clips[0].frames[1] == clips[2].frames[0]  # the frame at 1.0 s
 
 
-def test_wants_runs_ahead_of_add():
-    """A prefetching decoder asks about every frame before any is added: same frames."""
-    times = [i / 10 for i in range(45)]
-    ranges = [TimeRange(0.3, math.inf)]
-    ahead = ClipSampler(ranges, 0.1, 2.0, 1.0, 4)
-    wanted = [i for i, t in enumerate(times) if ahead.wants(i, t)]
-    for i in wanted:
-        ahead.add(i, times[i], np.full((8, 8, 3), i, np.uint8))
-    lockstep = ClipSampler(ranges, 0.1, 2.0, 1.0, 4)
-    assert [c.timestamps for c in _stream(lockstep, times)] == [
-        c.timestamps for c in ahead.drain()]
-    assert wanted == [3, 8, 13, 18, 23, 28, 33, 38, 43]  # 43 starts a clip 4.8 s never ends
-
-
-def test_sampler_is_done_after_its_last_planned_clip():
-    times = [i / 10 for i in range(100)]
-    sampler = ClipSampler([TimeRange(1.0, 3.5)], 0.1, 2.0, 2.0, 4)
-    done_at = None
-    for i, t in enumerate(times):
-        if sampler.wants(i, t):
-            sampler.add(i, t, np.zeros((8, 8, 3), np.uint8))
-        if sampler.drain() and done_at is None:
-            done_at = i
-        if sampler.done:
-            break
-    assert done_at == 25 and i == 25  # the one clip (1.0-3.0 s) ends with frame 2.5 s
-    assert not ClipSampler([TimeRange(0, math.inf)], 0.1, 2.0, 2.0, 4).done
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        ClipCutter(Cuts(), 0.1, stride=0.0)

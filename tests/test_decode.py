@@ -89,9 +89,9 @@ def test_frames_are_not_the_reused_decoder_buffer():
 def test_prefetch_yields_the_same_frames_in_own_buffers():
     every3 = lambda i, t: i % 3 == 0  # noqa: E731
     with open_video(video("Megamind.avi")) as v:
-        plain = [(i, t, img.copy()) for i, t, img in v.frames(every3)]
+        plain = [(i, t, frame.bgr()) for i, t, frame in v.frames(every3)]
     with open_video(video("Megamind.avi")) as v:
-        ahead = list(v.frames(every3, prefetch=4))
+        ahead = [(i, t, frame.bgr()) for i, t, frame in v.frames(every3, prefetch=4)]
         stats = v.stats
     assert [(i, t) for i, t, _ in ahead] == [(i, t) for i, t, _ in plain]
     assert all(np.array_equal(a[2], b[2]) for a, b in zip(ahead, plain, strict=True))

@@ -10,7 +10,7 @@ import json
 import apache_beam as beam
 
 from transforms.persons.sampling import kept_shots_record
-from transforms.types import ClipJob, Tag, VideoAnalysis
+from transforms.types import ClipJob, Tag, TimeRange, VideoAnalysis
 
 
 def by_id(label: str, pcoll, key=lambda x: x.video_id):
@@ -84,7 +84,35 @@ class _Jobs(beam.DoFn):
             yield beam.pvalue.TaggedOutput(Tag.KEPT_SHOTS, json.dumps(
                 kept_shots_record(video_id, analysis.shots, kept, outcome), sort_keys=True))
         if kept:
-            yield ClipJob(analysis.ref, tuple(kept), decoded=analysis.facts)
+            yield job_for(analysis, kept)
+
+
+def job_for(analysis: VideoAnalysis, kept) -> ClipJob:
+    """The ClipJob that keeps the candidate clips of ``kept`` (TimeRanges of shots)."""
+    return ClipJob(analysis.ref, tuple(kept), analysis.facts, analysis.clips_path)
+
+
+def all_shots(analysis: VideoAnalysis) -> list[TimeRange]:
+    """Every shot of a video as a kept range (no person filter: score -1)."""
+    return [TimeRange(s.start, s.end, s.index) for s in analysis.shots or ()]
+
+
+class _AllShotJobs(beam.DoFn):
+    def process(self, element):
+        _, joined = element
+        if joined["kept"] and joined["analysis"]:
+            analysis = joined["analysis"][0]
+            yield job_for(analysis, all_shots(analysis))
+
+
+class MakeAllShotJobs(beam.PTransform):
+    """{"analyses": (id, VideoAnalysis), "kept": (id, anything)} -> a ClipJob keeping the
+    clips of every shot, per video in ``kept`` (the job without the person filter)."""
+
+    def expand(self, inputs):
+        return ({"analysis": inputs["analyses"], "kept": inputs["kept"]}
+                | "Join" >> beam.CoGroupByKey()
+                | "Jobs" >> beam.ParDo(_AllShotJobs()))
 
 
 class MakeClipJobs(beam.PTransform):

@@ -9,14 +9,13 @@ The stages, in order, and what flows between them (see docs/architecture.md):
     VideoRef -> analyze -> VideoAnalysis (+ ShotFrame, failed Outcome)
     VideoAnalysis.fingerprint (VideoFingerprint) -> dedup -> kept ids + dropped Outcome
     ShotFrame -> persons -> per-shot scores -> kept TimeRanges + no_person Outcome
-    ClipJob -> clips -> serialized records + Outcome
+    ClipJob (kept shots + the analysis pass's candidate clips) -> clips -> records + Outcome
     records -> output -> ShardInfo; Outcomes -> videos.jsonl, report.json, dataset.json
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -100,18 +99,16 @@ class TimeRange:
     person_score: float = -1.0
 
 
-# The whole video as one range (its end is where decoding ends).
-WHOLE_VIDEO = (TimeRange(0.0, math.inf),)
-
-
 @dataclass(frozen=True)
 class DecodedFacts:
     """What decoding found about a video (not what its header claims): ``duration`` in
-    seconds, ``frames`` decoded, ``size_bytes`` of the file."""
+    seconds, ``frames`` decoded, ``size_bytes`` of the file, ``decode_errors`` (damaged
+    packets skipped: their frames are lost, the rest of the video is not)."""
 
     duration: float
     frames: int
     size_bytes: int
+    decode_errors: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,18 +132,19 @@ class Outcome:
     frames: int = 0
     size_bytes: int = 0
     evidence: dict = field(default_factory=dict, compare=False)
+    decode_errors: int = 0
 
     def with_facts(self, facts: DecodedFacts) -> Outcome:
         """This outcome with the decoded facts of its video."""
         return Outcome(self.video_id, self.uri, self.status, self.stage, self.reason,
                        self.message, self.clips, facts.duration, facts.frames,
-                       facts.size_bytes, self.evidence)
+                       facts.size_bytes, self.evidence, facts.decode_errors)
 
     def to_json_dict(self) -> dict:
         out = {"video_id": self.video_id, "uri": self.uri, "status": str(self.status),
                "stage": str(self.stage), "reason": str(self.reason), "message": self.message,
                "clips": self.clips, "duration": round(self.duration, 3), "frames": self.frames,
-               "size_bytes": self.size_bytes}
+               "size_bytes": self.size_bytes, "decode_errors": self.decode_errors}
         if self.evidence:
             out["evidence"] = self.evidence
         return out
@@ -282,7 +280,10 @@ class ShotFrame:
 
 @dataclass(frozen=True)
 class VideoAnalysis:
-    """What one decode pass learned about a video (decoded facts, not header claims)."""
+    """What the one decode pass learned about a video (decoded facts, not header claims):
+    its fingerprint (None without dedup), its shots, and where its candidate clips are
+    (``clips_path``: ``clips`` clips of ``clip_bytes`` bytes, one per 2-second span of every
+    shot; see ``transforms.analyze.results``)."""
 
     ref: VideoRef
     duration: float
@@ -292,21 +293,26 @@ class VideoAnalysis:
     size_bytes: int
     fingerprint: VideoFingerprint | None
     shots: tuple[Shot, ...] | None
+    decode_errors: int = 0
+    clips_path: str = ""
+    clips: int = 0
+    clip_bytes: int = 0
 
     @property
     def facts(self) -> DecodedFacts:
-        return DecodedFacts(self.duration, self.frames, self.size_bytes)
+        return DecodedFacts(self.duration, self.frames, self.size_bytes, self.decode_errors)
 
 
 @dataclass(frozen=True)
 class ClipJob:
-    """A video to cut clips from, and the time ranges clips must lie in. ``decoded`` holds
-    the facts of an earlier pass that decoded the whole video: the clip pass may then stop
-    once its last clip is cut."""
+    """A video whose clips are written: its candidate clips (``clips_path``, from the
+    analysis pass), the kept shots whose clips are kept (``ranges``: shot index and person
+    score; -1 scores without the person filter) and its decoded facts."""
 
     ref: VideoRef
-    ranges: tuple[TimeRange, ...] = WHOLE_VIDEO
-    decoded: DecodedFacts | None = None
+    ranges: tuple[TimeRange, ...]
+    decoded: DecodedFacts
+    clips_path: str
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
     assert max(scores[54:]) > 0.5
 
 
-def test_whole_stage_on_sample_videos_with_the_offline_detector():
+def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
     from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
     from transforms.shots.histogram import ShotParams
     from transforms.types import VideoRef
@@ -209,9 +209,12 @@ def test_whole_stage_on_sample_videos_with_the_offline_detector():
             VideoRef("tree", os.path.join(VIDEOS, "tree.avi")),
             VideoRef("gone", os.path.join(VIDEOS, "absent.mp4"))]
     detector = load_person_detector("ssd_mobilenet_v2", max_batch_size=4)
+    from transforms.clips.config import ClipConfig
+
     config = AnalysisConfig(fingerprint_fps=None, fingerprint_kind="phash256",
                             crop_variants=False, shot_params=ShotParams(),
-                            frame_positions=(1 / 3, 2 / 3))
+                            frame_positions=(1 / 3, 2 / 3), clips=ClipConfig(),
+                            work_folder=str(tmp_path / "work"))
     with TestPipeline() as p:
         analysis = p | beam.Create(refs) | AnalyzeVideos(config, total=len(refs))
         shots = analysis.analyses | beam.Map(

@@ -1,15 +1,21 @@
-"""The one streaming video decoder every stage uses.
+"""The one streaming video decoder every stage uses (PyAV: FFmpeg's decoders, in process).
 
-A video is decoded once per pass, front to back, with OpenCV. Every frame is *grabbed* (the
-codec has to decode it anyway), but a frame is only *retrieved* (colour-converted and handed
-out) when some consumer asks for it, so a pass that samples 8 frames per second of a 30 fps
-video pays for decoding and little else. Nothing holds the whole video: memory is flat in its
-length.
+A video is decoded once per pass, front to back. Each decoded frame is handed to the pass's
+consumers as a :class:`DecodedFrame`, which converts only on request and only to the small
+image a consumer needs: the luma plane for hashes (no colour conversion), a strided subsample
+of the planes for a shot histogram (no full-size resize), and one scaled conversion for a clip
+or detector frame. Converting and resizing every full frame costs as much as decoding it, so
+a pass that makes only small images pays for decoding and little else. Nothing holds the
+whole video: memory is flat in its length.
 
-Timestamps come from the decoder (``CAP_PROP_POS_MSEC``), not from the container header: a
-file such as ``tree.avi`` claims 444 frames at 15 fps but decodes 68 frames spread over 30 s.
-Where the decoder reports a timestamp that does not advance (some AVI demuxers report 0 for
-the last frame), the frame gets the previous timestamp plus one nominal frame period.
+Timestamps are the frames' presentation times (decoded, from the stream's start), not the
+container header's claims: ``tree.avi`` claims 444 frames at 15 fps but decodes 68 frames
+over 30 s; variable frame rates come out as they are. A timestamp that is missing or does not
+advance gets the previous one plus one nominal frame period. Rotation metadata (the display
+matrix) is applied to every image a frame gives out.
+
+A damaged packet costs the frames it holds, not the rest of the video: decoding goes on after
+an error, and the errors are counted (``DecodeStats.decode_errors``).
 
 Remote inputs (``gs://`` or any Beam FileSystems scheme) are copied to a temporary local file
 that is deleted when the pass ends, whatever happens.
@@ -18,29 +24,32 @@ that is deleted when the pass ends, whatever happens.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import os
 import queue
 import shutil
 import tempfile
 import threading
+import time as _time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import av
 import cv2
 import numpy as np
 
 from transforms.types import Reason
 
-# FFmpeg inside OpenCV logs every glitch of a damaged stream at ERROR level; those are
-# expected in web video and are accounted for per video, not printed per frame.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+# FFmpeg logs every glitch of a damaged stream; those are expected in web video and are
+# counted per video, not printed per frame.
+av.logging.set_level(av.logging.PANIC)
 
 _DEFAULT_FPS = 25.0
-# Wanted frames a decoder thread may run ahead of the stages consuming them (each is a full
-# decoded frame: 8 at 1080p is about 50 MB).
+# Decoded frames a decoder thread may run ahead of the consumers (each holds a full decoded
+# frame: 8 at 1080p are about 25 MB).
 PREFETCH = 8
 _COPY_CHUNK = 8 << 20
 
@@ -56,7 +65,8 @@ class VideoError(Exception):
 
 @dataclass(frozen=True)
 class VideoProbe:
-    """What the container says before decoding (may be wrong; decoding has the last word)."""
+    """What the container says before decoding (may be wrong; decoding has the last word).
+    ``width``/``height`` are as coded (a rotation is applied to the decoded frames)."""
 
     path: str
     size_bytes: int
@@ -64,11 +74,15 @@ class VideoProbe:
     header_frames: int
     width: int
     height: int
+    codec: str = ""
 
 
 @dataclass(frozen=True)
 class DecodeStats:
-    """What one decode pass found: these numbers, not the header, describe the video."""
+    """What one decode pass found: these numbers, not the header, describe the video.
+    ``decode_errors`` counts packets the decoder rejected (their frames are lost; decoding
+    went on); ``decoder_cpu_seconds`` is the CPU time of the decoder thread when the pass
+    prefetched (0 otherwise: the caller's own thread time then includes decoding)."""
 
     frames_decoded: int
     frames_retrieved: int
@@ -78,6 +92,8 @@ class DecodeStats:
     width: int
     height: int
     size_bytes: int
+    decode_errors: int = 0
+    decoder_cpu_seconds: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -85,6 +101,98 @@ class DecodeStats:
         if self.frames_decoded == 0:
             return 0.0
         return self.last_time + self.frame_period - self.first_time
+
+
+_FULL_RANGE_LUMA = np.clip(np.round((np.arange(256) - 16) * (255.0 / 219.0)), 0, 255
+                           ).astype(np.uint8)
+_FULL_RANGE_CHROMA = np.clip(np.round((np.arange(256) - 128) * (255.0 / 224.0) + 128), 0, 255
+                             ).astype(np.uint8)
+_ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
+              270: cv2.ROTATE_90_CLOCKWISE}
+
+
+class DecodedFrame:
+    """One decoded frame, converted lazily: each method makes only the image asked for.
+
+    ``width``/``height`` are the displayed size (rotation applied). The images are new
+    arrays, safe to keep; the frame itself holds the decoded picture (YUV, full size), so
+    keep frames only as long as needed (a few dozen at most).
+    """
+
+    __slots__ = ("_frame", "_rotation", "width", "height", "_planes", "_limited")
+
+    def __init__(self, frame: av.VideoFrame, rotation: int = 0):
+        self._frame = frame
+        self._rotation = rotation % 360 if rotation % 90 == 0 else 0
+        w, h = frame.width, frame.height
+        self.width, self.height = (h, w) if self._rotation in (90, 270) else (w, h)
+        self._planes: list[np.ndarray] | None = None
+        # Most video is limited range (luma 16..235); JPEG-style full range says so.
+        self._limited = frame.color_range != 2
+
+    def _rotate(self, image: np.ndarray) -> np.ndarray:
+        code = _ROTATIONS.get(self._rotation)
+        return image if code is None else cv2.rotate(image, code)
+
+    def _yuv_planes(self) -> list[np.ndarray] | None:
+        """Views of the Y, U, V planes of a planar 4:2:0 / 4:2:2 / 4:4:4 frame, else None."""
+        if self._planes is None:
+            name = self._frame.format.name
+            if name not in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p",
+                            "yuvj444p"):
+                return None
+            self._planes = [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)
+                            [:, :p.width] for p in self._frame.planes]
+        return self._planes
+
+    def gray(self) -> np.ndarray:
+        """Luma (BT.601 grey levels, full range 0..255) at full size: the Y plane as decoded,
+        no colour conversion."""
+        planes = self._yuv_planes()
+        if planes is None:
+            grey = self._frame.to_ndarray(format="gray")
+        elif self._limited:
+            grey = cv2.LUT(planes[0], _FULL_RANGE_LUMA)
+        else:
+            grey = planes[0].copy()
+        return self._rotate(grey)
+
+    def bgr(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """BGR uint8 at ``width`` x ``height`` displayed pixels (None: full size), scaled and
+        converted in one step (area averaging, FFmpeg's swscale)."""
+        width, height = width or self.width, height or self.height
+        if self._rotation in (90, 270):
+            width, height = height, width
+        image = self._frame.to_ndarray(width=width, height=height, format="bgr24",
+                                       interpolation="AREA")
+        return self._rotate(image)
+
+    def bgr_short_side(self, short_side: int | None) -> np.ndarray:
+        """BGR uint8 with the short side at ``short_side`` pixels (never upscaled; None: full
+        size), the size :func:`resize_short_side` gives."""
+        return self.bgr(*scaled_size(self.width, self.height, short_side))
+
+    def small_bgr(self, width: int) -> np.ndarray:
+        """A small BGR copy ``width`` pixels wide (for histograms): the planes are subsampled
+        with a stride to about twice that size, converted, then area-averaged; costs next to
+        nothing at any input size."""
+        planes = self._yuv_planes()
+        if planes is None:
+            return self.bgr(width, max(1, round(self.height * width / self.width)))
+        y, u, v = planes
+        fy = y.shape[1] // u.shape[1]
+        gy = y.shape[0] // u.shape[0]
+        step = max(1, (y.shape[1] // (2 * width)) // fy)
+        ys = y[::step * gy, ::step * fy]
+        us, vs = u[::step, ::step], v[::step, ::step]
+        rows, cols = min(ys.shape[0], us.shape[0]), min(ys.shape[1], us.shape[1])
+        ys, us, vs = ys[:rows, :cols], us[:rows, :cols], vs[:rows, :cols]
+        if self._limited:
+            ys = cv2.LUT(ys, _FULL_RANGE_LUMA)
+            us, vs = cv2.LUT(us, _FULL_RANGE_CHROMA), cv2.LUT(vs, _FULL_RANGE_CHROMA)
+        image = self._rotate(cv2.cvtColor(cv2.merge([ys, vs, us]), cv2.COLOR_YCrCb2BGR))
+        h = max(1, round(image.shape[0] * width / image.shape[1]))
+        return cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA)
 
 
 class FrameConsumer(Protocol):
@@ -97,9 +205,8 @@ class FrameConsumer(Protocol):
     def wants(self, index: int, time: float) -> bool:
         """Whether the frame at decode ``index`` and ``time`` seconds is needed."""
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
-        """Receive a wanted frame (BGR uint8, full decoded size; do not keep a reference
-        to it without copying or resizing: the buffer is reused)."""
+    def add(self, index: int, time: float, frame: DecodedFrame) -> None:
+        """Receive a wanted frame; take the images it needs from ``frame``."""
 
 
 def is_local(uri: str) -> bool:
@@ -148,20 +255,22 @@ def probe(path: str) -> VideoProbe:
     size = os.path.getsize(path)
     if size == 0:
         raise VideoError(Reason.EMPTY, f"zero-byte file: {path}")
-    cap = cv2.VideoCapture(path)
     try:
-        if not cap.isOpened():
-            raise VideoError(Reason.UNREADABLE, f"not a decodable video container: {path}")
-        return VideoProbe(
-            path=path,
-            size_bytes=size,
-            header_fps=float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
-            header_frames=int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0),
-            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
-            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
-        )
+        container = av.open(path)
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise VideoError(Reason.UNREADABLE,
+                         f"not a decodable video container: {path} ({exc})") from exc
+    try:
+        if not container.streams.video:
+            raise VideoError(Reason.UNREADABLE, f"no video stream in {path}")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        return VideoProbe(path=path, size_bytes=size, header_fps=float(rate or 0.0),
+                          header_frames=int(stream.frames or 0),
+                          width=stream.codec_context.width, height=stream.codec_context.height,
+                          codec=stream.codec_context.name)
     finally:
-        cap.release()
+        container.close()
 
 
 def nominal_period(header_fps: float) -> float:
@@ -184,20 +293,17 @@ class VideoStream:
         self.stats: DecodeStats | None = None
 
     def frames(self, wants: Callable[[int, float], bool], prefetch: int = 0,
-               ) -> Iterator[tuple[int, float, np.ndarray]]:
-        """Yield ``(index, time, image)`` for each decoded frame where ``wants(index, time)``.
+               ) -> Iterator[tuple[int, float, DecodedFrame]]:
+        """Yield ``(index, time, frame)`` for each decoded frame where ``wants(index, time)``.
 
-        Only wanted frames are retrieved. ``image`` is BGR uint8 at the decoded size. Without
-        prefetch its buffer is reused for the next frame: copy or resize it before keeping
-        it. With ``prefetch`` > 0, a decoder thread runs up to that many wanted frames ahead
-        (each in its own buffer), so decoding overlaps the caller's work on earlier frames
-        (OpenCV releases the GIL); ``wants`` then runs on the decoder thread, ahead of the
-        caller, and must not depend on what the caller did with earlier frames.
-        Sets ``stats`` when the stream ends (a consumer that stops early leaves it unset).
-        Raises VideoError when no frame decodes at all.
+        With ``prefetch`` > 0, a decoder thread runs up to that many wanted frames ahead, so
+        decoding overlaps the caller's work on earlier frames (FFmpeg releases the GIL);
+        ``wants`` then runs on the decoder thread, ahead of the caller, and must not depend
+        on what the caller did with earlier frames. Sets ``stats`` when the stream ends (a
+        consumer that stops early leaves it unset). Raises VideoError when no frame decodes.
         """
         if prefetch <= 0:
-            yield from self._decode(wants, reuse=True)
+            yield from self._decode(wants)
             return
         items: queue.Queue = queue.Queue(maxsize=prefetch)
         stop = threading.Event()
@@ -212,7 +318,7 @@ class VideoStream:
             return False
 
         def produce() -> None:
-            frames = self._decode(wants, reuse=False, stop=stop)
+            frames = self._decode(wants, stop=stop)
             try:
                 for item in frames:
                     if not put(item):
@@ -237,39 +343,112 @@ class VideoStream:
             stop.set()
             worker.join()
 
-    def _decode(self, wants: Callable[[int, float], bool], reuse: bool,
+    def _decode(self, wants: Callable[[int, float], bool],
                 stop: threading.Event | None = None,
-                ) -> Iterator[tuple[int, float, np.ndarray]]:
+                ) -> Iterator[tuple[int, float, DecodedFrame]]:
         info = self.probe
-        cap = cv2.VideoCapture(info.path)
+        cpu_start = _time.thread_time()
+        container = av.open(info.path)
         try:
-            index = retrieved = 0
+            stream = container.streams.video[0]
+            stream.thread_count = 1
+            origin = stream.start_time if stream.start_time is not None else None
+            base = float(stream.time_base) if stream.time_base else 0.0
+            index = retrieved = errors = 0
+            rotation = None
             first = last = 0.0
             width, height = info.width, info.height
-            image = None
-            while cap.grab():
+            frames = _decoded_frames(container, stream, counter := [0])
+            for frame, pts in _presentation_times(frames):
                 if stop is not None and stop.is_set():
                     return  # the caller stopped early: no stats for a partial pass
-                time = _frame_time(cap, index, last, self.frame_period)
+                if pts is not None and base:
+                    if origin is None:
+                        origin = pts
+                    time = (pts - origin) * base
+                else:
+                    time = math.nan
+                time = _repair_time(time, index, last, self.frame_period)
                 if index == 0:
                     first = time
                 last = time
                 if wants(index, time):
-                    ok, image = cap.retrieve(image if reuse else None)
-                    if ok and image is not None:
-                        retrieved += 1
-                        height, width = image.shape[:2]
-                        yield index, time, image
+                    retrieved += 1
+                    if rotation is None:  # the display matrix, carried by every frame
+                        rotation = int(frame.rotation or 0)
+                    decoded = DecodedFrame(frame, rotation)
+                    width, height = decoded.width, decoded.height
+                    yield index, time, decoded
                 index += 1
+            errors = counter[0]
         finally:
-            cap.release()
+            container.close()
         if index == 0:
             raise VideoError(Reason.NO_FRAMES,
                              f"the container opened but no frame decoded: {self.uri}")
         self.stats = DecodeStats(frames_decoded=index, frames_retrieved=retrieved,
                                  first_time=first, last_time=last,
                                  frame_period=self.frame_period, width=width, height=height,
-                                 size_bytes=info.size_bytes)
+                                 size_bytes=info.size_bytes, decode_errors=errors,
+                                 decoder_cpu_seconds=(_time.thread_time() - cpu_start
+                                                      if stop is not None else 0.0))
+
+
+def _decoded_frames(container, stream, errors: list[int]) -> Iterator[av.VideoFrame]:
+    """Every frame the decoder gives for ``stream``; a packet it rejects is counted in
+    ``errors[0]`` and skipped, and so is a damaged stretch of the container (demuxing goes on
+    from the next packet it can find)."""
+    demuxer = container.demux(stream)
+    while True:
+        try:
+            packet = next(demuxer)
+        except StopIteration:
+            break
+        except (av.FFmpegError, ValueError) as exc:
+            errors[0] += 1
+            if isinstance(exc, av.EOFError):
+                break
+            continue
+        try:
+            yield from packet.decode()
+        except (av.FFmpegError, ValueError):
+            errors[0] += 1
+    with contextlib.suppress(av.FFmpegError, ValueError):
+        yield from stream.codec_context.decode(None)
+
+
+_REORDER = 16  # frames a decoder can hold back to reorder (H.264 allows up to 16)
+
+
+def _presentation_times(frames: Iterator[av.VideoFrame],
+                        ) -> Iterator[tuple[av.VideoFrame, int | None]]:
+    """Each frame (in the decoder's output order, which is presentation order) with its
+    presentation timestamp. Containers without real timestamps (AVI) give the frames of a
+    stream with B-frames the timestamps of decode order, shuffled within a few frames; the
+    n-th frame out gets the n-th smallest timestamp, found in a window of ``_REORDER`` frames
+    (what FFmpeg's best-effort timestamp does). A timestamp that is missing, or at or before
+    one already given out, is None (the caller repairs it)."""
+    pending: deque[tuple[av.VideoFrame, bool]] = deque()   # (frame, has a usable stamp)
+    stamps: list[int] = []
+    given = None
+
+    def pop() -> tuple[av.VideoFrame, int | None]:
+        nonlocal given
+        frame, stamped = pending.popleft()
+        if not stamped or not stamps:
+            return frame, None
+        given = heapq.heappop(stamps)
+        return frame, given
+
+    for frame in frames:
+        usable = frame.pts is not None and (given is None or frame.pts > given)
+        pending.append((frame, usable))
+        if usable:
+            heapq.heappush(stamps, frame.pts)
+        if len(pending) > _REORDER:
+            yield pop()
+    while pending:
+        yield pop()
 
 
 _END = object()
@@ -283,11 +462,11 @@ def open_video(uri: str) -> Iterator[VideoStream]:
         yield VideoStream(uri, path)
 
 
-def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
-    """One decode pass feeding several consumers (fingerprints, shots, clips) together:
-    each frame is retrieved once if any consumer wants it, and given to those that do.
-    ``prefetch`` > 0 decodes on a thread ahead of the consumers (see VideoStream.frames);
-    every consumer's ``wants`` must then be independent of its ``add``."""
+def dispatch(video: VideoStream, consumers: Sequence[FrameConsumer], prefetch: int = 0,
+             ) -> Iterator[int]:
+    """Feed one decode pass of ``video`` to several consumers (fingerprints, shots, clips):
+    each frame goes to those that want it; yields each frame's index after the consumers had
+    it (so the caller can collect what they finished). ``video.stats`` is set at the end."""
     takers: dict[int, list[FrameConsumer]] = {}
 
     def wants(index: int, time: float) -> bool:
@@ -296,20 +475,36 @@ def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0)
             takers[index] = wanted
         return bool(wanted)
 
+    for index, time, frame in video.frames(wants, prefetch):
+        for consumer in takers.pop(index):
+            consumer.add(index, time, frame)
+        yield index
+
+
+def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
+    """One decode pass of ``uri`` feeding several consumers together (see :func:`dispatch`);
+    returns the pass's DecodeStats."""
     with open_video(uri) as video:
-        for index, time, image in video.frames(wants, prefetch):
-            for consumer in takers.pop(index):
-                consumer.add(index, time, image)
+        for _ in dispatch(video, consumers, prefetch):
+            pass
         return video.stats
 
 
-def _frame_time(cap: cv2.VideoCapture, index: int, previous: float, period: float) -> float:
-    time = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
-    if index > 0 and not time > previous:
+def _repair_time(time: float, index: int, previous: float, period: float) -> float:
+    if index == 0:
+        return time if math.isfinite(time) and time >= 0 else 0.0
+    if not (math.isfinite(time) and time > previous):
         return previous + period
-    if index == 0 and time < 0:
-        return 0.0
     return time
+
+
+def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+    """``(width, height)`` scaled so the shorter side is ``short_side`` (never upscaled; None
+    keeps the size)."""
+    if not short_side or min(width, height) <= short_side:
+        return width, height
+    scale = short_side / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:

@@ -8,7 +8,7 @@
 
 from transforms import lazy_exports
 
-__all__ = ["SampleClips"]
+__all__ = ["KeepClips"]
 __getattr__ = lazy_exports(__name__, {
-    "SampleClips": "transforms.clips.stage",
+    "KeepClips": "transforms.clips.stage",
 })

@@ -1,20 +1,24 @@
-"""Cutting fixed-length clips out of time ranges while a video streams through the decoder.
+"""Cutting fixed-length clips inside every shot while a video streams through the decoder.
 
-Plain functions and a frame consumer; no Beam here. Defaults follow HACS Clips: 2-second clips
-(Zhao et al., ICCV 2019, Sec. 3: "we sample 2-second clips").
+A frame consumer; no Beam here. Defaults follow HACS Clips: 2-second clips (Zhao et al., ICCV
+2019, Sec. 3: "we sample 2-second clips").
+
+Clips of a shot start at the shot's start and every ``stride`` seconds after it, and must end
+inside the shot: a clip that a cut interrupts is discarded. Shots are found in the same pass
+(``transforms.shots.histogram.ShotDetector``), whose cut decisions come a few frames late, so
+the cutter holds the frames not yet settled (references, a few dozen at most) and cuts clips
+from settled frames only. Every shot gets its clips before anyone knows whether it has people
+in it: the person filter later keeps the clips of kept shots and discards the rest.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator, Sequence
+import math
+from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
-import numpy as np
-
-from transforms.analyze.decode import resize_short_side
 from transforms.output.records import encode_jpeg
-from transforms.types import TimeRange
 
 CLIP_SECONDS = 2.0
 CLIP_STRIDE = 2.0
@@ -45,28 +49,15 @@ class SampledClip:
     width: int
 
 
-def plan_clips(ranges: Sequence[TimeRange], clip_seconds: float = CLIP_SECONDS,
-               stride: float = CLIP_STRIDE,
-               frames_per_clip: int = FRAMES_PER_CLIP) -> Iterator[ClipSpec]:
-    """Clips of ``clip_seconds`` every ``stride`` seconds inside each range, in time order.
+class Boundaries(Protocol):
+    """Where the shots of the pass are cut (a ShotDetector is one): ``final_cuts`` are decode
+    indices of final cuts, in order; every frame before ``settled_before`` is in its shot for
+    good."""
 
-    A range's end may be ``math.inf`` (the whole video: clips then stop where decoding
-    stops). Frames are planned at ``start + i * clip_seconds / frames_per_clip``.
-    """
-    if clip_seconds <= 0 or stride <= 0 or frames_per_clip < 1:
-        raise ValueError("clip_seconds, stride and frames_per_clip must be positive")
-    step = clip_seconds / frames_per_clip
-    for rng in sorted(ranges, key=lambda r: r.start):
-        k = 0
-        while True:
-            start = rng.start + k * stride
-            end = start + clip_seconds
-            if end > rng.end + 1e-6:
-                break
-            yield ClipSpec(start=start, end=end,
-                           targets=tuple(start + i * step for i in range(frames_per_clip)),
-                           shot_index=rng.shot_index, person_score=rng.person_score)
-            k += 1
+    final_cuts: list[int]
+
+    @property
+    def settled_before(self) -> int: ...
 
 
 class _OpenClip:
@@ -87,92 +78,117 @@ class _OpenClip:
         return len(self.frames) == len(self.spec.targets)
 
 
-def target_times(plan: Iterator[ClipSpec]) -> Iterator[float]:
-    """All planned frame times of ``plan`` (clips in start order) merged in time order;
-    a time shared by overlapping clips comes once per clip."""
-    heap: list[tuple[float, int, int, ClipSpec]] = []
-    pending = next(plan, None)
-    seq = 0
-    while heap or pending is not None:
-        while pending is not None and (not heap or pending.targets[0] <= heap[0][0]):
-            heapq.heappush(heap, (pending.targets[0], seq, 0, pending))
-            seq += 1
-            pending = next(plan, None)
-        time, order, i, clip = heapq.heappop(heap)
-        yield time
-        if i + 1 < len(clip.targets):
-            heapq.heappush(heap, (clip.targets[i + 1], order, i + 1, clip))
-
-
-class ClipSampler:
-    """Frame consumer that fills planned clips while the video streams past.
+class ClipCutter:
+    """Frame consumer that cuts clips inside every shot of ``boundaries`` while the video
+    streams past.
 
     Each planned frame time is served by the first decoded frame at or after it, less half a
-    nominal frame period (so the nearest frame on a regular stream). Frames are downscaled to
-    ``short_side`` and JPEG-encoded once, even when overlapping clips share them. Finished
-    clips are collected by :meth:`drain`; clips the video ends before are discarded.
-
-    ``wants`` keeps its own cursor over the planned times and never looks at what ``add``
-    did, so a prefetching decoder may call it ahead of ``add``.
+    nominal frame period ``frame_period`` (so the nearest frame on a regular stream). Frames
+    are converted to ``short_side`` pixels and JPEG-encoded once, even when overlapping clips
+    share them. Finished clips (a clip is finished once the shot is known to last until its
+    end) are collected by :meth:`drain`; call :meth:`finish` when the pass ends. Put it after
+    the shot detector in the pass's consumer list; it wants every frame (the start of a shot
+    is only known a few frames later).
     """
 
-    def __init__(self, ranges: Sequence[TimeRange], frame_period: float,
+    def __init__(self, boundaries: Boundaries, frame_period: float,
                  clip_seconds: float = CLIP_SECONDS, stride: float = CLIP_STRIDE,
                  frames_per_clip: int = FRAMES_PER_CLIP, short_side: int = SHORT_SIDE,
                  jpeg_quality: int = JPEG_QUALITY):
-        def plan() -> Iterator[ClipSpec]:
-            return plan_clips(ranges, clip_seconds, stride, frames_per_clip)
-
-        self._plan = plan()
-        self._pending = next(self._plan, None)
-        self._targets = target_times(plan())
-        self._next_target = next(self._targets, None)
+        if clip_seconds <= 0 or stride <= 0 or frames_per_clip < 1:
+            raise ValueError("clip_seconds, stride and frames_per_clip must be positive")
+        self._bounds = boundaries
         self._half = frame_period / 2.0
+        self._seconds = clip_seconds
+        self._stride = stride
+        self._step = clip_seconds / frames_per_clip
+        self._count = frames_per_clip
         self._short_side = short_side
         self._quality = jpeg_quality
+        self._fifo: deque[tuple[int, float, object]] = deque()   # frames not yet settled
+        self._cuts_applied = 0
+        self._shot = -1
+        self._shot_start = 0.0
+        self._k = 0                                 # next clip of the shot to open
         self._open: list[_OpenClip] = []
+        self._finished: list[SampledClip] = []      # complete, waiting for the shot to last
         self._ready: list[SampledClip] = []
         self._cache: tuple[int, bytes, tuple[int, int]] | None = None
 
     def wants(self, index: int, time: float) -> bool:
-        wanted = False
-        while self._next_target is not None and time >= self._next_target - self._half:
-            wanted = True
-            self._next_target = next(self._targets, None)
-        return wanted
+        return True
 
-    @property
-    def done(self) -> bool:
-        """True once every planned clip is finished and handed to :meth:`drain`: the rest
-        of the video is not needed (never, for an open-ended range)."""
-        return self._pending is None and not self._open and not self._ready
+    def add(self, index: int, time: float, frame) -> None:
+        self._fifo.append((index, time, frame))
+        self._settle(self._bounds.settled_before)
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
-        while self._pending is not None and self._pending.targets[0] - self._half <= time:
-            self._open.append(_OpenClip(self._pending))
-            self._pending = next(self._plan, None)
-        for clip in self._open:
-            while not clip.done and time >= clip.next_target - self._half:
-                data, shape = self._encoded(index, image)
-                clip.frames.append(data)
-                clip.times.append(time)
-                clip.shape = shape
-        still_open = []
-        for clip in self._open:
-            if clip.done:
-                self._ready.append(SampledClip(clip.spec, tuple(clip.frames), tuple(clip.times),
-                                               clip.shape[0], clip.shape[1]))
-            else:
-                still_open.append(clip)
-        self._open = still_open
-
-    def _encoded(self, index: int, image: np.ndarray) -> tuple[bytes, tuple[int, int]]:
-        if self._cache is None or self._cache[0] != index:
-            small = resize_short_side(image, self._short_side)
-            self._cache = (index, encode_jpeg(small, self._quality), small.shape[:2])
-        return self._cache[1], self._cache[2]
+    def finish(self, end_time: float) -> None:
+        """The pass is over (and the boundaries final): cut from the frames still held, keep
+        the clips that end by ``end_time`` (seconds, the end of the last frame) and drop the
+        clips the video ends before."""
+        self._settle(math.inf)
+        self._close_shot(end_time)
 
     def drain(self) -> list[SampledClip]:
         """Clips finished since the last call, in completion order."""
         ready, self._ready = self._ready, []
         return ready
+
+    def _settle(self, upto: float) -> None:
+        cuts = self._bounds.final_cuts
+        while self._fifo and self._fifo[0][0] < upto:
+            index, time, frame = self._fifo.popleft()
+            if self._shot < 0:
+                self._start_shot(time)
+            elif self._cuts_applied < len(cuts) and cuts[self._cuts_applied] == index:
+                self._cuts_applied += 1
+                self._close_shot(time)
+                self._start_shot(time)
+            self._feed(index, time, frame)
+
+    def _start_shot(self, time: float) -> None:
+        self._shot += 1
+        self._shot_start = time
+        self._k = 0
+
+    def _close_shot(self, end: float) -> None:
+        """The shot in progress ends at ``end`` seconds: its clips that end by then are good,
+        the others (and every unfinished one) are discarded."""
+        self._ready += [c for c in self._finished if c.spec.end <= end + 1e-6]
+        self._finished = []
+        self._open = []
+
+    def _next_spec(self) -> ClipSpec:
+        start = self._shot_start + self._k * self._stride
+        return ClipSpec(start=start, end=start + self._seconds,
+                        targets=tuple(start + i * self._step for i in range(self._count)),
+                        shot_index=self._shot)
+
+    def _feed(self, index: int, time: float, frame) -> None:
+        if self._finished:  # the shot lasts at least until this frame
+            self._ready += [c for c in self._finished if c.spec.end <= time + 1e-6]
+            self._finished = [c for c in self._finished if c.spec.end > time + 1e-6]
+        spec = self._next_spec()
+        while spec.targets[0] - self._half <= time:
+            self._open.append(_OpenClip(spec))
+            self._k += 1
+            spec = self._next_spec()
+        still_open = []
+        for clip in self._open:
+            while not clip.done and time >= clip.next_target - self._half:
+                data, shape = self._encoded(index, frame)
+                clip.frames.append(data)
+                clip.times.append(time)
+                clip.shape = shape
+            if clip.done:
+                self._finished.append(SampledClip(clip.spec, tuple(clip.frames),
+                                                  tuple(clip.times), *clip.shape))
+            else:
+                still_open.append(clip)
+        self._open = still_open
+
+    def _encoded(self, index: int, frame) -> tuple[bytes, tuple[int, int]]:
+        if self._cache is None or self._cache[0] != index:
+            small = frame.bgr_short_side(self._short_side)
+            self._cache = (index, encode_jpeg(small, self._quality), small.shape[:2])
+        return self._cache[1], self._cache[2]

@@ -1,108 +1,98 @@
-"""Beam stage: decode each video once and cut its clips into serialized records."""
+"""Beam stage: write the clips of the kept shots, from the candidate clips the analysis pass
+made while it decoded the video (no second decode).
+
+Each video's candidate clips are read back from its result file, in order; those of kept
+shots get their label and person score and leave as serialized records, the others are
+discarded. Memory is flat in the number of clips.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.analyze.decode import PREFETCH, VideoError, open_video
+from transforms.analyze.results import iter_candidates
 from transforms.clips.config import ClipConfig
-from transforms.clips.sampler import ClipSampler, SampledClip
-from transforms.output.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
+from transforms.output.records import UNKNOWN_LABEL_ID, from_example, to_example
 from transforms.progress import Progress
-from transforms.types import WHOLE_VIDEO, ClipJob, DecodedFacts, Outcome, Reason, Stage, Status, Tag
+from transforms.types import ClipJob, Outcome, Reason, Stage, Status, Tag
+
+NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 
 
-def _record(job: ClipJob, clip: SampledClip, label_ids: dict[str, int], fps: float) -> bytes:
-    ref, spec = job.ref, clip.spec
-    return to_example(ClipRecord(
-        video_id=ref.video_id, clip_id=make_clip_id(ref.video_id, spec.start, spec.end),
-        source_uri=ref.uri, start=spec.start, end=spec.end, fps=fps,
-        height=clip.height, width=clip.width, frames=clip.frames, timestamps=clip.timestamps,
-        label_id=label_ids.get(ref.label, UNKNOWN_LABEL_ID), label_name=ref.label,
-        subset=ref.subset, shot_index=spec.shot_index, person_score=spec.person_score))
+def kept_record(candidate: bytes, label_id: int, label_name: str, subset: str,
+                person_score: float) -> bytes:
+    """A candidate clip record with its label, subset and its shot's person score."""
+    return to_example(replace(from_example(candidate), label_id=label_id,
+                              label_name=label_name, subset=subset,
+                              person_score=person_score))
 
 
-class _SampleClipsFn(beam.DoFn):
+class _KeepClipsFn(beam.DoFn):
     """ClipJob -> serialized clip records (main output) and one Outcome per video."""
 
     def __init__(self, config: ClipConfig, label_ids: dict[str, int], total: int):
         self._config = config
         self._label_ids = label_ids
         self._total = total
-        self._clips = Metrics.counter("hacs", "clips_written")
-        self._frames = Metrics.counter("hacs", "frames_decoded")
+        self._clips = Metrics.counter(NAMESPACE, "clips_written")
+        self._cpu = Metrics.counter(NAMESPACE, "cpu_ms_clips")
 
     def setup(self):
         self._progress = Progress(self._total, Stage.CLIPS)
 
     def process(self, job: ClipJob):
-        cfg, ref = self._config, job.ref
-        fps = cfg.frames_per_clip / cfg.clip_seconds
+        start = time.thread_time()
+        ref = job.ref
+        scores = {r.shot_index: r.person_score for r in job.ranges}
+        label_id = self._label_ids.get(ref.label, UNKNOWN_LABEL_ID)
         count = 0
         try:
-            with open_video(ref.uri) as video:
-                sampler = ClipSampler(job.ranges, video.frame_period, cfg.clip_seconds,
-                                      cfg.stride, cfg.frames_per_clip, cfg.short_side,
-                                      cfg.jpeg_quality)
-                frames = video.frames(sampler.wants, prefetch=PREFETCH)
-                try:
-                    for index, t, image in frames:
-                        sampler.add(index, t, image)
-                        for clip in sampler.drain():
-                            count += 1
-                            yield _record(job, clip, self._label_ids, fps)
-                        if sampler.done and job.decoded is not None:
-                            break  # the tail after the last kept shot is not decoded
-                finally:
-                    frames.close()
-                stats = video.stats
-        except VideoError as exc:
-            outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason,
-                              exc.message)
-        except Exception as exc:  # a bad video must never kill the run
-            logging.exception("clip sampling failed for %s", ref.video_id)
+            for shot_index, candidate in iter_candidates(job.clips_path):
+                if shot_index in scores:
+                    count += 1
+                    yield kept_record(candidate, label_id, ref.label, ref.subset,
+                                      scores[shot_index])
+        except Exception as exc:
+            logging.exception("writing the clips of %s failed", ref.video_id)
             outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.CLIPS, Reason.ERROR,
                               f"{type(exc).__name__}: {exc}"
                               + (f" (after {count} clips were written)" if count else ""),
                               clips=count)
         else:
-            if stats is not None:
-                self._frames.inc(stats.frames_decoded)
-                facts = DecodedFacts(stats.duration, stats.frames_decoded, stats.size_bytes)
-            else:
-                facts = job.decoded
             if count:
                 outcome = Outcome(ref.video_id, ref.uri, Status.KEPT, Stage.CLIPS, clips=count)
             else:
                 outcome = Outcome(ref.video_id, ref.uri, Status.DROPPED, Stage.CLIPS,
                                   Reason.TOO_SHORT,
-                                  f"no {cfg.clip_seconds:g} s clip fits in "
-                                  f"{facts.duration:.2f} s of decoded video"
-                                  + ("" if job.ranges == WHOLE_VIDEO else " within kept shots"))
-            outcome = outcome.with_facts(facts)
+                                  f"no {self._config.clip_seconds:g} s clip fits in the "
+                                  f"{len(scores)} kept shots of {job.decoded.duration:.2f} s "
+                                  "of decoded video")
+        outcome = outcome.with_facts(job.decoded)
         self._clips.inc(count)
+        self._cpu.inc(round((time.thread_time() - start) * 1000))
         self._progress.video_done(ref.video_id, count, outcome.status
                                   if outcome.status == Status.KEPT else
                                   f"{outcome.status} ({outcome.reason})")
         yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, outcome)
 
 
-class SampleClips(beam.PTransform):
-    """PCollection[ClipJob] -> {"records": serialized tf.train.Example, "outcomes": Outcome}.
-
-    Each video is decoded once, front to back; clip records stream out while it decodes.
-    """
+class KeepClips(beam.PTransform):
+    """PCollection[ClipJob] -> {"records": serialized tf.train.Example, "outcomes": Outcome}:
+    the candidate clips of each job's kept shots, labelled and scored; one Outcome per video
+    (kept with its clip count, or dropped ``too_short`` when no clip fits a kept shot)."""
 
     def __init__(self, config: ClipConfig, label_ids: dict[str, int], total: int):
         super().__init__()
-        self._fn = _SampleClipsFn(config, label_ids, total)
+        self._fn = _KeepClipsFn(config, label_ids, total)
 
     def expand(self, jobs):
         results = (jobs
                    | "Reshuffle" >> beam.Reshuffle()
-                   | "DecodeAndCut" >> beam.ParDo(self._fn).with_outputs(Tag.OUTCOMES,
-                                                                         main=Tag.RECORDS))
+                   | "KeepShotClips" >> beam.ParDo(self._fn).with_outputs(Tag.OUTCOMES,
+                                                                          main=Tag.RECORDS))
         return {Tag.RECORDS: results.records, Tag.OUTCOMES: results[Tag.OUTCOMES]}

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from transforms.analyze.decode import DecodeStats, RateGate
+from transforms.analyze.decode import DecodedFrame, DecodeStats, RateGate
 from transforms.types import DEFAULT_KIND, VideoFingerprint
 
 # 2 frames per second: recall 0.993 vs 0.952 at 1 fps (fast-cut content sampled at other
@@ -275,13 +275,14 @@ class Fingerprinter:
         self._seen += 1
         return self._gate(time)
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
+    def add(self, index: int, time: float, frame: DecodedFrame) -> None:
+        gray = frame.gray()
         if self._variants:
-            digest, variants, quality = phash256_variants(to_gray(image), self._windows)
+            digest, variants, quality = phash256_variants(gray, self._windows)
             self._variant_hashes.append(variants)
         else:
-            digest, quality = hash_frame(image, self.kind)
-        self._height, self._width = image.shape[:2]
+            digest, quality = HASHERS[self.kind](gray)
+        self._height, self._width = frame.height, frame.width
         self._times.append(float(time))
         self._hashes.append(digest)
         self._qualities.append(quality)

@@ -23,6 +23,9 @@ class Tally:
     by_stage: Counter | None = None
     by_reason: Counter | None = None
     by_reference: Counter | None = None
+    frames: int = 0
+    decode_errors: int = 0
+    damaged_videos: int = 0
 
     def __post_init__(self):
         self.by_status = self.by_status or Counter()
@@ -35,6 +38,9 @@ class Tally:
         self.clips += outcome.clips
         self.input_bytes += outcome.size_bytes
         self.input_seconds += outcome.duration
+        self.frames += outcome.frames
+        self.decode_errors += outcome.decode_errors
+        self.damaged_videos += outcome.decode_errors > 0
         self.by_status[outcome.status] += 1
         if outcome.status != Status.KEPT:
             self.by_stage[(outcome.stage, outcome.status)] += 1
@@ -49,6 +55,9 @@ class Tally:
         self.clips += other.clips
         self.input_bytes += other.input_bytes
         self.input_seconds += other.input_seconds
+        self.frames += other.frames
+        self.decode_errors += other.decode_errors
+        self.damaged_videos += other.damaged_videos
         for mine, theirs in ((self.by_status, other.by_status), (self.by_stage, other.by_stage),
                              (self.by_reason, other.by_reason),
                              (self.by_reference, other.by_reference)):
@@ -93,9 +102,37 @@ def build_report(t: Tally, stages: Sequence[str], shards: Sequence[ShardInfo],
         "clips": t.clips,
         "bytes": {"input": t.input_bytes, "output": sum(s.size_bytes for s in shards)},
         "input_video_seconds": round(t.input_seconds, 3),
+        "input_frames": t.frames,
+        "decode_errors": {"videos": t.damaged_videos, "packets": t.decode_errors},
         "shards": shard_rows,
         "elapsed_seconds": round(elapsed_seconds, 3),
         "settings": settings,
+    }
+
+
+def stage_costs(counters: dict[str, int], report: dict) -> dict:
+    """What each stage cost, from the job's counters (Beam Metrics of namespace ``hacs``):
+    CPU seconds and frames decoded per stage, and the bytes of candidate clips the analysis
+    pass wrote per byte of input video. ``frames_decoded`` equal to ``input_frames`` means
+    each video was decoded once."""
+    def seconds(name: str) -> float:
+        return round(counters.get(name, 0) / 1000.0, 3)
+
+    candidates = counters.get("candidate_clip_bytes", 0)
+    input_bytes = report["bytes"]["input"]
+    return {
+        "stages": {
+            "analyze": {"cpu_seconds": seconds("cpu_ms_analyze"),
+                        "frames_decoded": counters.get("frames_decoded_analyze", 0),
+                        "videos_resumed": counters.get("videos_resumed", 0)},
+            "persons": {"frames_scored": counters.get("frames_scored", 0)},
+            "clips": {"cpu_seconds": seconds("cpu_ms_clips"), "frames_decoded": 0,
+                      "clips_written": counters.get("clips_written", 0)},
+        },
+        "frames_decoded": counters.get("frames_decoded_analyze", 0),
+        "candidate_clips": {"bytes": candidates,
+                            "bytes_per_input_byte": round(candidates / input_bytes, 4)
+                            if input_bytes else 0.0},
     }
 
 

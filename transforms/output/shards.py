@@ -29,7 +29,7 @@ class ShardError(ValueError):
 
 def _open(path: str):
     return _filesystems().open(path, mime_type="application/octet-stream",
-                            compression_type="uncompressed")
+                               compression_type="uncompressed")
 
 
 def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
@@ -63,17 +63,40 @@ def _masked_crc(data: bytes) -> bytes:
     return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
 
 
+class RecordWriter:
+    """Appends serialized records to one TFRecord file (local or any FileSystems URI) as they
+    come, framed as TensorFlow does (length, masked CRC32C, data, masked CRC32C). Use as a
+    context manager; ``count`` and ``bytes`` say what was written."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self.bytes = 0
+        self._file = _filesystems().create(path, mime_type="application/octet-stream",
+                                           compression_type="uncompressed")
+
+    def write(self, data: bytes) -> None:
+        length = struct.pack("<Q", len(data))
+        self._file.write(length + _masked_crc(length) + data + _masked_crc(data))
+        self.count += 1
+        self.bytes += len(data) + 16
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_records(path: str, payloads: Iterable[bytes]) -> int:
-    """Write serialized records as one TFRecord file (local or any FileSystems URI), framed
-    as TensorFlow does (length, masked CRC32C, data, masked CRC32C); returns the count."""
-    n = 0
-    with _filesystems().create(path, mime_type="application/octet-stream",
-                            compression_type="uncompressed") as f:
+    """Write serialized records as one TFRecord file; returns the count."""
+    with RecordWriter(path) as writer:
         for data in payloads:
-            length = struct.pack("<Q", len(data))
-            f.write(length + _masked_crc(length) + data + _masked_crc(data))
-            n += 1
-    return n
+            writer.write(data)
+    return writer.count
 
 
 def index_path(shard_path: str) -> str:

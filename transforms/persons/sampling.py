@@ -21,10 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
-import cv2
-import numpy as np
-
-from transforms.analyze.decode import DecodeStats
+from transforms.analyze.decode import DecodedFrame, DecodeStats
 from transforms.output.records import encode_jpeg
 from transforms.shots.histogram import ShotDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
@@ -59,21 +56,23 @@ class ShotFrameSampler:
         self._short_side = short_side
         self._capacity = reservoir
         self._quality = jpeg_quality
-        self._held: list[tuple[int, float, np.ndarray]] = []   # (index, time, small BGR)
-        self._tail: deque[tuple[int, float, np.ndarray]] = deque()
+        # (index, time, frame): decoded frames are kept as they are and only the chosen two
+        # per shot are converted, at detector size.
+        self._held: list[tuple[int, float, DecodedFrame]] = []
+        self._tail: deque[tuple[int, float, DecodedFrame]] = deque()
         self._step = 1
         self._shot_start = 0       # decode index where the shot in progress starts
         self._closed = 0           # final cuts already applied
         self._shot_index = 0
-        self._frames: list[ShotFrame] = []
+        self._frames: list[ShotFrame] = []   # finished shots' frames not yet drained
         self._done = False
 
     def wants(self, index: int, time: float) -> bool:
         return True
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
+    def add(self, index: int, time: float, frame: DecodedFrame) -> None:
         self._apply_cuts()
-        self._tail.append((index, time, self._shrink(image)))
+        self._tail.append((index, time, frame))
         self._settle(min(self._detector.settled_before, index + 1))
 
     def _settle(self, upto: int) -> None:
@@ -89,16 +88,6 @@ class ShotFrameSampler:
                 self._held = [h for h in self._held
                               if (h[0] - self._shot_start) % self._step == 0]
 
-    def _shrink(self, image: np.ndarray) -> np.ndarray:
-        # Bilinear, not INTER_AREA: every frame passes here, and at detector resolution the
-        # difference does not matter while the cost (a few times less) does.
-        h, w = image.shape[:2]
-        scale = self._short_side / min(h, w)
-        if scale >= 1.0:
-            return image.copy()
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-
     def _apply_cuts(self) -> None:
         cuts = self._detector.final_cuts
         while self._closed < len(cuts):
@@ -112,13 +101,14 @@ class ShotFrameSampler:
         inside = [h for h in pool if h[0] < end]
         rest = [h for h in pool if h[0] >= end]
         span = end - self._shot_start
-        chosen: list[tuple[int, float, np.ndarray]] = []
+        chosen: list[tuple[int, float, DecodedFrame]] = []
         for p in self._positions:
             target = self._shot_start + p * span
             free = [h for h in inside if all(h[0] != c[0] for c in chosen)] or inside
             if free:
                 chosen.append(min(free, key=lambda h: abs(h[0] - target)))
-        for _, time, small in sorted({c[0]: c for c in chosen}.values(), key=lambda c: c[0]):
+        for _, time, frame in sorted({c[0]: c for c in chosen}.values(), key=lambda c: c[0]):
+            small = frame.bgr_short_side(self._short_side)
             self._frames.append(ShotFrame(self.video_id, self._shot_index, time,
                                           encode_jpeg(small, self._quality)))
         self._shot_index += 1
@@ -127,9 +117,14 @@ class ShotFrameSampler:
         self._held = []
         self._tail = deque(rest)
 
-    def result(self, stats: DecodeStats) -> list[ShotFrame]:
-        """Finish the pass (finishing the detector too) and return every shot's frames, in
-        shot order; a shot gets one frame per position, fewer when it has fewer frames."""
+    def drain(self) -> list[ShotFrame]:
+        """Frames of the shots finished since the last call, in shot order (a shot gets one
+        frame per position, fewer when it has fewer frames)."""
+        ready, self._frames = self._frames, []
+        return ready
+
+    def finish(self, stats: DecodeStats) -> None:
+        """Finish the pass (finishing the detector too): the last shot's frames are ready."""
         if not self._done:
             self._detector.result(stats)
             self._apply_cuts()
@@ -137,7 +132,12 @@ class ShotFrameSampler:
             self._held = []
             self._tail.clear()
             self._done = True
-        return list(self._frames)
+
+    def result(self, stats: DecodeStats) -> list[ShotFrame]:
+        """Finish the pass and return the frames of the shots not drained yet (all of them
+        when :meth:`drain` was never called)."""
+        self.finish(stats)
+        return self.drain()
 
 
 def shot_scores(frame_scores: Iterable[tuple[int, float]]) -> dict[int, float]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from transforms.analyze.decode import DecodeStats, RateGate
+from transforms.analyze.decode import DecodedFrame, DecodeStats, RateGate
 from transforms.types import Shot
 
 WIDTH = 64
@@ -55,7 +55,8 @@ def shrink(image: np.ndarray, width: int = WIDTH) -> np.ndarray:
 
 def hsv_histogram(image: np.ndarray, bins: tuple[int, int, int] = BINS,
                   width: int = WIDTH) -> np.ndarray:
-    """Joint H-S-V histogram of a BGR uint8 image shrunk to ``width`` pixels wide.
+    """Joint H-S-V histogram of a BGR uint8 image shrunk to ``width`` pixels wide (an image
+    already that small is used as it is).
 
     Returns float32 of ``bins[0] * bins[1] * bins[2]`` entries summing to 1 (OpenCV hue spans
     0..180, saturation and value 0..256).
@@ -171,8 +172,9 @@ class ShotDetector:
     def wants(self, index: int, time: float) -> bool:
         return self._gate(time)
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
-        hist = hsv_histogram(image, self.params.bins, self.params.width)
+    def add(self, index: int, time: float, frame: DecodedFrame) -> None:
+        width = self.params.width
+        hist = hsv_histogram(frame.small_bgr(width), self.params.bins, width)
         recent = self._recent
         self._dist.append(self._distance(hist, recent[-1]) if recent else 0.0)
         full = len(recent) == recent.maxlen and self.params.gradual_frames > 0
