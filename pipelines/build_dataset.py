@@ -220,6 +220,7 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
 def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     """Run the job; return the report (when the runner finished it), else None."""
     start = time.time()
+    cli.check_known_options(argv, BuildDatasetOptions, UsageError)
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = save_main_session
     opts = options.view_as(BuildDatasetOptions)
