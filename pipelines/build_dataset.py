@@ -28,6 +28,7 @@ from models.detectors import (
     load_configured_detector,
 )
 from pipelines import cli
+from pipelines.provenance import provenance
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
 from transforms.clips.stage import SampleClips
@@ -195,8 +196,9 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                      "shards": shards}
     if extras:
         report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
+    settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}
     _ = report_inputs | "WriteRunReport" >> WriteRunReport(opts.output, STAGES, labels,
-                                                           cfg.settings(), start_time)
+                                                           settings, start_time)
 
 
 class UsageError(ValueError):
