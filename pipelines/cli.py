@@ -6,7 +6,9 @@ it), and a usage error ends the process with one line, not a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import importlib
 import logging
 import re
 import sys
@@ -30,6 +32,23 @@ def _beam_options_classes() -> list[type]:
             found.setdefault(str(cls), cls)
         todo.extend(cls.__subclasses__())
     return list(found.values())
+
+
+def _import_runner(argv: list[str]) -> None:
+    """Import the module of the runner ``--runner`` names (as Beam resolves the name), so
+    that options classes defined beside a runner (RenderRunner's, DaskRunner's) are known;
+    a runner that cannot be imported is left for Beam to report."""
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.runners import runner as runners
+
+    name = StandardOptions(argv).runner
+    if not isinstance(name, str):
+        return
+    known = runners._RUNNER_MAP
+    path = known.get(name.lower(), known.get(name.lower() + "runner", name))
+    if "." in path:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(path.rsplit(".", 1)[0])
 
 
 def _options_parser(options_cls) -> argparse.ArgumentParser:
@@ -56,6 +75,7 @@ def unknown_options(argv: Sequence[str] | None, options_cls) -> list[str]:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" in argv:
         argv = argv[:argv.index("--")]
+    _import_runner(argv)
     _, rest = _options_parser(options_cls).parse_known_args(argv)
     names = [arg.split("=", 1)[0] for arg in rest
              if arg.startswith("-") and arg != "-" and not _NEGATIVE_NUMBER.match(arg)]

@@ -35,8 +35,10 @@ BEAM_OPTIONS = ["--runner", "PortableRunner", "--direct_num_workers", "2",
     (["--num_shards", "2", "--", "--not_an_option"], []),
     (["--reference", "a=x", "--reference=b=y", "--skip_dedup"], []),
     (BEAM_OPTIONS, []),
+    # options defined beside a runner, in a module Beam imports only for that runner
+    (["--runner", "apache_beam.runners.render.RenderRunner", "--render_output", "g.svg"], []),
 ], ids=["space", "equals", "store-true", "several", "negative-value", "once-each",
-        "after-double-dash", "repeated-known", "beam-runner-options"])
+        "after-double-dash", "repeated-known", "beam-runner-options", "runner-module-options"])
 def test_unknown_options(argv, unknown):
     assert cli.unknown_options(argv, BuildDatasetOptions) == unknown
 
