@@ -110,7 +110,8 @@ def print_options_help(prog: str, doc: str, options_cls) -> None:
     parser = argparse.ArgumentParser(
         prog=prog, description=doc.split("\n\n")[0],
         epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
-               "--direct_num_workers, ...) passes through to the runner.")
+               "--direct_num_workers, ...) passes through to the runner; an option that "
+               "neither this job nor Beam defines stops the job.")
     options_cls._add_argparse_args(parser)
     parser.print_help()
 
