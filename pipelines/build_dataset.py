@@ -28,6 +28,7 @@ from models.detectors import (
     load_configured_detector,
 )
 from pipelines import cli
+from pipelines.provenance import provenance
 from transforms.analyze.results import settings_digest
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
@@ -213,8 +214,9 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                      "shards": shards}
     if extras:
         report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
+    settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}
     _ = report_inputs | "WriteRunReport" >> WriteRunReport(opts.output, STAGES, labels,
-                                                           cfg.settings(), start_time)
+                                                           settings, start_time)
 
 
 class UsageError(ValueError):
@@ -238,6 +240,7 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
 def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     """Run the job; return the report (when the runner finished it), else None."""
     start = time.time()
+    cli.check_known_options(argv, BuildDatasetOptions, UsageError)
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = save_main_session
     opts = options.view_as(BuildDatasetOptions)

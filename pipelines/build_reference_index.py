@@ -137,7 +137,9 @@ def build_pipeline(p: beam.Pipeline, opts: ReferenceIndexOptions) -> None:
 
 
 def run(argv=None, save_main_session=True, test_pipeline=None):
-    """Build the index; returns the PipelineResult (finished)."""
+    """Build the index; returns the PipelineResult (finished). An option neither this job
+    nor Beam knows raises ValueError before anything runs."""
+    cli.check_known_options(argv, ReferenceIndexOptions)
     options = PipelineOptions(argv)
     options.view_as(SetupOptions).save_main_session = save_main_session
     opts = options.view_as(ReferenceIndexOptions)

@@ -61,3 +61,78 @@ def test_inputs_round_trip_through_jsonl(tmp_path):
     path = tmp_path / "inputs.jsonl"
     write_inputs(str(path), refs)
     assert [ref_from_json(line) for line in path.read_text().splitlines()] == refs
+
+
+def test_spreadsheet_csv_with_bom_and_crlf(tmp_path):
+    """What "CSV UTF-8" from a spreadsheet writes: a byte-order mark, CRLF, non-ASCII text."""
+    path = tmp_path / "m.csv"
+    path.write_bytes("\ufeffvideo_id,uri,label,subset\r\na,/v/a.mp4,café,training\r\n"
+                     "b,/v/b.mp4,,\r\n".encode())
+    refs = read_manifest(str(path))
+    assert [(r.video_id, r.uri, r.label, r.subset) for r in refs] == [
+        ("a", "/v/a.mp4", "café", "training"), ("b", "/v/b.mp4", "", "")]
+
+
+def test_jsonl_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"video_id": "a", "uri": "/v/a.mp4"}\r\n\r\n'
+                     b'{"video_id": "b", "uri": "/v/b.mp4", "subset": "testing"}\r\n')
+    assert [(r.video_id, r.subset) for r in read_manifest(str(path))] == [
+        ("a", ""), ("b", "testing")]
+
+
+@pytest.mark.parametrize("text", [
+    '[\n  {"video_id": "a", "uri": "/v/a.mp4", "label": "run"},\n'
+    '  {"video_id": "b", "uri": "/v/b.mp4"}\n]\n',
+    '{"video_id": "a", "uri": "/v/a.mp4", "label": "run"}\n'
+    '{"video_id": "b", "uri": "/v/b.mp4"}\n',
+    '\n  [{"video_id": "a", "uri": "/v/a.mp4", "label": "run"}, '
+    '{"video_id": "b", "uri": "/v/b.mp4"}]',
+], ids=["array", "json-lines", "one-line-array"])
+def test_json_format_is_told_by_content_not_name(tmp_path, text):
+    from transforms.inputs.manifest import load_inputs
+
+    for name in ("m.json", "m.jsonl"):
+        (tmp_path / name).write_text(text)
+        refs = load_inputs(str(tmp_path / name))
+        assert [(r.video_id, r.uri, r.label) for r in refs] == [
+            ("a", "/v/a.mp4", "run"), ("b", "/v/b.mp4", "")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[{"video_id": "a", "uri": "x"}, ["b", "y"]]', "m.json item 2: expected a JSON object"),
+    ('[{"video_id": "a", "uri": "x"}, {"video_id": "b"}]', "m.json item 2: missing field 'uri'"),
+    ('[{"video_id": "a", "uri": "x"},\n {"video_id": "b", "uri": "y"},\n'
+     ' {"video_id": "a", "uri": "z"}]', "m.json item 3: duplicate video_id 'a' (first on item 1)"),
+    ('[{"video_id": "a", "uri": "x"},\n {"video_id": "b", "uri": "y"}\n'
+     ' {"video_id": "c", "uri": "z"}]', "m.json line 3: not valid JSON"),
+    ("[]", "m.json: no videos listed"),
+], ids=["not-object", "missing-field", "duplicate", "bad-json", "empty"])
+def test_json_array_errors_name_the_item(text, message):
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, name="m.json")
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    (b"video_id,uri,label\r\na,x.mp4,run\r\nb,y.mp4,caf\xe9\r\n", "line 3: not UTF-8 (byte "
+                                                                  "0xe9 at column 12)"),
+    (b'\xef\xbb\xbf{"video_id": "\xff", "uri": "x"}\n', "line 1: not UTF-8 (byte 0xff at "
+                                                        "column 15)"),
+], ids=["latin1-csv", "bom-jsonl"])
+def test_non_utf8_byte_names_its_line(tmp_path, data, where):
+    path = tmp_path / "m.csv"
+    path.write_bytes(data)
+    with pytest.raises(ManifestError) as info:
+        read_manifest(str(path))
+    assert str(info.value).startswith(f"{path} {where}")
+
+
+def test_non_utf8_manifest_stops_the_job_before_it_starts(tmp_path):
+    from pipelines.build_dataset import run
+
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"video_id,uri\na,x.mp4\n\xe9,y.mp4\n")
+    with pytest.raises(ManifestError, match=r"m.csv line 3: not UTF-8 \(byte 0xe9 at column 1\)"):
+        run(["--input", str(path), "--output", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()

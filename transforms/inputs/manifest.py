@@ -1,6 +1,8 @@
-"""Reading the list of input videos: a manifest (CSV or JSON Lines) or a glob.
+"""Reading the list of input videos: a manifest (CSV, JSON Lines or a JSON array) or a glob.
 
-Manifest problems are found before a job starts, with a message that names the row.
+Manifest problems are found before a job starts, with a message that names the row. A
+manifest is UTF-8 (a byte-order mark and CRLF line endings, as spreadsheet exports write
+them, are accepted); its format is told by its content, not its name.
 """
 
 from __future__ import annotations
@@ -26,51 +28,89 @@ def _read_text(path: str) -> str:
 
     try:
         with FileSystems.open(path, compression_type="uncompressed") as f:
-            return f.read().decode("utf-8")
+            data = f.read()
     except Exception as exc:  # any failure to read is the same user error
         raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
+    return decode_manifest(data, path)
+
+
+def decode_manifest(data: bytes, name: str = "manifest") -> str:
+    """Manifest bytes as text: UTF-8, a leading byte-order mark dropped. A byte that is not
+    UTF-8 is a ManifestError naming its line (1-based) and column (1-based, in bytes)."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ManifestError(f"{name} line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} "
+                            f"at column {column}); save the manifest as UTF-8") from None
+
+
+def _json_lines(text: str, name: str) -> list[tuple[str, dict]]:
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{name} line {lineno}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise ManifestError(f"{name} line {lineno}: expected a JSON object")
+        rows.append((f"line {lineno}", row))
+    return rows
+
+
+def _json_array(text: str, name: str) -> list[tuple[str, dict]]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(items, list):
+        raise ManifestError(f"{name}: expected a JSON array of objects")
+    rows = []
+    for i, row in enumerate(items, 1):
+        if not isinstance(row, dict):
+            raise ManifestError(f"{name} item {i}: expected a JSON object")
+        rows.append((f"item {i}", row))
+    return rows
+
+
+def _csv(text: str, name: str) -> list[tuple[str, dict]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ManifestError(f"{name}: missing column(s) {', '.join(missing)} "
+                            f"(header is {', '.join(header) or 'empty'})")
+    return [(f"line {reader.line_num}", row) for row in reader]
 
 
 def parse_manifest(text: str, name: str = "manifest") -> list[VideoRef]:
-    """Parse manifest text: JSON Lines when the first non-blank character is ``{``, else CSV
-    with a header row. Relative ``uri`` values stay as written."""
-    stripped = text.lstrip()
-    rows: list[tuple[int, dict]] = []
-    if stripped.startswith("{"):
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ManifestError(f"{name} line {lineno}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ManifestError(f"{name} line {lineno}: expected a JSON object")
-            rows.append((lineno, row))
-    else:
-        reader = csv.DictReader(io.StringIO(text))
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise ManifestError(f"{name}: missing column(s) {', '.join(missing)} "
-                                f"(header is {', '.join(header) or 'empty'})")
-        rows = [(reader.line_num, row) for row in reader]
+    """Parse manifest text, by its first non-blank character: ``[`` a JSON array of
+    objects, ``{`` JSON Lines (one object per line), anything else CSV with a header row.
+    Each object or row has ``video_id``, ``uri`` and optional ``label``, ``subset``;
+    relative ``uri`` values stay as written."""
+    text = text.removeprefix("\ufeff")
+    first = text.lstrip()[:1]
+    rows = (_json_array if first == "[" else _json_lines if first == "{" else _csv)(text, name)
     refs: list[VideoRef] = []
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
+    seen: dict[str, str] = {}
+    for where, row in rows:
         for col in REQUIRED:
             if col not in row:
-                raise ManifestError(f"{name} line {lineno}: missing field '{col}'")
+                raise ManifestError(f"{name} {where}: missing field '{col}'")
         video_id = str(row["video_id"] or "").strip()
         uri = str(row["uri"] or "").strip()
         if not video_id:
-            raise ManifestError(f"{name} line {lineno}: empty video_id")
+            raise ManifestError(f"{name} {where}: empty video_id")
         if not uri:
-            raise ManifestError(f"{name} line {lineno}: empty uri for video_id '{video_id}'")
+            raise ManifestError(f"{name} {where}: empty uri for video_id '{video_id}'")
         if video_id in seen:
-            raise ManifestError(f"{name} line {lineno}: duplicate video_id '{video_id}' "
-                                f"(first on line {seen[video_id]})")
-        seen[video_id] = lineno
+            raise ManifestError(f"{name} {where}: duplicate video_id '{video_id}' "
+                                f"(first on {seen[video_id]})")
+        seen[video_id] = where
         refs.append(VideoRef(video_id=video_id, uri=uri,
                              label=str(row.get("label") or "").strip(),
                              subset=str(row.get("subset") or "").strip()))
@@ -80,7 +120,8 @@ def parse_manifest(text: str, name: str = "manifest") -> list[VideoRef]:
 
 
 def read_manifest(path: str) -> list[VideoRef]:
-    """Read a CSV / JSON Lines manifest from a local path or a Beam FileSystems URI.
+    """Read a manifest (see :func:`parse_manifest`) from a local path or a Beam FileSystems
+    URI.
     Relative local ``uri`` values are taken relative to the manifest's folder."""
     refs = parse_manifest(_read_text(path), name=path)
     if "://" in path:
@@ -135,7 +176,8 @@ def glob_videos(pattern: str) -> list[VideoRef]:
 
 
 def load_inputs(spec: str) -> list[VideoRef]:
-    """A manifest (``.csv``, ``.jsonl``, ``.json``) or else a glob / directory of videos."""
+    """A manifest (named ``.csv``, ``.jsonl`` or ``.json``; its content says which format it
+    is) or else a glob / directory of videos."""
     if spec.lower().endswith((".csv", ".jsonl", ".json")):
         return read_manifest(spec)
     return glob_videos(spec)

@@ -1,0 +1,111 @@
+"""Options are checked before a job starts: an option nobody knows and a value that cannot
+work both stop the job with a message naming the option, and nothing is written."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipelines import build_reference_index, cli
+from pipelines.build_dataset import BuildDatasetOptions, UsageError, run
+from pipelines.build_reference_index import ReferenceIndexOptions
+from tests.conftest import VIDEOS
+
+ROOT = os.path.dirname(os.path.dirname(__file__))
+
+# Beam's own runner, cloud, worker and portability options: never "unknown".
+BEAM_OPTIONS = ["--runner", "PortableRunner", "--direct_num_workers", "2",
+                "--direct_running_mode=multi_processing", "--project", "p",
+                "--region", "europe-west4", "--temp_location", "gs://b/tmp",
+                "--setup_file", "./setup.py", "--job_endpoint", "embed",
+                "--environment_type", "EXTERNAL", "--environment_config", "localhost:5000",
+                "--flink_master", "host:8081", "--sdk_location", "container",
+                "--experiments", "use_runner_v2", "--save_main_session"]
+
+
+@pytest.mark.parametrize(("argv", "unknown"), [
+    (["--num_shard", "4"], ["--num_shard"]),
+    (["--num_shard=4"], ["--num_shard"]),
+    (["--resume", "--num_shards", "4"], ["--resume"]),
+    (["--input", "x", "--nmu_shards=2", "--input_glob", "y", "--resume"],
+     ["--nmu_shards", "--input_glob", "--resume"]),
+    (["--bogus", "-5", "--short_side", "-5"], ["--bogus"]),  # -5 is a value, not an option
+    (["--resume", "--resume"], ["--resume"]),
+    (["--num_shards", "2", "--", "--not_an_option"], []),
+    (["--reference", "a=x", "--reference=b=y", "--skip_dedup"], []),
+    (BEAM_OPTIONS, []),
+    # options defined beside a runner, in a module Beam imports only for that runner
+    (["--runner", "apache_beam.runners.render.RenderRunner", "--render_output", "g.svg"], []),
+], ids=["space", "equals", "store-true", "several", "negative-value", "once-each",
+        "after-double-dash", "repeated-known", "beam-runner-options", "runner-module-options"])
+def test_unknown_options(argv, unknown):
+    assert cli.unknown_options(argv, BuildDatasetOptions) == unknown
+
+
+def test_another_jobs_options_are_unknown():
+    """Both jobs' PipelineOptions are loaded here; each still refuses the other's options."""
+    assert cli.unknown_options(["--index_input", "m.csv", "--output", "o"],
+                               BuildDatasetOptions) == ["--index_input"]
+    assert cli.unknown_options(["--index_input", "m.csv", "--output", "o"],
+                               ReferenceIndexOptions) == ["--output"]
+
+
+def _refused(tmp_path, *flags):
+    """Run the dataset job on the sample videos with ``flags``; return the UsageError
+    message after checking nothing was written."""
+    out = tmp_path / "out"
+    with pytest.raises(UsageError) as info:
+        run(["--input", VIDEOS, "--output", str(out), "--runner", "FnApiRunner", *flags],
+            save_main_session=False)
+    assert not (out / "inputs.jsonl").exists() and not out.exists()
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--num_shards", "0"], "--num_shards must be >= 1, not 0"),
+    (["--short_side", "-5"], "--short_side must be >= 1 pixel, not -5"),
+    (["--jpeg_quality", "500"], "--jpeg_quality must be in 1..100, not 500"),
+    (["--clip_seconds", "0"], "--clip_seconds must be > 0, not 0.0"),
+    (["--dedup_bands", "5"], "--dedup_bands must divide the 32 bytes of a phash256 hash, "
+                             "not 5"),
+    (["--dedup_distance", "300"], "--dedup_distance must be 0..256 bits, not 300"),
+    (["--person_threshold", "2"], "--person_threshold must be in 0..1, not 2.0"),
+    (["--shot_bins", "1,2"], "--shot_bins needs three counts H,S,V >= 1, not 1,2"),
+    (["--person_frame_positions", "0.5,x"], "--person_frame_positions must be "
+                                            "comma-separated fractions, not '0.5,x'"),
+    (["--detector_max_batch_size", "0"], "--detector_max_batch_size must satisfy 1 <= min "
+                                         "<= max, not 1 and 0"),
+    (["--num_shards", "x"], "argument --num_shards: invalid int value: 'x'"),
+    (["--num_shard", "4"], "unknown option --num_shard (did you mean --num_shards?)"),
+    (["--resume"], "unknown option --resume;"),
+], ids=lambda v: v[0] if isinstance(v, list) else None)
+def test_bad_values_stop_before_the_job(tmp_path, flags, message):
+    assert message in _refused(tmp_path, *flags)
+
+
+def test_missing_reference_index_stops_before_the_job(tmp_path):
+    missing = str(tmp_path / "no_index")
+    message = _refused(tmp_path, "--reference", f"ucf101={missing}")
+    assert message.startswith(f"--reference ucf101={missing}: no fingerprint index files")
+
+
+def test_reference_index_job_refuses_unknown_options(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown option --index_shard \(did you mean "
+                                         r"--index_shards\?\)"):
+        build_reference_index.run(["--index_input", VIDEOS, "--index_output",
+                                   str(tmp_path / "idx"), "--index_shard", "2"],
+                                  save_main_session=False)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_cli_exits_with_one_error_line(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "pipelines.build_dataset", "--input", VIDEOS,
+                           "--output", str(out), "--num_shard", "4"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1
+    assert ("error: unknown option --num_shard (did you mean --num_shards?); --help lists "
+            "the job's options") in proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
