@@ -18,12 +18,17 @@ Every measurement is the CPU time (user + system) of one child process, from
   imports);
 * the job, ``python -m pipelines.build_dataset --skip_person_filter``, over the corpus, less
   the job over a 1-second 64x48 clip (Beam start-up, shard and report writing);
-* the person detector (offline SSD MobileNet-v2) on as many frames as a full run would score:
-  2 per shot for the shots a report gives, else 2 per 4 s of video.
+* the full job (person filter on) over the corpus and the tiny clip, for the shot count its
+  report gives and the detector's share of a real run (``--skip_full_run`` skips it);
+* the person detector alone (offline SSD MobileNet-v2, its model handler's ``load_model`` and
+  ``run_inference`` on BGR uint8 frames of 320 px short side spread evenly over the corpus)
+  on as many frames as the full run scores: 2 per reported shot, else 2 per 4 s of video.
 
-Prints the ratio (job - start-up) / bare decode, the detector's share of a full run, the
-per-stage CPU and decoded frames when the job's report has them, and bytes in and out.
-Each output folder is new and empty; ``--keep`` keeps them under ``--work``.
+Prints the ratio (job - start-up) / bare decode (target: at most 1.3), the detector's share of
+a full run, the per-stage CPU seconds and decoded frames when the job's report has them
+(``cpu_seconds``, ``frames_decoded`` keys; absent keys are skipped), and bytes in and out.
+Only the job's command line and output files are used, never its modules. Each output folder
+is new (it does not exist before the run); ``--keep`` keeps them under ``--work/runs``.
 """
 
 from __future__ import annotations
@@ -223,14 +228,14 @@ def _child(function: str, *args: str) -> list[str]:
 
 
 def decode_pyav_main(paths: list[str]) -> None:
-    """Child: decode every frame of ``paths`` with PyAV on one decoder thread; print frames."""
+    """Child: decode every frame of ``paths`` with PyAV on one decoder thread (``thread_type``
+    left at its default, SLICE; ``thread_count`` 1); print frames."""
     import av
 
     frames = 0
     for path in paths:
         with av.open(path) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "SLICE"
             stream.codec_context.thread_count = 1
             for _ in container.decode(stream):
                 frames += 1
@@ -271,15 +276,16 @@ def detector_main(args: list[str]) -> None:
 
 # --- the job and its outputs ----------------------------------------------------------------
 
-def run_job(input_folder: str, runs: str, label: str, extra: list[str],
+def run_job(input_folder: str, runs: str, label: str, options: list[str],
             repeats: int) -> tuple[ChildRun, str]:
-    """The best (least CPU) of ``repeats`` job runs, each into a new output folder that does
-    not exist yet; return it and its output folder (the others are removed)."""
+    """The best (least CPU) of ``repeats`` job runs with ``options``, each into a new output
+    folder that does not exist yet; return it and its output folder (the others are
+    removed)."""
     best: tuple[ChildRun, str] | None = None
     for _ in range(max(repeats, 1)):
         output = os.path.join(tempfile.mkdtemp(prefix=label + "-", dir=runs), "out")
         result = run_child([sys.executable, "-m", "pipelines.build_dataset", "--input",
-                            input_folder, "--output", output, "--skip_person_filter", *extra])
+                            input_folder, "--output", output, *options])
         if best is None or result.cpu < best[0].cpu:
             if best is not None:
                 shutil.rmtree(os.path.dirname(best[1]))
@@ -322,7 +328,7 @@ def keyed(node: Any, keys: tuple[str, ...], path: str = "") -> Iterator[tuple[st
                 yield from keyed(value, keys, here)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            name = item.get("stage") or item.get("name") if isinstance(item, dict) else None
+            name = (item.get("stage") or item.get("name")) if isinstance(item, dict) else None
             yield from keyed(item, keys, f"{path}[{name if name else index}]")
 
 
@@ -377,7 +383,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs of each measurement; the least CPU counts (default 1)")
     ap.add_argument("--skip_detector", action="store_true",
-                    help="do not measure the person detector")
+                    help="do not measure the person detector (nor run the job with the "
+                         "person filter on)")
+    ap.add_argument("--skip_full_run", action="store_true",
+                    help="do not run the job with the person filter on; the detector then "
+                         "scores 2 frames per 4 s of video instead of 2 per reported shot")
     ap.add_argument("--detector_batch", type=int, default=16,
                     help="frames per detector call (the job's default largest batch: 16)")
     ap.add_argument("--keep", action="store_true",
@@ -407,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     repeats = args.repeats
     print(f"\nCPU seconds (user + system) of each child process, best of {repeats}:")
     decoders = {}
+    # PyAV: thread_type left at its default (SLICE), thread_count 1 (0 would mean auto)
     for name, function in (("PyAV decode, thread_count 1", "decode_pyav_main"),
                            ("OpenCV grab(), 1 thread", "decode_opencv_main")):
         full = best_child(_child(function, *paths), repeats)
@@ -416,67 +427,91 @@ def main(argv: list[str] | None = None) -> None:
                   f"the containers say {frames}")
         decoders[name] = full.cpu - fixed.cpu
         print(f"  {name:30s} {full.cpu:8.2f} s - start-up {fixed.cpu:5.2f} s = "
-              f"{full.cpu - fixed.cpu:8.2f} s  ({full.result['frames'] / decoders[name]:.0f} "
-              f"frames/s, wall {full.wall:.1f} s)", flush=True)
+              f"{full.cpu - fixed.cpu:8.2f} s  ({full.result['frames']} frames, "
+              f"{full.result['frames'] / decoders[name]:.0f} frames/s, wall {full.wall:.1f} s)",
+              flush=True)
     bare_name = min(decoders, key=decoders.get)
     bare = decoders[bare_name]
 
     runs = os.path.join(work, "runs")
     os.makedirs(runs, exist_ok=True)
     extra = args.job_args.split()
-    job, output = run_job(corpus_folder, runs, "corpus", extra, repeats)
-    startup, tiny_output = run_job(os.path.dirname(tiny), runs, "tiny", extra, repeats)
+    skip = ["--skip_person_filter", *extra]
+    job, output = run_job(corpus_folder, runs, "corpus", skip, repeats)
+    startup, tiny_output = run_job(os.path.dirname(tiny), runs, "tiny", skip, repeats)
+    outputs = [output, tiny_output]
     net = job.cpu - startup.cpu
-    ratio = net / bare
     print(f"  {'job --skip_person_filter':30s} {job.cpu:8.2f} s (wall {job.wall:.1f} s)")
-    print(f"  {'job on the tiny clip':30s} {startup.cpu:8.2f} s (wall {startup.wall:.1f} s)")
+    print(f"  {'the same on the tiny clip':30s} {startup.cpu:8.2f} s (wall {startup.wall:.1f} s)")
     print(f"\n(job - start-up) / bare decode = ({job.cpu:.2f} - {startup.cpu:.2f}) / {bare:.2f} "
-          f"= {ratio:.2f}  (bare decode: {bare_name}; target: at most 1.3)")
-
+          f"= {net / bare:.2f}  (bare decode: {bare_name}; target: at most 1.3)")
     report = read_report(output)
-    stage_figures = list(keyed(report, ("cpu_seconds", "frames_decoded")))
-    if stage_figures:
-        print("the job's report:")
-        for key, value in stage_figures:
-            print(f"  {key} = {value}")
-    report_bytes = report.get("bytes") if isinstance(report.get("bytes"), dict) else {}
-    out_bytes = folder_bytes(output)
-    print(f"bytes in: {size / 1e6:.1f} MB of video; out: {out_bytes / 1e6:.1f} MB in the "
-          f"output folder" + (f" (report: in {report_bytes.get('input')}, out "
-                              f"{report_bytes.get('output')})" if report_bytes else "")
-          + (f", {report['clips']} clips" if isinstance(report.get("clips"), int) else ""))
+    print_report(report, output, size)
 
-    if not args.skip_detector:
-        shots = shot_count(report, output)
-        if shots is None:
-            shots = round(seconds / FALLBACK_SECONDS_PER_SHOT)
-            source = (f"the report has no shot count (--skip_person_filter): one shot per "
-                      f"{FALLBACK_SECONDS_PER_SHOT:.0f} s of video assumed, {shots} shots")
-        else:
-            source = f"{shots} shots from the job's report"
-        count = FRAMES_PER_SHOT * shots
-        stack = os.path.join(work, f"detector_frames_v{CORPUS_VERSION}_{count}.npy")
-        if not os.path.isfile(stack):
-            detector_frames(corpus, count, stack)
-        det = best_child(_child("detector_main", stack, str(args.detector_batch)), repeats)
-        res = det.result
-        # the job has its interpreter and imports already: it pays model load and inference
-        cost = res["load_cpu"] + res["inference_cpu"]
-        full_run = net + cost
-        print(f"\nperson detector (SSD MobileNet-v2, OpenCV DNN) on {res['frames']} frames of "
-              f"{DETECTOR_SHORT_SIDE} px short side, batches of {res['batch']} "
-              f"({FRAMES_PER_SHOT} per shot; {source}):")
-        print(f"  whole process {det.cpu:.2f} s (model load {res['load_cpu']:.2f} s, inference "
-              f"{res['inference_cpu']:.2f} s: {res['frames'] / res['inference_cpu']:.1f} "
-              f"frames/s)")
-        print(f"  share of a full run: load + inference {cost:.2f} s of (job - start-up + "
-              f"that) {full_run:.2f} s = {cost / full_run:.0%}")
+    if args.skip_detector:
+        cleanup(outputs, args.keep)
+        return
+    full_net = full_report = full_output = None
+    if not args.skip_full_run:
+        full, full_output = run_job(corpus_folder, runs, "full", extra, repeats)
+        full_startup, full_tiny = run_job(os.path.dirname(tiny), runs, "full-tiny", extra,
+                                          repeats)
+        outputs += [full_output, full_tiny]
+        full_net = full.cpu - full_startup.cpu
+        print(f"\nfull run (person filter on): job {full.cpu:.2f} s (wall {full.wall:.1f} s) - "
+              f"start-up {full_startup.cpu:.2f} s = {full_net:.2f} s, "
+              f"{full_net / bare:.2f}x bare decode")
+        full_report = read_report(full_output)
+        print_report(full_report, full_output, size)
 
-    if args.keep:
-        print(f"\noutputs kept: {output}, {tiny_output}")
+    shots = shot_count(full_report, full_output) if full_output else None
+    if shots is None:
+        shots = round(seconds / FALLBACK_SECONDS_PER_SHOT)
+        source = (f"no report with a shot count: one shot per "
+                  f"{FALLBACK_SECONDS_PER_SHOT:.0f} s of video assumed, {shots} shots")
     else:
+        source = f"{shots} shots in the full run's report"
+    count = FRAMES_PER_SHOT * shots
+    stack = os.path.join(work, f"detector_frames_v{CORPUS_VERSION}_{count}.npy")
+    if not os.path.isfile(stack):
+        detector_frames(corpus, count, stack)
+    det = best_child(_child("detector_main", stack, str(args.detector_batch)), repeats)
+    res = det.result
+    # inside the job the interpreter and imports are paid already: it adds load + inference
+    cost = res["load_cpu"] + res["inference_cpu"]
+    print(f"\nperson detector (SSD MobileNet-v2, OpenCV DNN) alone on {res['frames']} frames "
+          f"of {DETECTOR_SHORT_SIDE} px short side spread evenly over the corpus, batches of "
+          f"{res['batch']} ({FRAMES_PER_SHOT} per shot; {source}):")
+    print(f"  whole process {det.cpu:.2f} s: model load {res['load_cpu']:.2f} s + inference "
+          f"{res['inference_cpu']:.2f} s ({res['frames'] / res['inference_cpu']:.1f} frames/s) "
+          f"= {cost:.2f} s, the rest interpreter and imports")
+    estimate = net + cost
+    print(f"  share of a full run: {cost:.2f} s of (job - start-up + detector) {estimate:.2f} s "
+          f"= {cost / estimate:.0%}" + (f"; of the measured full run {full_net:.2f} s: "
+                                        f"{cost / full_net:.0%}" if full_net else ""))
+    cleanup(outputs, args.keep)
+
+
+def print_report(report: dict, output: str, size: int) -> None:
+    """The per-stage CPU seconds and decoded frames the job's report has (none today: a
+    newer job adds them), its clips, and bytes in and out."""
+    for key, value in keyed(report, ("cpu_seconds", "frames_decoded")):
+        print(f"  report: {key} = {value}")
+    report_bytes = report.get("bytes") if isinstance(report.get("bytes"), dict) else {}
+    clips = report.get("clips")
+    print(f"  bytes in: {size / 1e6:.1f} MB of video; out: {folder_bytes(output) / 1e6:.1f} MB "
+          f"in the output folder" + (f" (report: in {report_bytes.get('input')}, out "
+                                     f"{report_bytes.get('output')})" if report_bytes else "")
+          + (f", {clips} clips" if isinstance(clips, int) else ""))
+
+
+def cleanup(outputs: list[str], keep: bool) -> None:
+    """Remove the job's output folders (each in a folder of its own), or say where they are."""
+    if keep:
+        print("\noutputs kept: " + ", ".join(outputs))
+        return
+    for output in outputs:
         shutil.rmtree(os.path.dirname(output))
-        shutil.rmtree(os.path.dirname(tiny_output))
 
 
 if __name__ == "__main__":
