@@ -86,6 +86,7 @@ def test_portable_runner_writes_the_same_records(tmp_path, worker_pool):
     with open(portable / "report.json") as f:
         report = json.load(f)
     records = _records(portable)
-    assert len(records) == report["clips"] == 39  # 5 videos, one near-duplicate removed
+    assert len(records) == report["clips"] == 38  # 5 videos, one near-duplicate removed;
+    # without the person filter clips are still cut inside shots (Megamind: 4 of its 11 s)
     assert records == _records(direct)  # shards are assigned at random: compare the set
     assert _videos(portable) == _videos(direct)
