@@ -188,8 +188,8 @@ class MiddleFrame:
     def wants(self, index: int, time: float) -> bool:
         return self.image is None and time >= self.middle
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
-        self.image = image.copy()
+    def add(self, index: int, time: float, frame) -> None:
+        self.image = frame.bgr()
 
 
 def fingerprint_all(paths: dict[str, str]):

@@ -157,9 +157,9 @@ def run_ours(path: str, params: ShotParams, repeats: int = 2
     add = detector.add
 
     # per frame (tens of microseconds): the bare clock, without timed()'s CPU counters
-    def timed_add(index: int, t: float, image: np.ndarray) -> None:
+    def timed_add(index: int, t: float, frame) -> None:
         t0 = time.perf_counter()
-        add(index, t, image)
+        add(index, t, frame)
         spent[0] += time.perf_counter() - t0
 
     detector.add = timed_add  # type: ignore[method-assign]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import cv2
-import numpy as np
 
 T = TypeVar("T")
 
@@ -106,5 +105,5 @@ class DecodeOnly:
     def wants(self, index: int, time: float) -> bool:
         return True
 
-    def add(self, index: int, time: float, image: np.ndarray) -> None:
+    def add(self, index: int, time: float, frame) -> None:
         pass

@@ -209,3 +209,30 @@ def test_help_lists_each_entry_points_own_options(module, flags, capsys, monkeyp
     assert "pass through to the runner" in text or "passes through to the runner" in text
     if module == "pipelines.build_dataset":
         assert "2-second clips" in text  # defaults say where they come from
+
+
+def test_damaged_and_rotated_videos_through_the_job(tmp_path):
+    from tests.conftest import write_manifest
+    from tests.media import encode_video
+    from tests.test_decode import damaged_copy
+
+    damaged, written = damaged_copy(tmp_path)
+    frames = [f.image for f in iter_frames(video("vtest_a.mp4"), fps=10)][:50]
+    rotated = encode_video(str(tmp_path / "rotated.mp4"), frames, fps=10, rotation=90)
+    manifest = write_manifest(str(tmp_path / "m.csv"), [("damaged", damaged, "", ""),
+                                                        ("rotated", rotated, "", "")])
+    out = str(tmp_path / "out")
+    report = run(["--input", manifest, "--output", out, "--num_shards", "1", "--skip_dedup",
+                  "--skip_person_filter", "--runner", "FnApiRunner"], save_main_session=False)
+    rows = _videos(out)
+    assert rows["damaged"]["status"] == "kept" and rows["damaged"]["decode_errors"] > 0
+    assert rows["damaged"]["frames"] >= 0.75 * written
+    assert rows["rotated"]["decode_errors"] == 0
+    assert report["decode_errors"]["videos"] == 1
+    # one decode per video: every frame of the inputs decoded exactly once
+    assert report["frames_decoded"] == report["input_frames"] == (
+        rows["damaged"]["frames"] + rows["rotated"]["frames"])
+    assert report["stages"]["clips"]["frames_decoded"] == 0
+    clips = {r.video_id: r for r in map(from_example, _records(out))}
+    assert (clips["rotated"].height, clips["rotated"].width) == (171, 128)  # portrait 288x384
+    assert (clips["damaged"].height, clips["damaged"].width) == (128, 171)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_bad_inputs, video
-from tests.media import iter_frames
+from tests.media import encode_video, iter_frames
 from transforms.analyze.decode import VideoError, decode_pass, open_video
 
 
@@ -122,3 +122,55 @@ def test_prefetching_pass_feeds_consumers_the_same_frames():
     plain, ahead = analyse(0), analyse(8)
     assert ahead == plain
     assert len(plain[1]) == 4  # Megamind's hand-labelled cuts give 4 shots
+
+
+def test_variable_frame_rate_keeps_each_frames_own_time(tmp_path):
+    times = [0.0, 0.1, 0.15, 0.4, 0.45, 1.0, 1.05, 1.1, 2.0, 2.5]
+    frames = [np.full((48, 64, 3), 20 * i, np.uint8) for i in range(len(times))]
+    path = encode_video(str(tmp_path / "vfr.mp4"), frames, times=times)
+    decoded = list(iter_frames(path))
+    assert [round(f.time, 3) for f in decoded] == times
+    # each frame is the one written at its time (grey level 20 * i)
+    assert [round(float(f.image.mean()) / 20) for f in decoded] == list(range(len(times)))
+
+
+@pytest.mark.parametrize("rotation", [90, 270, 180])
+def test_rotation_metadata_is_applied(tmp_path, rotation):
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, :32] = 255  # the left half is white
+    path = encode_video(str(tmp_path / "rot.mp4"), [image] * 5, rotation=rotation)
+    frame = next(iter(iter_frames(path))).image
+    # turned counter-clockwise: the left edge goes to the bottom (90), the top (270) or the
+    # right (180)
+    expected = {90: (64, 32, frame[-1, 16], frame[0, 16]),
+                270: (64, 32, frame[0, 16], frame[-1, 16]),
+                180: (32, 64, frame[16, -1], frame[16, 0])}[rotation]
+    height, width, white, black = expected
+    assert frame.shape[:2] == (height, width)
+    assert white.mean() > 200 and black.mean() < 50
+    with open_video(path) as video:
+        (_, _, decoded), *_ = video.frames(lambda i, t: True)
+        assert (decoded.height, decoded.width) == (height, width)
+        assert decoded.gray().shape == (height, width)
+        assert decoded.small_bgr(16).shape[1] == 16
+
+
+def damaged_copy(tmp_path, share: float = 0.2) -> tuple[str, int]:
+    """60 frames of a real video as H.264 (a keyframe every 10), with the middle ``share`` of
+    the file's bytes overwritten by noise; returns the path and the frame count written."""
+    source = [f.image for f in iter_frames(video("vtest_a.mp4"))][:60]
+    path = encode_video(str(tmp_path / "damaged.mp4"), source, fps=10, gop=10)
+    data = bytearray(open(path, "rb").read())
+    lo, hi = int(len(data) * (0.5 - share / 2)), int(len(data) * (0.5 + share / 2))
+    data[lo:hi] = np.random.default_rng(0).integers(0, 256, hi - lo, np.uint8).tobytes()
+    with open(path, "wb") as f:
+        f.write(data)
+    return path, len(source)
+
+
+def test_a_damaged_middle_costs_its_frames_not_the_rest(tmp_path):
+    path, written = damaged_copy(tmp_path)
+    stats = decode_pass(path, [])
+    assert stats.decode_errors > 0
+    assert stats.frames_decoded >= 0.75 * written  # OpenCV's decoder stops at 21 of 60
+    assert stats.duration == pytest.approx(6.0, abs=0.11)  # the end of the video survived

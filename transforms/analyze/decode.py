@@ -145,16 +145,20 @@ class DecodedFrame:
                             [:, :p.width] for p in self._frame.planes]
         return self._planes
 
-    def gray(self) -> np.ndarray:
-        """Luma (BT.601 grey levels, full range 0..255) at full size: the Y plane as decoded,
-        no colour conversion."""
+    def gray(self, max_side: int | None = None) -> np.ndarray:
+        """Luma (BT.601 grey levels, full range 0..255): the Y plane as decoded, no colour
+        conversion; halved (exact 2x2 area averages) while its long side is at least twice
+        ``max_side`` (None: full size)."""
         planes = self._yuv_planes()
-        if planes is None:
-            grey = self._frame.to_ndarray(format="gray")
-        elif self._limited:
-            grey = cv2.LUT(planes[0], _FULL_RANGE_LUMA)
-        else:
-            grey = planes[0].copy()
+        grey = self._frame.to_ndarray(format="gray") if planes is None else planes[0]
+        while max_side and max(grey.shape) >= 2 * max_side:
+            h, w = grey.shape
+            grey = cv2.resize(grey[:h // 2 * 2, :w // 2 * 2], (w // 2, h // 2),
+                              interpolation=cv2.INTER_AREA)
+        if planes is not None and self._limited:
+            grey = cv2.LUT(grey, _FULL_RANGE_LUMA)
+        elif planes is not None and grey is planes[0]:
+            grey = grey.copy()  # never hand out a view of the decoder's picture
         return self._rotate(grey)
 
     def bgr(self, width: int | None = None, height: int | None = None) -> np.ndarray:
@@ -163,8 +167,10 @@ class DecodedFrame:
         width, height = width or self.width, height or self.height
         if self._rotation in (90, 270):
             width, height = height, width
-        image = self._frame.to_ndarray(width=width, height=height, format="bgr24",
-                                       interpolation="AREA")
+        # One swscale thread: the pass already runs a decoder thread beside the consumers,
+        # and sliced scaling of a small picture costs more CPU than it saves time.
+        image = self._frame.reformat(width=width, height=height, format="bgr24",
+                                     interpolation="AREA", threads=1).to_ndarray()
         return self._rotate(image)
 
     def bgr_short_side(self, short_side: int | None) -> np.ndarray:
