@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from transforms.output.layout import published
 from transforms.output.records import ClipRecord, decode_jpeg, from_example
 from transforms.output.shards import iter_records, match_shards
 
@@ -37,8 +38,18 @@ def _distributed() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
+def dataset_shards(source: str) -> list[str]:
+    """The shard files of ``source``: a job's output folder or its ``dataset.json`` (the
+    shards of the published run, exactly), else a glob or folder of ``.tfrecord`` files."""
+    doc = published(source)
+    if doc is not None:
+        return [row["path"] for row in doc["shards"]]
+    return match_shards(source)
+
+
 class ClipShardDataset(IterableDataset):
-    """Iterate the clips in TFRecord shards matching ``pattern``.
+    """Iterate the clips of ``pattern``: a job's output folder (or its ``dataset.json``), a
+    shard glob, or a list of those (several runs read as one dataset, each record once).
 
     ``rank`` / ``world_size`` default to torch.distributed (or the RANK / WORLD_SIZE
     environment). ``shuffle_buffer`` > 0 shuffles shard order and records within a buffer of
@@ -47,11 +58,12 @@ class ClipShardDataset(IterableDataset):
     ``decode=False`` yields the :class:`ClipRecord` itself (JPEG bytes, nothing decoded).
     """
 
-    def __init__(self, pattern: str, shuffle_buffer: int = 0, seed: int = 0,
+    def __init__(self, pattern: str | Sequence[str], shuffle_buffer: int = 0, seed: int = 0,
                  rank: int | None = None, world_size: int | None = None,
                  transform: Callable[[dict], dict] | None = None, decode: bool = True):
         super().__init__()
-        self.shards = match_shards(pattern)
+        sources = [pattern] if isinstance(pattern, str) else list(pattern)
+        self.shards = sorted({s for source in sources for s in dataset_shards(source)})
         if not self.shards:
             raise FileNotFoundError(f"no TFRecord shards match {pattern}")
         self.shuffle_buffer = shuffle_buffer

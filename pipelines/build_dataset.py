@@ -36,6 +36,7 @@ from transforms.clips.stage import KeepClips
 from transforms.dedup.config import DedupConfig, add_dedup_arguments, dedup_config_from_options
 from transforms.dedup.stage import DropNearDuplicates
 from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
+from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.report import stage_costs, summary_text
 from transforms.output.stage import WriteClipShards, WriteRunReport, write_json
@@ -70,6 +71,13 @@ class BuildDatasetOptions(PipelineOptions):
                             "or gs://. Required.")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="Replace the run published in --output (it stays readable "
+                            "until the new one is published) and start from scratch.")
+        parser.add_argument("--resume", action="store_true",
+                            help="Go on with an interrupted run in --output: videos it "
+                            "finished (same input files, same settings) are not decoded "
+                            "again.")
         parser.add_argument("--keep_work", action="store_true",
                             help="Keep the per-video results of the analysis pass (the "
                             "output's work/ folder, about the size of the clips) after the job "
@@ -128,7 +136,7 @@ def work_folder(output: str, cfg: JobConfig) -> str:
                               "shots": asdict(cfg.shots), "clips": asdict(cfg.clips),
                               "frame_positions": cfg.persons.frame_positions
                               if cfg.persons else None})
-    return FileSystems.join(output, "work", digest)
+    return FileSystems.join(layout.work_root(output), digest)
 
 
 def _shot_totals(lines) -> dict:
@@ -143,20 +151,22 @@ def _shot_totals(lines) -> dict:
 
 
 def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
-          start_time: float, detector=None) -> None:
+          start_time: float, detector=None, run_dir: str | None = None) -> None:
     """Wire the dataset job onto ``p`` for the already-validated input videos ``refs``.
 
     Stages: one decode pass per video (fingerprints, shots, frames to score, candidate clips
     of every shot), near-duplicate removal (internal, then reference sets in order), person
     scoring per shot, then the candidate clips of the kept shots of the surviving videos are
     written. ``detector`` is the loaded person detector (required unless ``cfg.persons`` is
-    None).
+    None). Everything is written into ``run_dir`` (default: the output folder itself); the
+    per-video results go to the output's work folder.
     """
+    run_dir = run_dir or opts.output
     labels = sorted({r.label for r in refs if r.label})
     label_ids = {name: i for i, name in enumerate(labels)}
     # The validated list is written next to the outputs and read back as a file: a job graph
     # that embeds millions of inputs (beam.Create) is too large for Dataflow to accept.
-    inputs = FileSystems.join(opts.output, "inputs.jsonl")
+    inputs = FileSystems.join(run_dir, "inputs.jsonl")
     write_inputs(inputs, refs)
     videos = (p
               | "ReadInputs" >> beam.io.ReadFromText(inputs)
@@ -201,7 +211,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         outcomes.append(made[Tag.OUTCOMES])
         lines = made[Tag.KEPT_SHOTS]
         _ = lines | "WriteKeptShots" >> beam.io.WriteToText(
-            FileSystems.join(opts.output, "kept_shots"), file_name_suffix=".jsonl",
+            FileSystems.join(run_dir, "kept_shots"), file_name_suffix=".jsonl",
             num_shards=1, shard_name_template="")
         extras.append(lines
                       | "CollectKeptShots" >> beam.combiners.ToList()
@@ -209,13 +219,13 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
     sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])
     shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
-        opts.output, cfg.output.num_shards)
+        run_dir, cfg.output.num_shards)
     report_inputs = {"outcomes": tuple(outcomes) | "AllOutcomes" >> beam.Flatten(),
                      "shards": shards}
     if extras:
         report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
     settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}
-    _ = report_inputs | "WriteRunReport" >> WriteRunReport(opts.output, STAGES, labels,
+    _ = report_inputs | "WriteRunReport" >> WriteRunReport(run_dir, STAGES, labels,
                                                            settings, start_time)
 
 
@@ -227,6 +237,12 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
     """The job's config and its validated input videos (UsageError / ManifestError)."""
     if not opts.input or not opts.output:
         raise UsageError("both --input and --output are required")
+    if opts.overwrite and opts.resume:
+        raise UsageError("--overwrite and --resume exclude each other")
+    try:
+        layout.check_output(opts.output, opts.overwrite, opts.resume)
+    except layout.OutputError as exc:
+        raise UsageError(str(exc)) from exc
     cfg = JobConfig.from_options(opts)
     for name, path in cfg.dedup.references if cfg.dedup else ():
         if not FileSystems.match([path if "*" in path else path.rstrip("/") + "/*"]
@@ -238,7 +254,8 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
 
 
 def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
-    """Run the job; return the report (when the runner finished it), else None."""
+    """Run the job and publish it (see transforms/output/layout.py); return the report, or
+    None when the runner did not finish the job here."""
     start = time.time()
     cli.check_known_options(argv, BuildDatasetOptions, UsageError)
     options = PipelineOptions(argv)
@@ -246,23 +263,53 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     opts = options.view_as(BuildDatasetOptions)
     cfg, refs = _check(opts)
     detector = load_configured_detector(cfg.detector) if cfg.detector else None
-    sys.stderr.write(f"[hacs-pipeline] {len(refs)} input videos -> {opts.output}\n")
+    output = opts.output
+    before = layout.published(output)
+    # Folders of runs that never published (interrupted, failed) go; the published one stays
+    # readable until this run replaces it.
+    layout.remove_other_runs(output, keep=before["run"].split("/")[-1] if before else None)
+    if opts.overwrite:
+        layout.remove_tree(layout.work_root(output))
+    run_id = layout.new_run_id()
+    run_dir = layout.run_folder(output, run_id)
+    sys.stderr.write(f"[hacs-pipeline] {len(refs)} input videos -> {run_dir}\n")
     p = test_pipeline or beam.Pipeline(options=options)
-    build(p, opts, cfg, refs, start, detector)
-    result = p.run()
-    result.wait_until_finish()
-    report_path = FileSystems.join(opts.output, "report.json")
+    build(p, opts, cfg, refs, start, detector, run_dir)
+    try:
+        result = p.run()
+        result.wait_until_finish()
+    except BaseException as exc:
+        # Nothing of this run is published; its folder (Beam's temporary files too) goes,
+        # the per-video results stay for --resume.
+        layout.remove_tree(run_dir)
+        interrupted = isinstance(exc, KeyboardInterrupt) or "KeyboardInterrupt" in str(exc)
+        sys.stderr.write(f"[hacs-pipeline] {'interrupted' if interrupted else 'failed'}: "
+                         "nothing was published ("
+                         f"{'the earlier run stays published' if before else 'no run yet'}); "
+                         "the videos analysed so far are kept: run again with --resume to "
+                         "go on\n")
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    report_path = FileSystems.join(run_dir, "report.json")
     if not FileSystems.exists(report_path):
         return None
     with FileSystems.open(report_path) as f:
         report = json.loads(f.read().decode("utf-8"))
     report.update(stage_costs(_counters(result), report))
+    report["run"] = run_id
     write_json(report_path, report)
+    with FileSystems.open(FileSystems.join(run_dir, layout.DATASET)) as f:
+        dataset = json.loads(f.read().decode("utf-8"))
+    published = layout.publish(output, run_id, {
+        **dataset, "report": report_path,
+        "videos": FileSystems.join(run_dir, "videos.jsonl")})
+    layout.remove_other_runs(output, keep=run_id)
     if not opts.keep_work:
-        _remove_tree(FileSystems.join(opts.output, "work"))
+        layout.remove_tree(layout.work_root(output))
     sys.stderr.write(summary_text(report) + "\n")
-    sys.stderr.write(f"report: {report_path}\nper video: "
-                     f"{FileSystems.join(opts.output, 'videos.jsonl')}\n")
+    sys.stderr.write(f"published: {published}\nreport: {report_path}\nper video: "
+                     f"{FileSystems.join(run_dir, 'videos.jsonl')}\n")
     return report
 
 
@@ -277,15 +324,6 @@ def _counters(result) -> dict[str, int]:
             value = counter.committed if counter.committed is not None else counter.attempted
             totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + value
     return totals
-
-
-def _remove_tree(folder: str) -> None:
-    """Delete a folder of the output (local or gs://) and everything in it, if it exists."""
-    found = FileSystems.match([FileSystems.join(folder, "**")])[0].metadata_list
-    if found:
-        FileSystems.delete([m.path for m in found])
-    if FileSystems.exists(folder):
-        FileSystems.delete([folder])
 
 
 def main() -> None:

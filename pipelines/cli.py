@@ -128,3 +128,5 @@ def main(run: Callable[[], object], prog: str, doc: str, options_cls,
         run()
     except errors as exc:
         sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -9,4 +9,4 @@ rm -rf "$out"
 .venv/bin/python -m pipelines.build_dataset \
   --input tests/data/demo_manifest.csv --output "$out" --num_shards 2 "${@:2}"
 echo "demo output: $out"
-ls -l "$out"
+ls -l "$out" "$out"/runs/*

@@ -61,3 +61,11 @@ def built_dataset(tmp_path_factory, dataset_inputs) -> tuple[str, dict]:
                   "--runner", "FnApiRunner"], save_main_session=False)
     yield out, report
     shutil.rmtree(out, ignore_errors=True)
+
+
+def run_dir(output) -> str:
+    """The folder of the run published in ``output`` (as its dataset.json names it)."""
+    import json
+
+    with open(os.path.join(output, "dataset.json")) as f:
+        return os.path.join(str(output), json.load(f)["run"])

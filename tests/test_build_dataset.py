@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines.build_dataset import run
-from tests.conftest import video
+from tests.conftest import run_dir, video
 from tests.media import iter_frames
 from transforms.inputs.manifest import ManifestError
 from transforms.output.records import decode_jpeg, from_example
@@ -15,7 +15,7 @@ from transforms.output.shards import iter_records, match_shards
 
 def _videos(out):
     """videos.jsonl by video id; a video listed twice fails (exactly one place each)."""
-    with open(os.path.join(out, "videos.jsonl")) as f:
+    with open(os.path.join(run_dir(out), "videos.jsonl")) as f:
         rows = [json.loads(line) for line in f]
     by_id = {row["video_id"]: row for row in rows}
     assert len(by_id) == len(rows), "a video ended in more than one place"
@@ -23,7 +23,7 @@ def _videos(out):
 
 
 def _records(out):
-    return [r for shard in match_shards(out) for r in iter_records(shard)]
+    return [r for shard in match_shards(run_dir(out)) for r in iter_records(shard)]
 
 
 def test_every_input_video_ends_in_exactly_one_place(built_dataset):
@@ -55,7 +55,7 @@ def test_drops_carry_evidence_and_decoded_facts(built_dataset):
     assert bugy["frames"] == 270 and bugy["duration"] == pytest.approx(9.0)
     assert tree["evidence"]["best_score"] < 0.5 and tree["frames"] == 68
     assert report["shots"]["total"] == 7 and report["shots"]["kept"] == 5
-    with open(os.path.join(out, "kept_shots.jsonl")) as f:
+    with open(os.path.join(run_dir(out), "kept_shots.jsonl")) as f:
         kept = {row["video_id"]: row for row in map(json.loads, f)}
     assert sorted(kept) == ["megamind", "tree", "vtest_a"]
     assert [s["shot_index"] for s in kept["megamind"]["kept"]] == [0, 1, 2, 3]
@@ -64,7 +64,7 @@ def test_drops_carry_evidence_and_decoded_facts(built_dataset):
 
 def test_clips_lie_inside_kept_shots(built_dataset):
     out, _ = built_dataset
-    with open(os.path.join(out, "kept_shots.jsonl")) as f:
+    with open(os.path.join(run_dir(out), "kept_shots.jsonl")) as f:
         shots = {(row["video_id"], s["shot_index"]): s for row in map(json.loads, f)
                  for s in row["kept"]}
     clips = [from_example(r) for r in _records(out)]
@@ -95,7 +95,7 @@ def test_whole_video_clip_counts_follow_decoded_durations(dataset_inputs, tmp_pa
 
 def test_shards_index_and_dataset_manifest(built_dataset):
     out, report = built_dataset
-    shards = match_shards(out)
+    shards = match_shards(run_dir(out))
     assert [os.path.basename(s) for s in shards] == [
         f"clips-0000{i}-of-00003.tfrecord" for i in range(3)]
     with open(os.path.join(out, "dataset.json")) as f:
@@ -176,7 +176,7 @@ def test_cli_prints_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "videos: 2 in -> 2 kept, 0 dropped, 0 failed" in proc.stderr
     assert "2 videos done (2 input)" in proc.stderr  # progress lines
-    assert (out / "clips-00000-of-00001.tfrecord").exists()
+    assert os.path.exists(os.path.join(run_dir(out), "clips-00000-of-00001.tfrecord"))
 
 
 def test_a_run_where_nothing_survives_still_reports(tmp_path):

@@ -5,12 +5,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from models.clip_dataset import ClipShardDataset
+from tests.conftest import run_dir
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records, match_shards
 
 
 def _all_clip_ids(out):
-    return sorted(from_example(r).clip_id for s in match_shards(out) for r in iter_records(s))
+    return sorted(from_example(r).clip_id for s in match_shards(run_dir(out))
+                  for r in iter_records(s))
 
 
 @pytest.mark.parametrize("world, workers", [(2, 2), (1, 2), (3, 1)],
@@ -27,7 +29,7 @@ def test_each_record_exactly_once_per_epoch(built_dataset, world, workers):
 
 
 def test_samples_are_rgb_uint8_tensors(built_dataset):
-    ds = ClipShardDataset(built_dataset[0] + "/clips-*.tfrecord")
+    ds = ClipShardDataset(built_dataset[0])
     sample = next(iter(ds))
     frames = sample["frames"]
     assert frames.dtype == torch.uint8 and frames.shape[0] == 16 and frames.shape[3] == 3

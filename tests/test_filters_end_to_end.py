@@ -9,11 +9,11 @@ import pytest
 from models.detectors import DetectorUnavailable
 from pipelines.build_dataset import UsageError, run
 from pipelines.build_reference_index import run as build_index
-from tests.conftest import video, write_manifest
+from tests.conftest import run_dir, video, write_manifest
 
 
 def _videos(out):
-    with open(os.path.join(out, "videos.jsonl")) as f:
+    with open(os.path.join(run_dir(out), "videos.jsonl")) as f:
         return {row["video_id"]: row for row in map(json.loads, f)}
 
 

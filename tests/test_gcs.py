@@ -72,15 +72,17 @@ def test_gs_input_and_output(gcs):
     assert report["videos"] == {"input": 3, "kept": 2, "dropped": 0, "failed": 1}
     assert report["reasons"]["failed"] == {"missing": 1}
     names = sorted(b.name for b in gcs.client.list_blobs(BUCKET, prefix="out/"))
-    assert names == ["out/clips-00000-of-00002.index", "out/clips-00000-of-00002.tfrecord",
-                     "out/clips-00001-of-00002.index", "out/clips-00001-of-00002.tfrecord",
-                     "out/dataset.json", "out/inputs.jsonl", "out/kept_shots.jsonl",
-                     "out/report.json", "out/videos.jsonl"]
-    rows = [json.loads(x) for x in gcs.blob("out/videos.jsonl").download_as_text().splitlines()]
+    folder = json.loads(gcs.blob("out/dataset.json").download_as_text())["run"]
+    assert names == ["out/dataset.json"] + [f"out/{folder}/{name}" for name in (
+        "clips-00000-of-00002.index", "clips-00000-of-00002.tfrecord",
+        "clips-00001-of-00002.index", "clips-00001-of-00002.tfrecord", "dataset.json",
+        "inputs.jsonl", "kept_shots.jsonl", "report.json", "videos.jsonl")]  # work/ is gone
+    rows = [json.loads(x) for x in gcs.blob(f"out/{folder}/videos.jsonl").download_as_text()
+            .splitlines()]
     gone = next(r for r in rows if r["video_id"] == "gone")
     assert gone["status"] == "failed" and "does-not-exist.mp4" in gone["message"]
-    # the training loader reads the shards straight from the bucket
-    clips = list(ClipShardDataset(f"gs://{BUCKET}/out/clips-*.tfrecord", decode=False))
+    # the training loader reads the published run's shards straight from the bucket
+    clips = list(ClipShardDataset(f"gs://{BUCKET}/out", decode=False))
     assert len(clips) == report["clips"] == 14  # vtest_a 10, Megamind 4 in kept shots
     assert {c.source_uri for c in clips} == {f"gs://{BUCKET}/in/vtest_a.mp4",
                                              f"gs://{BUCKET}/in/Megamind.avi"}

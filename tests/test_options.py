@@ -27,11 +27,11 @@ BEAM_OPTIONS = ["--runner", "PortableRunner", "--direct_num_workers", "2",
 @pytest.mark.parametrize(("argv", "unknown"), [
     (["--num_shard", "4"], ["--num_shard"]),
     (["--num_shard=4"], ["--num_shard"]),
-    (["--resume", "--num_shards", "4"], ["--resume"]),
-    (["--input", "x", "--nmu_shards=2", "--input_glob", "y", "--resume"],
-     ["--nmu_shards", "--input_glob", "--resume"]),
+    (["--retry", "--num_shards", "4"], ["--retry"]),
+    (["--input", "x", "--nmu_shards=2", "--input_glob", "y", "--retry"],
+     ["--nmu_shards", "--input_glob", "--retry"]),
     (["--bogus", "-5", "--short_side", "-5"], ["--bogus"]),  # -5 is a value, not an option
-    (["--resume", "--resume"], ["--resume"]),
+    (["--retry", "--retry"], ["--retry"]),
     (["--num_shards", "2", "--", "--not_an_option"], []),
     (["--reference", "a=x", "--reference=b=y", "--skip_dedup"], []),
     (BEAM_OPTIONS, []),
@@ -78,7 +78,7 @@ def _refused(tmp_path, *flags):
                                          "<= max, not 1 and 0"),
     (["--num_shards", "x"], "argument --num_shards: invalid int value: 'x'"),
     (["--num_shard", "4"], "unknown option --num_shard (did you mean --num_shards?)"),
-    (["--resume"], "unknown option --resume;"),
+    (["--retry"], "unknown option --retry;"),
 ], ids=lambda v: v[0] if isinstance(v, list) else None)
 def test_bad_values_stop_before_the_job(tmp_path, flags, message):
     assert message in _refused(tmp_path, *flags)

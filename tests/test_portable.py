@@ -13,7 +13,7 @@ import time
 import pytest
 
 from pipelines.build_dataset import run
-from tests.conftest import VIDEOS
+from tests.conftest import VIDEOS, run_dir
 from transforms.output.shards import iter_records, match_shards
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,11 +56,11 @@ def worker_pool(tmp_path):
 
 
 def _records(out) -> list[bytes]:
-    return sorted(r for shard in match_shards(str(out)) for r in iter_records(shard))
+    return sorted(r for shard in match_shards(run_dir(out)) for r in iter_records(shard))
 
 
 def _videos(out) -> list[dict]:
-    with open(os.path.join(out, "videos.jsonl")) as f:
+    with open(os.path.join(run_dir(out), "videos.jsonl")) as f:
         return sorted((json.loads(line) for line in f), key=lambda row: row["video_id"])
 
 
@@ -83,7 +83,7 @@ def test_portable_runner_writes_the_same_records(tmp_path, worker_pool):
     assert proc.returncode == 0, proc.stderr + log_path.read_text()
     # the work ran in the pool's workers, not in the job's process
     assert "Starting worker with command" in log_path.read_text()
-    with open(portable / "report.json") as f:
+    with open(os.path.join(run_dir(portable), "report.json")) as f:
         report = json.load(f)
     records = _records(portable)
     assert len(records) == report["clips"] == 38  # 5 videos, one near-duplicate removed;

@@ -9,44 +9,77 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+import zlib
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.output.report import Tally, build_report, dataset_manifest
-from transforms.output.shards import write_index
+from transforms.output.shards import RecordWriter, write_index
 from transforms.types import ShardInfo
 
 SHARD_PREFIX = "clips"
-SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
 
 
-def _index_shard(path: str) -> ShardInfo:
-    records, size = write_index(path)
-    return ShardInfo(path=path, records=records, size_bytes=size)
+def shard_path(output_dir: str, shard: int, num_shards: int) -> str:
+    """``<output_dir>/clips-SSSSS-of-NNNNN.tfrecord``."""
+    return FileSystems.join(output_dir, f"{SHARD_PREFIX}-{shard:05d}-of-{num_shards:05d}.tfrecord")
+
+
+def shard_of(record: bytes, num_shards: int) -> int:
+    """The shard a record goes to: a stable hash of its bytes (the same record lands in the
+    same shard on every run, runner and resume)."""
+    return zlib.crc32(record) % num_shards
+
+
+class _WriteShard(beam.DoFn):
+    """(shard, records) -> ShardInfo: the records sorted by their bytes (a stable order, so a
+    shard's file is the same bytes on every run), written under a temporary name and renamed,
+    then indexed. A shard holds its records in memory while it is written: choose
+    ``--num_shards`` so that shards are 100-200 MB."""
+
+    def __init__(self, output_dir: str, num_shards: int):
+        self._output = output_dir
+        self._num_shards = num_shards
+
+    def process(self, element):
+        shard, grouped = element
+        path = shard_path(self._output, shard, self._num_shards)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
+        with RecordWriter(tmp) as writer:
+            for record in sorted(grouped["records"]):
+                writer.write(record)
+        FileSystems.rename([tmp], [path])
+        records, size = write_index(path)
+        yield ShardInfo(path=path, records=records, size_bytes=size)
 
 
 class WriteClipShards(beam.PTransform):
     """PCollection[bytes] -> PCollection[ShardInfo].
 
-    Writes ``<output>/clips-00000-of-000NN.tfrecord`` with Beam's WriteToTFRecord (a fixed
-    shard count, so names are deterministic), then a ``tfrecord`` index file per shard.
+    Writes ``<output>/clips-00000-of-000NN.tfrecord`` (exactly ``num_shards`` files, empty
+    ones too) and a ``tfrecord`` index file per shard. Which shard a record goes to and its
+    place in it depend only on the record, so reruns, resumed runs and other runners write
+    byte-identical shards.
     """
 
     def __init__(self, output_dir: str, num_shards: int):
         super().__init__()
         if num_shards < 1:
             raise ValueError("num_shards must be at least 1")
-        self._prefix = FileSystems.join(output_dir, SHARD_PREFIX)
+        self._output = output_dir
         self._num_shards = num_shards
 
     def expand(self, records):
-        return (records
-                | "WriteTFRecord" >> beam.io.WriteToTFRecord(
-                    self._prefix, file_name_suffix=".tfrecord", num_shards=self._num_shards,
-                    shard_name_template=SHARD_TEMPLATE)
-                | "IndexShards" >> beam.Map(_index_shard))
+        n = self._num_shards
+        keyed = records | "KeyByShard" >> beam.Map(lambda r: (shard_of(r, n), r))
+        every = (records.pipeline
+                 | "AllShards" >> beam.Create([(i, None) for i in range(n)]))
+        return ({"records": keyed, "shard": every}
+                | "GroupByShard" >> beam.CoGroupByKey()
+                | "WriteShards" >> beam.ParDo(_WriteShard(self._output, n)))
 
 
 def write_json(path: str, doc: dict) -> None:
