@@ -61,13 +61,15 @@ class Boundaries(Protocol):
 
 
 class _OpenClip:
-    __slots__ = ("spec", "frames", "times", "shape")
+    """A clip being filled: its frames as decoded (index, frame), converted only once the
+    clip is known to lie inside its shot."""
+
+    __slots__ = ("spec", "frames", "times")
 
     def __init__(self, spec: ClipSpec):
         self.spec = spec
-        self.frames: list[bytes] = []
+        self.frames: list[tuple[int, object]] = []
         self.times: list[float] = []
-        self.shape = (0, 0)
 
     @property
     def next_target(self) -> float:
@@ -83,12 +85,13 @@ class ClipCutter:
     streams past.
 
     Each planned frame time is served by the first decoded frame at or after it, less half a
-    nominal frame period ``frame_period`` (so the nearest frame on a regular stream). Frames
-    are converted to ``short_side`` pixels and JPEG-encoded once, even when overlapping clips
-    share them. Finished clips (a clip is finished once the shot is known to last until its
-    end) are collected by :meth:`drain`; call :meth:`finish` when the pass ends. Put it after
-    the shot detector in the pass's consumer list; it wants every frame (the start of a shot
-    is only known a few frames later).
+    nominal frame period ``frame_period`` (so the nearest frame on a regular stream). A clip
+    holds its frames as decoded until the shot is known to last until its end; only then are
+    they converted to ``short_side`` pixels and JPEG-encoded (once, even when overlapping
+    clips share them), so clips that a cut interrupts cost no conversion. Finished clips are
+    collected by :meth:`drain`; call :meth:`finish` when the pass ends. Put it after the shot
+    detector in the pass's consumer list; it wants every frame (the start of a shot is only
+    known a few frames later).
     """
 
     def __init__(self, boundaries: Boundaries, frame_period: float,
@@ -111,9 +114,9 @@ class ClipCutter:
         self._shot_start = 0.0
         self._k = 0                                 # next clip of the shot to open
         self._open: list[_OpenClip] = []
-        self._finished: list[SampledClip] = []      # complete, waiting for the shot to last
+        self._finished: list[_OpenClip] = []        # complete, waiting for the shot to last
         self._ready: list[SampledClip] = []
-        self._cache: tuple[int, bytes, tuple[int, int]] | None = None
+        self._cache: dict[int, tuple[bytes, tuple[int, int]]] = {}   # index -> JPEG, shape
 
     def wants(self, index: int, time: float) -> bool:
         return True
@@ -154,7 +157,7 @@ class ClipCutter:
     def _close_shot(self, end: float) -> None:
         """The shot in progress ends at ``end`` seconds: its clips that end by then are good,
         the others (and every unfinished one) are discarded."""
-        self._ready += [c for c in self._finished if c.spec.end <= end + 1e-6]
+        self._confirm([c for c in self._finished if c.spec.end <= end + 1e-6])
         self._finished = []
         self._open = []
 
@@ -166,7 +169,7 @@ class ClipCutter:
 
     def _feed(self, index: int, time: float, frame) -> None:
         if self._finished:  # the shot lasts at least until this frame
-            self._ready += [c for c in self._finished if c.spec.end <= time + 1e-6]
+            self._confirm([c for c in self._finished if c.spec.end <= time + 1e-6])
             self._finished = [c for c in self._finished if c.spec.end > time + 1e-6]
         spec = self._next_spec()
         while spec.targets[0] - self._half <= time:
@@ -176,19 +179,29 @@ class ClipCutter:
         still_open = []
         for clip in self._open:
             while not clip.done and time >= clip.next_target - self._half:
-                data, shape = self._encoded(index, frame)
-                clip.frames.append(data)
+                clip.frames.append((index, frame))
                 clip.times.append(time)
-                clip.shape = shape
             if clip.done:
-                self._finished.append(SampledClip(clip.spec, tuple(clip.frames),
-                                                  tuple(clip.times), *clip.shape))
+                self._finished.append(clip)
             else:
                 still_open.append(clip)
         self._open = still_open
 
+    def _confirm(self, clips: list[_OpenClip]) -> None:
+        """Convert and encode the frames of clips that lie inside their shot."""
+        for clip in clips:
+            encoded = [self._encoded(index, frame) for index, frame in clip.frames]
+            height, width = encoded[-1][1]
+            self._ready.append(SampledClip(clip.spec, tuple(e[0] for e in encoded),
+                                           tuple(clip.times), height, width))
+        # Overlapping clips share frames; a frame before the earliest one still held is
+        # needed by no clip any more.
+        held = [i for c in (*self._finished, *self._open) for i, _ in c.frames[:1]]
+        oldest = min(held, default=None)
+        self._cache = {i: v for i, v in self._cache.items() if oldest is not None and i >= oldest}
+
     def _encoded(self, index: int, frame) -> tuple[bytes, tuple[int, int]]:
-        if self._cache is None or self._cache[0] != index:
+        if index not in self._cache:
             small = frame.bgr_short_side(self._short_side)
-            self._cache = (index, encode_jpeg(small, self._quality), small.shape[:2])
-        return self._cache[1], self._cache[2]
+            self._cache[index] = (encode_jpeg(small, self._quality), small.shape[:2])
+        return self._cache[index]
