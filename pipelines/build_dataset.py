@@ -29,6 +29,11 @@ from models.detectors import (
 )
 from pipelines import cli
 from pipelines.provenance import provenance
+from transforms.analyze.config import (
+    LimitsConfig,
+    add_limit_arguments,
+    limits_config_from_options,
+)
 from transforms.analyze.results import settings_digest
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
@@ -79,6 +84,7 @@ class BuildDatasetOptions(PipelineOptions):
         parser.add_argument("--skip_person_filter", action="store_true",
                             help="Do not segment shots or score people (HACS step 2): clips "
                             "are cut from whole videos.")
+        add_limit_arguments(parser)
         add_clip_arguments(parser)
         add_output_arguments(parser)
         add_dedup_arguments(parser)
@@ -93,6 +99,7 @@ class JobConfig:
     ``--skip_dedup``, ``persons``/``detector`` are None with ``--skip_person_filter`` (shots
     are always segmented: clips never span a cut). The report records :meth:`settings`."""
 
+    limits: LimitsConfig
     clips: ClipConfig
     output: OutputConfig
     dedup: DedupConfig | None
@@ -105,7 +112,8 @@ class JobConfig:
         """Raises UsageError naming the option for a value that cannot work."""
         try:
             filtered = not opts.skip_person_filter
-            return cls(clips=clip_config_from_options(opts),
+            return cls(limits=limits_config_from_options(opts),
+                       clips=clip_config_from_options(opts),
                        output=output_config_from_options(opts),
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
                        shots=shot_params_from_options(opts),
@@ -170,7 +178,8 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         shot_params=cfg.shots,
         frame_positions=cfg.persons.frame_positions if cfg.persons else (),
         clips=cfg.clips,
-        work_folder=work_folder(opts.output, cfg)), total=len(refs))
+        work_folder=work_folder(opts.output, cfg),
+        limits=cfg.limits), total=len(refs))
     outcomes.append(analysis[Tag.FAILED])
     analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
     if cfg.dedup is None:
