@@ -200,11 +200,12 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         routed = ({"analyses": analyses, "kept": survivors,
                    "frames": analysis[Tag.SHOT_FRAMES]}
                   | "RouteSurvivors" >> RouteSurvivors())
-        scores = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
-        selected = ({"shots": routed[Tag.SHOTS], "scores": scores}
+        scored = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
+        selected = ({"shots": routed[Tag.SHOTS], "scores": scored[Tag.SCORES],
+                     "failed": scored[Tag.FAILED]}
                     | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
         made = ({"analyses": routed.analyses, "kept": selected.kept,
-                 "no_person": selected[Tag.NO_PERSON]}
+                 "no_person": selected[Tag.NO_PERSON], "failed": selected[Tag.FAILED]}
                 | "MakeClipJobs" >> MakeClipJobs())
         jobs = made.jobs
         outcomes.append(made[Tag.OUTCOMES])

@@ -68,6 +68,7 @@ class Tag(StrEnum):
     KEPT = "kept"
     DROPPED = "dropped"
     SHOTS = "shots"
+    SCORES = "scores"
     FRAMES = "frames"
     NO_PERSON = "no_person"
     KEPT_SHOTS = "kept_shots"
