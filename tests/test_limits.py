@@ -127,3 +127,18 @@ def test_limits_out_of_range_are_refused_naming_the_option(tmp_path, flag, value
         run(["--input", VIDEOS, "--output", str(out), "--runner", "FnApiRunner", flag, value],
             save_main_session=False)
     assert not out.exists()
+
+
+
+@pytest.mark.parametrize("prefetch", [0, decode.PREFETCH], ids=["in-caller", "decoder-thread"])
+def test_a_slow_decoder_times_out_in_either_decode_loop(tmp_path, slow_decoders, prefetch):
+    """Without a decoder thread the time is checked between packets; with one, the caller's
+    wait on the thread is bounded too. Unlimited, this pass takes 6 s."""
+    from transforms.analyze.config import LimitsConfig
+
+    path = encode_video(str(tmp_path / "slow.mp4"), _frames(30), fps=10)
+    started = time.monotonic()
+    with pytest.raises(decode.VideoError) as info:
+        decode.decode_pass(path, [], prefetch, LimitsConfig(0, 0, 0.5))
+    assert info.value.reason == "timeout"
+    assert 0.5 <= time.monotonic() - started < 2.0

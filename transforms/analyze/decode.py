@@ -560,10 +560,11 @@ def dispatch(video: VideoStream, consumers: Sequence[FrameConsumer], prefetch: i
         yield index
 
 
-def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
-    """One decode pass of ``uri`` feeding several consumers together (see :func:`dispatch`);
-    returns the pass's DecodeStats."""
-    with open_video(uri) as video:
+def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0,
+                limits: LimitsConfig = NO_LIMITS) -> DecodeStats:
+    """One decode pass of ``uri`` within ``limits`` feeding several consumers together (see
+    :func:`dispatch`); returns the pass's DecodeStats."""
+    with open_video(uri, limits) as video:
         for _ in dispatch(video, consumers, prefetch):
             pass
         return video.stats
