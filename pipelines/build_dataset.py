@@ -29,6 +29,11 @@ from models.detectors import (
 )
 from pipelines import cli
 from pipelines.provenance import provenance
+from transforms.analyze.config import (
+    LimitsConfig,
+    add_limit_arguments,
+    limits_config_from_options,
+)
 from transforms.analyze.results import settings_digest
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
@@ -87,6 +92,7 @@ class BuildDatasetOptions(PipelineOptions):
         parser.add_argument("--skip_person_filter", action="store_true",
                             help="Do not segment shots or score people (HACS step 2): clips "
                             "are cut from whole videos.")
+        add_limit_arguments(parser)
         add_clip_arguments(parser)
         add_output_arguments(parser)
         add_dedup_arguments(parser)
@@ -101,6 +107,7 @@ class JobConfig:
     ``--skip_dedup``, ``persons``/``detector`` are None with ``--skip_person_filter`` (shots
     are always segmented: clips never span a cut). The report records :meth:`settings`."""
 
+    limits: LimitsConfig
     clips: ClipConfig
     output: OutputConfig
     dedup: DedupConfig | None
@@ -113,7 +120,8 @@ class JobConfig:
         """Raises UsageError naming the option for a value that cannot work."""
         try:
             filtered = not opts.skip_person_filter
-            return cls(clips=clip_config_from_options(opts),
+            return cls(limits=limits_config_from_options(opts),
+                       clips=clip_config_from_options(opts),
                        output=output_config_from_options(opts),
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
                        shots=shot_params_from_options(opts),
@@ -180,7 +188,8 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         shot_params=cfg.shots,
         frame_positions=cfg.persons.frame_positions if cfg.persons else (),
         clips=cfg.clips,
-        work_folder=work_folder(opts.output, cfg)), total=len(refs))
+        work_folder=work_folder(opts.output, cfg),
+        limits=cfg.limits), total=len(refs))
     outcomes.append(analysis[Tag.FAILED])
     analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
     if cfg.dedup is None:
@@ -201,11 +210,12 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         routed = ({"analyses": analyses, "kept": survivors,
                    "frames": analysis[Tag.SHOT_FRAMES]}
                   | "RouteSurvivors" >> RouteSurvivors())
-        scores = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
-        selected = ({"shots": routed[Tag.SHOTS], "scores": scores}
+        scored = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
+        selected = ({"shots": routed[Tag.SHOTS], "scores": scored[Tag.SCORES],
+                     "failed": scored[Tag.FAILED]}
                     | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
         made = ({"analyses": routed.analyses, "kept": selected.kept,
-                 "no_person": selected[Tag.NO_PERSON]}
+                 "no_person": selected[Tag.NO_PERSON], "failed": selected[Tag.FAILED]}
                 | "MakeClipJobs" >> MakeClipJobs())
         jobs = made.jobs
         outcomes.append(made[Tag.OUTCOMES])

@@ -77,8 +77,9 @@ class _Jobs(beam.DoFn):
         analysis: VideoAnalysis = joined["analysis"][0]
         kept = joined["kept"][0] if joined["kept"] else []
         outcome = None
-        if joined["no_person"]:
-            outcome = joined["no_person"][0].with_facts(analysis.facts)
+        decided = joined["no_person"] + joined["failed"]  # one at most: SelectPersonShots
+        if decided:
+            outcome = decided[0].with_facts(analysis.facts)
             yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, outcome)
         if analysis.shots is not None:
             yield beam.pvalue.TaggedOutput(Tag.KEPT_SHOTS, json.dumps(
@@ -116,13 +117,15 @@ class MakeAllShotJobs(beam.PTransform):
 
 
 class MakeClipJobs(beam.PTransform):
-    """{"analyses": (id, VideoAnalysis), "kept": (id, [TimeRange]), "no_person": Outcome} ->
-    ClipJob per video with kept shots (main), its ``outcomes`` (no_person drops, with decoded
-    facts) and ``kept_shots`` JSON lines (docs/shots.md) for the person-recall tool."""
+    """{"analyses": (id, VideoAnalysis), "kept": (id, [TimeRange]), "no_person": Outcome,
+    "failed": Outcome} -> ClipJob per video with kept shots (main), its ``outcomes``
+    (no_person drops and detector failures, with decoded facts) and ``kept_shots`` JSON lines
+    (docs/shots.md) for the person-recall tool."""
 
     def expand(self, inputs):
         return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
-                 "no_person": by_id("KeyNoPerson", inputs["no_person"])}
+                 "no_person": by_id("KeyNoPerson", inputs["no_person"]),
+                 "failed": by_id("KeyFailed", inputs["failed"])}
                 | "Join" >> beam.CoGroupByKey()
                 | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(Tag.OUTCOMES, Tag.KEPT_SHOTS,
                                                                main=Tag.JOBS))

@@ -47,6 +47,10 @@ class Reason(StrEnum):
     EMPTY = "empty"              # zero bytes
     UNREADABLE = "unreadable"    # not a video container, or truncated so it cannot be opened
     NO_FRAMES = "no_frames"      # opens, nothing decodes
+    TOO_LONG = "too_long"        # longer than --max_video_seconds (header or decoded times)
+    TOO_LARGE = "too_large"      # frames larger than --max_pixels (header)
+    TIMEOUT = "timeout"          # the decode pass took longer than --max_decode_seconds
+    DETECTOR_ERROR = "detector_error"  # the person detector raised on a batch of its frames
     ERROR = "error"              # anything unexpected, with the exception
     # dropped
     DUPLICATE = "duplicate"      # near-duplicate of a kept video of the collection
@@ -64,6 +68,7 @@ class Tag(StrEnum):
     KEPT = "kept"
     DROPPED = "dropped"
     SHOTS = "shots"
+    SCORES = "scores"
     FRAMES = "frames"
     NO_PERSON = "no_person"
     KEPT_SHOTS = "kept_shots"

@@ -111,7 +111,7 @@ def test_runinference_batches_across_videos_and_keys_max_back_to_shots(tiny_weig
             assert score == pytest.approx(expected[key], abs=1e-4), key
 
     p = TestPipeline()
-    scores = p | beam.Create(FRAMES) | ScorePersons(detector)
+    scores = (p | beam.Create(FRAMES) | ScorePersons(detector))[Tag.SCORES]
     assert_that(scores, close_to_expected)
     result = p.run()
     result.wait_until_finish()
@@ -150,7 +150,7 @@ def test_select_keeps_person_shots_and_drops_videos_without():
              ("v2", ("/v2.mp4", [Shot(0, 0, 30, 0.0, 1.0), Shot(1, 30, 60, 1.0, 2.0)]))]
     detector = PersonDetector("grey", GreyLevelHandler(), decode_jpeg)
     with TestPipeline() as p:
-        scores = p | "Frames" >> beam.Create(frames) | ScorePersons(detector)
+        scores = (p | "Frames" >> beam.Create(frames) | ScorePersons(detector))[Tag.SCORES]
         out = {"shots": p | "Shots" >> beam.Create(shots), "scores": scores} \
             | SelectPersonShots(threshold=0.5)
         assert_that(scores, equal_to([(("v1", 0), 0.8), (("v1", 1), 0.4), (("v1", 2), 0.5),
@@ -219,7 +219,7 @@ def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
         analysis = p | beam.Create(refs) | AnalyzeVideos(config, total=len(refs))
         shots = analysis.analyses | beam.Map(
             lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
-        scores = analysis[Tag.SHOT_FRAMES] | ScorePersons(detector)
+        scores = (analysis[Tag.SHOT_FRAMES] | ScorePersons(detector))[Tag.SCORES]
         out = {"shots": shots, "scores": scores} | SelectPersonShots()
         assert_that(out.kept | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
                                                             for r in kv[1]])),

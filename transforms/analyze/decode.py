@@ -17,6 +17,13 @@ matrix) is applied to every image a frame gives out.
 A damaged packet costs the frames it holds, not the rest of the video: decoding goes on after
 an error, and the errors are counted (``DecodeStats.decode_errors``).
 
+Limits (``LimitsConfig``) end a video as failed instead of letting it hold a worker: frames
+larger than ``max_pixels`` and a header duration over ``max_video_seconds`` before decoding;
+decoded timestamps past ``max_video_seconds`` (the header can lie or say nothing) and a pass
+running past ``max_decode_seconds`` of wall-clock time while decoding. With a decoder thread
+(``prefetch`` > 0) the caller stops waiting for a decoder stuck inside one FFmpeg call and
+leaves that thread behind; without one, time is checked between packets only.
+
 Remote inputs (``gs://`` or any Beam FileSystems scheme) are copied to a temporary local file
 that is deleted when the pass ends, whatever happens.
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 import math
 import os
 import queue
@@ -41,6 +49,7 @@ import av
 import cv2
 import numpy as np
 
+from transforms.analyze.config import NO_LIMITS, LimitsConfig
 from transforms.types import Reason
 
 # FFmpeg logs every glitch of a damaged stream; those are expected in web video and are
@@ -54,6 +63,9 @@ _DEFAULT_FPS = 25.0
 # 6% more CPU than decoding on the consumers' thread (queue and GIL hand-offs).
 PREFETCH = 8
 _COPY_CHUNK = 8 << 20
+# Seconds the caller waits for a stopped decoder thread to end before leaving it behind (a
+# decoder stuck inside one call cannot be interrupted; its thread is a daemon).
+_JOIN_SECONDS = 5.0
 
 
 class VideoError(Exception):
@@ -68,7 +80,8 @@ class VideoError(Exception):
 @dataclass(frozen=True)
 class VideoProbe:
     """What the container says before decoding (may be wrong; decoding has the last word).
-    ``width``/``height`` are as coded (a rotation is applied to the decoded frames)."""
+    ``width``/``height`` are as coded (a rotation is applied to the decoded frames);
+    ``header_duration`` is in seconds, 0 when the header does not say."""
 
     path: str
     size_bytes: int
@@ -77,6 +90,7 @@ class VideoProbe:
     width: int
     height: int
     codec: str = ""
+    header_duration: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -276,9 +290,19 @@ def probe(path: str) -> VideoProbe:
         return VideoProbe(path=path, size_bytes=size, header_fps=float(rate or 0.0),
                           header_frames=int(stream.frames or 0),
                           width=stream.codec_context.width, height=stream.codec_context.height,
-                          codec=stream.codec_context.name)
+                          codec=stream.codec_context.name,
+                          header_duration=_header_duration(container, stream))
     finally:
         container.close()
+
+
+def _header_duration(container, stream) -> float:
+    """Seconds the header claims (the stream's duration, else the container's), 0 if none."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
 
 
 def nominal_period(header_fps: float) -> float:
@@ -292,13 +316,35 @@ class VideoStream:
 
     Use :func:`open_video`; ``probe`` holds the header facts, ``frame_period`` the nominal
     seconds per frame, and ``stats`` the decoded facts once :meth:`frames` has finished.
+    Raises VideoError (``too_large``, ``too_long``) when the header is past ``limits``.
     """
 
-    def __init__(self, uri: str, path: str):
+    def __init__(self, uri: str, path: str, limits: LimitsConfig = NO_LIMITS):
         self.uri = uri
+        self.limits = limits
         self.probe = probe(path)
         self.frame_period = nominal_period(self.probe.header_fps)
         self.stats: DecodeStats | None = None
+        info = self.probe
+        if limits.max_pixels and info.width * info.height > limits.max_pixels:
+            raise VideoError(Reason.TOO_LARGE,
+                             f"{info.width}x{info.height} frames are over --max_pixels "
+                             f"{limits.max_pixels} ({info.width * info.height} pixels): {uri}")
+        if limits.max_video_seconds and info.header_duration > limits.max_video_seconds:
+            raise VideoError(Reason.TOO_LONG,
+                             f"the header says {info.header_duration:.1f} s, over "
+                             f"--max_video_seconds {limits.max_video_seconds:g}: {uri}")
+
+    def _deadline(self) -> float:
+        """The monotonic time a pass starting now must end by (inf: no limit)."""
+        limit = self.limits.max_decode_seconds
+        return _time.monotonic() + limit if limit else math.inf
+
+    def _timeout(self) -> VideoError:
+        return VideoError(Reason.TIMEOUT,
+                          f"the decode pass took over --max_decode_seconds "
+                          f"{self.limits.max_decode_seconds:g} (a decoder hung or too slow): "
+                          f"{self.uri}")
 
     def frames(self, wants: Callable[[int, float], bool], prefetch: int = 0,
                ) -> Iterator[tuple[int, float, DecodedFrame]]:
@@ -308,10 +354,13 @@ class VideoStream:
         decoding overlaps the caller's work on earlier frames (FFmpeg releases the GIL);
         ``wants`` then runs on the decoder thread, ahead of the caller, and must not depend
         on what the caller did with earlier frames. Sets ``stats`` when the stream ends (a
-        consumer that stops early leaves it unset). Raises VideoError when no frame decodes.
+        consumer that stops early leaves it unset). Raises VideoError when no frame decodes
+        or a limit is passed (``timeout``: the pass, the caller's work included, ran over
+        ``max_decode_seconds``; with ``prefetch`` this also ends a wait on a stuck decoder).
         """
+        deadline = self._deadline()
         if prefetch <= 0:
-            yield from self._decode(wants)
+            yield from self._decode(wants, deadline)
             return
         items: queue.Queue = queue.Queue(maxsize=prefetch)
         stop = threading.Event()
@@ -326,7 +375,7 @@ class VideoStream:
             return False
 
         def produce() -> None:
-            frames = self._decode(wants, stop=stop)
+            frames = self._decode(wants, deadline, stop=stop)
             try:
                 for item in frames:
                     if not put(item):
@@ -341,20 +390,34 @@ class VideoStream:
         worker.start()
         try:
             while True:
-                item = items.get()
+                try:
+                    item = items.get(timeout=max(0.0, deadline - _time.monotonic())
+                                     if deadline < math.inf else None)
+                except queue.Empty:
+                    raise self._timeout() from None
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
                     raise item
+                if _time.monotonic() > deadline:
+                    raise self._timeout()
                 yield item
         finally:
             stop.set()
-            worker.join()
+            worker.join(_JOIN_SECONDS)
+            if worker.is_alive():
+                logging.warning("decoder thread of %s did not stop; left behind", self.uri)
 
-    def _decode(self, wants: Callable[[int, float], bool],
+    def _decode(self, wants: Callable[[int, float], bool], deadline: float,
                 stop: threading.Event | None = None,
                 ) -> Iterator[tuple[int, float, DecodedFrame]]:
         info = self.probe
+        max_seconds = self.limits.max_video_seconds
+
+        def check_time() -> None:
+            if _time.monotonic() > deadline:
+                raise self._timeout()
+
         cpu_start = _time.thread_time()
         container = av.open(info.path)
         try:
@@ -366,7 +429,7 @@ class VideoStream:
             rotation = None
             first = last = 0.0
             width, height = info.width, info.height
-            frames = _decoded_frames(container, stream, counter := [0])
+            frames = _decoded_frames(container, stream, counter := [0], check_time)
             for frame, pts in _presentation_times(frames):
                 if stop is not None and stop.is_set():
                     return  # the caller stopped early: no stats for a partial pass
@@ -380,6 +443,12 @@ class VideoStream:
                 if index == 0:
                     first = time
                 last = time
+                if max_seconds and time - first > max_seconds:
+                    claim = (f"the header says {info.header_duration:.1f} s"
+                             if info.header_duration else "the header gives no duration")
+                    raise VideoError(Reason.TOO_LONG,
+                                     f"decoded timestamps pass --max_video_seconds "
+                                     f"{max_seconds:g} ({claim}): {self.uri}")
                 if wants(index, time):
                     retrieved += 1
                     if rotation is None:  # the display matrix, carried by every frame
@@ -402,12 +471,15 @@ class VideoStream:
                                                       if stop is not None else 0.0))
 
 
-def _decoded_frames(container, stream, errors: list[int]) -> Iterator[av.VideoFrame]:
+def _decoded_frames(container, stream, errors: list[int], check: Callable[[], None],
+                    ) -> Iterator[av.VideoFrame]:
     """Every frame the decoder gives for ``stream``; a packet it rejects is counted in
     ``errors[0]`` and skipped, and so is a damaged stretch of the container (demuxing goes on
-    from the next packet it can find)."""
+    from the next packet it can find). ``check`` runs before each packet (it raises to end
+    the pass)."""
     demuxer = container.demux(stream)
     while True:
+        check()
         try:
             packet = next(demuxer)
         except StopIteration:
@@ -463,11 +535,12 @@ _END = object()
 
 
 @contextlib.contextmanager
-def open_video(uri: str) -> Iterator[VideoStream]:
-    """Open ``uri`` (local path or Beam FileSystems URI) for one streaming decode pass.
-    Raises VideoError when it is missing, empty or not a video container."""
+def open_video(uri: str, limits: LimitsConfig = NO_LIMITS) -> Iterator[VideoStream]:
+    """Open ``uri`` (local path or Beam FileSystems URI) for one streaming decode pass within
+    ``limits``. Raises VideoError when it is missing, empty, not a video container or its
+    header is past the limits."""
     with local_copy(uri) as path:
-        yield VideoStream(uri, path)
+        yield VideoStream(uri, path, limits)
 
 
 def dispatch(video: VideoStream, consumers: Sequence[FrameConsumer], prefetch: int = 0,
@@ -489,10 +562,11 @@ def dispatch(video: VideoStream, consumers: Sequence[FrameConsumer], prefetch: i
         yield index
 
 
-def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0) -> DecodeStats:
-    """One decode pass of ``uri`` feeding several consumers together (see :func:`dispatch`);
-    returns the pass's DecodeStats."""
-    with open_video(uri) as video:
+def decode_pass(uri: str, consumers: Sequence[FrameConsumer], prefetch: int = 0,
+                limits: LimitsConfig = NO_LIMITS) -> DecodeStats:
+    """One decode pass of ``uri`` within ``limits`` feeding several consumers together (see
+    :func:`dispatch`); returns the pass's DecodeStats."""
+    with open_video(uri, limits) as video:
         for _ in dispatch(video, consumers, prefetch):
             pass
         return video.stats

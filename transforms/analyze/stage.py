@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.analyze.config import LimitsConfig
 from transforms.analyze.decode import PREFETCH, VideoError, dispatch, open_video
 from transforms.analyze.results import (
     ResultWriter,
@@ -56,7 +57,8 @@ class AnalysisConfig:
     ``fingerprint_kind``, with crop-variant hashes when ``crop_variants`` (fps None: no
     fingerprints); shots with ``shot_params``; the frames at ``frame_positions`` of each shot
     for the person detector (empty: none); candidate clips of every shot as ``clips`` says.
-    ``work_folder`` is where the per-video results go."""
+    ``work_folder`` is where the per-video results go; ``limits`` end a video that is too
+    long, too large or too slow to decode as failed."""
 
     fingerprint_fps: float | None
     fingerprint_kind: str
@@ -65,6 +67,7 @@ class AnalysisConfig:
     frame_positions: tuple[float, ...]
     clips: ClipConfig
     work_folder: str
+    limits: LimitsConfig = LimitsConfig()
 
 
 def candidate_example(ref: VideoRef, clip: SampledClip, fps: float) -> bytes:
@@ -133,7 +136,7 @@ class _AnalyzeFn(beam.DoFn):
         cfg = self._config
         clip_cfg = cfg.clips
         fps = clip_cfg.frames_per_clip / clip_cfg.clip_seconds
-        with open_video(ref.uri) as video:
+        with open_video(ref.uri, cfg.limits) as video:
             fingerprinter = (Fingerprinter(ref.video_id, cfg.fingerprint_fps, cfg.fingerprint_kind,
                                            uri=ref.uri, variants=cfg.crop_variants)
                              if cfg.fingerprint_fps else None)

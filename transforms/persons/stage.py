@@ -4,9 +4,11 @@ Shots and the frames to score come from the analysis pass (``transforms.analyze`
 ShotDetector and a ShotFrameSampler ride the one decode of each video. ``ScorePersons`` turns
 ShotFrames (from every video) into per-shot max person scores keyed by ``(video_id,
 shot_index)``, through RunInference (frames of many videos share a batch; the model loads once
-per worker process and is shared by its threads). ``SelectPersonShots`` joins those scores
-with each video's shots: kept time ranges for clip sampling, and a ``dropped``/``no_person``
-Outcome for videos with no kept shot.
+per worker process and is shared by its threads). A batch the detector raises on (a CUDA
+error, a frame it cannot take) fails the videos of its frames, not the job. ``SelectPersonShots``
+joins those scores with each video's shots: kept time ranges for clip sampling, a
+``dropped``/``no_person`` Outcome for videos with no kept shot, a ``failed``/``detector_error``
+Outcome for videos whose frames were in a failed batch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from transforms.persons.sampling import PERSON_THRESHOLD, no_person_outcome, select_person_shots
-from transforms.types import ShotFrame, Tag, TimeRange
+from transforms.types import Outcome, Reason, ShotFrame, Stage, Status, Tag, TimeRange
 
 ShotKey = tuple[str, int]
 NAMESPACE = "persons"  # Beam Metrics namespace of the stage's counters
@@ -57,8 +59,26 @@ def _score(keyed: tuple[ShotKey, PredictionResult]) -> tuple[ShotKey, float]:
     return key, float(result.inference)
 
 
+class _FailedVideos(beam.DoFn):
+    """A failed batch (RunInference's dead letter: the keyed frames and the error) -> one
+    ``(video_id, message)`` per video with a frame in it."""
+
+    def __init__(self):
+        self._batches = beam.metrics.Metrics.counter(NAMESPACE, "batches_failed")
+
+    def process(self, failed: tuple[list[tuple[ShotKey, object]], tuple]
+                ) -> Iterator[tuple[str, str]]:
+        batch, (_, error, _) = failed
+        self._batches.inc()
+        for video_id in sorted({video_id for (video_id, _), _ in batch}):
+            yield video_id, (f"the person detector failed on a batch of {len(batch)} frames: "
+                             f"{error}")
+
+
 class ScorePersons(beam.PTransform):
-    """PCollection[ShotFrame] -> PCollection[((video_id, shot_index), max person score 0..1)].
+    """PCollection[ShotFrame] -> a dict: ``scores``, PCollection[((video_id, shot_index), max
+    person score 0..1)], and ``failed``, PCollection[(video_id, message)] of each video with
+    a frame in a batch the detector raised on (its other shots may have scores).
 
     ``detector`` comes from :func:`models.detectors.load_person_detector`, called by the
     pipeline before it is built; its handler sets the batch sizes and the device.
@@ -68,28 +88,41 @@ class ScorePersons(beam.PTransform):
         super().__init__()
         self._detector = detector
 
-    def expand(self, frames: beam.PCollection[ShotFrame]) -> beam.PCollection:
-        return (frames
-                | "Prepare" >> beam.ParDo(_Prepare(self._detector))
-                | "Detect" >> RunInference(KeyedModelHandler(self._detector.handler))
-                | "Score" >> beam.Map(_score)
-                | "MaxPerShot" >> beam.CombinePerKey(max))
+    def expand(self, frames: beam.PCollection[ShotFrame]) -> dict[str, beam.PCollection]:
+        results, dead = (frames
+                         | "Prepare" >> beam.ParDo(_Prepare(self._detector))
+                         | "Detect" >> RunInference(KeyedModelHandler(
+                             self._detector.handler)).with_exception_handling())
+        scores = (results
+                  | "Score" >> beam.Map(_score)
+                  | "MaxPerShot" >> beam.CombinePerKey(max))
+        failed = dead.failed_inferences | "FailedVideos" >> beam.ParDo(_FailedVideos())
+        return {Tag.SCORES: scores, Tag.FAILED: failed}
 
 
 class _Select(beam.DoFn):
-    """Per video: kept shots as TimeRanges (main output) or a no_person Outcome (tagged)."""
+    """Per video: kept shots as TimeRanges (main output), a no_person Outcome or, when the
+    detector failed on some of its frames, a detector_error Outcome (tagged)."""
 
     def __init__(self, threshold: float):
         self._threshold = threshold
         self._kept = beam.metrics.Metrics.counter(NAMESPACE, "shots_kept")
         self._total = beam.metrics.Metrics.counter(NAMESPACE, "shots_total")
         self._dropped = beam.metrics.Metrics.counter(NAMESPACE, "videos_no_person")
+        self._failed = beam.metrics.Metrics.counter(NAMESPACE, "videos_detector_failed")
 
     def process(self, element: tuple[str, dict[str, list]]
                 ) -> Iterator[tuple[str, list[TimeRange]] | beam.pvalue.TaggedOutput]:
         video_id, joined = element
         scores = dict(joined["scores"])
+        errors = sorted(joined.get("failed", ()))
         for uri, shots in joined["shots"]:
+            if errors:
+                self._failed.inc()
+                yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                    video_id, uri, Status.FAILED, Stage.PERSONS, Reason.DETECTOR_ERROR,
+                    errors[0]))
+                continue
             kept = select_person_shots(shots, scores, self._threshold)
             self._total.inc(len(shots))
             self._kept.inc(len(kept))
@@ -109,9 +142,11 @@ def _by_video(item: tuple[ShotKey, float]) -> tuple[str, tuple[int, float]]:
 class SelectPersonShots(beam.PTransform):
     """Join shots with their scores, per video.
 
-    Inputs: a dict ``{"shots": PCollection[(video_id, (uri, list[Shot]))], "scores":
-    ScorePersons' output}``. Outputs (a DoOutputsTuple): main ``(video_id, list[TimeRange])``
-    of kept shots; ``no_person``: Outcome of each video without a kept shot.
+    Inputs: a dict ``{"shots": PCollection[(video_id, (uri, list[Shot]))], "scores": ...,
+    "failed": ...}`` (the last two are ScorePersons' outputs; ``failed`` may be left out).
+    Outputs (a DoOutputsTuple): main ``(video_id, list[TimeRange])`` of kept shots;
+    ``no_person``: Outcome of each video without a kept shot; ``failed``: Outcome of each
+    video the detector failed on. Each video with shots ends in exactly one of them.
     """
 
     def __init__(self, threshold: float = PERSON_THRESHOLD):
@@ -120,7 +155,10 @@ class SelectPersonShots(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]):
         scores = inputs["scores"] | "ByVideo" >> beam.Map(_by_video)
-        return ({"shots": inputs["shots"], "scores": scores}
+        joined = {"shots": inputs["shots"], "scores": scores}
+        if "failed" in inputs:
+            joined["failed"] = inputs["failed"]
+        return (joined
                 | "Join" >> beam.CoGroupByKey()
                 | "Decide" >> beam.ParDo(_Select(self._threshold)).with_outputs(
-                    Tag.NO_PERSON, main=Tag.KEPT))
+                    Tag.NO_PERSON, Tag.FAILED, main=Tag.KEPT))
