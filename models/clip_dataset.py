@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from transforms.output.layout import published
 from transforms.output.records import ClipRecord, decode_jpeg, from_example
 from transforms.output.shards import iter_records, match_shards
 
@@ -38,15 +37,6 @@ def _distributed() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def dataset_shards(source: str) -> list[str]:
-    """The shard files of ``source``: a job's output folder or its ``dataset.json`` (the
-    shards of the published run, exactly), else a glob or folder of ``.tfrecord`` files."""
-    doc = published(source)
-    if doc is not None:
-        return [row["path"] for row in doc["shards"]]
-    return match_shards(source)
-
-
 class ClipShardDataset(IterableDataset):
     """Iterate the clips of ``pattern``: a job's output folder (or its ``dataset.json``), a
     shard glob, or a list of those (several runs read as one dataset, each record once).
@@ -63,7 +53,7 @@ class ClipShardDataset(IterableDataset):
                  transform: Callable[[dict], dict] | None = None, decode: bool = True):
         super().__init__()
         sources = [pattern] if isinstance(pattern, str) else list(pattern)
-        self.shards = sorted({s for source in sources for s in dataset_shards(source)})
+        self.shards = sorted({s for source in sources for s in match_shards(source)})
         if not self.shards:
             raise FileNotFoundError(f"no TFRecord shards match {pattern}")
         self.shuffle_buffer = shuffle_buffer

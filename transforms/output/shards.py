@@ -117,8 +117,15 @@ def write_index(shard_path: str) -> tuple[int, int]:
 
 
 def match_shards(pattern: str) -> list[str]:
-    """Sorted shard paths matching a glob (local or ``gs://``); a directory means
-    ``<dir>/*.tfrecord``."""
+    """Sorted shard paths matching a glob (local or ``gs://``); a job's output folder (or
+    its ``dataset.json``) means the shards of its published run, exactly; another directory
+    means ``<dir>/*.tfrecord``."""
+    from transforms.output.layout import published
+
+    if "*" not in pattern:
+        doc = published(pattern)
+        if doc is not None:
+            return sorted(row["path"] for row in doc["shards"])
     if not pattern.endswith(".tfrecord") and "*" not in pattern:
         pattern = pattern.rstrip("/") + "/*.tfrecord"
     result = _filesystems().match([pattern])[0]
