@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from transforms.output.hacs_files import POSITIVE_LABEL, ClipRowProblem, FormatError, iter_clips_csv
+from transforms.output.hacs_files import (
+    POSITIVE_LABEL,
+    ClipRowProblem,
+    FormatError,
+    iter_clips_csv,
+    span_problem,
+)
 
 # Clips CSV rows with these problems are counted (as clip_<kind>) and skipped; any other bad
 # value in a row makes the file unusable.
@@ -156,13 +162,10 @@ def _segment(value: object, where: str) -> tuple[float, float]:
 
 
 def _segment_problem(start: float, end: float) -> str | None:
-    if not (math.isfinite(start) and math.isfinite(end)):
-        return "non_finite_segment"
-    if end < start:
-        return "reversed_segment"
-    if end == start:
-        return "zero_length_segment"
-    return None
+    """What is wrong with a segment: the span rules of the HACS files, except that a
+    segment may start before 0 (ActivityNet's evaluation does not refuse one)."""
+    problem = span_problem(start, end)
+    return None if problem == "negative_start" else problem
 
 
 def parse_ground_truth(data: object, subset: str | None = "validation",
