@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.dedup.conftest import video
-from tests.media import iter_frames
+from tests.media import hash_frame, iter_frames, to_gray
 from transforms.analyze.decode import decode_pass
 from transforms.dedup.fingerprint import (
     CROP_WINDOWS,
@@ -19,10 +19,8 @@ from transforms.dedup.fingerprint import (
     Fingerprinter,
     content_box,
     crop_windows,
-    hash_frame,
     phash64,
     phash256_variants,
-    to_gray,
 )
 from transforms.dedup.similarity import MATCH_DISTANCE, hamming_matrix
 from transforms.types import VideoFingerprint

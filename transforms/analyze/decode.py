@@ -191,7 +191,7 @@ class DecodedFrame:
 
     def bgr_short_side(self, short_side: int | None) -> np.ndarray:
         """BGR uint8 with the short side at ``short_side`` pixels (never upscaled; None: full
-        size), the size :func:`resize_short_side` gives."""
+        size): ``scaled_size`` of the frame."""
         return self.bgr(*scaled_size(self.width, self.height, short_side))
 
     def small_bgr(self, width: int) -> np.ndarray:
@@ -587,28 +587,6 @@ def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, i
         return width, height
     scale = short_side / min(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def resize_short_side(image: np.ndarray, short_side: int | None) -> np.ndarray:
-    """Downscale so the shorter side is ``short_side`` pixels (never upscales; None keeps the
-    size). Always returns a new array, so it is safe on the decoder's reused buffer.
-
-    Area interpolation, computed as exact 2x2 box halvings while at least 4x too large, then
-    one area resize for the rest: OpenCV's integer-factor area path is several times faster
-    than its general one, and the result is within ~1 grey level of a single area resize.
-    """
-    if not short_side:
-        return image.copy()
-    h, w = image.shape[:2]
-    scale = short_side / min(h, w)
-    if scale >= 1.0:
-        return image.copy()
-    while min(h, w) >= 4 * short_side:
-        h, w = h // 2, w // 2
-        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-    size = (max(1, round(image.shape[1] * short_side / min(h, w))),
-            max(1, round(image.shape[0] * short_side / min(h, w))))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 class RateGate:

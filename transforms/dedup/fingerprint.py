@@ -98,13 +98,6 @@ _VARIANT_WORK_SIDE = 256
 _HASH_INPUT_SIDE = 512
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """BGR uint8 (or already grey) image -> grey uint8."""
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
 def _flat_run(values: np.ndarray, limit: int) -> int:
     """How many leading entries of a boolean array are True, at most ``limit``."""
     idx = np.flatnonzero(~values[:limit])
@@ -231,11 +224,6 @@ HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
     "phash64": phash64,
     "pdq256": pdq256,
 }
-
-
-def hash_frame(image: np.ndarray, kind: str = DEFAULT_KIND) -> tuple[bytes, int]:
-    """Hash of one BGR (or grey) uint8 frame: ``(hash bytes, quality 0..100)``."""
-    return HASHERS[kind](to_gray(image))
 
 
 class Fingerprinter:
