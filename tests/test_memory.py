@@ -46,4 +46,5 @@ def test_peak_memory_of_a_20_minute_video_is_that_of_a_1_minute_one(tmp_path):
             report = json.load(f)
         assert report["frames_decoded"] == report["input_frames"] == 600 * minutes
         assert report["clips"] >= 25 * minutes  # clips were made all along the video
-    assert peaks[20] <= 1.1 * peaks[1], peaks
+    # measured 1162 and 1206 MB here (Beam and torch alone are most of it)
+    assert peaks[20] <= 1.1 * peaks[1] and peaks[20] - peaks[1] < 100, peaks
