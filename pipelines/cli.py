@@ -129,4 +129,7 @@ def main(run: Callable[[], object], prog: str, doc: str, options_cls,
     except errors as exc:
         sys.exit(f"error: {exc}")
     except KeyboardInterrupt:
-        sys.exit(130)
+        # The job has cleaned up (run() did). Leave without the interpreter's teardown: a
+        # decoder thread may still be inside FFmpeg, and finalising modules under it can crash.
+        sys.stderr.flush()
+        os._exit(130)
