@@ -12,9 +12,10 @@ job starts; every input video ends in ``videos.jsonl`` as kept, dropped or faile
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -38,8 +39,13 @@ from transforms.analyze.results import settings_digest
 from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
 from transforms.clips.stage import KeepClips
-from transforms.dedup.config import DedupConfig, add_dedup_arguments, dedup_config_from_options
-from transforms.dedup.stage import DropNearDuplicates
+from transforms.dedup.config import (
+    DedupConfig,
+    PreviousRun,
+    add_dedup_arguments,
+    dedup_config_from_options,
+)
+from transforms.dedup.stage import DropNearDuplicates, WriteFingerprintIndex, index_pattern
 from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
 from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
@@ -53,6 +59,7 @@ from transforms.persons.config import (
 from transforms.persons.stage import ScorePersons, SelectPersonShots
 from transforms.routing import (
     FillVideoStats,
+    KeptFingerprints,
     MakeAllShotJobs,
     MakeClipJobs,
     RouteSurvivors,
@@ -87,6 +94,12 @@ class BuildDatasetOptions(PipelineOptions):
                             help="Keep the per-video results of the analysis pass (the "
                             "output's work/ folder, about the size of the clips) after the job "
                             "succeeds; they are always kept when it fails, for --resume.")
+        parser.add_argument("--previous", action="append", default=[],
+                            help="The --output of an earlier run of the dataset being grown "
+                            "(repeatable): a new video that duplicates a video it kept is "
+                            "dropped as a duplicate (checked before the --reference sets). "
+                            "Its published run must have a fingerprint index (it was built "
+                            "without --skip_dedup).")
         parser.add_argument("--skip_dedup", action="store_true",
                             help="Do not fingerprint or remove near-duplicates (HACS step 1).")
         parser.add_argument("--skip_person_filter", action="store_true",
@@ -163,11 +176,12 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
     """Wire the dataset job onto ``p`` for the already-validated input videos ``refs``.
 
     Stages: one decode pass per video (fingerprints, shots, frames to score, candidate clips
-    of every shot), near-duplicate removal (internal, then reference sets in order), person
-    scoring per shot, then the candidate clips of the kept shots of the surviving videos are
-    written. ``detector`` is the loaded person detector (required unless ``cfg.persons`` is
-    None). Everything is written into ``run_dir`` (default: the output folder itself); the
-    per-video results go to the output's work folder.
+    of every shot), near-duplicate removal (internal, then earlier runs, then reference sets
+    in order), person scoring per shot, then the candidate clips of the kept shots of the
+    surviving videos are written, and the fingerprints of the videos kept (with dedup on).
+    ``detector`` is the loaded person detector (required unless ``cfg.persons`` is None).
+    Everything is written into ``run_dir`` (default: the output folder itself); the per-video
+    results go to the output's work folder.
     """
     run_dir = run_dir or opts.output
     labels = sorted({r.label for r in refs if r.label})
@@ -199,8 +213,9 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                    | "Fingerprints" >> beam.Map(lambda a: a.fingerprint)
                    | "DropNearDuplicates" >> DropNearDuplicates(
                        references=dedup.references, params=dedup.match,
-                       bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap))
-        outcomes.append(deduped[Tag.DROPPED]
+                       bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap,
+                       previous=dedup.previous))
+        outcomes.append((deduped[Tag.DROPPED], deduped[Tag.FAILED])
                         | "DedupVideoStats" >> FillVideoStats(analyses))
         survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
     if cfg.persons is None:
@@ -228,6 +243,13 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                       | "ShotTotals" >> beam.Map(_shot_totals))
     sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])
+    index = None
+    if cfg.dedup is not None:  # the kept videos' index: what a later run's --previous reads
+        folder = FileSystems.join(run_dir, "fingerprints")
+        _ = ({"fingerprints": survivors, "outcomes": sampled[Tag.OUTCOMES]}
+             | "KeptFingerprints" >> KeptFingerprints()
+             | "WriteFingerprints" >> WriteFingerprintIndex(folder))
+        index = index_pattern(folder)
     shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
         run_dir, cfg.output.num_shards)
     report_inputs = {"outcomes": tuple(outcomes) | "AllOutcomes" >> beam.Flatten(),
@@ -236,11 +258,41 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
     settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}
     _ = report_inputs | "WriteRunReport" >> WriteRunReport(run_dir, STAGES, labels,
-                                                           settings, start_time)
+                                                           settings, start_time, index)
 
 
 class UsageError(ValueError):
     """Options that cannot work; reported before the job starts."""
+
+
+def _folder(path: str) -> str:
+    """A folder's path, comparable with another spelling of it."""
+    path = path.rstrip("/")
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _previous_run(output: str, this_output: str, kind: str) -> PreviousRun:
+    """The published run of ``output`` (a ``--previous`` value) and its fingerprint index,
+    checked before the job (UsageError naming the option when it cannot be used)."""
+    if _folder(output) == _folder(this_output):
+        raise UsageError(f"--previous {output} is this run's --output: the run it grows "
+                         "would be replaced; write the new run to another folder")
+    doc = layout.published(output)
+    if doc is None:
+        raise UsageError(f"--previous {output}: no published run there (no "
+                         f"{layout.DATASET}); give the --output of a run that finished")
+    index = doc.get("fingerprints")
+    if not index:
+        raise UsageError(f"--previous {output}: its run {doc.get('run')} has no fingerprint "
+                         "index (it was built with --skip_dedup, or before runs wrote one); "
+                         "rebuild it with near-duplicate removal on")
+    if not FileSystems.match([index])[0].metadata_list:
+        raise UsageError(f"--previous {output}: its fingerprint index {index} is missing")
+    made = ((doc.get("clip_settings") or {}).get("dedup") or {}).get("kind", kind)
+    if made != kind:
+        raise UsageError(f"--previous {output}: its fingerprints are {made} hashes, this run "
+                         f"makes {kind} (they are never compared): give --dedup_hash {made}")
+    return PreviousRun(output=output, run=doc["run"], fingerprints=index)
 
 
 def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
@@ -254,6 +306,11 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
     except layout.OutputError as exc:
         raise UsageError(str(exc)) from exc
     cfg = JobConfig.from_options(opts)
+    if opts.previous:
+        if cfg.dedup is None:
+            raise UsageError("--previous needs near-duplicate removal: drop --skip_dedup")
+        cfg = replace(cfg, dedup=replace(cfg.dedup, previous=tuple(
+            _previous_run(p, opts.output, cfg.dedup.kind) for p in opts.previous)))
     for name, path in cfg.dedup.references if cfg.dedup else ():
         if not FileSystems.match([path if "*" in path else path.rstrip("/") + "/*"]
                                  )[0].metadata_list:

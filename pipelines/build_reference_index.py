@@ -27,6 +27,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 from pipelines import cli
 from transforms.analyze.decode import VideoError
 from transforms.dedup.fingerprint import FINGERPRINT_FPS, HASHERS, fingerprint_video
+from transforms.dedup.stage import WriteFingerprintIndex
 from transforms.inputs.manifest import load_inputs
 from transforms.types import DEFAULT_KIND, Reason, Tag, VideoFingerprint, VideoRef
 
@@ -126,9 +127,7 @@ def build_pipeline(p: beam.Pipeline, opts: ReferenceIndexOptions) -> None:
     out = opts.index_output.rstrip("/")
     (tuple(parts)
      | "AllFingerprints" >> beam.Flatten()
-     | "ToJson" >> beam.Map(lambda fp: fp.to_json())
-     | "WriteIndex" >> beam.io.WriteToText(f"{out}/fingerprints", file_name_suffix=".jsonl",
-                                           num_shards=opts.index_shards))
+     | "WriteIndex" >> WriteFingerprintIndex(out, opts.index_shards))
     (tuple(failures)
      | "AllFailures" >> beam.Flatten()
      | "FailureJson" >> beam.Map(lambda row: json.dumps(row, sort_keys=True))

@@ -10,7 +10,7 @@ import json
 import apache_beam as beam
 
 from transforms.persons.sampling import kept_shots_record
-from transforms.types import ClipJob, Tag, TimeRange, VideoAnalysis
+from transforms.types import ClipJob, Status, Tag, TimeRange, VideoAnalysis
 
 
 def by_id(label: str, pcoll, key=lambda x: x.video_id):
@@ -27,17 +27,40 @@ class _FillStats(beam.DoFn):
 
 
 class FillVideoStats(beam.PTransform):
-    """Outcomes decided from small data (dedup) get the decoded facts of their video
-    (duration, frames, bytes) from its analysis, so the report adds them up."""
+    """Outcomes decided from small data (dedup; one PCollection or a tuple of them) get the
+    decoded facts of their video (duration, frames, bytes) from its analysis, so the report
+    adds them up."""
 
     def __init__(self, analyses):
         super().__init__()
         self._analyses = analyses
 
     def expand(self, outcomes):
+        if isinstance(outcomes, tuple):
+            outcomes = outcomes | "AllOutcomes" >> beam.Flatten()
         return ({"outcome": by_id("KeyOutcomes", outcomes), "analysis": self._analyses}
                 | "Join" >> beam.CoGroupByKey()
                 | "Fill" >> beam.ParDo(_FillStats()))
+
+
+class _KeptFingerprint(beam.DoFn):
+    def process(self, element):
+        _, joined = element
+        if joined["kept"]:
+            yield from joined["fingerprint"]
+
+
+class KeptFingerprints(beam.PTransform):
+    """{"fingerprints": (id, VideoFingerprint), "outcomes": Outcome of the clip stage} -> the
+    VideoFingerprint of every video kept in the end (status kept: it has clips), for the
+    run's fingerprint index (what a later run's ``--previous`` matches against)."""
+
+    def expand(self, inputs):
+        kept = inputs["outcomes"] | "KeptOnly" >> beam.Filter(
+            lambda o: o.status == Status.KEPT)
+        return ({"fingerprint": inputs["fingerprints"], "kept": by_id("KeyKept", kept)}
+                | "Join" >> beam.CoGroupByKey()
+                | "Kept" >> beam.ParDo(_KeptFingerprint()))
 
 
 class _Route(beam.DoFn):

@@ -51,9 +51,11 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"      # frames larger than --max_pixels (header)
     TIMEOUT = "timeout"          # the decode pass took longer than --max_decode_seconds
     DETECTOR_ERROR = "detector_error"  # the person detector raised on a batch of its frames
+    ID_TAKEN = "id_taken"        # its video_id names another video an earlier run kept
     ERROR = "error"              # anything unexpected, with the exception
     # dropped
-    DUPLICATE = "duplicate"      # near-duplicate of a kept video of the collection
+    DUPLICATE = "duplicate"      # near-duplicate of a kept video of the collection (this
+                                 # run's or an earlier run's, with --previous)
     REFERENCE = "reference"      # matches a reference set (benchmark validation/test video)
     NO_PERSON = "no_person"      # no shot reaches the person threshold
     TOO_SHORT = "too_short"      # no full clip fits in the kept shots

@@ -20,12 +20,25 @@ from transforms.types import DEFAULT_KIND, HASH_BYTES
 
 
 @dataclass(frozen=True)
+class PreviousRun:
+    """An earlier run of the dataset being grown (``--previous``): its output folder, its
+    published run folder there (``runs/<run id>``) and the fingerprint index (a glob) of the
+    videos it kept."""
+
+    output: str
+    run: str
+    fingerprints: str
+
+
+@dataclass(frozen=True)
 class DedupConfig:
     """What the fingerprints hold and how duplicates are decided.
 
     ``fps``: frames fingerprinted per second; ``kind``: the frame hash; ``crop_variants``:
     hash crop windows of each frame too; ``references``: ``(name, index path)`` pairs in
-    priority order; ``match``: the duplicate decision; ``bands``: hash bands of the candidate
+    priority order; ``previous``: earlier runs of the dataset, checked before the reference
+    sets (their videos count as kept videos of this collection); ``match``: the duplicate
+    decision; ``bands``: hash bands of the candidate
     join; ``hot_bucket_cap``: buckets shared by more videos than this are skipped.
     """
 
@@ -33,6 +46,7 @@ class DedupConfig:
     kind: str = DEFAULT_KIND
     crop_variants: bool = True
     references: tuple[tuple[str, str], ...] = ()
+    previous: tuple[PreviousRun, ...] = ()
     match: MatchParams = field(default_factory=MatchParams)
     bands: int = BANDS
     hot_bucket_cap: int = HOT_BUCKET_CAP

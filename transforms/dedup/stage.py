@@ -16,9 +16,13 @@ The algorithms live in ``transforms.dedup.similarity``; this module only wires t
   rule of ``similarity.KeepKey``). This is one step on one worker, bounded by the number of
   duplicate edges rather than videos; it avoids the many rounds an iterative
   label-propagation would need for long chains.
-* references: the survivors are checked against every reference set (in parallel, the same
-  candidate/verify steps); a video that matches several sets is removed by, and counted for,
-  the first set in the order given only.
+* earlier runs and references: the survivors are checked against the kept videos of every
+  earlier run of the dataset being grown (``previous``), then every reference set (in
+  parallel, the same candidate/verify steps); a video that matches several sets is removed
+  by, and counted for, the first set in that order only. A video matching an earlier run is
+  a ``duplicate`` (of the video that run kept), not a reference removal; one that matches no
+  earlier video but whose id an earlier run kept fails (``id_taken``), as its clip ids would
+  clash with that run's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.dedup.config import PreviousRun
 from transforms.dedup.similarity import (
     BANDS,
     DEFAULT_PARAMS,
@@ -43,6 +48,7 @@ from transforms.dedup.similarity import (
 from transforms.types import Outcome, Reason, Stage, Status, Tag, VideoFingerprint
 
 NAMESPACE = "dedup"  # Beam Metrics namespace of the stage's counters
+INDEX_PREFIX = "fingerprints"  # file names of a fingerprint index: fingerprints-*.jsonl
 
 
 def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
@@ -52,7 +58,7 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
     ``pipelines/build_reference_index.py``. A malformed line fails the job: a reference set
     that silently lost videos would let benchmark videos through."""
     if "*" not in pattern and "?" not in pattern and not pattern.endswith(".jsonl"):
-        pattern = pattern.rstrip("/") + "/fingerprints*.jsonl"
+        pattern = pattern.rstrip("/") + f"/{INDEX_PREFIX}*.jsonl"
     return (pipeline
             | f"Read{label}" >> beam.io.ReadFromText(pattern)
             | f"Parse{label}" >> beam.Map(VideoFingerprint.from_json))
@@ -257,27 +263,54 @@ class _ApplyDuplicateDrops(beam.DoFn):
                 yield fp
 
 
-class _ApplyReferenceDrops(beam.DoFn):
-    """Removes a video that matched any reference set; the first set in order takes it."""
+def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id: str,
+                   score: float) -> Outcome:
+    """The drop of a video that matched ``matched_id`` of a reference set (named) or of an
+    earlier run: a reference removal, or a duplicate of a video that run kept."""
+    if isinstance(against, PreviousRun):
+        return _outcome(fp, Reason.DUPLICATE, f"near-duplicate of {matched_id}, kept by the "
+                        f"earlier run {against.run} of {against.output} (share of frames "
+                        f"matched {score:.2f})",
+                        {"previous": against.output, "run": against.run,
+                         "kept_video_id": matched_id, "score": round(score, 4)})
+    return _outcome(fp, Reason.REFERENCE, f"matches {matched_id} of reference set {against} "
+                    f"(share of frames matched {score:.2f})",
+                    {"set": against, "reference_id": matched_id, "score": round(score, 4)})
 
-    def __init__(self, names: Sequence[str]):
-        self._names = list(names)
-        self._removed = [Metrics.counter(NAMESPACE, f"reference_{n}_removed") for n in names]
+
+class _ApplyMatches(beam.DoFn):
+    """Removes a video that matched an earlier run or a reference set (the first in order
+    takes it); fails a video that matched nothing but whose id an earlier run kept (its clips
+    would get that run's clip ids)."""
+
+    def __init__(self, sets: Sequence[str | PreviousRun]):
+        self._sets = list(sets)
+        self._removed = [Metrics.counter(NAMESPACE, "previous_duplicates_dropped"
+                                         if isinstance(s, PreviousRun)
+                                         else f"reference_{s}_removed") for s in sets]
+        self._taken = Metrics.counter(NAMESPACE, "previous_id_taken")
 
     def process(self, element):
-        _, grouped = element
-        matches = grouped["match"]
+        video_id, grouped = element
+        matches, taken = grouped["match"], grouped["taken"]
         for fp in grouped["fp"]:
-            if not matches:
+            if matches:
+                index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
+                self._removed[index].inc()
+                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
+                    fp, self._sets[index], matched_id, score))
+            elif taken:
+                self._taken.inc()
+                run = self._sets[min(taken)]
+                yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                    video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
+                    reason=Reason.ID_TAKEN, duration=fp.duration,
+                    message=f"video_id {video_id} names another video (other content) that "
+                            f"the earlier run {run.run} of {run.output} kept: its clip ids "
+                            "would clash with that run's; give this video another id",
+                    evidence={"previous": run.output, "run": run.run}))
+            else:
                 yield fp
-                continue
-            index, ref_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
-            self._removed[index].inc()
-            name = self._names[index]
-            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
-                fp, Reason.REFERENCE, f"matches {ref_id} of reference set {name} "
-                f"(share of frames matched {score:.2f})",
-                {"set": name, "reference_id": ref_id, "score": round(score, 4)}))
 
 
 class DropNearDuplicates(beam.PTransform):
@@ -285,20 +318,25 @@ class DropNearDuplicates(beam.PTransform):
 
     ``references``: ``(name, source)`` pairs in priority order; ``source`` is a fingerprint
     index path/glob (JSON Lines, see ``read_fingerprint_index``) or a PCollection of
-    ``VideoFingerprint``. ``params``: the duplicate decision; ``bands``: hash bands for the
-    candidate join (a frame pair within ``bands - 1`` bits always shares a band);
-    ``hot_bucket_cap``: buckets holding more videos than this are skipped.
+    ``VideoFingerprint``. ``previous``: earlier runs of the dataset being grown (their
+    fingerprint indexes), checked first, before the reference sets. ``params``: the duplicate
+    decision; ``bands``: hash bands for the candidate join (a frame pair within ``bands - 1``
+    bits always shares a band); ``hot_bucket_cap``: buckets holding more videos than this are
+    skipped.
 
-    Returns a dict of two PCollections: ``"kept"`` (VideoFingerprint of the survivors) and
+    Returns a dict of three PCollections: ``"kept"`` (VideoFingerprint of the survivors),
     ``"dropped"`` (``Outcome``: stage ``dedup``, reason ``duplicate`` with evidence
-    ``{kept_video_id, score[, matched_video_id]}`` or ``reference`` with evidence
-    ``{set, reference_id, score}``). ``score`` is the share (0..1) of the dropped video's
-    usable frames that have a match in the video it was matched with.
+    ``{kept_video_id, score[, matched_video_id]}`` or, for a video an earlier run kept,
+    ``{previous, run, kept_video_id, score}``; or reference with evidence
+    ``{set, reference_id, score}``) and ``"failed"`` (``Outcome`` of reason ``id_taken``: a
+    video that matches no earlier video but whose id an earlier run kept, evidence
+    ``{previous, run}``). ``score`` is the share (0..1) of the dropped video's usable frames
+    that have a match in the video it was matched with.
     """
 
     def __init__(self, references: Sequence[tuple[str, str | beam.PCollection]] = (),
                  params: MatchParams = DEFAULT_PARAMS, bands: int = BANDS,
-                 hot_bucket_cap: int = HOT_BUCKET_CAP):
+                 hot_bucket_cap: int = HOT_BUCKET_CAP, previous: Sequence[PreviousRun] = ()):
         super().__init__()
         names = [name for name, _ in references]
         if len(set(names)) != len(names):
@@ -307,6 +345,7 @@ class DropNearDuplicates(beam.PTransform):
         if bad:
             raise ValueError(f"reference set names must be letters, digits, - or _: {bad}")
         self._references = list(references)
+        self._previous = list(previous)
         self._params = params
         self._bands = bands
         self._cap = hot_bucket_cap
@@ -326,32 +365,71 @@ class DropNearDuplicates(beam.PTransform):
                     .with_outputs(Tag.DROPPED, main=Tag.KEPT))
         survivors = internal[Tag.KEPT]
         dropped = [internal[Tag.DROPPED]]
-        if self._references:
-            kept, ref_dropped = self._against_references(survivors)
-            survivors = kept
-            dropped.append(ref_dropped)
+        if self._references or self._previous:
+            matched = self._against_sets(survivors)
+            survivors = matched[Tag.KEPT]
+            dropped.append(matched[Tag.DROPPED])
+            failed = matched[Tag.FAILED]
+        else:
+            failed = fingerprints.pipeline | "NoIdClashes" >> beam.Create([])
         return {Tag.KEPT: survivors,
-                Tag.DROPPED: tuple(dropped) | "AllDropped" >> beam.Flatten()}
+                Tag.DROPPED: tuple(dropped) | "AllDropped" >> beam.Flatten(),
+                Tag.FAILED: failed}
 
-    def _against_references(self, survivors: beam.PCollection):
+    def _against_sets(self, survivors: beam.PCollection):
+        """The survivors matched against each earlier run, then each reference set (in
+        parallel, the same candidate/verify steps); the first set in that order takes a
+        video. Step labels end in ``Previous<i>`` (earlier runs) or ``_<reference name>``."""
         pipeline = survivors.pipeline
         by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
-        matches = []
-        for index, (name, source) in enumerate(self._references):
+        sets = ([(f"Previous{i}", run.fingerprints, run) for i, run in enumerate(self._previous)]
+                + [(f"_{name}", source, name) for name, source in self._references])
+        matches, taken = [], []
+        for index, (label, source, against) in enumerate(sets):
+            previous = isinstance(against, PreviousRun)
+            counter = "previous_" if previous else f"reference_{against}_"
             refs = (source if isinstance(source, beam.PCollection)
-                    else read_fingerprint_index(pipeline, source, f"Reference_{name}"))
-            ref_by_id = refs | f"KeyRef_{name}" >> beam.Map(lambda f: (f.video_id, f))
-            pairs = survivors | f"Candidates_{name}" >> _Candidates(
-                self._bands, self._params, self._cap, f"reference_{name}_", right=refs)
+                    else read_fingerprint_index(pipeline, source,
+                                                label if previous else f"Reference{label}"))
+            ref_by_id = refs | f"KeyRef{label}" >> beam.Map(lambda f: (f.video_id, f))
+            pairs = survivors | f"Candidates{label}" >> _Candidates(
+                self._bands, self._params, self._cap, counter, right=refs)
             matches.append(
                 pairs
-                | f"Verify_{name}" >> _Verify(self._params, f"reference_{name}_verified_pairs",
+                | f"Verify{label}" >> _Verify(self._params, f"{counter}verified_pairs",
                                               by_id, ref_by_id)
-                | f"ToMatch_{name}" >> beam.Map(
+                | f"ToMatch{label}" >> beam.Map(
                     lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab))))
-        result = ({"fp": by_id, "match": tuple(matches) | "AllMatches" >> beam.Flatten()}
-                  | "JoinReferenceMatches" >> beam.CoGroupByKey()
-                  | "ApplyReferenceDrops" >> beam.ParDo(
-                      _ApplyReferenceDrops([n for n, _ in self._references]))
-                  .with_outputs(Tag.DROPPED, main=Tag.KEPT))
-        return result[Tag.KEPT], result[Tag.DROPPED]
+            if previous:
+                taken.append(ref_by_id | f"TakenIds{label}" >> beam.Map(
+                    lambda kv, i=index: (kv[0], i)))
+        joined = {"fp": by_id, "match": tuple(matches) | "AllMatches" >> beam.Flatten(),
+                  "taken": (tuple(taken) | "AllTakenIds" >> beam.Flatten()) if taken
+                  else pipeline | "NoTakenIds" >> beam.Create([])}
+        return (joined
+                | "JoinMatches" >> beam.CoGroupByKey()
+                | "ApplyMatches" >> beam.ParDo(_ApplyMatches([a for _, _, a in sets]))
+                .with_outputs(Tag.DROPPED, Tag.FAILED, main=Tag.KEPT))
+
+
+class WriteFingerprintIndex(beam.PTransform):
+    """PCollection[VideoFingerprint] -> ``<folder>/fingerprints-SSSSS-of-NNNNN.jsonl`` (one
+    ``VideoFingerprint.to_json`` per line: what ``read_fingerprint_index`` reads);
+    ``num_shards`` 0 lets the runner decide. See :func:`index_pattern`."""
+
+    def __init__(self, folder: str, num_shards: int = 0):
+        super().__init__()
+        self._folder = folder.rstrip("/")
+        self._num_shards = num_shards
+
+    def expand(self, fingerprints):
+        return (fingerprints
+                | "ToJson" >> beam.Map(lambda fp: fp.to_json())
+                | "WriteIndex" >> beam.io.WriteToText(
+                    f"{self._folder}/{INDEX_PREFIX}", file_name_suffix=".jsonl",
+                    num_shards=self._num_shards))
+
+
+def index_pattern(folder: str) -> str:
+    """The glob of the index files :class:`WriteFingerprintIndex` writes into ``folder``."""
+    return f"{folder.rstrip('/')}/{INDEX_PREFIX}-*.jsonl"

@@ -4,7 +4,9 @@
                                   point); names the run's folder and its exact shard files
     <output>/runs/<run id>/       one folder per attempt: shards and indexes, videos.jsonl,
                                   kept_shots.jsonl, report.json, inputs.jsonl, the run's own
-                                  dataset.json, fingerprints.jsonl (the kept videos' index)
+                                  dataset.json, fingerprints/fingerprints-*.jsonl (the kept
+                                  videos' fingerprint index, which dataset.json names as
+                                  ``fingerprints``: what a later run's --previous reads)
     <output>/work/<settings>/     per-video results of the analysis pass (kept when a run
                                   fails, for --resume; removed when it succeeds)
 

@@ -155,8 +155,10 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict) -> dict:
-    """The small ``dataset.json`` that training code and tools read first."""
+def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict,
+                     fingerprints: str | None = None) -> dict:
+    """The small ``dataset.json`` that training code and tools read first; ``fingerprints``
+    is the glob of the kept videos' fingerprint index (None: the run made no fingerprints)."""
     rows = sorted(shards, key=lambda s: s.path)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -166,4 +168,5 @@ def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict)
         "shards": [{"path": s.path, "index": index_path(s.path), "records": s.records,
                     "bytes": s.size_bytes} for s in rows],
         "clip_settings": settings,
+        "fingerprints": fingerprints,
     }

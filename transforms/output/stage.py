@@ -121,12 +121,14 @@ class WriteRunReport(beam.PTransform):
 
     Writes ``videos.jsonl`` (one line per input video), ``report.json`` (funnel per stage,
     reasons, bytes, shards, elapsed) and ``dataset.json`` (shards, record counts, labels,
-    schema version) into ``output_dir``.
+    schema version, the ``fingerprints`` index glob when the run writes one) into
+    ``output_dir``.
     """
 
     def __init__(self, output_dir: str, stages: tuple[str, ...], labels: list[str],
-                 settings: dict, start_time: float):
+                 settings: dict, start_time: float, fingerprints: str | None = None):
         super().__init__()
+        self._fingerprints = fingerprints
         self._output = output_dir
         self._stages = stages
         self._labels = labels
@@ -157,7 +159,8 @@ class WriteRunReport(beam.PTransform):
         for extra in extras:
             report.update(extra)
         write_json(FileSystems.join(self._output, "dataset.json"),
-                   dataset_manifest(list(shards), self._labels, self._settings))
+                   dataset_manifest(list(shards), self._labels, self._settings,
+                                    self._fingerprints))
         path = FileSystems.join(self._output, "report.json")
         write_json(path, report)
         return path
