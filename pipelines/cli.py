@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import importlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
