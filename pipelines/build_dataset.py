@@ -50,6 +50,7 @@ from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json
 from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.report import stage_costs, summary_text
+from transforms.output.report_html import collect_gallery, write_report_html
 from transforms.output.stage import WriteClipShards, WriteRunReport, write_json
 from transforms.persons.config import (
     PersonConfig,
@@ -366,16 +367,20 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     report.update(stage_costs(_counters(result), report))
     report["run"] = run_id
     write_json(report_path, report)
+    gallery = collect_gallery(run_dir, work_folder(output, cfg),
+                              [row["path"] for row in report["shards"]],
+                              distance=cfg.dedup.match.distance if cfg.dedup else 32)
+    page = write_report_html(run_dir, report, gallery)
     with FileSystems.open(FileSystems.join(run_dir, layout.DATASET)) as f:
         dataset = json.loads(f.read().decode("utf-8"))
     published = layout.publish(output, run_id, {
-        **dataset, "report": report_path,
+        **dataset, "report": report_path, "report_html": page,
         "videos": FileSystems.join(run_dir, "videos.jsonl")})
     layout.remove_other_runs(output, keep=run_id)
     if not opts.keep_work:
         layout.remove_tree(layout.work_root(output))
     sys.stderr.write(summary_text(report) + "\n")
-    sys.stderr.write(f"published: {published}\nreport: {report_path}\nper video: "
+    sys.stderr.write(f"published: {published}\nreport: {page}\nper video: "
                      f"{FileSystems.join(run_dir, 'videos.jsonl')}\n")
     return report
 

@@ -73,11 +73,14 @@ def test_gs_input_and_output(gcs):
     assert report["reasons"]["failed"] == {"missing": 1}
     names = sorted(b.name for b in gcs.client.list_blobs(BUCKET, prefix="out/"))
     folder = json.loads(gcs.blob("out/dataset.json").download_as_text())["run"]
-    assert names == ["out/dataset.json"] + [f"out/{folder}/{name}" for name in (
-        "clips-00000-of-00002.index", "clips-00000-of-00002.tfrecord",
-        "clips-00001-of-00002.index", "clips-00001-of-00002.tfrecord", "dataset.json",
-        "fingerprints/fingerprints-00000-of-00001.jsonl", "inputs.jsonl", "kept_shots.jsonl",
-        "report.json", "videos.jsonl")]  # work/ is gone
+    pictures = [n for n in names if n.startswith(f"out/{folder}/report_files/")]
+    assert f"out/{folder}/report_files/gallery.json" in pictures and len(pictures) > 3
+    assert [n for n in names if n not in pictures] == ["out/dataset.json"] + [
+        f"out/{folder}/{name}" for name in (
+            "clips-00000-of-00002.index", "clips-00000-of-00002.tfrecord",
+            "clips-00001-of-00002.index", "clips-00001-of-00002.tfrecord", "dataset.json",
+            "fingerprints/fingerprints-00000-of-00001.jsonl", "inputs.jsonl",
+            "kept_shots.jsonl", "report.html", "report.json", "videos.jsonl")]  # work/ gone
     rows = [json.loads(x) for x in gcs.blob(f"out/{folder}/videos.jsonl").download_as_text()
             .splitlines()]
     gone = next(r for r in rows if r["video_id"] == "gone")
@@ -98,3 +101,16 @@ def test_glob_over_bucket(gcs):
     assert [(r.video_id, r.uri) for r in refs] == [
         ("Megamind", f"gs://{BUCKET}/in/Megamind.avi"),
         ("vtest_a", f"gs://{BUCKET}/in/vtest_a.mp4")]
+
+
+def test_report_page_rebuilds_on_gs(gcs):
+    from pipelines.report_html import rebuild
+
+    run(["--input", f"gs://{BUCKET}/in/manifest.jsonl", "--output", f"gs://{BUCKET}/again",
+         "--num_shards", "1", "--runner", "FnApiRunner"], save_main_session=False)
+    folder = json.loads(gcs.blob("again/dataset.json").download_as_text())["run"]
+    gcs.blob(f"again/{folder}/report.html").delete()
+    assert rebuild(f"gs://{BUCKET}/again") == f"gs://{BUCKET}/again/{folder}/report.html"
+    page = gcs.blob(f"again/{folder}/report.html").download_as_text()
+    assert "failed/missing" in page and "report_files/" in page
+

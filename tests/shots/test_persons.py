@@ -82,5 +82,6 @@ def test_video_without_person_shot_is_dropped():
     assert no_person_outcome("v", "/x.mp4", SHOTS, {1: 0.8}) is None
     out = no_person_outcome("v", "/x.mp4", SHOTS, {0: 0.3, 1: 0.12}, stats=STATS)
     assert (out.status, out.stage, out.reason) == ("dropped", "persons", "no_person")
-    assert out.evidence == {"shots": 3, "best_score": 0.3, "threshold": 0.5}
+    assert out.evidence == {"shots": 3, "best_score": 0.3, "threshold": 0.5,
+                            "shot_scores": [0.3, 0.12, 0.0]}  # shot 2: no frame scored
     assert out.frames == 200 and out.duration == pytest.approx(8.0)

@@ -9,7 +9,8 @@ folder while the video decodes (memory stays flat in its length), and committed 
   candidate clip (a serialized ``tf.train.Example`` without label or person score: those are
   set when the clips of kept shots are written);
 - ``<name>.meta``: TFRecord; the video's ShotFrames (``F`` + JSON header + newline + JPEG),
-  then, last, the analysis (``A`` + JSON).
+  its report thumbnails (``T`` + time as 8-byte float + JPEG), then, last, the analysis
+  (``A`` + JSON).
 
 Both are written under temporary names and renamed when the video is done (``.clips`` first,
 then ``.meta``): a video whose ``.meta`` exists is complete, and a rerun or a resumed run
@@ -35,6 +36,7 @@ from transforms.types import Shot, ShotFrame, VideoAnalysis, VideoFingerprint, V
 # Bump when the files' content changes meaning: older work folders are then not re-used.
 FORMAT_VERSION = 1
 _SHOT = struct.Struct("<i")
+_TIME = struct.Struct("<d")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -116,6 +118,9 @@ class ResultWriter:
     def add_frame(self, frame: ShotFrame) -> None:
         self._meta.write(_frame_record(frame))
 
+    def add_thumbnail(self, time: float, jpeg: bytes) -> None:
+        self._meta.write(b"T" + _TIME.pack(time) + jpeg)
+
     def add_clip(self, shot_index: int, example: bytes) -> None:
         self._clips.write(_SHOT.pack(shot_index) + example)
         self.clips += 1
@@ -150,13 +155,18 @@ def is_committed(meta_path: str) -> bool:
     return _fs().exists(meta_path)
 
 
-def read_result(meta_path: str) -> Iterator[ShotFrame | VideoAnalysis]:
-    """The ShotFrames of a committed video, in order, then its VideoAnalysis."""
+def read_result(meta_path: str, thumbnails: bool = False,
+                ) -> Iterator[ShotFrame | VideoAnalysis | tuple[float, bytes]]:
+    """The ShotFrames of a committed video, in order, then its VideoAnalysis; with
+    ``thumbnails`` also its ``(time, JPEG)`` report thumbnails."""
     for record in iter_records(meta_path):
         kind, body = record[:1], record[1:]
         if kind == b"F":
             head, _, jpeg = body.partition(b"\n")
             yield ShotFrame(jpeg=jpeg, **json.loads(head))
+        elif kind == b"T":
+            if thumbnails:
+                yield _TIME.unpack_from(body)[0], body[_TIME.size:]
         elif kind == b"A":
             yield _analysis_from_json(json.loads(body))
         else:

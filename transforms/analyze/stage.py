@@ -34,6 +34,8 @@ from transforms.clips.config import ClipConfig
 from transforms.clips.sampler import ClipCutter, SampledClip
 from transforms.dedup.fingerprint import Fingerprinter
 from transforms.output.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id, to_example
+from transforms.output.thumbnails import FPS as THUMB_FPS
+from transforms.output.thumbnails import Thumbnailer
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.progress import Progress
 from transforms.shots.histogram import ShotDetector, ShotParams
@@ -146,7 +148,9 @@ class _AnalyzeFn(beam.DoFn):
             cutter = ClipCutter(detector, video.frame_period, clip_cfg.clip_seconds,
                                 clip_cfg.stride, clip_cfg.frames_per_clip, clip_cfg.short_side,
                                 clip_cfg.jpeg_quality)
-            consumers = [c for c in (fingerprinter, detector, sampler, cutter) if c is not None]
+            thumbnailer = Thumbnailer(cfg.fingerprint_fps or THUMB_FPS)
+            consumers = [c for c in (fingerprinter, detector, sampler, cutter, thumbnailer)
+                         if c is not None]
 
             def collect():
                 for frame in sampler.drain() if sampler else ():
@@ -163,6 +167,8 @@ class _AnalyzeFn(beam.DoFn):
                 sampler.finish(stats)
             cutter.finish(stats.first_time + stats.duration)
             yield from collect()
+            for time_, jpeg in thumbnailer.thumbs:
+                writer.add_thumbnail(time_, jpeg)
         fingerprint = fingerprinter.result(stats) if fingerprinter else None
         analysis = VideoAnalysis(ref, stats.duration, stats.frames_decoded, stats.width,
                                  stats.height, stats.size_bytes, fingerprint, shots,

@@ -166,7 +166,8 @@ def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],
                       scores: Mapping[int, float], threshold: float = PERSON_THRESHOLD,
                       stats: DecodeStats | None = None) -> Outcome | None:
     """The ``dropped``/``no_person`` Outcome of a video with no kept shot, or None when some
-    shot is kept. Evidence: shot count, best score and the threshold."""
+    shot is kept. Evidence: shot count, best score, the threshold and each shot's score (0
+    for a shot with no frame scored), for the report's gallery."""
     if select_person_shots(shots, scores, threshold):
         return None
     best = max(scores.values(), default=0.0)
@@ -178,7 +179,8 @@ def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],
         duration=stats.duration if stats else 0.0,
         frames=stats.frames_decoded if stats else 0,
         size_bytes=stats.size_bytes if stats else 0,
-        evidence={"shots": len(shots), "best_score": round(best, 4), "threshold": threshold})
+        evidence={"shots": len(shots), "best_score": round(best, 4), "threshold": threshold,
+                  "shot_scores": [round(scores.get(shot.index, 0.0), 4) for shot in shots]})
 
 
 def kept_shots_record(video_id: str, shots: Iterable[Shot],

@@ -1,0 +1,337 @@
+"""``report.html``: the run's report as a page people look at (no server, no network).
+
+Two steps, so that a finished run's page can be rebuilt without the video:
+
+1. ``collect_gallery`` (right after the job, while the per-video results are still in the
+   work folder) reads ``videos.jsonl`` once, picks the videos to show (for each reason, the
+   first ``per_reason`` by a hash of ``video_id``: deterministic, and the page's size does
+   not grow with the number of inputs), copies their pictures into ``report_files/`` (JPEG
+   files) and writes ``report_files/gallery.json``;
+2. ``render`` turns ``report.json`` and ``gallery.json`` into one HTML file with inline SVG
+   charts and ``<img>`` tags pointing into ``report_files/``; no script.
+
+Duplicates show the dropped video's and the kept video's thumbnails at matched frame times
+(the frame pairs of their fingerprints within the match distance, the closest first); videos
+without people show the frames the detector scored, shot by shot, with the shot's score and
+the threshold. Plain Python and Beam's FileSystems (local or gs://).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import html
+import json
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from transforms.analyze.results import read_result, result_name, result_paths, source_identity
+from transforms.dedup.fingerprint import MIN_QUALITY
+from transforms.dedup.similarity import MATCH_DISTANCE, frame_distances
+from transforms.output.records import from_example
+from transforms.output.shards import iter_records
+from transforms.types import ShotFrame, VideoAnalysis, VideoRef
+
+PER_REASON = 24
+FILES = "report_files"
+PAIRS = 4            # matched frame pairs shown per duplicate
+SHOTS_SHOWN = 6      # shots shown per video without people
+CLIPS_PER_CLASS = 3
+
+
+def _fs():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def sample_key(video_id: str) -> bytes:
+    """The order videos are picked in for the galleries (a hash: spread over the inputs)."""
+    return hashlib.sha256(video_id.encode("utf-8")).digest()[:8]
+
+
+def pick(rows: Iterable[dict], per_reason: int) -> dict[str, list[dict]]:
+    """Per ``status/reason``: the ``per_reason`` rows with the smallest sample keys, in that
+    order (bounded memory: one heap per reason)."""
+    heaps: dict[str, list] = {}
+    for row in rows:
+        if row["status"] == "kept":
+            continue
+        key = f"{row['status']}/{row['reason']}"
+        heap = heaps.setdefault(key, [])
+        item = (tuple(-b for b in sample_key(row["video_id"])), row["video_id"], row)
+        if len(heap) < per_reason:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+    return {key: [r for _, _, r in sorted(heap, reverse=True)] for key, heap in heaps.items()}
+
+
+def _read_jsonl(path: str) -> Iterator[dict]:
+    with _fs().open(path) as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _result(work_folder: str, video_id: str, uri: str):
+    """``(analysis, shot frames, thumbnails)`` of a video from its committed results."""
+    meta, _ = result_paths(work_folder, result_name(VideoRef(video_id, uri),
+                                                    source_identity(uri)))
+    if not _fs().exists(meta):
+        return None, [], []
+    analysis, frames, thumbs = None, [], []
+    for item in read_result(meta, thumbnails=True):
+        if isinstance(item, VideoAnalysis):
+            analysis = item
+        elif isinstance(item, ShotFrame):
+            frames.append(item)
+        else:
+            thumbs.append(item)
+    return analysis, frames, thumbs
+
+
+def _nearest(thumbs: list[tuple[float, bytes]], time: float) -> bytes | None:
+    return min(thumbs, key=lambda t: abs(t[0] - time))[1] if thumbs else None
+
+
+class _Files:
+    """Pictures written into ``report_files/`` under short sequential names."""
+
+    def __init__(self, run_dir: str):
+        self.folder = _fs().join(run_dir, FILES)
+        self.count = 0
+        self.bytes = 0
+
+    def add(self, data: bytes | None) -> str | None:
+        if data is None:
+            return None
+        self.count += 1
+        name = f"{self.count:05d}.jpg"
+        with _fs().create(_fs().join(self.folder, name), mime_type="image/jpeg") as f:
+            f.write(data)
+        self.bytes += len(data)
+        return f"{FILES}/{name}"
+
+
+def _duplicate_entry(row: dict, uris: dict[str, str], work: str, files: _Files,
+                     distance: int) -> dict:
+    ev = row.get("evidence") or {}
+    kept_id = ev.get("kept_video_id") or ev.get("reference_id") or ""
+    entry = {"video_id": row["video_id"], "kept_video_id": kept_id, "reason": row["reason"],
+             "score": ev.get("score"), "set": ev.get("set"), "distance": distance,
+             "pairs": []}
+    dropped, _, thumbs_a = _result(work, row["video_id"], row["uri"])
+    kept_uri = uris.get(kept_id)
+    kept, _, thumbs_b = _result(work, kept_id, kept_uri) if kept_uri else (None, [], [])
+    if dropped is None or dropped.fingerprint is None:
+        return entry
+    if kept is None or kept.fingerprint is None:
+        entry["pairs"] = [{"a": files.add(t[1]), "ta": round(t[0], 2)} for t in thumbs_a[:PAIRS]]
+        return entry
+    a, b = dropped.fingerprint, kept.fingerprint
+    dist = frame_distances(a, b)
+    ua, ub = np.flatnonzero(a.usable(MIN_QUALITY)), np.flatnonzero(b.usable(MIN_QUALITY))
+    order = np.argsort(dist, axis=None, kind="stable")
+    used_a: set[int] = set()
+    for flat in order:
+        i, j = divmod(int(flat), dist.shape[1])
+        if dist[i, j] > distance or len(entry["pairs"]) >= PAIRS:
+            break
+        if i in used_a:
+            continue
+        used_a.add(i)
+        ta, tb = a.times[ua[i]], b.times[ub[j]]
+        entry["pairs"].append({"a": files.add(_nearest(thumbs_a, ta)), "ta": round(ta, 2),
+                               "b": files.add(_nearest(thumbs_b, tb)), "tb": round(tb, 2),
+                               "bits": int(dist[i, j])})
+    entry["pairs"].sort(key=lambda p: p["ta"])
+    return entry
+
+
+def _no_person_entry(row: dict, work: str, files: _Files) -> dict:
+    ev = row.get("evidence") or {}
+    scores = ev.get("shot_scores") or []
+    _, frames, _ = _result(work, row["video_id"], row["uri"])
+    shots: dict[int, list[str]] = {}
+    for frame in frames:
+        if frame.shot_index < SHOTS_SHOWN:
+            shots.setdefault(frame.shot_index, []).append(files.add(frame.jpeg))
+    return {"video_id": row["video_id"], "threshold": ev.get("threshold"),
+            "best_score": ev.get("best_score"), "shots": ev.get("shots"),
+            "shown": [{"shot": s, "score": scores[s] if s < len(scores) else None,
+                       "frames": shots[s]} for s in sorted(shots)]}
+
+
+def _clip_entries(shards: list[str], files: _Files, limit: int = 400) -> dict[str, list]:
+    """A few clips per class from the first records of the shards: first, middle and last
+    frame of each."""
+    out: dict[str, list] = {}
+    read = 0
+    for shard in shards:
+        for data in iter_records(shard):
+            read += 1
+            clip = from_example(data)
+            label = clip.label_name or "(no label)"
+            if len(out.setdefault(label, [])) < CLIPS_PER_CLASS:
+                picks = [clip.frames[0], clip.frames[len(clip.frames) // 2], clip.frames[-1]]
+                out[label].append({"clip_id": clip.clip_id,
+                                   "frames": [files.add(f) for f in picks]})
+            if read >= limit:
+                return out
+    return out
+
+
+def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
+                    per_reason: int = PER_REASON, distance: int = MATCH_DISTANCE) -> dict:
+    """Pick the gallery videos of a finished run, copy their pictures into
+    ``report_files/`` and write ``report_files/gallery.json``; returns it."""
+    fs = _fs()
+    videos = fs.join(run_dir, "videos.jsonl")
+    picked = pick(_read_jsonl(videos), per_reason)
+    wanted = {(r.get("evidence") or {}).get("kept_video_id") for rows in picked.values()
+              for r in rows}
+    uris = {row["video_id"]: row["uri"] for row in _read_jsonl(videos)
+            if row["video_id"] in wanted}
+    files = _Files(run_dir)
+    doc: dict = {"per_reason": per_reason, "duplicates": [], "no_person": [], "failures": {},
+                 "clips": {}}
+    for key, rows in sorted(picked.items()):
+        status, reason = key.split("/", 1)
+        if reason in ("duplicate", "reference"):
+            doc["duplicates"] += [_duplicate_entry(r, uris, work_folder, files, distance)
+                                  for r in rows]
+        elif reason == "no_person":
+            doc["no_person"] += [_no_person_entry(r, work_folder, files) for r in rows]
+        if status == "failed" or reason not in ("duplicate", "reference", "no_person"):
+            doc["failures"][key] = [{"video_id": r["video_id"], "message": r["message"]}
+                                    for r in rows[:5]]
+    doc["clips"] = _clip_entries(shards, files)
+    doc["files"] = {"count": files.count, "bytes": files.bytes}
+    with fs.create(fs.join(run_dir, FILES, "gallery.json"), mime_type="application/json") as f:
+        f.write(json.dumps(doc, indent=1).encode("utf-8"))
+    return doc
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def _bar_chart(rows: list[tuple[str, float]], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    top = max((v for _, v in rows), default=0) or 1
+    height = 22 * len(rows) + 4
+    parts = [f'<svg class="bars" width="620" height="{height}" role="img">']
+    for n, (label, value) in enumerate(rows):
+        y = 4 + 22 * n
+        width = 380 * value / top
+        parts.append(f'<text x="0" y="{y + 14}">{_e(label)}</text>'
+                     f'<rect x="160" y="{y}" width="{width:.1f}" height="16"></rect>'
+                     f'<text x="{166 + width:.1f}" y="{y + 14}">{_e(value)}{unit}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _img(src: str | None, title: str) -> str:
+    if not src:
+        return '<span class="missing">no picture</span>'
+    return f'<img src="{_e(src)}" alt="{_e(title)}" title="{_e(title)}">'
+
+
+_STYLE = """body{font:14px/1.4 sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}
+svg.bars rect{fill:#4a7fb5}svg.bars text{font-size:12px}
+.pair{display:inline-block;margin:2px 8px 2px 0;text-align:center;font-size:11px}
+.row{margin:6px 0 14px}.row img{height:54px;margin-right:2px}.shot{display:inline-block;
+margin-right:12px;font-size:11px}.low{color:#b33}.ok{color:#373}.missing{color:#999}"""
+
+
+def render(report: dict, gallery: dict) -> str:
+    """The page (a string of HTML) of a report and its gallery."""
+    v = report["videos"]
+    out = ["<!doctype html><html><head><meta charset='utf-8'>",
+           f"<title>hacs-pipeline run {_e(report.get('run', ''))}</title>",
+           f"<style>{_STYLE}</style></head><body>",
+           f"<h1>Run {_e(report.get('run', ''))}: {v['input']} videos in, {v['kept']} kept, "
+           f"{v['dropped']} dropped, {v['failed']} failed, {report['clips']} clips</h1>"]
+    out.append("<h2 id='funnel'>Funnel</h2>")
+    out.append(_bar_chart([(r["stage"], r["remaining"]) for r in report["funnel"]],
+                          " videos"))
+    out.append("<table><tr><th>status</th><th>reason</th><th>videos</th></tr>")
+    for status, reasons in report["reasons"].items():
+        for reason, n in reasons.items():
+            out.append(f"<tr><td>{_e(status)}</td><td>{_e(reason)}</td><td>{n}</td></tr>")
+    out.append("</table>")
+    if report.get("reference_removals"):
+        out.append("<h2>Reference sets</h2>" + _bar_chart(
+            list(report["reference_removals"].items()), " removed"))
+    shots = report.get("shots")
+    if shots:
+        out.append(f"<p>Shots kept: {shots['kept']} of {shots['total']} "
+                   f"({100 * shots['share_kept']:.1f}%; HACS kept "
+                   f"{100 * shots['hacs_share_kept']:.1f}%).</p>")
+    hours = report.get("input_video_seconds", 0) / 3600
+    out.append(f"<p>Input: {hours:.2f} hours, {report['bytes']['input'] / 1e6:.1f} MB; "
+               f"output {report['bytes']['output'] / 1e6:.1f} MB in "
+               f"{len(report['shards'])} shards; elapsed {report['elapsed_seconds']:.1f} s; "
+               f"frames decoded {report.get('frames_decoded', 0)} of "
+               f"{report.get('input_frames', 0)}.</p>")
+    stages = report.get("stages") or {}
+    cpu = [(name, s.get("cpu_seconds", 0)) for name, s in stages.items()
+           if "cpu_seconds" in s]
+    if cpu:
+        out.append("<h3>CPU seconds per stage</h3>" + _bar_chart(cpu, " s"))
+    out.append(f"<h2 id='duplicates'>Duplicates ({len(gallery['duplicates'])} shown)</h2>")
+    for d in gallery["duplicates"]:
+        what = (f"reference set {_e(d['set'])}: {_e(d['kept_video_id'])}" if d.get("set")
+                else f"kept video {_e(d['kept_video_id'])}")
+        out.append(f"<div class='row dup' data-video='{_e(d['video_id'])}'><b>"
+                   f"{_e(d['video_id'])}</b> dropped, duplicate of {what}; share of frames "
+                   f"matched {_e(d['score'])}, match distance {d['distance']} bits<br>")
+        for p in d["pairs"]:
+            out.append("<span class='pair'>" + _img(p.get("a"), f"{d['video_id']} {p['ta']} s")
+                       + _img(p.get("b"), f"{d['kept_video_id']} {p.get('tb')} s")
+                       + f"<br>{p['ta']} s / {p.get('tb', '-')} s"
+                       + (f", {p['bits']} bits" if "bits" in p else "") + "</span>")
+        out.append("</div>")
+    out.append(f"<h2 id='no_person'>No person ({len(gallery['no_person'])} shown)</h2>")
+    for n in gallery["no_person"]:
+        out.append(f"<div class='row np' data-video='{_e(n['video_id'])}'><b>"
+                   f"{_e(n['video_id'])}</b>: best person score {_e(n['best_score'])} over "
+                   f"{_e(n['shots'])} shots, threshold {_e(n['threshold'])}<br>")
+        for s in n["shown"]:
+            score = s["score"]
+            css = "ok" if score is not None and score >= (n["threshold"] or 0) else "low"
+            out.append("<span class='shot'>" + "".join(_img(f, f"shot {s['shot']}")
+                                                         for f in s["frames"])
+                       + f"<br>shot {s['shot']}: <span class='score {css}'>{_e(score)}"
+                       f"</span></span>")
+        out.append("</div>")
+    out.append("<h2 id='failures'>Failures</h2><table>")
+    for key, rows in gallery["failures"].items():
+        status, reason = key.split("/", 1)
+        count = report["reasons"].get(status, {}).get(reason, 0)
+        first = "<br>".join(f"{_e(r['video_id'])}: {_e(r['message'])}" for r in rows)
+        out.append(f"<tr><td>{_e(key)}</td><td>{count}</td><td>{first}</td></tr>")
+    out.append("</table>")
+    out.append("<h2 id='clips'>Clips</h2>")
+    for label, clips in gallery["clips"].items():
+        out.append(f"<div class='row'><b>{_e(label)}</b><br>")
+        for c in clips:
+            out.append("<span class='pair'>" + "".join(_img(f, c["clip_id"])
+                                                        for f in c["frames"])
+                       + f"<br>{_e(c['clip_id'])}</span>")
+        out.append("</div>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report_html(run_dir: str, report: dict, gallery: dict) -> str:
+    """Write ``report.html`` into the run folder; returns its path."""
+    fs = _fs()
+    path = fs.join(run_dir, "report.html")
+    with fs.create(path, mime_type="text/html") as f:
+        f.write(render(report, gallery).encode("utf-8"))
+    return path
