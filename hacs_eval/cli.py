@@ -56,8 +56,11 @@ def proposals_report(result: ProposalResult) -> dict:
     """JSON-ready summary of a proposal evaluation (recalls as fractions, AUC in percent)."""
     return {
         "auc_percent": result.auc,
-        "ar_at": {str(an): result.ar_at(an) for an in AR_POINTS
-                  if result.ar_at(an) is not None},
+        # AN = 1, 5, 10, 50, 100 (null where the curve has no such point) and the curve's
+        # last point, AN = the maximum average number of proposals
+        "ar_at": {**{str(an): result.ar_at(an) for an in AR_POINTS},
+                  "max": float(result.average_recall[-1])},
+        "max_avg_nr_proposals": float(result.avg_nr_proposals[-1]),
         "tiou_thresholds": result.tiou_thresholds.tolist(),
         "avg_nr_proposals": result.avg_nr_proposals.tolist(),
         "average_recall": result.average_recall.tolist(),
@@ -117,8 +120,10 @@ def _run_proposals(args, issues: Issues) -> tuple[dict, str]:
     if not args.no_plot:
         plot_ar_an(result, os.path.join(args.out, "proposals.png"))
     report = proposals_report(result)
-    rows = [(f"AR@{an}", _pct(v)) for an, v in report["ar_at"].items()]
-    rows.append(("AUC (%)", f"{result.auc:.2f}"))
+    rows = [(f"AR@{an}", _pct(report["ar_at"][str(an)])) for an in AR_POINTS]
+    rows.append((f"AR@max (AN {report['max_avg_nr_proposals']:g})",
+                 _pct(report["ar_at"]["max"])))
+    rows.append(("AUC", f"{result.auc:.2f}"))
     text = (f"{result.num_videos} videos, {result.num_ground_truth} ground-truth segments, "
             f"{result.num_proposals_kept} of {result.num_proposals} proposals kept\n"
             + _table(rows, ("metric", "value (%)")))
