@@ -18,6 +18,7 @@ Segments file are carried through (``SegmentVideo.extra``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,14 +48,18 @@ class SegmentVideo:
     url: str
     segments: tuple[Segment, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    # the source's text when it wrote the duration as a string (HACS: "92.166667"), so the
+    # writer gives the same string back
+    duration_text: str | None = None
 
 
 @dataclass(frozen=True)
 class SegmentsFile:
-    """A whole Segments file: ``version``, ``taxonomy`` (kept as parsed) and the videos."""
+    """A whole Segments file: ``version``, ``taxonomy`` (kept as parsed; None: the file had
+    no such key, and the writer adds none) and the videos."""
 
-    version: str
-    taxonomy: list[Any]
+    version: str | None
+    taxonomy: list[Any] | None
     videos: tuple[SegmentVideo, ...]
 
 
@@ -78,8 +83,8 @@ def parse_segments_json(text: str, name: str = "segments.json") -> SegmentsFile:
         raise FormatError(f"{name}: not JSON: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("database"), dict):
         raise FormatError(f"{name}: needs a 'database' object")
-    taxonomy = doc.get("taxonomy", [])
-    if not isinstance(taxonomy, list):
+    taxonomy = doc.get("taxonomy")
+    if taxonomy is not None and not isinstance(taxonomy, list):
         raise FormatError(f"{name}: 'taxonomy' must be a list")
     videos = []
     for video_id, entry in doc["database"].items():
@@ -89,10 +94,7 @@ def parse_segments_json(text: str, name: str = "segments.json") -> SegmentsFile:
         annotations = entry.get("annotations", [])
         if not isinstance(annotations, list):
             raise FormatError(f"{where}: 'annotations' must be a list")
-        duration = entry.get("duration")
-        if duration is not None and (isinstance(duration, bool)
-                                     or not isinstance(duration, int | float) or duration < 0):
-            raise FormatError(f"{where}: 'duration' must be a number of seconds")
+        duration, duration_text = _duration(entry.get("duration"), where)
         extra = {k: v for k, v in entry.items()
                  if k not in ("subset", "duration", "url", "annotations")}
         videos.append(SegmentVideo(
@@ -101,20 +103,48 @@ def parse_segments_json(text: str, name: str = "segments.json") -> SegmentsFile:
             url=str(entry.get("url", "")),
             segments=tuple(_segment(a, f"{where} annotation {i}")
                            for i, a in enumerate(annotations)),
-            extra=extra))
-    return SegmentsFile(str(doc.get("version", "")), taxonomy, tuple(videos))
+            extra=extra, duration_text=duration_text))
+    version = doc.get("version")
+    return SegmentsFile(None if version is None else str(version), taxonomy, tuple(videos))
+
+
+def _duration(value: Any, where: str) -> tuple[float | None, str | None]:
+    """``(seconds, source text)`` of a ``duration``: a number, or a string holding one, as
+    the published HACS Segments file writes it (``"92.166667"``); None when absent."""
+    if value is None:
+        return None, None
+    text = value if isinstance(value, str) else None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise FormatError(f"{where}: 'duration' must be a number of seconds (or a string "
+                          f"holding one), got {value!r}")
+    return seconds, text
 
 
 def segments_document(data: SegmentsFile) -> dict[str, Any]:
     """The JSON object of a Segments file (key order as HACS writes it)."""
     database = {}
     for v in data.videos:
-        entry: dict[str, Any] = {"subset": v.subset, "duration": v.duration, "url": v.url,
+        duration = v.duration
+        if v.duration_text is not None and float(v.duration_text) == v.duration:
+            duration = v.duration_text
+        entry: dict[str, Any] = {"subset": v.subset, "duration": duration, "url": v.url,
                                  "annotations": [{"label": s.label, "segment": [s.start, s.end]}
                                                  for s in v.segments]}
         entry.update(v.extra)
         database[v.video_id] = entry
-    return {"version": data.version, "taxonomy": data.taxonomy, "database": database}
+    document: dict[str, Any] = {}
+    if data.version is not None:
+        document["version"] = data.version
+    if data.taxonomy is not None:
+        document["taxonomy"] = data.taxonomy
+    document["database"] = database
+    return document
 
 
 def format_segments_json(data: SegmentsFile) -> str:

@@ -59,9 +59,12 @@ def tiou(gt_start: float, gt_end: float, start: float, end: float) -> float:
     return intersection / ((gt_end - gt_start) + (end - start) - intersection)
 
 
-def ranked(rows: list, score_of) -> list:
-    """``rows`` by score, highest first; equal scores keep their order in ``rows`` (Python's
-    sort is stable), which is the documented tie-break."""
+def ranked(rows: list, score_of, tie_break: str = "reference") -> list:
+    """``rows`` by score, highest first. Equal scores: ``"reference"``, an ascending stable
+    sort reversed (the reference's ``argsort()[::-1]``: the later row first);
+    ``"file-order"``: the earlier row first (Python's sort is stable)."""
+    if tie_break == "reference":
+        return sorted(rows, key=score_of)[::-1]
     return sorted(rows, key=lambda row: -score_of(row))
 
 
@@ -81,7 +84,8 @@ class LoopProposalCurve:
 def average_recall_vs_avg_nr_proposals(
         ground_truth: GroundTruthLists, proposals: ResultLists,
         max_avg_nr_proposals: float | None = 100,
-        thresholds: Sequence[float] = ACTIVITYNET_THRESHOLDS) -> LoopProposalCurve:
+        thresholds: Sequence[float] = ACTIVITYNET_THRESHOLDS,
+        tie_break: str = "reference") -> LoopProposalCurve:
     """AR@AN curve and AUC, ActivityNet rules, one loop per rule.
 
     ``proposals`` may hold videos without ground truth: their proposals count in the total
@@ -102,7 +106,7 @@ def average_recall_vs_avg_nr_proposals(
     ratio = max_avg_nr_proposals * float(num_videos) / total
     kept_rows: dict[str, list] = {}
     for video_id in evaluated:
-        rows = ranked(proposals.get(video_id, []), lambda r: r[1])
+        rows = ranked(proposals.get(video_id, []), lambda r: r[1], tie_break)
         kept_rows[video_id] = rows[:min(int(len(rows) * ratio), len(rows))]
     kept = sum(len(rows) for rows in kept_rows.values())
     if kept == 0:
@@ -164,11 +168,12 @@ def interpolated_average_precision(true_positive: Sequence[bool], num_ground_tru
 
 def greedy_matches(ground_truth: GroundTruthLists, predictions: list[tuple[str, float, float,
                                                                           float]],
-                   threshold: float) -> list[bool]:
+                   threshold: float, tie_break: str = "reference") -> list[bool]:
     """True-positive flags of ``predictions`` (``(video, score, start, end)`` of one class, in
     rank order) against ``ground_truth`` (that class's segments per video): each takes the
     not yet matched segment of its video with the highest tIoU >= ``threshold`` (equal tIoU:
-    the one first in the file), else it is a false positive."""
+    the one last in the file with ``"reference"``, first with ``"file-order"``), else it is a
+    false positive."""
     matched: set[tuple[str, int]] = set()
     flags = []
     for video_id, _, start, end in predictions:
@@ -177,7 +182,8 @@ def greedy_matches(ground_truth: GroundTruthLists, predictions: list[tuple[str, 
             if (video_id, g) in matched:
                 continue
             overlap = tiou(gt_start, gt_end, start, end)
-            if overlap >= threshold and overlap > best_tiou:
+            better = overlap > best_tiou or (tie_break == "reference" and overlap == best_tiou)
+            if overlap >= threshold and better:
                 best_index, best_tiou = g, overlap
         if best_index >= 0:
             matched.add((video_id, best_index))
@@ -196,8 +202,8 @@ class LoopDetectionScores:
 
 
 def mean_average_precision(ground_truth: GroundTruthLists, predictions: ResultLists,
-                           thresholds: Sequence[float] = ACTIVITYNET_THRESHOLDS
-                           ) -> LoopDetectionScores:
+                           thresholds: Sequence[float] = ACTIVITYNET_THRESHOLDS,
+                           tie_break: str = "reference") -> LoopDetectionScores:
     """Per-class AP and mAP, ActivityNet rules. Classes are the labels of ``ground_truth``;
     predictions of other labels are not scored; predictions in videos without ground truth
     of their class are false positives."""
@@ -212,9 +218,10 @@ def mean_average_precision(ground_truth: GroundTruthLists, predictions: ResultLi
         in_file_order = [(video_id, score, start, end)
                          for video_id, rows in predictions.items()
                          for lab, score, start, end in rows if lab == label]
-        class_predictions = ranked(in_file_order, lambda row: row[1])
+        class_predictions = ranked(in_file_order, lambda row: row[1], tie_break)
         ap[label] = [interpolated_average_precision(
-            greedy_matches(class_truth, class_predictions, threshold), num_ground_truth)
+            greedy_matches(class_truth, class_predictions, threshold, tie_break),
+            num_ground_truth)
             for threshold in thresholds]
     mean_ap = [sum(ap[label][t] for label in labels) / len(labels)
                for t in range(len(thresholds))]

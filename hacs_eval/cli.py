@@ -20,6 +20,7 @@ import numpy as np
 from hacs_eval.classification import ClassificationResult, classification_accuracy, plot_per_class
 from hacs_eval.detection import DetectionResult, mean_average_precision, plot_map
 from hacs_eval.formats import (
+    TIE_BREAKS,
     FormatError,
     Issues,
     load_blocked,
@@ -55,8 +56,11 @@ def proposals_report(result: ProposalResult) -> dict:
     """JSON-ready summary of a proposal evaluation (recalls as fractions, AUC in percent)."""
     return {
         "auc_percent": result.auc,
-        "ar_at": {str(an): result.ar_at(an) for an in AR_POINTS
-                  if result.ar_at(an) is not None},
+        # AN = 1, 5, 10, 50, 100 (null where the curve has no such point) and the curve's
+        # last point, AN = the maximum average number of proposals
+        "ar_at": {**{str(an): result.ar_at(an) for an in AR_POINTS},
+                  "max": float(result.average_recall[-1])},
+        "max_avg_nr_proposals": float(result.avg_nr_proposals[-1]),
         "tiou_thresholds": result.tiou_thresholds.tolist(),
         "avg_nr_proposals": result.avg_nr_proposals.tolist(),
         "average_recall": result.average_recall.tolist(),
@@ -108,16 +112,18 @@ def classification_report(result: ClassificationResult) -> dict:
 def _run_proposals(args, issues: Issues) -> tuple[dict, str]:
     blocked = load_blocked(args.blocked)
     gt = load_ground_truth(args.ground_truth, _subset(args.subset), blocked, issues)
-    props = load_results(args.proposals, gt, with_labels=False, keep_outside=args.keep_outside,
+    props = load_results(args.proposals, gt, with_labels=False, drop_outside=args.drop_outside,
                          blocked=blocked, issues=issues)
     result = average_recall_vs_avg_nr_proposals(gt.segments, props,
                                                 args.max_avg_proposals or None,
-                                                parse_thresholds(args.tiou))
+                                                parse_thresholds(args.tiou), args.tie_break)
     if not args.no_plot:
         plot_ar_an(result, os.path.join(args.out, "proposals.png"))
     report = proposals_report(result)
-    rows = [(f"AR@{an}", _pct(v)) for an, v in report["ar_at"].items()]
-    rows.append(("AUC (%)", f"{result.auc:.2f}"))
+    rows = [(f"AR@{an}", _pct(report["ar_at"][str(an)])) for an in AR_POINTS]
+    rows.append((f"AR@max (AN {report['max_avg_nr_proposals']:g})",
+                 _pct(report["ar_at"]["max"])))
+    rows.append(("AUC", f"{result.auc:.2f}"))
     text = (f"{result.num_videos} videos, {result.num_ground_truth} ground-truth segments, "
             f"{result.num_proposals_kept} of {result.num_proposals} proposals kept\n"
             + _table(rows, ("metric", "value (%)")))
@@ -127,9 +133,10 @@ def _run_proposals(args, issues: Issues) -> tuple[dict, str]:
 def _run_detection(args, issues: Issues) -> tuple[dict, str]:
     blocked = load_blocked(args.blocked)
     gt = load_ground_truth(args.ground_truth, _subset(args.subset), blocked, issues)
-    preds = load_results(args.detections, gt, with_labels=True, keep_outside=args.keep_outside,
+    preds = load_results(args.detections, gt, with_labels=True, drop_outside=args.drop_outside,
                          blocked=blocked, issues=issues)
-    result = mean_average_precision(gt.segments, preds, parse_thresholds(args.tiou))
+    result = mean_average_precision(gt.segments, preds, parse_thresholds(args.tiou),
+                                    args.tie_break)
     if not args.no_plot:
         plot_map(result, os.path.join(args.out, "detection.png"))
     rows = [(f"{t:.2f}", _pct(m)) for t, m in zip(result.tiou_thresholds, result.mean_ap,
@@ -192,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--strict", action="store_true",
                        help="fail on the first input warning instead of counting it")
 
+    def tie_break(p, what):
+        p.add_argument("--tie-break", choices=TIE_BREAKS, default="reference",
+                       help=f"order of equal scores among the {what}: reference (default: as "
+                            "ActivityNet's argsort()[::-1], the later entry in the file "
+                            "first) or file-order (the earlier entry first; departs from the "
+                            "reference)")
+
     p = sub.add_parser("proposals", help="AR@AN and AUC of temporal proposals")
     p.add_argument("--ground-truth", required=True, help="ActivityNet / HACS Segments JSON")
     p.add_argument("--proposals", required=True, help="ActivityNet results JSON")
@@ -201,9 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tiou", default="activitynet",
                    help="tIoU thresholds: activitynet (0.5:0.05:0.95), thumos14 "
                         "(0.3:0.1:0.7), START:STEP:STOP or a comma list")
-    p.add_argument("--keep-outside", action="store_true",
-                   help="count proposals of videos outside the subset, as the reference does "
-                        "(default: ignore them with a warning)")
+    p.add_argument("--drop-outside", action="store_true",
+                   help="ignore proposals of videos outside the subset (default: count them "
+                        "in the total that sets the per-video truncation, as the reference "
+                        "does); departs from the reference")
+    tie_break(p, "proposals of one video")
     common(p)
 
     p = sub.add_parser("detection", help="mAP at tIoU thresholds of temporal detections")
@@ -212,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tiou", default="activitynet",
                    help="tIoU thresholds: activitynet (0.5:0.05:0.95), thumos14 "
                         "(0.3:0.1:0.7), START:STEP:STOP or a comma list")
-    p.add_argument("--keep-outside", action="store_true",
-                   help="count detections in videos outside the subset as false positives, "
-                        "as the reference does (default: ignore them with a warning)")
+    p.add_argument("--drop-outside", action="store_true",
+                   help="ignore detections in videos outside the subset (default: count them "
+                        "as false positives, as the reference does); departs from the "
+                        "reference")
+    tie_break(p, "detections of one class, and equal tIoU with two ground-truth segments")
     common(p)
 
     p = sub.add_parser("classification", help="clip top-1 / top-5 and per-class accuracy")

@@ -3,14 +3,18 @@
 Follows the ActivityNet reference (``Evaluation/eval_detection.py``,
 ``compute_average_precision_detection``) rule for rule, vectorised:
 
-* Per class, predictions are ranked by score, descending. **Tie-break:** equal scores keep the
-  order of the results file (videos in file order, segments in list order); the reference
-  leaves ties to an unstable sort.
+* Per class, predictions are ranked by score, descending. **Tie-break** (``tie_break``):
+  ``"reference"`` (default) orders equal scores as the reference's
+  ``prediction['score'].values.argsort()[::-1]`` over the class's predictions in file order
+  (``eval_detection.py`` line 211): reversed file order, the later prediction first.
+  ``"file-order"``: the earlier prediction first.
 * Each prediction, in that order, is a true positive at threshold ``t`` if some ground-truth
   segment of its class in its video has tIoU >= ``t`` and is not yet matched at ``t``; it takes
-  the one with the highest tIoU (equal tIoU: the one first in the ground-truth file). Matched
-  ground truth is locked per threshold, so a duplicate detection is a false positive.
-  Predictions in videos without ground truth of their class are false positives.
+  the one with the highest tIoU. Equal tIoU (reference, ``tiou_arr.argsort()[::-1]``, line
+  235): the segment later in the ground-truth file; with ``"file-order"`` the earlier one.
+  Matched ground truth is locked per threshold, so a duplicate detection is a false positive.
+  Predictions in videos without ground truth of their class are false positives (lines
+  224-229), also those of videos outside the evaluated subset unless they were dropped.
 * AP is the all-point interpolated area (VOC 2011): precision made monotone from the right,
   summed over the recall steps. A class with ground truth and no predictions has AP 0.
 * mAP at ``t`` is the mean AP over the classes of the ground-truth subset; the headline number
@@ -59,17 +63,18 @@ def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> float | np.nda
 
 
 def match_detections(gt: Segments, preds: Segments,
-                     tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU,
+                     tie_break: str = "reference") -> tuple[np.ndarray, np.ndarray]:
     """Greedy matching of predictions to ground truth, per class and threshold.
 
-    Returns ``(order, tp)``: ``order`` lists prediction rows sorted by (class, score desc, file
-    order); ``tp[i, t]`` is True when prediction ``order[i]`` is a true positive at threshold
+    Returns ``(order, tp)``: ``order`` lists prediction rows sorted by (class, score desc,
+    ``tie_break``, see :data:`hacs_eval.formats.TIE_BREAKS`); ``tp[i, t]`` is True when
+    prediction ``order[i]`` is a true positive at threshold
     ``t``. Video and label indexes of ``gt`` and ``preds`` must agree.
     """
     thresholds = np.asarray(tiou_thresholds, dtype=np.float64)
     n = len(preds)
-    order = group_score_order(preds.label, preds.score)
+    order = group_score_order(preds.label, preds.score, tie_break)
     num_videos = max(len(gt.videos), len(preds.videos), 1)
 
     # ground truth grouped by (class, video), file order inside a group
@@ -125,7 +130,12 @@ def match_detections(gt: Segments, preds: Segments,
                  - np.maximum(ps[:, None, 0], g[..., 0])).clip(0)
         tiou = inter / ((g[..., 1] - g[..., 0]) + (ps[:, None, 1] - ps[:, None, 0]) - inter)
         ok = ((tiou[..., None] >= thresholds) & valid[..., None] & ~locked[gidx])
-        best = np.argmax(np.where(ok, tiou[..., None], -1.0), axis=1)
+        candidates = np.where(ok, tiou[..., None], -1.0)
+        if tie_break == "reference":
+            # equal tIoU: the last slot (later in the file), as a reversed stable sort gives
+            best = slot.size - 1 - np.argmax(candidates[:, ::-1], axis=1)
+        else:
+            best = np.argmax(candidates, axis=1)
         got = ok.any(axis=1)
         tp[p] = got
         rows, ts = np.nonzero(got)
@@ -134,8 +144,10 @@ def match_detections(gt: Segments, preds: Segments,
 
 
 def mean_average_precision(gt: Segments, preds: Segments,
-                           tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU) -> DetectionResult:
-    """Per-class AP and mAP of ``preds`` against ``gt`` at each tIoU threshold.
+                           tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU,
+                           tie_break: str = "reference") -> DetectionResult:
+    """Per-class AP and mAP of ``preds`` against ``gt`` at each tIoU threshold; ``tie_break``
+    orders equal scores and equal tIoU (see :data:`hacs_eval.formats.TIE_BREAKS`).
 
     Classes are ``gt.label_names`` that have at least one ground-truth segment; predictions
     of other labels must have been dropped (as :func:`hacs_eval.formats.parse_results` does).
@@ -146,7 +158,7 @@ def mean_average_precision(gt: Segments, preds: Segments,
         raise ValueError("no ground-truth segment to evaluate")
     if len(preds) and (preds.label.min() < 0 or preds.label.max() >= num_classes):
         raise ValueError("predictions carry labels outside the ground-truth classes")
-    order, tp = match_detections(gt, preds, thresholds)
+    order, tp = match_detections(gt, preds, thresholds, tie_break)
     npos = np.bincount(gt.label, minlength=num_classes)
     npred = np.bincount(preds.label, minlength=num_classes)
     class_start = np.concatenate([[0], np.cumsum(npred)[:-1]])

@@ -82,7 +82,7 @@ class Segments:
 
     ``video`` indexes ``videos``; ``segments`` is ``(n, 2)`` start/end in seconds; ``label``
     indexes ``label_names`` (-1: none); ``score`` is the confidence (1.0 for ground truth).
-    Rows keep the order of the input file, which is the documented tie-break for equal scores.
+    Rows keep the order of the input file, on which the tie-breaks for equal scores act.
     """
 
     videos: tuple[str, ...]
@@ -96,13 +96,21 @@ class Segments:
         return len(self.video)
 
 
-def group_score_order(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Row order by group (ascending), then score (descending), then input row (ascending).
+# How equal scores are ordered. "reference": as ActivityNet's ``scores.argsort()[::-1]`` over
+# the rows in file order (a stable ascending sort, reversed: of two equal scores the row LATER
+# in the file ranks first). "file-order": the row earlier in the file ranks first.
+TIE_BREAKS = ("reference", "file-order")
 
-    The last key is the documented tie-break: of two equal scores, the row earlier in the
-    input file ranks first.
-    """
-    return np.lexsort((np.arange(len(scores)), -scores, groups))
+
+def group_score_order(groups: np.ndarray, scores: np.ndarray,
+                      tie_break: str = "reference") -> np.ndarray:
+    """Row order by group (ascending), then score (descending), then by ``tie_break``
+    (see :data:`TIE_BREAKS`): input row descending (``"reference"``) or ascending
+    (``"file-order"``)."""
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+    rows = np.arange(len(scores))
+    return np.lexsort((-rows if tie_break == "reference" else rows, -scores, groups))
 
 
 @dataclass(frozen=True)
@@ -232,16 +240,17 @@ def load_ground_truth(path: str, subset: str | None = "validation",
 
 
 def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
-                  keep_outside: bool = False, blocked: Iterable[str] = (),
+                  drop_outside: bool = False, blocked: Iterable[str] = (),
                   issues: Issues | None = None, source: str = "results") -> Segments:
     """Localization results (ActivityNet results JSON, parsed) aligned with ``gt``.
 
     The returned :class:`Segments` use ``gt.subset_videos`` as the first video ids, so video
     indexes agree with the ground truth; labels index ``gt.label_names``. Rows are dropped and
     counted in ``issues`` when the segment is reversed / zero-length / not finite, the score is
-    NaN or infinite, the label is not in the ground truth subset (``with_labels``), or the video
-    is outside the subset. With ``keep_outside`` the last ones are kept (appended video ids),
-    as the reference does: they then count as proposals / false positives.
+    NaN or infinite, or the label is not in the ground truth subset (``with_labels``). Rows of
+    videos outside the subset are counted (``video_outside_subset``) and kept, with appended
+    video ids, as the reference does: they count in the proposal total / as false positives.
+    With ``drop_outside`` they are dropped instead.
     """
     issues = issues if issues is not None else Issues()
     if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
@@ -261,7 +270,7 @@ def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
         vidx = video_index.get(video_id)
         if vidx is None:
             issues.add("video_outside_subset", f"{video_id} ({len(entries)} segments)")
-            if not keep_outside:
+            if drop_outside:
                 continue
             vidx = video_index[video_id] = len(videos)
             videos.append(video_id)
@@ -301,11 +310,11 @@ def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
         label_names=gt.label_names)
 
 
-def load_results(path: str, gt: GroundTruth, *, with_labels: bool, keep_outside: bool = False,
+def load_results(path: str, gt: GroundTruth, *, with_labels: bool, drop_outside: bool = False,
                  blocked: Iterable[str] = (), issues: Issues | None = None) -> Segments:
     """:func:`parse_results` of the JSON file at ``path``."""
     return parse_results(_load_json(path), gt, with_labels=with_labels,
-                         keep_outside=keep_outside, blocked=blocked, issues=issues, source=path)
+                         drop_outside=drop_outside, blocked=blocked, issues=issues, source=path)
 
 
 # --- clip classification -------------------------------------------------------------------

@@ -15,7 +15,11 @@ Follows the ActivityNet reference (``Evaluation/eval_proposal.py``,
    number of proposals is ``AN[k] = pcn[k] * kept / V`` (= ``k / 100 * max_avg_nr_proposals``).
 5. AUC = 100 * trapezoid(AR, AN) / AN[-1], in percent.
 
-Proposals of one video are ranked by score, descending; equal scores keep input order.
+Proposals of one video are ranked by score, descending (``eval_proposal.py`` line 222,
+``proposals_videoid['score'].argsort()[::-1]``). Equal scores: with ``tie_break="reference"``
+(default) the later proposal in the file first, as that reversed stable sort gives; with
+``"file-order"`` the earlier one first. Proposals of videos outside the subset count in
+``total`` (line 192) unless the reader dropped them.
 """
 
 from __future__ import annotations
@@ -53,16 +57,17 @@ class ProposalResult:
 
 
 def _running_levels(gt: Segments, proposals: Segments, keep: np.ndarray,
-                    thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    thresholds: np.ndarray, tie_break: str) -> tuple[np.ndarray, np.ndarray]:
     """For every ground-truth segment and every prefix of its video's kept proposals (in
     score order), how many thresholds the best tIoU so far reaches.
 
     Returns ``(levels, first_pair)``: ``levels[first_pair[g] + n - 1]`` is the number of
     thresholds ``t`` with ``max(tIoU of segment g with the first n proposals) >= t``.
-    ``keep[v]`` is how many proposals of video ``v`` are kept; ``thresholds`` ascending.
+    ``keep[v]`` is how many proposals of video ``v`` are kept; ``thresholds`` ascending;
+    ``tie_break`` orders equal scores.
     """
     num_videos = max(len(gt.videos), len(proposals.videos))
-    order = group_score_order(proposals.video, proposals.score)
+    order = group_score_order(proposals.video, proposals.score, tie_break)
     sorted_segments = proposals.segments[order]
     counts = np.bincount(proposals.video, minlength=num_videos)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -85,10 +90,12 @@ def _running_levels(gt: Segments, proposals: Segments, keep: np.ndarray,
 
 def average_recall_vs_avg_nr_proposals(
         gt: Segments, proposals: Segments, max_avg_nr_proposals: float | None = 100,
-        tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU) -> ProposalResult:
+        tiou_thresholds: np.ndarray = ACTIVITYNET_TIOU,
+        tie_break: str = "reference") -> ProposalResult:
     """AR@AN curve and AUC of ``proposals`` against ``gt`` (video indexes must agree, as
     :func:`hacs_eval.formats.parse_results` makes them). ``max_avg_nr_proposals`` None means
-    the given average (total proposals / evaluated videos), as in the reference.
+    the given average (total proposals / evaluated videos), as in the reference;
+    ``tie_break`` orders equal scores (see :data:`hacs_eval.formats.TIE_BREAKS`).
 
     Raises ValueError when there is no ground truth or no proposal survives truncation.
     """
@@ -114,7 +121,8 @@ def average_recall_vs_avg_nr_proposals(
     keep = np.zeros(counts.size, dtype=np.int64)
     keep[gt_videos] = kept_video
     ascending = np.argsort(thresholds, kind="stable")
-    levels, first_pair = _running_levels(gt, proposals, keep, thresholds[ascending])
+    levels, first_pair = _running_levels(gt, proposals, keep, thresholds[ascending],
+                                         tie_break)
 
     pcn = np.arange(1, 101) / 100.0 * (max_avg_nr_proposals * float(num_videos) / kept)
     # a video without proposals is a (segments x 1) zero matrix in the reference

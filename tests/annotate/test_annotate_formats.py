@@ -80,6 +80,21 @@ def test_segments_json_round_trip_is_lossless():
     assert parse_segments_json(out) == data
 
 
+def test_segments_json_as_published_keeps_string_duration_and_adds_no_keys():
+    # the published HACS Segments file writes durations as strings and, per video, only
+    # these keys; no version / taxonomy here, so none may be added on export
+    published = {"database": {"--0edUL8zmA": {
+        "annotations": [{"label": "Applying sunscreen", "segment": [4.5, 18.75]}],
+        "duration": "92.166667", "subset": "training",
+        "url": "https://www.youtube.com/watch?v=--0edUL8zmA"}}}
+    data = parse_segments_json(json.dumps(published))
+    assert data.videos[0].duration == 92.166667
+    assert data.version is None and data.taxonomy is None
+    out = json.loads(format_segments_json(data))
+    assert out == published and list(out) == ["database"]
+    assert out["database"]["--0edUL8zmA"]["duration"] == "92.166667"
+
+
 @pytest.mark.parametrize("doc, message", [
     ("{not json", "not JSON"),
     ('{"version": "x"}', "needs a 'database'"),
@@ -89,7 +104,9 @@ def test_segments_json_round_trip_is_lossless():
      r"\[start, end\]"),
     ('{"database": {"v": {"annotations": [{"segment": [1, 2]}]}}}', "string 'label'"),
     ('{"database": {"v": {"duration": "long"}}}', "'duration' must be a number"),
-], ids=["syntax", "no-database", "reversed", "short-segment", "no-label", "bad-duration"])
+    ('{"database": {"v": {"duration": "-3"}}}', "'duration' must be a number"),
+], ids=["syntax", "no-database", "reversed", "short-segment", "no-label", "bad-duration",
+        "negative-duration-text"])
 def test_segments_json_errors(doc, message):
     with pytest.raises(FormatError, match=message):
         parse_segments_json(doc)

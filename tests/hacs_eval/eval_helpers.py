@@ -26,10 +26,10 @@ def results_doc(videos: dict[str, list[tuple]]) -> dict:
 
 
 def load(gt: dict, results: dict, with_labels: bool,
-         keep_outside: bool = False) -> tuple[GroundTruth, Segments]:
+         drop_outside: bool = False) -> tuple[GroundTruth, Segments]:
     truth = parse_ground_truth(gt, "validation")
     return truth, parse_results(results, truth, with_labels=with_labels,
-                                keep_outside=keep_outside)
+                                drop_outside=drop_outside)
 
 
 def random_documents(rng: np.random.Generator, num_videos: int, num_classes: int,

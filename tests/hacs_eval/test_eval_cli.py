@@ -38,28 +38,32 @@ def test_detection_command(files):
     assert "average" in p.stdout and "0.50" in p.stdout
     assert "1 x reversed_segment" in p.stderr and "1 x video_outside_subset" in p.stderr
     doc = json.loads((out / "detection.json").read_text())
-    # class x: the locked-ground-truth case (1.0 up to 0.75, 5/6 above); class y perfect
+    # class x, as the reference: the outside detection (0.99) is a false positive ranked
+    # first, then the locked-ground-truth case. t <= 0.75: tp [0, 1, 1, 0], precision
+    # [0, 1/2, 2/3, 1/2], recall [0, .5, 1, 1] -> AP 2/3; t >= 0.80: tp [0, 1, 0, 1],
+    # precision [0, 1/2, 1/3, 1/2] -> AP 0.5 * 0.5 + 0.5 * 0.5 = 0.5. Class y: AP 1
     x = doc["metrics"]["per_class"]["x"]["ap"]
-    assert x == pytest.approx([1.0] * 6 + [5 / 6] * 4)
-    assert doc["metrics"]["mAP"]["0.50"] == pytest.approx(1.0)
-    assert doc["metrics"]["average_mAP"] == pytest.approx((1 + (6 + 4 * 5 / 6) / 10) / 2)
+    assert x == pytest.approx([2 / 3] * 6 + [0.5] * 4)
+    assert doc["metrics"]["mAP"]["0.50"] == pytest.approx((2 / 3 + 1) / 2)
+    assert doc["metrics"]["average_mAP"] == pytest.approx((1 + (6 * 2 / 3 + 4 * 0.5) / 10) / 2)
     assert doc["input_issues"]["warnings"]["video_outside_subset"]["count"] == 1
+    assert doc["options"]["tie_break"] == "reference"
     assert (out / "detection.png").read_bytes()[:8] == PNG
-    # reference behaviour: the outside detection is a top-scored false positive of class x
+    # --drop-outside: the locked-ground-truth case alone (1.0 up to 0.75, 5/6 above)
     p = run("detection", "--ground-truth", str(files / "gt.json"), "--detections",
-            str(files / "res.json"), "--out", str(out), "--keep-outside", "--tiou", "thumos14",
-            "--no-plot")
+            str(files / "res.json"), "--out", str(out), "--drop-outside", "--tiou", "thumos14",
+            "--no-plot", "--tie-break", "file-order")
     assert p.returncode == 0, p.stderr
     doc = json.loads((out / "detection.json").read_text())
     assert doc["metrics"]["tiou_thresholds"] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7])
-    assert doc["metrics"]["per_class"]["x"]["ap"][0] < 1.0
+    assert doc["metrics"]["per_class"]["x"]["ap"] == pytest.approx([1.0] * 5)
 
 
 def test_proposals_command(files):
     out = files / "out"
     p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
             str(files / "res.json"), "--out", str(out), "--max-avg-proposals", "2",
-            "--blocked", str(files / "blocked.txt"))
+            "--blocked", str(files / "blocked.txt"), "--drop-outside")
     assert p.returncode == 0, p.stderr
     doc = json.loads((out / "proposals.json").read_text())
     m = doc["metrics"]
@@ -71,6 +75,41 @@ def test_proposals_command(files):
     assert m["ar_at"]["1"] == pytest.approx((10 + 4) / 20)
     assert m["average_recall"][-1] == pytest.approx((10 + 6) / 20)
     assert "AUC" in p.stdout and (out / "proposals.png").read_bytes()[:8] == PNG
+    # AN runs 0.02..2 here: AR@5 and beyond are not on the curve; AR@max is AR at AN 2
+    assert m["ar_at"]["5"] is None and m["ar_at"]["100"] is None
+    assert m["ar_at"]["max"] == pytest.approx(16 / 20) and m["max_avg_nr_proposals"] == 2
+    table = dict(line.rsplit(None, 1) for line in p.stdout.splitlines()
+                 if line.startswith(("AR@", "AUC")))
+    assert table["AR@1"] == "70.00" and table["AR@5"] == "-"
+    assert table["AR@max (AN 2)"] == "80.00"
+    assert set(table) == {"AR@1", "AR@5", "AR@10", "AR@50", "AR@100", "AR@max (AN 2)", "AUC"}
+    # default, as the reference: the outside proposal counts in the total (4), so ratio
+    # 2 * 1 / 4 = 0.5 and a keeps int(3 * 0.5) = 1 proposal, (0,10): AR 14/20 from AN 1 on
+    p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
+            str(files / "res.json"), "--out", str(out), "--max-avg-proposals", "2",
+            "--blocked", str(files / "blocked.txt"), "--no-plot")
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "proposals.json").read_text())["metrics"]
+    assert m["num_proposals"] == 4 and m["num_proposals_kept"] == 1
+    assert m["ar_at"]["1"] == pytest.approx(14 / 20)
+    assert m["average_recall"][-1] == pytest.approx(14 / 20)
+
+
+def test_proposals_table_lists_every_standard_point(files):
+    # the default maximum, 100: AN = k for k = 1..100, every standard point is on the curve.
+    # 4 proposals over 1 evaluated video (b blocked): ratio 100 / 4, a keeps its 3; at AN k it
+    # looks at min(k, 3). AN 1: (0,10) only: g1 at 10 thresholds, g2 (tIoU 8/12) at 4 ->
+    # 14/20; from AN 3 on (2,12) recalls g2 everywhere: AR 1
+    out = files / "out"
+    p = run("proposals", "--ground-truth", str(files / "gt.json"), "--proposals",
+            str(files / "res.json"), "--out", str(out), "--blocked", str(files / "blocked.txt"),
+            "--no-plot")
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "proposals.json").read_text())["metrics"]
+    assert set(m["ar_at"]) == {"1", "5", "10", "50", "100", "max"}
+    assert m["ar_at"]["1"] == pytest.approx(14 / 20)
+    assert m["ar_at"]["5"] == m["ar_at"]["100"] == m["ar_at"]["max"] == 1.0
+    assert "AR@max (AN 100)" in p.stdout and "AR@50" in p.stdout
 
 
 def test_classification_command(tmp_path):

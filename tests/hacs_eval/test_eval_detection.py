@@ -50,14 +50,53 @@ def test_duplicate_detection_is_false_positive():
     np.testing.assert_allclose(mean_average_precision(truth.segments, preds).ap[:, 0], 0.5)
 
 
-def test_tie_break_keeps_file_order():
+def test_equal_scores_reference_ranks_the_later_prediction_first():
+    # file order: p0 = miss (50, 60), p1 = hit (0, 10), both 0.5. The reference's
+    # argsort()[::-1] over [0.5, 0.5]: ascending [0, 1], reversed [1, 0] -> hit first:
+    # tp [1, 0], precision [1, 0.5], recall [1, 1] -> AP 1. file-order: miss first:
+    # tp [0, 1], precision [0, 0.5], recall [0, 1] -> AP 0.5
     gt = gt_doc({"a": [("x", 0, 10)]})
-    wrong_first = results_doc({"a": [("x", 50, 60, 0.5), ("x", 0, 10, 0.5)]})
-    right_first = results_doc({"a": [("x", 0, 10, 0.5), ("x", 50, 60, 0.5)]})
-    truth, preds = load(gt, wrong_first, with_labels=True)
-    assert mean_average_precision(truth.segments, preds).average_mean_ap == pytest.approx(0.5)
-    truth, preds = load(gt, right_first, with_labels=True)
+    res = results_doc({"a": [("x", 50, 60, 0.5), ("x", 0, 10, 0.5)]})
+    truth, preds = load(gt, res, with_labels=True)
     assert mean_average_precision(truth.segments, preds).average_mean_ap == pytest.approx(1.0)
+    assert mean_average_precision(truth.segments, preds, tie_break="file-order"
+                                  ).average_mean_ap == pytest.approx(0.5)
+
+
+def test_equal_scores_across_videos_follow_reversed_file_order():
+    # one class over two videos, file order a then b: a's hit, b's miss, both 0.5.
+    # reference: b's miss first: tp [0, 1], recall [0, 0.5], precision [0, 0.5] -> AP 0.25.
+    # file-order: a's hit first: tp [1, 0], recall [0.5, 0.5], precision [1, .5] -> AP 0.5
+    gt = gt_doc({"a": [("x", 0, 10)], "b": [("x", 0, 10)]})
+    res = results_doc({"a": [("x", 0, 10, 0.5)], "b": [("x", 20, 30, 0.5)]})
+    truth, preds = load(gt, res, with_labels=True)
+    np.testing.assert_allclose(mean_average_precision(truth.segments, preds).mean_ap, 0.25)
+    np.testing.assert_allclose(
+        mean_average_precision(truth.segments, preds, tie_break="file-order").mean_ap, 0.5)
+    # scores 0.5, 0.9, 0.5, 0.5 in file order: 0.9 first, then the tied rows 3, 2, 0
+    # (reference) or 0, 2, 3 (file order)
+    res = results_doc({"a": [("x", 0, 1, 0.5), ("x", 0, 2, 0.9), ("x", 0, 3, 0.5),
+                             ("x", 0, 4, 0.5)]})
+    truth, preds = load(gt, res, with_labels=True)
+    assert match_detections(truth.segments, preds)[0].tolist() == [1, 3, 2, 0]
+    assert match_detections(truth.segments, preds, tie_break="file-order")[0].tolist() == \
+        [1, 0, 2, 3]
+
+
+def test_equal_tiou_reference_takes_the_later_ground_truth():
+    # g0 = (0, 10), g1 = (4, 14); p1 = (2, 12) has tIoU 8/12 = 0.667 with both (exactly
+    # equal in floating point); p2 = (4, 14) has 1.0 with g1 and 6/14 = 0.43 with g0.
+    # reference (tiou argsort()[::-1]): p1 takes g1 at t <= 0.65; p2 finds g1 locked and g0
+    # below 0.5: tp [1, 0], recall [0.5, 0.5] -> AP 0.5. file-order: p1 takes g0, p2 takes g1:
+    # AP 1. At t >= 0.70 p1 misses and p2 takes g1 in both: tp [0, 1], AP 0.5 * 0.5 = 0.25
+    gt = gt_doc({"a": [("x", 0, 10), ("x", 4, 14)]})
+    res = results_doc({"a": [("x", 2, 12, 0.9), ("x", 4, 14, 0.8)]})
+    truth, preds = load(gt, res, with_labels=True)
+    np.testing.assert_allclose(mean_average_precision(truth.segments, preds).mean_ap,
+                               [0.5] * 4 + [0.25] * 6)
+    np.testing.assert_allclose(
+        mean_average_precision(truth.segments, preds, tie_break="file-order").mean_ap,
+        [1.0] * 4 + [0.25] * 6)
 
 
 def test_classes_videos_and_missing_predictions():
@@ -82,12 +121,21 @@ def test_thumos_thresholds():
     np.testing.assert_allclose(r.mean_ap, [1, 1, 1, 1, 0])
 
 
-def test_keep_outside_counts_false_positives():
+def test_outside_subset_detections_are_false_positives_unless_dropped():
+    # zz is not in the subset: the reference finds no ground truth for it (fp = 1). Ranked:
+    # zz 0.9 (fp), a 0.5 (tp): precision [0, 0.5], recall [0, 1] -> AP 0.5. Dropped: AP 1.
+    # A video of another subset is outside too (tr is training).
     gt = gt_doc({"a": [("x", 0, 10)]})
+    gt["database"]["tr"] = {"subset": "training", "annotations": [
+        {"label": "x", "segment": [0, 10]}]}
     res = results_doc({"a": [("x", 0, 10, 0.5)], "zz": [("x", 0, 10, 0.9)]})
     truth, preds = load(gt, res, with_labels=True)
+    assert mean_average_precision(truth.segments, preds).average_mean_ap == pytest.approx(0.5)
+    truth, preds = load(gt, res, with_labels=True, drop_outside=True)
     assert mean_average_precision(truth.segments, preds).average_mean_ap == 1.0
-    truth, preds = load(gt, res, with_labels=True, keep_outside=True)
+    res = results_doc({"a": [("x", 0, 10, 0.5)], "tr": [("x", 0, 10, 0.4), ("x", 0, 9, 0.6)]})
+    truth, preds = load(gt, res, with_labels=True)
+    # ranked: tr 0.6 (fp), a 0.5 (tp), tr 0.4 (fp): precision [0, .5, 1/3] -> AP 0.5
     assert mean_average_precision(truth.segments, preds).average_mean_ap == pytest.approx(0.5)
 
 

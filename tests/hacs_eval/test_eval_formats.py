@@ -99,21 +99,21 @@ def test_results_validation_counts_every_problem():
         "elsewhere": [("x", 0, 1, 0.3), ("x", 0, 2, 0.2)],
     })
     issues = Issues()
-    preds = parse_results(res, gt, with_labels=True, issues=issues)
+    preds = parse_results(res, gt, with_labels=True, drop_outside=True, issues=issues)
     assert dict(issues.counts) == {"reversed_segment": 1, "zero_length_segment": 1,
                                    "non_finite_score": 1, "unknown_label": 1,
                                    "video_outside_subset": 1}
     assert preds.video.tolist() == [0, 1] and preds.label.tolist() == [0, 1]
     assert preds.score.tolist() == [0.9, 0.1]
     assert issues.examples["video_outside_subset"] == ["elsewhere (2 segments)"]
-    kept = parse_results(res, gt, with_labels=True, keep_outside=True)
+    kept = parse_results(res, gt, with_labels=True)
     assert kept.videos == ("a", "b", "elsewhere") and kept.video.tolist() == [0, 1, 2, 2]
     # proposals carry no label: the unknown label is no problem there
     issues = Issues()
     props = parse_results(res, gt, with_labels=False, issues=issues)
-    assert len(props) == 3 and "unknown_label" not in issues.counts
+    assert len(props) == 5 and "unknown_label" not in issues.counts
     blocked = parse_results(res, gt, with_labels=False, blocked={"a", "elsewhere"})
-    assert props.label.tolist() == [-1] * 3 and blocked.video.tolist() == [1]
+    assert props.label.tolist() == [-1] * 5 and blocked.video.tolist() == [1]
 
 
 @pytest.mark.parametrize("res, message", [
@@ -228,8 +228,12 @@ def test_clip_predictions_formats(tmp_path):
         load_clip_predictions(str(text))
 
 
-def test_group_score_order_breaks_ties_by_file_order():
+def test_group_score_order_tie_breaks():
     groups = np.array([1, 0, 1, 0, 0])
     scores = np.array([0.5, 0.5, 0.9, 0.5, 0.7])
-    # group 0: 0.7 (row 4), then the tie 0.5 in file order (rows 1, 3); group 1: rows 2, 0
-    assert group_score_order(groups, scores).tolist() == [4, 1, 3, 2, 0]
+    # group 0: 0.7 (row 4), then the tie 0.5: reference (reversed stable ascending sort)
+    # rows 3, 1; file order rows 1, 3. Group 1: rows 2, 0
+    assert group_score_order(groups, scores).tolist() == [4, 3, 1, 2, 0]
+    assert group_score_order(groups, scores, "file-order").tolist() == [4, 1, 3, 2, 0]
+    with pytest.raises(ValueError, match="tie_break"):
+        group_score_order(groups, scores, "random")

@@ -40,19 +40,24 @@ def documents(seed: int, ties: bool, **kwargs) -> tuple[dict, dict]:
     return gt_json, res_json
 
 
-@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
-@pytest.mark.parametrize("keep_outside", [True, False], ids=["keep-outside", "in-subset"])
+TIES = [("distinct", "reference"), ("ties", "reference"), ("ties", "file-order")]
+
+
+@pytest.mark.parametrize("ties, tie_break", TIES, ids=["-".join(t) for t in TIES])
+@pytest.mark.parametrize("drop_outside", [False, True], ids=["with-outside", "drop-outside"])
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("max_avg", [100, 6, 2.5, None], ids=str)
-def test_proposals_match_loops(seed, max_avg, keep_outside, ties):
-    gt_json, res_json = documents(seed, ties, num_videos=40, num_classes=3, max_gt=4,
+def test_proposals_match_loops(seed, max_avg, drop_outside, ties, tie_break):
+    gt_json, res_json = documents(seed, ties == "ties", num_videos=40, num_classes=3, max_gt=4,
                                   max_pred=25, outside=3)
     gt = parse_ground_truth(gt_json, "validation")
-    props = parse_results(res_json, gt, with_labels=False, keep_outside=keep_outside)
-    ours = average_recall_vs_avg_nr_proposals(gt.segments, props, max_avg)
+    props = parse_results(res_json, gt, with_labels=False, drop_outside=drop_outside)
+    ours = average_recall_vs_avg_nr_proposals(gt.segments, props, max_avg,
+                                              tie_break=tie_break)
     truth = loops.read_ground_truth(gt_json, "validation")
-    given = loops.read_results(res_json, None if keep_outside else truth)
-    curve = loops.average_recall_vs_avg_nr_proposals(truth, given, max_avg)
+    given = loops.read_results(res_json, truth if drop_outside else None)
+    curve = loops.average_recall_vs_avg_nr_proposals(truth, given, max_avg,
+                                                     tie_break=tie_break)
     assert ours.num_proposals_kept == curve.num_proposals_kept
     np.testing.assert_allclose(ours.recall, curve.recall, rtol=0, atol=1e-6)
     np.testing.assert_allclose(ours.average_recall, curve.average_recall, rtol=0, atol=1e-6)
@@ -61,22 +66,24 @@ def test_proposals_match_loops(seed, max_avg, keep_outside, ties):
     assert 0 < ours.auc < 100
 
 
-@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+@pytest.mark.parametrize("ties, tie_break", TIES, ids=["-".join(t) for t in TIES])
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("thresholds", [None, THUMOS14_TIOU], ids=["anet", "thumos"])
 @pytest.mark.parametrize("num_classes, max_gt", [(5, 5), (1, 12)], ids=["sparse", "crowded"])
-def test_detection_matches_loops(seed, thresholds, num_classes, max_gt, ties):
+def test_detection_matches_loops(seed, thresholds, num_classes, max_gt, ties, tie_break):
     # "crowded": one class, up to 12 overlapping segments per video, so locked ground truth
     # and second-best matches are frequent
-    gt_json, res_json = documents(100 + seed, ties, num_videos=50, num_classes=num_classes,
-                                  max_gt=max_gt, max_pred=30, outside=2)
+    gt_json, res_json = documents(100 + seed, ties == "ties", num_videos=50,
+                                  num_classes=num_classes, max_gt=max_gt, max_pred=30,
+                                  outside=2)
     gt = parse_ground_truth(gt_json, "validation")
-    preds = parse_results(res_json, gt, with_labels=True, keep_outside=True)
+    preds = parse_results(res_json, gt, with_labels=True)
     kwargs = {} if thresholds is None else {"tiou_thresholds": thresholds}
-    ours = mean_average_precision(gt.segments, preds, **kwargs)
+    ours = mean_average_precision(gt.segments, preds, tie_break=tie_break, **kwargs)
     loop_kwargs = {} if thresholds is None else {"thresholds": tuple(thresholds)}
     scores = loops.mean_average_precision(loops.read_ground_truth(gt_json, "validation"),
-                                          loops.read_results(res_json), **loop_kwargs)
+                                          loops.read_results(res_json), tie_break=tie_break,
+                                          **loop_kwargs)
     assert sorted(scores.ap) == list(gt.label_names)
     np.testing.assert_allclose(ours.ap, np.array([scores.ap[name] for name in gt.label_names]).T,
                                rtol=0, atol=1e-6)
@@ -111,8 +118,11 @@ def test_loops_reproduce_hand_computed_cases():
     given = {"a": [("x", 0.9, 0.0, 10.0), ("x", 0.8, 0.5, 11.0), ("x", 0.7, 2.0, 12.0)]}
     scores = loops.mean_average_precision(truth, given)
     np.testing.assert_allclose(scores.mean_ap, [1.0] * 6 + [0.5 + 1 / 3] * 4)
-    # equal scores keep file order; a class without predictions has AP 0
+    # equal scores: the reference ranks the later one (the hit) first, AP 1; file order
+    # ranks the miss first, AP 0.5; a class without predictions has AP 0
     truth = {"a": [("x", 0.0, 10.0), ("y", 20.0, 30.0)]}
     given = {"a": [("x", 0.5, 50.0, 60.0), ("x", 0.5, 0.0, 10.0)]}
     scores = loops.mean_average_precision(truth, given)
-    assert scores.ap["x"] == [0.5] * 10 and scores.ap["y"] == [0.0] * 10
+    assert scores.ap["x"] == [1.0] * 10 and scores.ap["y"] == [0.0] * 10
+    scores = loops.mean_average_precision(truth, given, tie_break="file-order")
+    assert scores.ap["x"] == [0.5] * 10

@@ -85,20 +85,31 @@ def test_threshold_is_inclusive_and_thresholds_change_recall():
     np.testing.assert_allclose(thumos.recall[:, -1], [1, 1, 1, 0, 0])
 
 
-def test_outside_videos_ignored_by_default_counted_with_keep_outside():
+def test_outside_videos_counted_by_default_ignored_with_drop_outside():
     gt = gt_doc({"a": [("x", 0, 10)]})
     props = results_doc({"a": [(30, 40, 0.9), (0, 10, 0.5)],
                          "z": [(0, 10, 0.9), (0, 10, 0.8)]})
     truth = parse_ground_truth(gt, "validation")
     issues = Issues()
+    # as the reference: 4 proposals -> ratio 2 * 1 / 4 = 0.5 -> a keeps only its wrong best
     p = parse_results(props, truth, with_labels=False, issues=issues)
-    assert issues.counts["video_outside_subset"] == 1 and len(p) == 2
-    r = average_recall_vs_avg_nr_proposals(truth.segments, p, 2)
-    assert r.num_proposals_kept == 2 and r.ar_at(2) == 1.0
-    # as the reference: 4 proposals -> ratio 0.5 -> a keeps only its wrong best proposal
-    kept = parse_results(props, truth, with_labels=False, keep_outside=True)
-    ref = average_recall_vs_avg_nr_proposals(truth.segments, kept, 2)
+    assert issues.counts["video_outside_subset"] == 1 and len(p) == 4
+    ref = average_recall_vs_avg_nr_proposals(truth.segments, p, 2)
     assert ref.num_proposals == 4 and ref.num_proposals_kept == 1 and ref.ar_at(2) == 0.0
+    dropped = parse_results(props, truth, with_labels=False, drop_outside=True)
+    r = average_recall_vs_avg_nr_proposals(truth.segments, dropped, 2)
+    assert r.num_proposals_kept == 2 and r.ar_at(2) == 1.0
+
+
+def test_equal_scores_reference_keeps_the_later_proposal():
+    # a: (30, 40) then (0, 10), both 0.5; max 1 per video: ratio 1 * 1 / 2 -> one kept.
+    # reference: argsort()[::-1] of [0.5, 0.5] is [1, 0]: (0, 10) kept, AR@1 = 1.
+    # file-order: (30, 40) kept, AR@1 = 0
+    truth, p = load(gt_doc({"a": [("x", 0, 10)]}),
+                    results_doc({"a": [(30, 40, 0.5), (0, 10, 0.5)]}), with_labels=False)
+    assert average_recall_vs_avg_nr_proposals(truth.segments, p, 1).ar_at(1) == 1.0
+    assert average_recall_vs_avg_nr_proposals(truth.segments, p, 1,
+                                              tie_break="file-order").ar_at(1) == 0.0
 
 
 def test_degenerate_inputs_raise():
