@@ -119,7 +119,13 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         name, token = _who()
         page_id, items = store.open_page(classname, name, token, size)
         return jsonify(page_id=page_id, clips=[_clip_json(i) for i in items],
-                       progress=store.clip_progress(classname))
+                       progress=store.clip_progress(classname),
+                       lease_seconds=store.lease_seconds)
+
+    @app.post("/api/pages/<page_id>/renew")
+    def renew_page(page_id: str):
+        _body()
+        return jsonify(lease_seconds=store.renew_page(page_id, *_who()))
 
     @app.post("/api/pages/<page_id>/submit")
     def submit_page(page_id: str):

@@ -16,7 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from annotate.app import DEFAULT_PAGE_SIZE, create_app
 from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
 from annotate.media import scan_shards, scan_videos
-from annotate.store import ApiError, Store
+from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
 from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
 
 
@@ -40,6 +40,13 @@ def prepare(store: Store, shards: str | None, videos_root: str) -> tuple[int, in
     return added, len(videos)
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m annotate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     p.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
                    help=f"clips per page in the clip tool (default {DEFAULT_PAGE_SIZE})")
+    p.add_argument("--lease-seconds", type=_positive_seconds, default=DEFAULT_LEASE_SECONDS,
+                   help="how long a clip page stays reserved for its annotator, in seconds, "
+                        "renewed while the page is open; an expired page's clips go back to "
+                        f"the queue (default {DEFAULT_LEASE_SECONDS})")
     p = command("add-annotator", "Create an annotator (or give them a new token).")
     p.add_argument("name")
     p.add_argument("--token", default=None, help="the token to use (default: a random one)")
@@ -71,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = Store(args.db)
+    store = Store(args.db, getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS))
     try:
         if args.command == "serve":
             return _serve(store, args)

@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import quote, urlparse
@@ -15,10 +16,11 @@ from urllib.parse import quote, urlparse
 import cv2
 import numpy as np
 import pytest
+from conftest import run_server
 
 from annotate.cli import main
 from annotate.media import scan_videos
-from transforms.output.hacs_files import parse_clips_csv
+from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
 BOB = {"X-Annotator": "bob", "X-Token": "bob-token"}
@@ -144,43 +146,96 @@ def test_unknown_class_and_clip(server):
     assert status == 400 and "page size" in answer["error"]
 
 
-def test_concurrent_submits_of_the_same_page_lose_nothing(server):
-    """Two annotators hold the same clips; their submits race. Both are stored in the
-    history, and each clip ends with the label of whichever submit committed last."""
-    rounds = 5
-    for r in range(rounds):
-        pa, pb = open_page(server, ANN), open_page(server, BOB)
-        ids = [c["clip_id"] for c in pa["clips"]]
-        assert ids == [c["clip_id"] for c in pb["clips"]]
-        la = {i: (1 if (k + r) % 2 else -1) for k, i in enumerate(ids)}
-        lb = {i: -la[i] for i in ids}
-        barrier, results = threading.Barrier(2), {}
+def test_team_of_four_gets_disjoint_pages_and_labels_every_clip_once(server):
+    """4 annotators x 25 pages of 4 clips, all at once over HTTP, on a queue of exactly
+    400 clips: the pages are disjoint, every clip is labelled exactly once, then the queue
+    is done for everyone."""
+    team, pages_each, size = ["t0", "t1", "t2", "t3"], 25, 4
+    clips = [ClipLabel("Team", f"v{i // 50}", "training", 2.0 * (i % 50),
+                       2.0 * (i % 50) + 2.0, 1) for i in range(len(team) * pages_each * size)]
+    server.store.import_clips(clips, "team.csv")
+    for name in team:
+        server.store.add_annotator(name, name + "-token")
+    barrier, got, errors = threading.Barrier(len(team)), {}, []
 
-        def submit(who, page, labels, headers, barrier=barrier, results=results):
-            barrier.wait()
-            results[who] = call(server, f"/api/pages/{page['page_id']}/submit",
-                                {"labels": labels}, headers)
+    def annotate(name):
+        who = {"X-Annotator": name, "X-Token": name + "-token"}
+        barrier.wait()
+        got[name] = []
+        for k in range(pages_each):
+            page = open_page(server, who, size, "Team")
+            ids = [c["clip_id"] for c in page["clips"]]
+            got[name].append(ids)
+            status, answer = call(server, f"/api/pages/{page['page_id']}/submit",
+                                  {"labels": {c: (-1 if k % 2 else 1) for c in ids}}, who)
+            if status != 200:
+                errors.append((name, status, answer))
 
-        threads = [threading.Thread(target=submit, args=("ann", pa, la, ANN)),
-                   threading.Thread(target=submit, args=("bob", pb, lb, BOB))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert results["ann"] == (200, {"saved": 4}) and results["bob"] == (200, {"saved": 4})
-        for clip_id in ids:
-            history = server.store.clip_history("Walking", clip_id)[-2:]
-            assert sorted(h["annotator"] for h in history) == ["ann", "bob"]
-            winner = history[-1]
-            assert winner["label"] == (la if winner["annotator"] == "ann" else lb)[clip_id]
-            item = server.store.clip("Walking", clip_id)
-            assert (item.label, item.labelled_by) == (winner["label"], winner["annotator"])
-        # both pages were the whole unreviewed head of the queue; reopen it for the next round
-        conn = sqlite3.connect(server.db)
-        conn.execute("UPDATE clips SET reviewed = 0")
-        conn.commit()
-        conn.close()
-    assert len(server.store.clip_history("Walking", ids[0])) == 2 * rounds
+    threads = [threading.Thread(target=annotate, args=(n,)) for n in team]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    handed = [c for name in team for ids in got[name] for c in ids]
+    assert all(len(ids) == size for name in team for ids in got[name])
+    assert len(handed) == len(set(handed)) == len(clips)
+    conn = sqlite3.connect(server.db)
+    counts = conn.execute("SELECT clip_id, COUNT(*) FROM clip_history WHERE classname = 'Team' "
+                          "AND source LIKE 'page:%' GROUP BY clip_id").fetchall()
+    reviewed = conn.execute("SELECT COUNT(*) FROM clips WHERE classname = 'Team' AND "
+                            "reviewed = 1").fetchone()[0]
+    conn.close()
+    assert len(counts) == len(clips) and {n for _, n in counts} == {1}
+    assert reviewed == len(clips)
+    for name in team:
+        by = [c for ids in got[name] for c in ids]
+        item = server.store.clip("Team", by[0])
+        assert (item.labelled_by, item.label) == (name, 1)
+    assert open_page(server, ANN, size, "Team")["page_id"] is None
+
+
+def test_lease_expiry_returns_clips_and_refuses_the_late_submit(dataset, tmp_path):
+    with run_server(dataset, str(tmp_path / "lease.sqlite"), lease_seconds=0.6) as srv:
+        pa = open_page(srv, ANN)
+        assert pa["lease_seconds"] == 0.6
+        ids_a = [c["clip_id"] for c in pa["clips"]]
+        pb = open_page(srv, BOB)  # the other annotator gets the other clips of the queue
+        ids_b = [c["clip_id"] for c in pb["clips"]]
+        assert len(ids_b) == 2 and not set(ids_a) & set(ids_b)
+        assert open_page(srv, BOB)["clips"][0]["clip_id"] == ids_b[0]  # bob's own, again
+        # a renewal keeps ann's page: bob still gets nothing of it
+        time.sleep(0.4)
+        assert call(srv, f"/api/pages/{pa['page_id']}/renew", {}, ANN) == (
+            200, {"lease_seconds": 0.6})
+        time.sleep(0.4)
+        assert {c["clip_id"] for c in open_page(srv, BOB, size=10)["clips"]} == set(ids_b)
+        # no renewal: ann's lease expires and bob gets her clips
+        time.sleep(0.7)
+        pb2 = open_page(srv, BOB, size=10)
+        assert [c["clip_id"] for c in pb2["clips"]] == ids_a + ids_b
+        before = snapshot(srv.db)
+        status, answer = call(srv, f"/api/pages/{pa['page_id']}/submit",
+                              {"labels": {c: 1 for c in ids_a}}, ANN)
+        assert status == 409
+        assert answer["error"].startswith("this page's lease expired") and "leased to bob" in \
+            answer["error"] and ids_a[0] in answer["error"]
+        assert call(srv, f"/api/pages/{pa['page_id']}/renew", {}, ANN)[0] == 409
+        assert snapshot(srv.db) == before
+        assert call(srv, f"/api/pages/{pb2['page_id']}/submit",
+                    {"labels": {c: -1 for c in ids_a + ids_b}}, BOB) == (200, {"saved": 6})
+        status, answer = call(srv, f"/api/pages/{pa['page_id']}/submit",
+                              {"labels": {c: 1 for c in ids_a}}, ANN)
+        assert status == 409 and "already labelled by bob" in answer["error"]
+
+
+def test_an_expired_lease_nobody_took_still_submits(dataset, tmp_path):
+    with run_server(dataset, str(tmp_path / "lapsed.sqlite"), lease_seconds=0.2) as srv:
+        page = open_page(srv, ANN)
+        time.sleep(0.3)
+        assert call(srv, f"/api/pages/{page['page_id']}/submit",
+                    {"labels": {c["clip_id"]: 1 for c in page["clips"]}}, ANN) == (
+            200, {"saved": 4})
 
 
 def test_segment_queue_submit_reject_and_bad_input(server):
