@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
-from annotate.app import DEFAULT_PAGE_SIZE, create_app
+from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
 from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
 from annotate.media import scan_shards, scan_videos
 from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="directory of browser-playable source videos named <video_id>.<ext>")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name browsers reach the server by (the Host header, without "
+                        "port), besides --host and " + ", ".join(LOCAL_HOSTS) + "; repeatable. "
+                        "Other names are refused (against DNS rebinding)")
     p.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
                    help=f"clips per page in the clip tool (default {DEFAULT_PAGE_SIZE})")
     p.add_argument("--lease-seconds", type=_positive_seconds, default=DEFAULT_LEASE_SECONDS,
@@ -120,7 +124,9 @@ def _serve(store: Store, args: argparse.Namespace) -> int:
     print(f"{added} new clips queued; {videos} video files under {args.videos_root}",
           flush=True)
     server = make_server(args.host, args.port,
-                         create_app(store, args.videos_root, args.page_size), threaded=True)
+                         create_app(store, args.videos_root, args.page_size,
+                                    (*LOCAL_HOSTS, args.host, *args.allowed_host)),
+                         threaded=True)
     print(f"annotation tools at http://{args.host}:{server.server_port}/ (Ctrl-C stops)",
           flush=True)
     try:

@@ -203,6 +203,21 @@ class Store:
             raise ApiError(403, "unknown annotator or wrong token")
         return name
 
+    def session_key(self, name: str) -> str:
+        """What a session cookie holds besides the name: a digest of the token's hash, so a
+        new token (``add-annotator`` again) ends the annotator's sessions."""
+        with self._read() as conn:
+            row = conn.execute("SELECT token_sha256 FROM annotators WHERE name = ?",
+                               (name,)).fetchone()
+        return "" if row is None else _sha256("session:" + row["token_sha256"])
+
+    def check_session(self, name: str, key: str) -> str:
+        """Return ``name`` if ``key`` is their current :meth:`session_key`, else 403."""
+        current = self.session_key(name)
+        if not current or not hmac.compare_digest(current, str(key)):
+            raise ApiError(403, "the session has ended (a new token?): sign in again")
+        return name
+
     def check_annotator(self, name: str | None, token: str | None) -> str:
         """Return ``name`` if the token is right, else raise ApiError 401/403."""
         with self._read() as conn:
@@ -581,6 +596,8 @@ class Store:
     def _open_task(self, conn: sqlite3.Connection, classname: str, video_id: str,
                    version: Any) -> SegmentTask:
         task = self._task(conn, classname, video_id)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ApiError(400, "'version' must be the integer the task was handed out with")
         if task.status != "pending" or version != task.version:
             raise ApiError(409, f"video {video_id!r} for {classname!r} was already "
                                 f"{'submitted' if task.status == 'done' else task.status} "

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import run_server
 
+from annotate.app import create_app
 from annotate.cli import main
 from annotate.media import scan_videos
 from transforms.output.hacs_files import ClipLabel, parse_clips_csv
@@ -140,7 +141,7 @@ def test_double_submit_is_refused(server):
 def test_unknown_class_and_clip(server):
     status, answer = call(server, "/api/clips/Swimming/pages", {}, ANN)
     assert status == 404 and "unknown class 'Swimming'" in answer["error"]
-    status, answer = call(server, "/api/clips/Walking/nope_1", method="GET")
+    status, answer = call(server, "/api/clips/Walking/nope_1", headers=ANN, method="GET")
     assert status == 404 and "unknown clip 'nope_1'" in answer["error"]
     status, answer = call(server, "/api/clips/Walking/pages", {"size": 0}, ANN)
     assert status == 400 and "page size" in answer["error"]
@@ -278,11 +279,12 @@ def test_segment_queue_submit_reject_and_bad_input(server):
     assert [(h["action"], h["annotator"]) for h in history] == [("submit", "ann")]
 
 
-def raw_get(server, path, headers=None):
-    """GET ``path`` exactly as written (no client-side normalisation of ``..``)."""
+def raw_get(server, path, headers=None, auth=ANN):
+    """GET ``path`` exactly as written (no client-side normalisation of ``..``), signed in
+    with the ``auth`` headers."""
     u = urlparse(server.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    conn.request("GET", path, headers=headers or {})
+    conn.request("GET", path, headers={**auth, **(headers or {})})
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -393,8 +395,112 @@ def test_guideline_api(server, dataset, tmp_path):
                                             "positives": [dataset.clips[0].clip_id],
                                             "hard_negatives": ["not_in_shards"]}}))
     assert main(["import-guidelines", "--db", server.db, str(path)]) == 0
-    status, g = call(server, "/api/guidelines/Walking", method="GET")
+    status, g = call(server, "/api/guidelines/Walking", headers=ANN, method="GET")
     assert status == 200 and g["definition"] == "A person walks upright."
     assert g["positives"] == [{"clip_id": dataset.clips[0].clip_id, "preview_frames": 16}]
     assert g["hard_negatives"] == [{"clip_id": "not_in_shards", "preview_frames": 0}]
-    assert call(server, "/api/guidelines/Running", method="GET")[0] == 404
+    assert call(server, "/api/guidelines/Running", headers=ANN, method="GET")[0] == 404
+
+
+def raw_request(server, method, path, body=b"", headers=None):
+    """(status, headers, body) of a request sent as written, Host header included."""
+    u = urlparse(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in {"Host": f"127.0.0.1:{u.port}", "Content-Type": "application/json",
+                 "Content-Length": str(len(body)), **ANN, **(headers or {})}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    try:
+        conn.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered (413) before reading the whole body
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), data
+
+
+@pytest.mark.parametrize("case", ["too-large", "deep", "nan", "version-string", "size-float"])
+def test_hostile_bodies_are_refused_never_500(server, case):
+    task = call(server, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+    path, body = "/api/clips/Walking/pages", json.dumps({"size": 4}).encode()
+    expected = {"too-large": (413, "larger than 1048576 bytes"),
+                "deep": (400, "nests too deeply"), "nan": (400, "must be a JSON object"),
+                "version-string": (400, "'version' must be the integer"),
+                "size-float": (400, "'size' must be an integer")}[case]
+    if case == "too-large":
+        body = b'{"labels": "' + b"x" * (10 << 20) + b'"}'
+    elif case == "deep":
+        body = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    elif case == "nan":
+        body = b'{"size": NaN}'
+    elif case == "version-string":
+        path = "/api/segments/Walking/vtest_a/submit"
+        body = json.dumps({"version": str(task["version"]), "segments": []}).encode()
+    elif case == "size-float":
+        body = b'{"size": 4.5}'
+    before = snapshot(server.db)
+    status, _, data = raw_request(server, "POST", path, body)
+    assert (status, expected[1] in json.loads(data)["error"]) == (expected[0], True)
+    assert snapshot(server.db) == before
+    # a body nested 9 deep (one more than the limit) is refused, 8 deep is read
+    nine = b'{"size": 4, "x": ' + b"[" * 8 + b"]" * 8 + b"}"
+    assert raw_request(server, "POST", "/api/clips/Walking/pages", nine)[0] == 400
+    eight = b'{"size": 4, "x": ' + b"[" * 7 + b"]" * 7 + b"}"
+    assert raw_request(server, "POST", "/api/clips/Walking/pages", eight)[0] == 200
+
+
+def test_host_header_and_security_headers(server, dataset, tmp_path):
+    for host in ("evil.example.com", "evil.example.com:80", "127.0.0.1.evil.example.com"):
+        status, _, data = raw_request(server, "POST", "/api/whoami", b"{}", {"Host": host})
+        assert status == 400 and "is not served here" in json.loads(data)["error"], host
+        assert raw_request(server, "GET", "/", headers={"Host": host})[0] == 400
+    port = urlparse(server.url).port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+        status, headers, _ = raw_request(server, "GET", "/", headers={"Host": host})
+        assert status == 200, host
+        assert headers["X-Frame-Options"] == "DENY"
+        assert "script-src 'self';" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    # no inline script anywhere in the pages: every <script> has a src
+    for path in ("/", "/clips/Walking", "/segments/Walking"):
+        html = raw_request(server, "GET", path)[2].decode()
+        assert html.count("<script") == html.count("<script src=") >= 1, path
+    app = create_app(server.store, dataset.videos_root, allowed_hosts=["labels.lan"])
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "labels.lan:8765"}).status_code == 200
+    assert client.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 400
+
+
+def test_reads_need_the_token_or_the_session_cookie(server, dataset):
+    clip = dataset.clips[0].clip_id
+    reads = [f"/api/clips/Walking/{clip}", "/api/guidelines/Walking",
+             f"/media/clips/{clip}/preview.jpg", "/media/videos/vtest_a"]
+    for path in reads:
+        status, _, data = raw_get(server, path, auth={})
+        assert status == 401 and "token are required" in json.loads(data)["error"], path
+        assert raw_get(server, path, auth={"X-Annotator": "ann", "X-Token": "guess"})[0] == 403
+    # whoami sets a signed HttpOnly cookie that media requests (img, video) carry instead
+    status, headers, _ = raw_request(server, "POST", "/api/whoami", b"{}")
+    cookie = headers["Set-Cookie"]
+    assert status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    jar = {"Cookie": cookie.split(";", 1)[0]}
+    for path in reads[2:]:
+        assert raw_get(server, path, jar, auth={})[0] == 200, path
+    assert raw_get(server, reads[0], jar, auth={})[0] == 200
+    # a new token ends the sessions made with the old one
+    server.store.add_annotator("ann", "new-token")
+    status, _, data = raw_get(server, reads[3], jar, auth={})
+    assert status == 403 and "sign in again" in json.loads(data)["error"]
+    forged = {"Cookie": "session=eyJhbm5vdGF0b3IiOiJhbm4ifQ.forged.sig"}
+    assert raw_get(server, reads[3], forged, auth={})[0] == 401
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-10",
+                                    "bytes=0-10,20-30", "bytes=0-1,-5"])
+def test_invalid_and_multi_ranges_are_ignored(server, dataset, header):
+    data = open(os.path.join(dataset.videos_root, "vtest_a.webm"), "rb").read()
+    status, headers, body = raw_get(server, "/media/videos/vtest_a", {"Range": header})
+    assert (status, body == data) == (200, True)
+    assert "Content-Range" not in headers
