@@ -15,7 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
 from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
-from annotate.media import scan_shards, scan_videos
+from annotate.media import resolve_inside, scan_shards, scan_videos, video_duration
 from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
 from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
 
@@ -32,11 +32,19 @@ def _write_text(path: str, text: str) -> None:
 
 
 def prepare(store: Store, shards: str | None, videos_root: str) -> tuple[int, int]:
-    """Bring the database up to date with the shards and the videos root; returns
+    """Bring the database up to date with the shards and the videos root (paths, and the
+    durations read from the files of videos whose duration is unknown); returns
     ``(new queued clips, video files found)``."""
     added = store.add_shard_clips(scan_shards(shards)) if shards else 0
     videos = scan_videos(videos_root)
     store.set_video_paths(videos)
+    durations = {}
+    for video_id in store.videos_without_duration():
+        path = resolve_inside(videos_root, videos[video_id])
+        seconds = video_duration(path) if path else None
+        if seconds is not None and seconds > 0:
+            durations[video_id] = seconds
+    store.set_video_durations(durations)
     return added, len(videos)
 
 

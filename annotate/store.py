@@ -473,6 +473,18 @@ class Store:
                 conn.execute("INSERT INTO videos (video_id, path) VALUES (?, ?) ON CONFLICT "
                              "(video_id) DO UPDATE SET path = excluded.path", (video_id, path))
 
+    def videos_without_duration(self) -> list[str]:
+        """Ids of the videos with a file but no known duration."""
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT video_id FROM videos WHERE path IS NOT "
+                                               "NULL AND duration IS NULL ORDER BY video_id")]
+
+    def set_video_durations(self, durations: dict[str, float]) -> None:
+        """Record durations (seconds) read from the video files."""
+        with self._write() as conn:
+            conn.executemany("UPDATE videos SET duration = ? WHERE video_id = ?",
+                             [(d, v) for v, d in durations.items()])
+
     def video_path(self, video_id: str) -> str | None:
         with self._read() as conn:
             row = conn.execute("SELECT path FROM videos WHERE video_id = ?",
@@ -613,7 +625,11 @@ class Store:
         with self._write() as conn:
             self._check(conn, annotator, token)
             task = self._open_task(conn, classname, video_id, version)
-            parsed = _spans(spans, duration if task.duration is None else task.duration)
+            known = duration if task.duration is None else task.duration
+            if not _is_seconds(known):
+                raise ApiError(400, f"the duration of video {video_id!r} is unknown: send "
+                                    "'duration' (seconds, from the player)")
+            parsed = _spans(spans, known)
             at = now()
             conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
                          (video_id, classname))

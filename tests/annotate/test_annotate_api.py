@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import run_server
+from tests_annotate_helpers import FRAME_SECONDS
 
 from annotate.app import create_app
 from annotate.cli import main
@@ -504,3 +505,25 @@ def test_invalid_and_multi_ranges_are_ignored(server, dataset, header):
     status, headers, body = raw_get(server, "/media/videos/vtest_a", {"Range": header})
     assert (status, body == data) == (200, True)
     assert "Content-Range" not in headers
+
+
+def test_segments_are_bounded_by_the_duration_read_from_the_file(server, tmp_path):
+    task = call(server, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+    # the test WebM is 8 s at 10 frames/s: known from the file, not from the player
+    assert task["video_id"] == "vtest_a"
+    assert task["duration"] == pytest.approx(8.0, abs=FRAME_SECONDS)
+    path = "/api/segments/Walking/vtest_a/submit"
+    before = snapshot(server.db)
+    for spans in ([[1, 1e308]], [[1, 9.0]], [[-1, 2]]):
+        status, answer = call(server, path, {"version": 0, "segments": spans}, ANN)
+        assert status == 400, (spans, answer)
+    # a player claiming a longer video does not widen the bound
+    status, _ = call(server, path, {"version": 0, "segments": [[1, 20]], "duration": 30}, ANN)
+    assert status == 400 and snapshot(server.db) == before
+    assert call(server, path, {"version": 0, "segments": [[1, 7.5]]}, ANN) == (
+        200, {"saved": 1})
+    out = tmp_path / "segments.json"
+    assert main(["export-segments", "--db", server.db, str(out)]) == 0
+    entry = json.loads(out.read_text())["database"]["vtest_a"]
+    assert entry["duration"] == pytest.approx(8.0, abs=FRAME_SECONDS)
+    assert entry["annotations"] == [{"label": "Walking", "segment": [1.0, 7.5]}]
