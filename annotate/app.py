@@ -1,25 +1,40 @@
 """The annotation web app (Flask): clip tool, segment tool, their JSON API and media.
 
-Writes need the headers ``X-Annotator`` and ``X-Token``; every answer to a bad request is a
-4xx with ``{"error": "<what is wrong>"}`` and leaves the database unchanged.
+API calls need the headers ``X-Annotator`` and ``X-Token``, or the signed session cookie
+that a successful ``/api/whoami`` sets (so ``<video>`` and ``<img>`` can load media); every
+answer to a bad request is a 4xx with ``{"error": "<what is wrong>"}`` and leaves the
+database unchanged. Requests must name an allowed ``Host`` (against DNS rebinding), bodies
+are at most ``MAX_BODY_BYTES`` of JSON at most ``MAX_JSON_DEPTH`` deep.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
+import secrets
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import asdict
 from threading import Lock
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_file
+from flask import Flask, Response, jsonify, render_template, request, send_file, session
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_range_header
 
 from annotate.media import PREVIEW_MAX_FRAMES, preview_strip, read_record, resolve_inside
 from annotate.store import ApiError, ClipItem, SegmentTask, Store
 
 DEFAULT_PAGE_SIZE = 12
 PREVIEW_CACHE = 512  # preview strips kept in memory (about 70 kB each: 16 frames, 112 px high)
+MAX_BODY_BYTES = 1 << 20  # a page of 500 clips' labels is about 25 kB
+MAX_JSON_DEPTH = 8  # the deepest body the API takes is {"segments": [[s, e]]}: 3
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Scripts and styles only from our static files (no inline script); media and previews
+# only from this server; the tools may not be framed by another site.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
 
 
 class _PreviewCache:
@@ -42,16 +57,50 @@ class _PreviewCache:
                 self._items.popitem(last=False)
 
 
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a scalar is 0)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return deepest
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The request's JSON object body; 400 for anything else (not JSON, not an object,
+    NaN/Infinity, nested deeper than MAX_JSON_DEPTH), 413 above MAX_BODY_BYTES."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiError(400, f"the JSON body nests too deeply (at most {MAX_JSON_DEPTH} "
+                            "levels)") from None
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object "
                             "(Content-Type: application/json)")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"the JSON body nests too deeply (at most {MAX_JSON_DEPTH} levels)")
     return data
 
 
 def _who() -> tuple[str | None, str | None]:
     return request.headers.get("X-Annotator"), request.headers.get("X-Token")
+
+
+def _host_name(host: str) -> str:
+    """``Host`` header without its port; IPv6 literals without brackets."""
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _clip_json(item: ClipItem) -> dict[str, Any]:
@@ -68,11 +117,44 @@ def _task_json(task: SegmentTask) -> dict[str, Any]:
             "segments": [[s.start, s.end] for s in task.segments]}
 
 
-def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZE) -> Flask:
-    """The app over ``store``; videos are served only from ``videos_root``."""
+def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZE,
+               allowed_hosts: Iterable[str] = LOCAL_HOSTS) -> Flask:
+    """The app over ``store``; videos are served only from ``videos_root``; requests whose
+    ``Host`` (without port) is not in ``allowed_hosts`` are refused (400)."""
     app = Flask(__name__)
     app.json.sort_keys = False
+    # Session cookies are signed with a key of this process: a restart signs everyone out
+    # of media, and the pages sign in again from the token they keep.
+    app.config.update(SECRET_KEY=secrets.token_bytes(32), MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
+    hosts = {h.lower().strip("[]") for h in allowed_hosts}
     previews = _PreviewCache(PREVIEW_CACHE)
+
+    def reader() -> str:
+        """The annotator of this read: from the headers, else from the session cookie."""
+        name, token = _who()
+        if name or token or "annotator" not in session:
+            return store.check_annotator(name, token)
+        return store.check_session(session["annotator"], session.get("key", ""))
+
+    @app.before_request
+    def check_request():
+        host = _host_name(request.headers.get("Host", "")).lower()
+        if host not in hosts:
+            raise ApiError(400, f"Host {host!r} is not served here (allowed: "
+                                f"{', '.join(sorted(hosts))}; see --allowed-host)")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        if request.path.startswith(("/api/", "/media/")) and request.endpoint != "whoami":
+            reader()
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
@@ -80,7 +162,7 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") or exc.code == 413:
             return jsonify(error=exc.description), exc.code
         return exc
 
@@ -107,7 +189,10 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
 
     @app.post("/api/whoami")
     def whoami():
-        return jsonify(annotator=store.check_annotator(*_who()))
+        name, token = _who()
+        store.check_annotator(name, token)
+        session["annotator"], session["key"] = name, store.session_key(name)
+        return jsonify(annotator=name)
 
     # -- API: clips ---------------------------------------------------------------------------
 
@@ -119,7 +204,13 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         name, token = _who()
         page_id, items = store.open_page(classname, name, token, size)
         return jsonify(page_id=page_id, clips=[_clip_json(i) for i in items],
-                       progress=store.clip_progress(classname))
+                       progress=store.clip_progress(classname),
+                       lease_seconds=store.lease_seconds)
+
+    @app.post("/api/pages/<page_id>/renew")
+    def renew_page(page_id: str):
+        _body()
+        return jsonify(lease_seconds=store.renew_page(page_id, *_who()))
 
     @app.post("/api/pages/<page_id>/submit")
     def submit_page(page_id: str):
@@ -194,6 +285,13 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         if path is None:
             raise ApiError(404, f"no video file for {video_id!r}")
         mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        ranges = request.headers.get("Range")
+        if ranges is not None:
+            parsed = parse_range_header(ranges)
+            if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+                # RFC 9110 14.2: a server may ignore Range; we answer invalid, multi-range or
+                # non-byte ranges with the whole file (200), not 416
+                request.environ.pop("HTTP_RANGE", None)
         return send_file(path, mimetype=mimetype, conditional=True, max_age=0)
 
     return app

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
-from annotate.app import DEFAULT_PAGE_SIZE, create_app
+from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
 from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
-from annotate.media import scan_shards, scan_videos
-from annotate.store import ApiError, Store
+from annotate.media import resolve_inside, scan_shards, scan_videos, video_duration
+from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
 from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
 
 
@@ -32,12 +32,27 @@ def _write_text(path: str, text: str) -> None:
 
 
 def prepare(store: Store, shards: str | None, videos_root: str) -> tuple[int, int]:
-    """Bring the database up to date with the shards and the videos root; returns
+    """Bring the database up to date with the shards and the videos root (paths, and the
+    durations read from the files of videos whose duration is unknown); returns
     ``(new queued clips, video files found)``."""
     added = store.add_shard_clips(scan_shards(shards)) if shards else 0
     videos = scan_videos(videos_root)
     store.set_video_paths(videos)
+    durations = {}
+    for video_id in store.videos_without_duration():
+        path = resolve_inside(videos_root, videos[video_id])
+        seconds = video_duration(path) if path else None
+        if seconds is not None and seconds > 0:
+            durations[video_id] = seconds
+    store.set_video_durations(durations)
     return added, len(videos)
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,8 +72,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="directory of browser-playable source videos named <video_id>.<ext>")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name browsers reach the server by (the Host header, without "
+                        "port), besides --host and " + ", ".join(LOCAL_HOSTS) + "; repeatable. "
+                        "Other names are refused (against DNS rebinding)")
     p.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
                    help=f"clips per page in the clip tool (default {DEFAULT_PAGE_SIZE})")
+    p.add_argument("--lease-seconds", type=_positive_seconds, default=DEFAULT_LEASE_SECONDS,
+                   help="how long a clip page stays reserved for its annotator, in seconds, "
+                        "renewed while the page is open; an expired page's clips go back to "
+                        f"the queue (default {DEFAULT_LEASE_SECONDS})")
     p = command("add-annotator", "Create an annotator (or give them a new token).")
     p.add_argument("name")
     p.add_argument("--token", default=None, help="the token to use (default: a random one)")
@@ -71,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = Store(args.db)
+    store = Store(args.db, getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS))
     try:
         if args.command == "serve":
             return _serve(store, args)
@@ -109,7 +132,9 @@ def _serve(store: Store, args: argparse.Namespace) -> int:
     print(f"{added} new clips queued; {videos} video files under {args.videos_root}",
           flush=True)
     server = make_server(args.host, args.port,
-                         create_app(store, args.videos_root, args.page_size), threaded=True)
+                         create_app(store, args.videos_root, args.page_size,
+                                    (*LOCAL_HOSTS, args.host, *args.allowed_host)),
+                         threaded=True)
     print(f"annotation tools at http://{args.host}:{server.server_port}/ (Ctrl-C stops)",
           flush=True)
     try:

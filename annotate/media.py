@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import av
 import cv2
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
@@ -86,3 +87,25 @@ def resolve_inside(root: str, relative: str) -> str | None:
     if os.path.commonpath([base, path]) != base or not os.path.isfile(path):
         return None
     return path
+
+
+def video_duration(path: str) -> float | None:
+    """Seconds of the video file at ``path``: the video stream's duration, else the
+    container's, else the end of the last decoded frame; None if it cannot be read."""
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0] if container.streams.video else None
+            if stream is not None and stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+            if container.duration:
+                return container.duration / av.time_base
+            if stream is None:
+                return None
+            end = None
+            for frame in container.decode(stream):
+                if frame.time is not None:
+                    step = float(frame.duration * frame.time_base) if frame.duration else 0.0
+                    end = frame.time + step
+            return end
+    except (av.FFmpegError, OSError, IndexError):
+        return None

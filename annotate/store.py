@@ -16,6 +16,7 @@ import json
 import math
 import secrets
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,9 @@ from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_
 
 DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"
 CLAIM_SECONDS = 30 * 60  # a segment task opened by one annotator is theirs for this long
+# A clip page is leased to its annotator for this long; the page renews it while it is open
+# (every third of the lease), so a closed tab gives its clips back after at most this.
+DEFAULT_LEASE_SECONDS = 5 * 60
 IMPORT_ANNOTATOR = "import"
 
 _SCHEMA = """
@@ -42,7 +46,8 @@ CREATE TABLE IF NOT EXISTS clips (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
   video_id TEXT NOT NULL, subset TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
   label INTEGER NOT NULL, labelled_by TEXT, labelled_at TEXT,
-  reviewed INTEGER NOT NULL DEFAULT 0, UNIQUE (classname, clip_id));
+  reviewed INTEGER NOT NULL DEFAULT 0, leased_page TEXT, leased_by TEXT, leased_until REAL,
+  UNIQUE (classname, clip_id));
 CREATE TABLE IF NOT EXISTS clip_history (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
   label INTEGER NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL, source TEXT NOT NULL);
@@ -66,6 +71,7 @@ CREATE TABLE IF NOT EXISTS segment_history (
 CREATE TABLE IF NOT EXISTS guidelines (
   classname TEXT PRIMARY KEY, definition TEXT NOT NULL, positives TEXT NOT NULL,
   hard_negatives TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS clips_lease ON clips (leased_page);
 CREATE INDEX IF NOT EXISTS clips_queue ON clips (classname, reviewed, id);
 CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
 """
@@ -124,11 +130,20 @@ class SegmentTask:
 class Store:
     """The annotation database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+        """``lease_seconds``: how long a clip page stays reserved for its annotator without
+        a renewal."""
+        if not lease_seconds > 0:
+            raise ValueError("lease_seconds must be > 0")
         self.path = path
+        self.lease_seconds = float(lease_seconds)
         # Held open for the store's life: when the last connection to a WAL database closes,
         # SQLite checkpoints and syncs, which would otherwise happen after every request.
         self._keeper = self._connect()
+        columns = {r[1] for r in self._keeper.execute("PRAGMA table_info(clips)")}
+        if columns and "leased_page" not in columns:  # a database from before leases
+            for column in ("leased_page TEXT", "leased_by TEXT", "leased_until REAL"):
+                self._keeper.execute(f"ALTER TABLE clips ADD COLUMN {column}")
         self._keeper.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -186,6 +201,21 @@ class Store:
                            (name,)).fetchone()
         if row is None or not hmac.compare_digest(row["token_sha256"], _sha256(token)):
             raise ApiError(403, "unknown annotator or wrong token")
+        return name
+
+    def session_key(self, name: str) -> str:
+        """What a session cookie holds besides the name: a digest of the token's hash, so a
+        new token (``add-annotator`` again) ends the annotator's sessions."""
+        with self._read() as conn:
+            row = conn.execute("SELECT token_sha256 FROM annotators WHERE name = ?",
+                               (name,)).fetchone()
+        return "" if row is None else _sha256("session:" + row["token_sha256"])
+
+    def check_session(self, name: str, key: str) -> str:
+        """Return ``name`` if ``key`` is their current :meth:`session_key`, else 403."""
+        current = self.session_key(name)
+        if not current or not hmac.compare_digest(current, str(key)):
+            raise ApiError(403, "the session has ended (a new token?): sign in again")
         return name
 
     def check_annotator(self, name: str | None, token: str | None) -> str:
@@ -302,8 +332,12 @@ class Store:
 
     def open_page(self, classname: str, annotator: str, token: str | None,
                   size: int) -> tuple[str | None, list[ClipItem]]:
-        """Issue the next page (up to ``size`` unreviewed clips) of ``classname`` to an
-        annotator; returns ``(page id, clips)``, ``(None, [])`` when the queue is done."""
+        """Issue the next page (up to ``size`` unreviewed clips nobody else holds) of
+        ``classname`` to an annotator and lease its clips to them for ``lease_seconds``;
+        returns ``(page id, clips)``, ``(None, [])`` when no clip is free.
+
+        Clips the annotator already holds (an open page they reloaded) come first and move
+        to the new page; clips whose lease expired are free again."""
         if size < 1 or size > 500:
             raise ApiError(400, "page size must be between 1 and 500")
         with self._write() as conn:
@@ -311,31 +345,77 @@ class Store:
             if not conn.execute("SELECT 1 FROM clips WHERE classname = ? LIMIT 1",
                                 (classname,)).fetchone():
                 raise ApiError(404, f"unknown class {classname!r}")
-            items = self._items(conn, "c.classname = ? AND c.reviewed = 0", (classname,),
-                                size)
+            clock = time.time()
+            items = self._items(conn, "c.classname = ? AND c.reviewed = 0 AND (c.leased_until "
+                                "IS NULL OR c.leased_until < ? OR c.leased_by = ?)",
+                                (classname, clock, annotator), size)
             if not items:
                 return None, []
             page_id = uuid.uuid4().hex
             conn.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, NULL)",
                          (page_id, classname, annotator,
                           json.dumps([i.clip_id for i in items]), now()))
+            conn.executemany("UPDATE clips SET leased_page = ?, leased_by = ?, leased_until = ? "
+                             "WHERE classname = ? AND clip_id = ?",
+                             [(page_id, annotator, clock + self.lease_seconds, classname,
+                               i.clip_id) for i in items])
         return page_id, items
+
+    def _own_page(self, conn: sqlite3.Connection, page_id: str,
+                  annotator: str) -> sqlite3.Row:
+        page = conn.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if page is None:
+            raise ApiError(404, f"unknown page {page_id!r}")
+        if page["annotator"] != annotator:
+            raise ApiError(403, "this page was given to another annotator")
+        if page["submitted_at"] is not None:
+            raise ApiError(409, f"page {page_id} was already submitted at "
+                                f"{page['submitted_at']}")
+        return page
+
+    def _check_lease(self, conn: sqlite3.Connection, page: sqlite3.Row,
+                     clock: float) -> None:
+        """Refuse (409) a page whose clips someone else holds now or already labelled.
+        A lapsed lease nobody took over still counts as the page's."""
+        lost: dict[str, list[str]] = {}
+        for clip_id in json.loads(page["clip_ids"]):
+            row = conn.execute("SELECT reviewed, leased_page, leased_by, leased_until, "
+                               "labelled_by FROM clips WHERE classname = ? AND clip_id = ?",
+                               (page["classname"], clip_id)).fetchone()
+            if row["reviewed"]:
+                lost.setdefault(f"already labelled by {row['labelled_by']}", []).append(clip_id)
+            elif (row["leased_page"] != page["id"] and row["leased_until"] is not None
+                  and row["leased_until"] >= clock):
+                who = ("you, on a newer page" if row["leased_by"] == page["annotator"]
+                       else row["leased_by"])
+                lost.setdefault(f"leased to {who}", []).append(clip_id)
+        if lost:
+            detail = "; ".join(f"{why}: {', '.join(ids)}" for why, ids in lost.items())
+            raise ApiError(409, f"this page's lease expired and its clips were handed out "
+                                f"again ({detail}); open a new page")
+
+    def renew_page(self, page_id: str, annotator: str | None, token: str | None) -> float:
+        """Extend the lease of an open page by ``lease_seconds`` from now; returns the
+        lease length in seconds. 409 when its clips went to someone else meanwhile."""
+        with self._write() as conn:
+            self._check(conn, annotator, token)
+            page = self._own_page(conn, page_id, annotator)
+            clock = time.time()
+            self._check_lease(conn, page, clock)
+            conn.executemany("UPDATE clips SET leased_page = ?, leased_by = ?, leased_until = ? "
+                             "WHERE classname = ? AND clip_id = ?",
+                             [(page_id, annotator, clock + self.lease_seconds,
+                               page["classname"], c) for c in json.loads(page["clip_ids"])])
+        return self.lease_seconds
 
     def submit_page(self, page_id: str, annotator: str | None, token: str | None,
                     labels: Any) -> int:
         """Save the labels (``{clip_id: 1 or -1}`` for every clip of the page) of a page the
-        annotator was given. A page is submitted once (409 the second time). Returns the
-        number of clips saved."""
+        annotator was given. A page is submitted once (409 the second time), and only while
+        its clips are not leased to anyone else (409). Returns the number of clips saved."""
         with self._write() as conn:
             self._check(conn, annotator, token)
-            page = conn.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
-            if page is None:
-                raise ApiError(404, f"unknown page {page_id!r}")
-            if page["annotator"] != annotator:
-                raise ApiError(403, "this page was given to another annotator")
-            if page["submitted_at"] is not None:
-                raise ApiError(409, f"page {page_id} was already submitted at "
-                                    f"{page['submitted_at']}")
+            page = self._own_page(conn, page_id, annotator)
             if not isinstance(labels, dict):
                 raise ApiError(400, "'labels' must be an object {clip_id: 1 or -1}")
             expected = json.loads(page["clip_ids"])
@@ -349,10 +429,12 @@ class Store:
                    if isinstance(v, bool) or v not in (POSITIVE, NEGATIVE)]
             if bad:
                 raise ApiError(400, f"labels must be 1 or -1; bad for: {', '.join(bad)}")
+            self._check_lease(conn, page, time.time())
             at, classname = now(), page["classname"]
             for clip_id in expected:
                 conn.execute("UPDATE clips SET label = ?, labelled_by = ?, labelled_at = ?, "
-                             "reviewed = 1 WHERE classname = ? AND clip_id = ?",
+                             "reviewed = 1, leased_page = NULL, leased_by = NULL, "
+                             "leased_until = NULL WHERE classname = ? AND clip_id = ?",
                              (labels[clip_id], annotator, at, classname, clip_id))
                 conn.execute("INSERT INTO clip_history (classname, clip_id, label, annotator, "
                              "at, source) VALUES (?, ?, ?, ?, ?, ?)",
@@ -390,6 +472,18 @@ class Store:
             for video_id, path in paths.items():
                 conn.execute("INSERT INTO videos (video_id, path) VALUES (?, ?) ON CONFLICT "
                              "(video_id) DO UPDATE SET path = excluded.path", (video_id, path))
+
+    def videos_without_duration(self) -> list[str]:
+        """Ids of the videos with a file but no known duration."""
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT video_id FROM videos WHERE path IS NOT "
+                                               "NULL AND duration IS NULL ORDER BY video_id")]
+
+    def set_video_durations(self, durations: dict[str, float]) -> None:
+        """Record durations (seconds) read from the video files."""
+        with self._write() as conn:
+            conn.executemany("UPDATE videos SET duration = ? WHERE video_id = ?",
+                             [(d, v) for v, d in durations.items()])
 
     def video_path(self, video_id: str) -> str | None:
         with self._read() as conn:
@@ -514,6 +608,8 @@ class Store:
     def _open_task(self, conn: sqlite3.Connection, classname: str, video_id: str,
                    version: Any) -> SegmentTask:
         task = self._task(conn, classname, video_id)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ApiError(400, "'version' must be the integer the task was handed out with")
         if task.status != "pending" or version != task.version:
             raise ApiError(409, f"video {video_id!r} for {classname!r} was already "
                                 f"{'submitted' if task.status == 'done' else task.status} "
@@ -529,7 +625,11 @@ class Store:
         with self._write() as conn:
             self._check(conn, annotator, token)
             task = self._open_task(conn, classname, video_id, version)
-            parsed = _spans(spans, duration if task.duration is None else task.duration)
+            known = duration if task.duration is None else task.duration
+            if not _is_seconds(known):
+                raise ApiError(400, f"the duration of video {video_id!r} is unknown: send "
+                                    "'duration' (seconds, from the player)")
+            parsed = _spans(spans, known)
             at = now()
             conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
                          (video_id, classname))

@@ -4,6 +4,21 @@ const classname = grid.dataset.class;
 const pageSize = parseInt(grid.dataset.pageSize, 10);
 let page = null;  // {page_id, clips}
 let busy = false;
+let renewTimer = null;
+
+// The server leases a page's clips to us; renew while the page is open (a third of the
+// lease, so one lost request does not lose the page).
+function keepLease(data) {
+  clearInterval(renewTimer);
+  renewTimer = setInterval(async () => {
+    if (!page || page.page_id !== data.page_id) return;
+    try {
+      await api(`/api/pages/${data.page_id}/renew`);
+    } catch (e) {
+      say(e.message, "error");
+    }
+  }, (1000 * data.lease_seconds) / 3);
+}
 
 function setLabel(tile, label) {
   tile.dataset.label = String(label);
@@ -76,6 +91,7 @@ function showProgress(progress) {
 
 async function loadPage() {
   page = null;
+  clearInterval(renewTimer);
   grid.replaceChildren();
   const data = await api(`/api/clips/${encodeURIComponent(classname)}/pages`, {size: pageSize});
   showProgress(data.progress);
@@ -83,6 +99,7 @@ async function loadPage() {
   document.getElementById("submit").disabled = data.page_id === null;
   if (data.page_id === null) return;
   page = data;
+  keepLease(data);
   for (const clip of data.clips) grid.append(tileFor(clip));
   grid.dataset.pageId = data.page_id;
   grid.firstChild.focus();

@@ -42,7 +42,12 @@ function showWho() {
 let signedInHook = null;
 function onSignedIn(start) {
   signedInHook = start;
-  if (Auth.name) start(); else say("Sign in (name and token) to start.");
+  if (!Auth.name) {
+    say("Sign in (name and token) to start.");
+    return;
+  }
+  // whoami renews the session cookie that previews and videos are loaded with
+  api("/api/whoami").then(start, (e) => say(e.message, "error"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,11 +105,11 @@ class Server:
     db: str
 
 
-@pytest.fixture
-def server(dataset: Dataset, tmp_path: Path) -> Iterator[Server]:
-    """A fresh database filled from the dataset, served on a free port of 127.0.0.1."""
-    db = str(tmp_path / "annotate.sqlite")
-    store = Store(db)
+@contextmanager
+def run_server(dataset: Dataset, db: str, **store_options) -> Iterator[Server]:
+    """A database filled from the dataset (annotators ann and bob), served on a free port of
+    127.0.0.1; ``store_options`` go to :class:`Store` (e.g. ``lease_seconds``)."""
+    store = Store(db, **store_options)
     prepare(store, dataset.shards, dataset.videos_root)
     store.add_annotator("ann", "ann-token")
     store.add_annotator("bob", "bob-token")
@@ -122,3 +123,10 @@ def server(dataset: Dataset, tmp_path: Path) -> Iterator[Server]:
         httpd.shutdown()
         thread.join(timeout=5)
         store.close()
+
+
+@pytest.fixture
+def server(dataset: Dataset, tmp_path: Path) -> Iterator[Server]:
+    """A fresh database filled from the dataset, served on a free port of 127.0.0.1."""
+    with run_server(dataset, str(tmp_path / "annotate.sqlite")) as srv:
+        yield srv

@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import quote, urlparse
@@ -15,10 +16,13 @@ from urllib.parse import quote, urlparse
 import cv2
 import numpy as np
 import pytest
+from conftest import run_server
+from tests_annotate_helpers import FRAME_SECONDS
 
+from annotate.app import create_app
 from annotate.cli import main
 from annotate.media import scan_videos
-from transforms.output.hacs_files import parse_clips_csv
+from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
 BOB = {"X-Annotator": "bob", "X-Token": "bob-token"}
@@ -138,49 +142,102 @@ def test_double_submit_is_refused(server):
 def test_unknown_class_and_clip(server):
     status, answer = call(server, "/api/clips/Swimming/pages", {}, ANN)
     assert status == 404 and "unknown class 'Swimming'" in answer["error"]
-    status, answer = call(server, "/api/clips/Walking/nope_1", method="GET")
+    status, answer = call(server, "/api/clips/Walking/nope_1", headers=ANN, method="GET")
     assert status == 404 and "unknown clip 'nope_1'" in answer["error"]
     status, answer = call(server, "/api/clips/Walking/pages", {"size": 0}, ANN)
     assert status == 400 and "page size" in answer["error"]
 
 
-def test_concurrent_submits_of_the_same_page_lose_nothing(server):
-    """Two annotators hold the same clips; their submits race. Both are stored in the
-    history, and each clip ends with the label of whichever submit committed last."""
-    rounds = 5
-    for r in range(rounds):
-        pa, pb = open_page(server, ANN), open_page(server, BOB)
-        ids = [c["clip_id"] for c in pa["clips"]]
-        assert ids == [c["clip_id"] for c in pb["clips"]]
-        la = {i: (1 if (k + r) % 2 else -1) for k, i in enumerate(ids)}
-        lb = {i: -la[i] for i in ids}
-        barrier, results = threading.Barrier(2), {}
+def test_team_of_four_gets_disjoint_pages_and_labels_every_clip_once(server):
+    """4 annotators x 25 pages of 4 clips, all at once over HTTP, on a queue of exactly
+    400 clips: the pages are disjoint, every clip is labelled exactly once, then the queue
+    is done for everyone."""
+    team, pages_each, size = ["t0", "t1", "t2", "t3"], 25, 4
+    clips = [ClipLabel("Team", f"v{i // 50}", "training", 2.0 * (i % 50),
+                       2.0 * (i % 50) + 2.0, 1) for i in range(len(team) * pages_each * size)]
+    server.store.import_clips(clips, "team.csv")
+    for name in team:
+        server.store.add_annotator(name, name + "-token")
+    barrier, got, errors = threading.Barrier(len(team)), {}, []
 
-        def submit(who, page, labels, headers, barrier=barrier, results=results):
-            barrier.wait()
-            results[who] = call(server, f"/api/pages/{page['page_id']}/submit",
-                                {"labels": labels}, headers)
+    def annotate(name):
+        who = {"X-Annotator": name, "X-Token": name + "-token"}
+        barrier.wait()
+        got[name] = []
+        for k in range(pages_each):
+            page = open_page(server, who, size, "Team")
+            ids = [c["clip_id"] for c in page["clips"]]
+            got[name].append(ids)
+            status, answer = call(server, f"/api/pages/{page['page_id']}/submit",
+                                  {"labels": {c: (-1 if k % 2 else 1) for c in ids}}, who)
+            if status != 200:
+                errors.append((name, status, answer))
 
-        threads = [threading.Thread(target=submit, args=("ann", pa, la, ANN)),
-                   threading.Thread(target=submit, args=("bob", pb, lb, BOB))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert results["ann"] == (200, {"saved": 4}) and results["bob"] == (200, {"saved": 4})
-        for clip_id in ids:
-            history = server.store.clip_history("Walking", clip_id)[-2:]
-            assert sorted(h["annotator"] for h in history) == ["ann", "bob"]
-            winner = history[-1]
-            assert winner["label"] == (la if winner["annotator"] == "ann" else lb)[clip_id]
-            item = server.store.clip("Walking", clip_id)
-            assert (item.label, item.labelled_by) == (winner["label"], winner["annotator"])
-        # both pages were the whole unreviewed head of the queue; reopen it for the next round
-        conn = sqlite3.connect(server.db)
-        conn.execute("UPDATE clips SET reviewed = 0")
-        conn.commit()
-        conn.close()
-    assert len(server.store.clip_history("Walking", ids[0])) == 2 * rounds
+    threads = [threading.Thread(target=annotate, args=(n,)) for n in team]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    handed = [c for name in team for ids in got[name] for c in ids]
+    assert all(len(ids) == size for name in team for ids in got[name])
+    assert len(handed) == len(set(handed)) == len(clips)
+    conn = sqlite3.connect(server.db)
+    counts = conn.execute("SELECT clip_id, COUNT(*) FROM clip_history WHERE classname = 'Team' "
+                          "AND source LIKE 'page:%' GROUP BY clip_id").fetchall()
+    reviewed = conn.execute("SELECT COUNT(*) FROM clips WHERE classname = 'Team' AND "
+                            "reviewed = 1").fetchone()[0]
+    conn.close()
+    assert len(counts) == len(clips) and {n for _, n in counts} == {1}
+    assert reviewed == len(clips)
+    for name in team:
+        by = [c for ids in got[name] for c in ids]
+        item = server.store.clip("Team", by[0])
+        assert (item.labelled_by, item.label) == (name, 1)
+    assert open_page(server, ANN, size, "Team")["page_id"] is None
+
+
+def test_lease_expiry_returns_clips_and_refuses_the_late_submit(dataset, tmp_path):
+    with run_server(dataset, str(tmp_path / "lease.sqlite"), lease_seconds=0.6) as srv:
+        pa = open_page(srv, ANN)
+        assert pa["lease_seconds"] == 0.6
+        ids_a = [c["clip_id"] for c in pa["clips"]]
+        pb = open_page(srv, BOB)  # the other annotator gets the other clips of the queue
+        ids_b = [c["clip_id"] for c in pb["clips"]]
+        assert len(ids_b) == 2 and not set(ids_a) & set(ids_b)
+        assert open_page(srv, BOB)["clips"][0]["clip_id"] == ids_b[0]  # bob's own, again
+        # a renewal keeps ann's page: bob still gets nothing of it
+        time.sleep(0.4)
+        assert call(srv, f"/api/pages/{pa['page_id']}/renew", {}, ANN) == (
+            200, {"lease_seconds": 0.6})
+        time.sleep(0.4)
+        assert {c["clip_id"] for c in open_page(srv, BOB, size=10)["clips"]} == set(ids_b)
+        # no renewal: ann's lease expires and bob gets her clips
+        time.sleep(0.7)
+        pb2 = open_page(srv, BOB, size=10)
+        assert [c["clip_id"] for c in pb2["clips"]] == ids_a + ids_b
+        before = snapshot(srv.db)
+        status, answer = call(srv, f"/api/pages/{pa['page_id']}/submit",
+                              {"labels": {c: 1 for c in ids_a}}, ANN)
+        assert status == 409
+        assert answer["error"].startswith("this page's lease expired") and "leased to bob" in \
+            answer["error"] and ids_a[0] in answer["error"]
+        assert call(srv, f"/api/pages/{pa['page_id']}/renew", {}, ANN)[0] == 409
+        assert snapshot(srv.db) == before
+        assert call(srv, f"/api/pages/{pb2['page_id']}/submit",
+                    {"labels": {c: -1 for c in ids_a + ids_b}}, BOB) == (200, {"saved": 6})
+        status, answer = call(srv, f"/api/pages/{pa['page_id']}/submit",
+                              {"labels": {c: 1 for c in ids_a}}, ANN)
+        assert status == 409 and "already labelled by bob" in answer["error"]
+
+
+def test_an_expired_lease_nobody_took_still_submits(dataset, tmp_path):
+    with run_server(dataset, str(tmp_path / "lapsed.sqlite"), lease_seconds=0.2) as srv:
+        page = open_page(srv, ANN)
+        time.sleep(0.3)
+        assert call(srv, f"/api/pages/{page['page_id']}/submit",
+                    {"labels": {c["clip_id"]: 1 for c in page["clips"]}}, ANN) == (
+            200, {"saved": 4})
 
 
 def test_segment_queue_submit_reject_and_bad_input(server):
@@ -223,11 +280,12 @@ def test_segment_queue_submit_reject_and_bad_input(server):
     assert [(h["action"], h["annotator"]) for h in history] == [("submit", "ann")]
 
 
-def raw_get(server, path, headers=None):
-    """GET ``path`` exactly as written (no client-side normalisation of ``..``)."""
+def raw_get(server, path, headers=None, auth=ANN):
+    """GET ``path`` exactly as written (no client-side normalisation of ``..``), signed in
+    with the ``auth`` headers."""
     u = urlparse(server.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    conn.request("GET", path, headers=headers or {})
+    conn.request("GET", path, headers={**auth, **(headers or {})})
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -338,8 +396,134 @@ def test_guideline_api(server, dataset, tmp_path):
                                             "positives": [dataset.clips[0].clip_id],
                                             "hard_negatives": ["not_in_shards"]}}))
     assert main(["import-guidelines", "--db", server.db, str(path)]) == 0
-    status, g = call(server, "/api/guidelines/Walking", method="GET")
+    status, g = call(server, "/api/guidelines/Walking", headers=ANN, method="GET")
     assert status == 200 and g["definition"] == "A person walks upright."
     assert g["positives"] == [{"clip_id": dataset.clips[0].clip_id, "preview_frames": 16}]
     assert g["hard_negatives"] == [{"clip_id": "not_in_shards", "preview_frames": 0}]
-    assert call(server, "/api/guidelines/Running", method="GET")[0] == 404
+    assert call(server, "/api/guidelines/Running", headers=ANN, method="GET")[0] == 404
+
+
+def raw_request(server, method, path, body=b"", headers=None):
+    """(status, headers, body) of a request sent as written, Host header included."""
+    u = urlparse(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in {"Host": f"127.0.0.1:{u.port}", "Content-Type": "application/json",
+                 "Content-Length": str(len(body)), **ANN, **(headers or {})}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    try:
+        conn.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered (413) before reading the whole body
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), data
+
+
+@pytest.mark.parametrize("case", ["too-large", "deep", "nan", "version-string", "size-float"])
+def test_hostile_bodies_are_refused_never_500(server, case):
+    task = call(server, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+    path, body = "/api/clips/Walking/pages", json.dumps({"size": 4}).encode()
+    expected = {"too-large": (413, "larger than 1048576 bytes"),
+                "deep": (400, "nests too deeply"), "nan": (400, "must be a JSON object"),
+                "version-string": (400, "'version' must be the integer"),
+                "size-float": (400, "'size' must be an integer")}[case]
+    if case == "too-large":
+        body = b'{"labels": "' + b"x" * (10 << 20) + b'"}'
+    elif case == "deep":
+        body = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    elif case == "nan":
+        body = b'{"size": NaN}'
+    elif case == "version-string":
+        path = "/api/segments/Walking/vtest_a/submit"
+        body = json.dumps({"version": str(task["version"]), "segments": []}).encode()
+    elif case == "size-float":
+        body = b'{"size": 4.5}'
+    before = snapshot(server.db)
+    status, _, data = raw_request(server, "POST", path, body)
+    assert (status, expected[1] in json.loads(data)["error"]) == (expected[0], True)
+    assert snapshot(server.db) == before
+    # a body nested 9 deep (one more than the limit) is refused, 8 deep is read
+    nine = b'{"size": 4, "x": ' + b"[" * 8 + b"]" * 8 + b"}"
+    assert raw_request(server, "POST", "/api/clips/Walking/pages", nine)[0] == 400
+    eight = b'{"size": 4, "x": ' + b"[" * 7 + b"]" * 7 + b"}"
+    assert raw_request(server, "POST", "/api/clips/Walking/pages", eight)[0] == 200
+
+
+def test_host_header_and_security_headers(server, dataset, tmp_path):
+    for host in ("evil.example.com", "evil.example.com:80", "127.0.0.1.evil.example.com"):
+        status, _, data = raw_request(server, "POST", "/api/whoami", b"{}", {"Host": host})
+        assert status == 400 and "is not served here" in json.loads(data)["error"], host
+        assert raw_request(server, "GET", "/", headers={"Host": host})[0] == 400
+    port = urlparse(server.url).port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+        status, headers, _ = raw_request(server, "GET", "/", headers={"Host": host})
+        assert status == 200, host
+        assert headers["X-Frame-Options"] == "DENY"
+        assert "script-src 'self';" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    # no inline script anywhere in the pages: every <script> has a src
+    for path in ("/", "/clips/Walking", "/segments/Walking"):
+        html = raw_request(server, "GET", path)[2].decode()
+        assert html.count("<script") == html.count("<script src=") >= 1, path
+    app = create_app(server.store, dataset.videos_root, allowed_hosts=["labels.lan"])
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "labels.lan:8765"}).status_code == 200
+    assert client.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 400
+
+
+def test_reads_need_the_token_or_the_session_cookie(server, dataset):
+    clip = dataset.clips[0].clip_id
+    reads = [f"/api/clips/Walking/{clip}", "/api/guidelines/Walking",
+             f"/media/clips/{clip}/preview.jpg", "/media/videos/vtest_a"]
+    for path in reads:
+        status, _, data = raw_get(server, path, auth={})
+        assert status == 401 and "token are required" in json.loads(data)["error"], path
+        assert raw_get(server, path, auth={"X-Annotator": "ann", "X-Token": "guess"})[0] == 403
+    # whoami sets a signed HttpOnly cookie that media requests (img, video) carry instead
+    status, headers, _ = raw_request(server, "POST", "/api/whoami", b"{}")
+    cookie = headers["Set-Cookie"]
+    assert status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    jar = {"Cookie": cookie.split(";", 1)[0]}
+    for path in reads[2:]:
+        assert raw_get(server, path, jar, auth={})[0] == 200, path
+    assert raw_get(server, reads[0], jar, auth={})[0] == 200
+    # a new token ends the sessions made with the old one
+    server.store.add_annotator("ann", "new-token")
+    status, _, data = raw_get(server, reads[3], jar, auth={})
+    assert status == 403 and "sign in again" in json.loads(data)["error"]
+    forged = {"Cookie": "session=eyJhbm5vdGF0b3IiOiJhbm4ifQ.forged.sig"}
+    assert raw_get(server, reads[3], forged, auth={})[0] == 401
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-10",
+                                    "bytes=0-10,20-30", "bytes=0-1,-5"])
+def test_invalid_and_multi_ranges_are_ignored(server, dataset, header):
+    data = open(os.path.join(dataset.videos_root, "vtest_a.webm"), "rb").read()
+    status, headers, body = raw_get(server, "/media/videos/vtest_a", {"Range": header})
+    assert (status, body == data) == (200, True)
+    assert "Content-Range" not in headers
+
+
+def test_segments_are_bounded_by_the_duration_read_from_the_file(server, tmp_path):
+    task = call(server, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+    # the test WebM is 8 s at 10 frames/s: known from the file, not from the player
+    assert task["video_id"] == "vtest_a"
+    assert task["duration"] == pytest.approx(8.0, abs=FRAME_SECONDS)
+    path = "/api/segments/Walking/vtest_a/submit"
+    before = snapshot(server.db)
+    for spans in ([[1, 1e308]], [[1, 9.0]], [[-1, 2]]):
+        status, answer = call(server, path, {"version": 0, "segments": spans}, ANN)
+        assert status == 400, (spans, answer)
+    # a player claiming a longer video does not widen the bound
+    status, _ = call(server, path, {"version": 0, "segments": [[1, 20]], "duration": 30}, ANN)
+    assert status == 400 and snapshot(server.db) == before
+    assert call(server, path, {"version": 0, "segments": [[1, 7.5]]}, ANN) == (
+        200, {"saved": 1})
+    out = tmp_path / "segments.json"
+    assert main(["export-segments", "--db", server.db, str(out)]) == 0
+    entry = json.loads(out.read_text())["database"]["vtest_a"]
+    assert entry["duration"] == pytest.approx(8.0, abs=FRAME_SECONDS)
+    assert entry["annotations"] == [{"label": "Walking", "segment": [1.0, 7.5]}]

@@ -34,13 +34,51 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    # Playwright's wait_for_function evaluates its predicate with eval(), which the tools'
+    # CSP forbids; test_csp_previews_and_videos_with_protected_reads runs under the CSP.
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, bypass_csp=True)
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     yield pg
     context.close()
     assert errors == [], errors
+
+
+def test_csp_previews_and_videos_with_protected_reads(server, browser):
+    """Under the server's CSP (no bypass), signed in from the stored token: the clip tool's
+    previews and the segment tool's video load through the session cookie, nothing
+    violates the CSP; the same media without the cookie are refused."""
+    context = browser.new_context()
+    pg = context.new_page()
+    problems = []
+    pg.on("pageerror", lambda exc: problems.append(str(exc)))
+    # CSP violations are console errors; failed loads are checked by status instead
+    pg.on("console", lambda m: m.type == "error" and "Failed to load" not in m.text
+          and problems.append(m.text))
+    pg.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+          and problems.append(f"{r.status} {r.url}"))
+    pg.add_init_script(SIGN_IN)
+    with pg.expect_response(lambda r: r.url.endswith("preview.jpg")) as preview:
+        pg.goto(f"{server.url}/clips/Walking")
+    assert preview.value.status == 200
+    assert preview.value.headers["content-type"] == "image/jpeg"
+    assert pg.locator("#grid .clip").count() == 4
+    pg.goto(f"{server.url}/segments/Walking")
+    for _ in range(100):
+        if pg.evaluate("document.getElementById('player').readyState") >= 2:
+            break
+        pg.wait_for_timeout(100)
+    assert pg.evaluate("document.getElementById('player').duration") == pytest.approx(
+        8.0, abs=FRAME_SECONDS)
+    response = context.request.get(f"{server.url}/media/videos/vtest_a")  # the page's cookies
+    assert response.status == 200 and response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    context.clear_cookies()
+    response = context.request.get(f"{server.url}/media/videos/vtest_a")
+    assert response.status == 401 and "sign in" in response.json()["error"]
+    context.close()
+    assert problems == []
 
 
 def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
