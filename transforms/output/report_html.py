@@ -183,6 +183,58 @@ def _clip_entries(shards: list[str], files: _Files, limit: int = 400) -> dict[st
     return out
 
 
+def _tallies(videos: str, inputs: str) -> dict:
+    """Hours of video removed at each stage, and clips per class and per subset."""
+    fs = _fs()
+    labels = {}
+    if fs.exists(inputs):
+        labels = {r["video_id"]: (r.get("label") or "(no label)", r.get("subset") or "(none)")
+                  for r in _read_jsonl(inputs)}
+    removed: dict[str, float] = {}
+    total = 0.0
+    per_class: dict[str, int] = {}
+    per_subset: dict[str, int] = {}
+    for row in _read_jsonl(videos):
+        total += row.get("duration", 0.0)
+        if row["status"] != "kept":
+            stage = row.get("stage", "")
+            removed[stage] = removed.get(stage, 0.0) + row.get("duration", 0.0)
+        if row.get("clips"):
+            label, subset = labels.get(row["video_id"], ("(no label)", "(none)"))
+            per_class[label] = per_class.get(label, 0) + row["clips"]
+            per_subset[subset] = per_subset.get(subset, 0) + row["clips"]
+    return {"input_hours": total / 3600, "removed_hours": {k: v / 3600 for k, v in
+                                                           removed.items()},
+            "clips_per_class": dict(sorted(per_class.items())),
+            "clips_per_subset": dict(sorted(per_subset.items()))}
+
+
+def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
+    """A contact strip per kept video: the first scored frame of each shot, with the shot's
+    person score when it was kept."""
+    fs = _fs()
+    path = fs.join(run_dir, "kept_shots.jsonl")
+    wanted = {r["video_id"] for r in rows}
+    kept_shots = {}
+    if fs.exists(path):
+        kept_shots = {r["video_id"]: r for r in _read_jsonl(path) if r["video_id"] in wanted}
+    out = []
+    for row in rows:
+        record = kept_shots.get(row["video_id"])
+        if record is None:
+            continue
+        scores = {k["shot_index"]: k["person_score"] for k in record["kept"]}
+        _, frames, _ = _result(work, row["video_id"], row["uri"])
+        first: dict[int, str | None] = {}
+        for frame in frames:
+            if frame.shot_index not in first and len(first) < 2 * SHOTS_SHOWN:
+                first[frame.shot_index] = files.add(frame.jpeg)
+        out.append({"video_id": row["video_id"], "shots": record["shots"],
+                    "strip": [{"shot": k, "frame": v, "score": scores.get(k),
+                               "kept": k in scores} for k, v in sorted(first.items())]})
+    return out
+
+
 def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
                     per_reason: int = PER_REASON, distance: int = MATCH_DISTANCE) -> dict:
     """Pick the gallery videos of a finished run, copy their pictures into
@@ -190,6 +242,8 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
     fs = _fs()
     videos = fs.join(run_dir, "videos.jsonl")
     picked = pick(_read_jsonl(videos), per_reason)
+    kept_rows = pick(({**r, "status": "sample", "reason": "kept"} for r in _read_jsonl(videos)
+                      if r["status"] == "kept"), per_reason).get("sample/kept", [])
     wanted = {(r.get("evidence") or {}).get("kept_video_id") for rows in picked.values()
               for r in rows}
     uris = {row["video_id"]: row["uri"] for row in _read_jsonl(videos)
@@ -207,7 +261,9 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
         if status == "failed" or reason not in ("duplicate", "reference", "no_person"):
             doc["failures"][key] = [{"video_id": r["video_id"], "message": r["message"]}
                                     for r in rows[:5]]
+    doc["kept"] = _kept_entries(kept_rows, run_dir, work_folder, files)
     doc["clips"] = _clip_entries(shards, files)
+    doc.update(_tallies(videos, fs.join(run_dir, "inputs.jsonl")))
     doc["files"] = {"count": files.count, "bytes": files.bytes}
     with fs.create(fs.join(run_dir, FILES, "gallery.json"), mime_type="application/json") as f:
         f.write(json.dumps(doc, indent=1).encode("utf-8"))
@@ -222,7 +278,7 @@ def _bar_chart(rows: list[tuple[str, float]], unit: str = "") -> str:
     """A horizontal bar chart as inline SVG."""
     top = max((v for _, v in rows), default=0) or 1
     height = 22 * len(rows) + 4
-    parts = [f'<svg class="bars" width="620" height="{height}" role="img">']
+    parts = [f'<svg class="bars" width="720" height="{height}" role="img">']
     for n, (label, value) in enumerate(rows):
         y = 4 + 22 * n
         width = 380 * value / top
@@ -259,6 +315,12 @@ def render(report: dict, gallery: dict) -> str:
     out.append("<h2 id='funnel'>Funnel</h2>")
     out.append(_bar_chart([(r["stage"], r["remaining"]) for r in report["funnel"]],
                           " videos"))
+    if "input_hours" in gallery:
+        hours, rows = gallery["input_hours"], []
+        for r in report["funnel"]:
+            hours -= gallery["removed_hours"].get(r["stage"], 0.0) if r["stage"] != "input" else 0
+            rows.append((r["stage"], round(hours, 3)))
+        out.append(_bar_chart(rows, " h of video"))
     out.append("<table><tr><th>status</th><th>reason</th><th>videos</th></tr>")
     for status, reasons in report["reasons"].items():
         for reason, n in reasons.items():
@@ -309,14 +371,33 @@ def render(report: dict, gallery: dict) -> str:
                        + f"<br>shot {s['shot']}: <span class='score {css}'>{_e(score)}"
                        f"</span></span>")
         out.append("</div>")
-    out.append("<h2 id='failures'>Failures</h2><table>")
+    out.append("<h2 id='failures'>Failures</h2>")
+    if not gallery["failures"]:
+        out.append("<p>None.</p>")
+    out.append("<table>")
     for key, rows in gallery["failures"].items():
         status, reason = key.split("/", 1)
         count = report["reasons"].get(status, {}).get(reason, 0)
         first = "<br>".join(f"{_e(r['video_id'])}: {_e(r['message'])}" for r in rows)
         out.append(f"<tr><td>{_e(key)}</td><td>{count}</td><td>{first}</td></tr>")
     out.append("</table>")
+    out.append(f"<h2 id='kept'>Kept videos ({len(gallery.get('kept', []))} shown)</h2>")
+    for k in gallery.get("kept", []):
+        out.append(f"<div class='row kept' data-video='{_e(k['video_id'])}'><b>"
+                   f"{_e(k['video_id'])}</b>: {k['shots']} shots<br>")
+        for s_ in k["strip"]:
+            label = (f"<span class='score ok'>{_e(s_['score'])}</span>" if s_["kept"]
+                     else "<span class='low'>not kept</span>")
+            title = f"shot {s_['shot']}"
+            out.append(f"<span class='shot'>{_img(s_['frame'], title)}<br>{title}: {label}"
+                       "</span>")
+        out.append("</div>")
     out.append("<h2 id='clips'>Clips</h2>")
+    if gallery.get("clips_per_class"):
+        out.append("<h3>Clips per class</h3>" + _bar_chart(
+            list(gallery["clips_per_class"].items()), " clips"))
+        out.append("<h3>Clips per subset</h3>" + _bar_chart(
+            list(gallery["clips_per_subset"].items()), " clips"))
     for label, clips in gallery["clips"].items():
         out.append(f"<div class='row'><b>{_e(label)}</b><br>")
         for c in clips:
