@@ -31,12 +31,14 @@ def _write_text(path: str, text: str) -> None:
         f.write(text.encode("utf-8"))
 
 
-def prepare(store: Store, shards: str | None, videos_root: str) -> tuple[int, int]:
+def prepare(store: Store, shards: str | None, videos_root: str,
+            strip_v_prefix: bool = True) -> tuple[int, int]:
     """Bring the database up to date with the shards and the videos root (paths, and the
     durations read from the files of videos whose duration is unknown); returns
-    ``(new queued clips, video files found)``."""
+    ``(new queued clips, video files found)``. ``strip_v_prefix``: see
+    :func:`annotate.media.scan_videos`."""
     added = store.add_shard_clips(scan_shards(shards)) if shards else 0
-    videos = scan_videos(videos_root)
+    videos = scan_videos(videos_root, strip_v_prefix)
     store.set_video_paths(videos)
     durations = {}
     for video_id in store.videos_without_duration():
@@ -69,7 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", default=None,
                    help="TFRecord clip shards (glob or directory) whose clips fill the queues")
     p.add_argument("--videos-root", required=True,
-                   help="directory of browser-playable source videos named <video_id>.<ext>")
+                   help="directory of browser-playable source videos named <video_id>.<ext> "
+                        "or v_<video_id>.<ext> (as the HACS download tools save them), at "
+                        "any depth, e.g. ROOT/<classname>/v_<id>.mp4")
+    p.add_argument("--keep-v-prefix", action="store_true",
+                   help="keep a leading v_ in file names as part of the video id (by default "
+                        "it is dropped, as in the pipeline's glob input)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
@@ -128,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(store: Store, args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
-    added, videos = prepare(store, args.shards, args.videos_root)
+    added, videos = prepare(store, args.shards, args.videos_root, not args.keep_v_prefix)
     print(f"{added} new clips queued; {videos} video files under {args.videos_root}",
           flush=True)
     server = make_server(args.host, args.port,

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.inputs.manifest import video_id_from_path
 from transforms.output.records import ClipRecord, decode_jpeg, encode_jpeg, from_example
 from transforms.output.shards import iter_record_spans, match_shards
 
@@ -62,18 +63,21 @@ def preview_strip(record: ClipRecord, height: int = PREVIEW_HEIGHT,
     return encode_jpeg(np.hstack(tiles), quality=85), len(tiles)
 
 
-def scan_videos(root: str) -> dict[str, str]:
-    """``{video_id: path relative to root}`` for the video files under ``root``; the id is
-    the file name without extension (the first path in sorted order wins on a clash).
+def scan_videos(root: str, strip_v_prefix: bool = True) -> dict[str, str]:
+    """``{video_id: path relative to root}`` for the video files under ``root``, at any
+    depth; the id is the file name without extension and, unless ``strip_v_prefix`` is
+    False, without a leading ``v_`` (the pipeline's rule,
+    :func:`transforms.inputs.manifest.video_id_from_path`, so the download layout
+    ``ROOT/<classname>/v_<id>.mp4`` works). The first path in sorted order wins on a clash.
     Links that lead outside ``root`` are left out."""
     found: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
-            stem, ext = os.path.splitext(name)
             relative = os.path.relpath(os.path.join(dirpath, name), root)
-            if ext.lower() in VIDEO_EXTENSIONS and resolve_inside(root, relative):
-                found.setdefault(stem, relative)
+            if (os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+                    and resolve_inside(root, relative)):
+                found.setdefault(video_id_from_path(name, strip_v_prefix), relative)
     return found
 
 

@@ -82,6 +82,10 @@ class BuildDatasetOptions(PipelineOptions):
         parser.add_argument("--input", help="Manifest (.csv or .jsonl with video_id, uri and "
                             "optional label, subset) or a glob / directory of videos, local "
                             "or gs://. Required.")
+        parser.add_argument("--keep_v_prefix", action="store_true",
+                            help="With a glob --input, keep a leading v_ in the file names "
+                            "as part of the video id (by default v_<id>.mp4, as the HACS "
+                            "download tools name files, gives video_id <id>).")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
         parser.add_argument("--overwrite", action="store_true",
@@ -318,7 +322,7 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
             raise UsageError(f"--reference {name}={path}: no fingerprint index files at "
                              f"{path} (build one with python -m "
                              "pipelines.build_reference_index)")
-    return cfg, load_inputs(opts.input)
+    return cfg, load_inputs(opts.input, strip_v_prefix=not opts.keep_v_prefix)
 
 
 def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:

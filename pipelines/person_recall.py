@@ -11,7 +11,8 @@ wrote (``kept_shots.jsonl``, one JSON object per video, see docs/shots.md), repo
 * the share of segment time covered, and per-label segment recall.
 
 Videos absent from the kept-shots file are counted and left out (they were not processed).
-Ids match exactly or after removing a ``v_`` prefix (ActivityNet files are often ``v_<id>``).
+Ids match after the project's id rule (a leading ``v_`` dropped, as ActivityNet files are named
+``v_<id>``; ``transforms.inputs.manifest.normalise_video_id``).
 
     python -m pipelines.person_recall --ground_truth activity_net.v1-3.min.json \\
         --kept_shots 'out/kept_shots*.jsonl' [--subset validation] [--output recall.json]
@@ -27,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from apache_beam.io.filesystems import FileSystems
+
+from transforms.inputs.manifest import normalise_video_id
 
 Span = tuple[float, float]
 CLIP_SECONDS = 2.0
@@ -50,10 +53,6 @@ class RecallReport:
     per_label: dict[str, float]
 
 
-def normalise_id(video_id: str) -> str:
-    return video_id[2:] if video_id.startswith("v_") else video_id
-
-
 def read_text(uri: str) -> str:
     with FileSystems.open(uri) as f:
         return f.read().decode("utf-8")
@@ -66,7 +65,7 @@ def load_ground_truth(uri: str, subset: str | None = None) -> dict[str, list[tup
     for vid, entry in database.items():
         if subset and entry.get("subset") != subset:
             continue
-        out[normalise_id(vid)] = [(a.get("label", ""), (float(a["segment"][0]),
+        out[normalise_video_id(vid)] = [(a.get("label", ""), (float(a["segment"][0]),
                                                         float(a["segment"][1])))
                                   for a in entry.get("annotations", [])]
     return out
@@ -83,7 +82,7 @@ def load_kept_shots(pattern: str) -> dict[str, list[Span]]:
         for line in read_text(match.path).splitlines():
             if line.strip():
                 rec = json.loads(line)
-                kept[normalise_id(rec["video_id"])] = [(float(k["start"]), float(k["end"]))
+                kept[normalise_video_id(rec["video_id"])] = [(float(k["start"]), float(k["end"]))
                                                        for k in rec.get("kept", [])]
     return kept
 

@@ -1,9 +1,18 @@
 import json
+import os
+import shutil
 
 import pytest
 
 from tests.conftest import VIDEOS
-from transforms.inputs.manifest import ManifestError, glob_videos, parse_manifest, read_manifest
+from transforms.inputs.manifest import (
+    ManifestError,
+    glob_videos,
+    load_inputs,
+    parse_manifest,
+    read_manifest,
+    video_id_from_path,
+)
 
 
 def test_csv_with_optional_columns():
@@ -136,3 +145,52 @@ def test_non_utf8_manifest_stops_the_job_before_it_starts(tmp_path):
     with pytest.raises(ManifestError, match=r"m.csv line 3: not UTF-8 \(byte 0xe9 at column 1\)"):
         run(["--input", str(path), "--output", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("path", "strip", "video_id"), [
+    ("ROOT/Running/v_abc-_12.mp4", True, "abc-_12"),
+    ("gs://bucket/Running/v_abc.mp4", True, "abc"),
+    ("ROOT/Running/v_abc.mp4", False, "v_abc"),
+    ("ROOT/vtest_a.mp4", True, "vtest_a"),          # only the exact prefix v_ is dropped
+    ("ROOT/v_.mp4", True, "v_"),                    # never an empty id
+], ids=["download-layout", "bucket", "prefix-kept", "no-prefix", "prefix-only"])
+def test_video_id_from_path(path, strip, video_id):
+    assert video_id_from_path(path, strip_v_prefix=strip) == video_id
+
+
+def _download_layout(root, files):
+    """ROOT/<classname>/v_<id>.mp4 as the HACS download tools save it, from sample videos."""
+    for relative, sample in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(os.path.join(VIDEOS, sample), root / relative)
+
+
+def test_glob_over_download_layout_gives_one_input_per_video(tmp_path):
+    _download_layout(tmp_path, {"Running/v_aaa.mp4": "vtest_a.mp4",
+                                "Jumping/v_aaa.mp4": "vtest_a.mp4",  # listed under two classes
+                                "Jumping/v_bbb.mp4": "vtest_b.mp4"})
+    refs = load_inputs(str(tmp_path / "*" / "*.mp4"))
+    assert [(r.video_id, r.uri) for r in refs] == [
+        ("aaa", str(tmp_path / "Jumping" / "v_aaa.mp4")),
+        ("bbb", str(tmp_path / "Jumping" / "v_bbb.mp4"))]
+    kept = load_inputs(str(tmp_path / "*" / "*.mp4"), strip_v_prefix=False)
+    assert [r.video_id for r in kept] == ["v_aaa", "v_bbb"]
+
+
+def test_glob_same_id_different_files_names_both(tmp_path):
+    _download_layout(tmp_path, {"Running/v_aaa.mp4": "vtest_a.mp4",
+                                "Jumping/v_aaa.mp4": "vtest_b.mp4"})
+    with pytest.raises(ManifestError, match="two files give video_id 'aaa'") as info:
+        glob_videos(str(tmp_path / "*" / "*.mp4"))
+    assert str(tmp_path / "Running" / "v_aaa.mp4") in str(info.value)
+    assert str(tmp_path / "Jumping" / "v_aaa.mp4") in str(info.value)
+
+
+def test_dataset_job_option_keeps_the_prefix(tmp_path):
+    from pipelines.build_dataset import BuildDatasetOptions, _check
+
+    _download_layout(tmp_path / "in", {"Running/v_aaa.mp4": "vtest_a.mp4"})
+    argv = ["--input", str(tmp_path / "in" / "*" / "*.mp4"), "--output", str(tmp_path / "out")]
+    for extra, video_id in (([], "aaa"), (["--keep_v_prefix"], "v_aaa")):
+        _, refs = _check(BuildDatasetOptions(argv + extra))
+        assert [r.video_id for r in refs] == [video_id]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -20,8 +21,9 @@ from conftest import run_server
 from tests_annotate_helpers import FRAME_SECONDS
 
 from annotate.app import create_app
-from annotate.cli import main
+from annotate.cli import _parser, main, prepare
 from annotate.media import scan_videos
+from annotate.store import Store
 from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
@@ -527,3 +529,26 @@ def test_segments_are_bounded_by_the_duration_read_from_the_file(server, tmp_pat
     entry = json.loads(out.read_text())["database"]["vtest_a"]
     assert entry["duration"] == pytest.approx(8.0, abs=FRAME_SECONDS)
     assert entry["annotations"] == [{"label": "Walking", "segment": [1.0, 7.5]}]
+
+
+def test_videos_root_reads_the_download_layout(tmp_path):
+    """ROOT/<classname>/v_<id>.mp4, as the HACS download tools save it: ids without v_, one
+    entry for a video under two classes, and --keep-v-prefix keeps the prefix."""
+    sample = os.path.join(os.path.dirname(__file__), "..", "data", "videos", "vtest_a.mp4")
+    root = tmp_path / "videos"
+    for relative in ("Running/v_aaa.mp4", "Walking/v_aaa.mp4", "Walking/v_bbb.mp4"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sample, root / relative)
+    assert scan_videos(str(root)) == {"aaa": os.path.join("Running", "v_aaa.mp4"),
+                                      "bbb": os.path.join("Walking", "v_bbb.mp4")}
+    assert sorted(scan_videos(str(root), strip_v_prefix=False)) == ["v_aaa", "v_bbb"]
+    store = Store(str(tmp_path / "a.sqlite"))
+    try:
+        assert prepare(store, None, str(root)) == (0, 2)
+        assert store.video_path("aaa") == os.path.join("Running", "v_aaa.mp4")
+        assert store.video_path("v_aaa") is None
+        assert store.videos_without_duration() == []  # durations read from the files
+    finally:
+        store.close()
+    assert _parser().parse_args(["serve", "--db", "x", "--videos-root", str(root),
+                                 "--keep-v-prefix"]).keep_v_prefix

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 
 from transforms.types import VideoRef
@@ -17,6 +18,9 @@ from transforms.types import VideoRef
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".flv", ".mpg", ".mpeg",
                     ".wmv", ".3gp")
 REQUIRED = ("video_id", "uri")
+V_PREFIX = "v_"  # the HACS and ActivityNet download tools save <classname>/v_<youtube_id>.mp4
+
+_LOG = logging.getLogger(__name__)
 
 
 class ManifestError(ValueError):
@@ -152,32 +156,59 @@ def write_inputs(path: str, refs: list[VideoRef]) -> None:
             f.write((ref_to_json(ref) + "\n").encode("utf-8"))
 
 
-def glob_videos(pattern: str) -> list[VideoRef]:
+def normalise_video_id(video_id: str, strip_v_prefix: bool = True) -> str:
+    """The project's one id rule: ``video_id`` with a leading ``v_`` dropped (as the HACS and
+    ActivityNet tools name files, ``v_<youtube_id>``), or unchanged if ``strip_v_prefix`` is
+    False."""
+    if strip_v_prefix and video_id.startswith(V_PREFIX) and len(video_id) > len(V_PREFIX):
+        return video_id[len(V_PREFIX):]
+    return video_id
+
+
+def video_id_from_path(path: str, strip_v_prefix: bool = True) -> str:
+    """The video id a file gives (local path or URI): its name without folder and extension,
+    then :func:`normalise_video_id`."""
+    stem = os.path.splitext(path.rstrip("/").rsplit("/", 1)[-1])[0]
+    return normalise_video_id(stem, strip_v_prefix)
+
+
+def glob_videos(pattern: str, strip_v_prefix: bool = True) -> list[VideoRef]:
     """Videos matching a glob (local or bucket); a directory means every video file in it.
-    ``video_id`` is the file name without extension; clashing names fail like duplicates."""
+    ``video_id`` comes from the file name (:func:`video_id_from_path`). Two files with the
+    same id and the same size (bytes) are one video, e.g. the download layout
+    ``ROOT/<classname>/v_<id>.mp4`` with a video listed under two classes: the first path in
+    sorted order is its ``uri`` and the others are logged. Two files with the same id and
+    different sizes fail like duplicates, naming both."""
     from apache_beam.io.filesystems import FileSystems
 
     if "*" not in pattern and "?" not in pattern:
         pattern = pattern.rstrip("/") + "/*"
     matches = FileSystems.match([pattern])[0].metadata_list
-    paths = sorted(m.path for m in matches if m.path.lower().endswith(VIDEO_EXTENSIONS))
-    if not paths:
+    files = sorted((m.path, m.size_in_bytes) for m in matches
+                   if m.path.lower().endswith(VIDEO_EXTENSIONS))
+    if not files:
         raise ManifestError(f"no video files match {pattern} "
                             f"(extensions: {', '.join(VIDEO_EXTENSIONS)})")
     refs, seen = [], {}
-    for path in paths:
-        video_id = os.path.splitext(os.path.basename(path))[0]
+    for path, size in files:
+        video_id = video_id_from_path(path, strip_v_prefix)
         if video_id in seen:
-            raise ManifestError(f"two files give video_id '{video_id}': "
-                                f"{seen[video_id]} and {path}")
-        seen[video_id] = path
+            first, first_size = seen[video_id]
+            if size != first_size:
+                raise ManifestError(f"two files give video_id '{video_id}': {first} "
+                                    f"({first_size} bytes) and {path} ({size} bytes)")
+            _LOG.info("video_id '%s': %s is the same file as %s (same size); using the "
+                      "first", video_id, path, first)
+            continue
+        seen[video_id] = (path, size)
         refs.append(VideoRef(video_id=video_id, uri=path))
     return refs
 
 
-def load_inputs(spec: str) -> list[VideoRef]:
+def load_inputs(spec: str, strip_v_prefix: bool = True) -> list[VideoRef]:
     """A manifest (named ``.csv``, ``.jsonl`` or ``.json``; its content says which format it
-    is) or else a glob / directory of videos."""
+    is) or else a glob / directory of videos (``strip_v_prefix``: see
+    :func:`glob_videos`; a manifest's ids are taken as written)."""
     if spec.lower().endswith((".csv", ".jsonl", ".json")):
         return read_manifest(spec)
-    return glob_videos(spec)
+    return glob_videos(spec, strip_v_prefix)
