@@ -136,3 +136,21 @@ def test_non_utf8_manifest_stops_the_job_before_it_starts(tmp_path):
     with pytest.raises(ManifestError, match=r"m.csv line 3: not UTF-8 \(byte 0xe9 at column 1\)"):
         run(["--input", str(path), "--output", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("video_id, message", [
+    ("cat/v1", "line 3: video_id 'cat/v1' contains '/'"),
+    ("..", "line 3: video_id '..' is a path step"),
+    ("a\tb", r"line 3: video_id 'a\\tb' contains the control character '\\t'"),
+], ids=["slash", "dot-dot", "tab"])
+def test_ids_the_annotation_tool_cannot_serve_are_refused(video_id, message):
+    text = json.dumps({"video_id": "ok", "uri": "a.mp4"}) + "\n" + json.dumps(
+        {"video_id": "fine too", "uri": "b.mp4"}) + "\n" + json.dumps(
+        {"video_id": video_id, "uri": "c.mp4"}) + "\n"
+    with pytest.raises(ManifestError, match=message):
+        parse_manifest(text, name="m.jsonl")
+
+
+def test_ids_with_spaces_dots_and_unicode_pass():
+    refs = parse_manifest("video_id,uri\nmy clip.v2,a.mp4\nvidéo #1?,b.mp4\n")
+    assert [r.video_id for r in refs] == ["my clip.v2", "vidéo #1?"]

@@ -17,6 +17,23 @@ from transforms.types import VideoRef
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".flv", ".mpg", ".mpeg",
                     ".wmv", ".3gp")
 REQUIRED = ("video_id", "uri")
+# The annotation tool serves a video at /media/videos/<video_id>: a '/' (even as %2F, which
+# the server decodes before routing) splits the path and '.' / '..' are folded away by
+# browsers, so such ids are refused rather than half-served; control characters too, as
+# they have no place in a URL, a CSV cell or a log line.
+
+
+def video_id_problem(video_id: str) -> str | None:
+    """Why ``video_id`` cannot be served in one URL path segment by the annotation tool, or
+    None when it can."""
+    if video_id in (".", ".."):
+        return f"video_id {video_id!r} is a path step, not a name"
+    for char in video_id:
+        if char == "/":
+            return f"video_id {video_id!r} contains {char!r}"
+        if not char.isprintable():
+            return f"video_id {video_id!r} contains the control character {char!r}"
+    return None
 
 
 class ManifestError(ValueError):
@@ -105,6 +122,10 @@ def parse_manifest(text: str, name: str = "manifest") -> list[VideoRef]:
         uri = str(row["uri"] or "").strip()
         if not video_id:
             raise ManifestError(f"{name} {where}: empty video_id")
+        problem = video_id_problem(video_id)
+        if problem:
+            raise ManifestError(f"{name} {where}: {problem}; the annotation tool serves "
+                                "videos by id in a URL path")
         if not uri:
             raise ManifestError(f"{name} {where}: empty uri for video_id '{video_id}'")
         if video_id in seen:
@@ -167,6 +188,10 @@ def glob_videos(pattern: str) -> list[VideoRef]:
     refs, seen = [], {}
     for path in paths:
         video_id = os.path.splitext(os.path.basename(path))[0]
+        problem = video_id_problem(video_id)
+        if problem:
+            raise ManifestError(f"{path}: {problem}; the annotation tool serves videos by "
+                                "id in a URL path")
         if video_id in seen:
             raise ManifestError(f"two files give video_id '{video_id}': "
                                 f"{seen[video_id]} and {path}")
