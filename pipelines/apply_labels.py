@@ -51,7 +51,9 @@ class ApplyLabelsOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--shards", default=None,
-                            help="input TFRecord clip shards (glob or directory; local or gs://)")
+                            help="input TFRecord clip shards: a glob, a directory (its *.tfrecord) "
+                                 "or a job's output folder (the shards its dataset.json "
+                                 "publishes); local or gs://")
         parser.add_argument("--labels_csv", default=None,
                             help="HACS Clips CSV (classname,youtube_id,subset,start,end,label)")
         parser.add_argument("--output_prefix", default=None,
