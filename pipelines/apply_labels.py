@@ -33,7 +33,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 from pipelines import cli
 from transforms.output.hacs_files import ClipLabel, FormatError, decode_text, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
-from transforms.output.shards import iter_records, match_shards, write_index
+from transforms.output.shards import (
+    ShardError,
+    iter_record_spans,
+    iter_records,
+    match_shards,
+    write_index,
+)
 
 MATCHED = "matched"
 OUTCOMES = "outcomes"
@@ -190,7 +196,7 @@ def read_labels(path: str) -> list[ClipLabel]:
 
 def list_shards(spec: str) -> list[str]:
     """The shard paths ``--shards`` names, each checked to exist (a published run's
-    ``dataset.json`` may list shards since deleted)."""
+    ``dataset.json`` may list shards since deleted) and to start with a TFRecord record."""
     try:
         shards = match_shards(spec)
     except Exception as exc:  # an unreadable bucket or dataset.json
@@ -201,6 +207,11 @@ def list_shards(spec: str) -> list[str]:
     if absent:
         raise ApplyLabelsError(f"{len(absent)} of {len(shards)} shards of {spec} are "
                                f"missing, first {absent[0]}")
+    for shard in shards:  # the first record's header: a wrong file, before the job starts
+        try:
+            next(iter_record_spans(shard), None)
+        except ShardError as exc:
+            raise ApplyLabelsError(str(exc)) from None
     return shards
 
 

@@ -212,3 +212,18 @@ def test_cli_nothing_matched_exits_2_after_writing_the_report(tmp_path):
         f"line 2); 0 of 2 records labelled; report {prefix}-report.json"]
     report = json.loads(open(f"{prefix}-report.json").read())
     assert (report["rows_matched"], report["rows_unmatched"], report["records"]) == (0, 2, 2)
+
+
+def test_cli_file_that_is_not_a_shard_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
+    shard = tmp_path / "clips-00000-of-00001.tfrecord"
+    shard.write_bytes(b"classname,youtube_id,subset,start,end,label\n")  # a CSV, renamed
+    labels = tmp_path / "labels.csv"
+    labels.write_text(CSV)
+    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}",
+                                      f"--labels_csv={labels}",
+                                      f"--output_prefix={tmp_path}/out/clips"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {shard}: not a TFRecord file (bad length checksum at byte 0)"]
