@@ -8,7 +8,12 @@ clip id (``make_clip_id(video, start, end)``) equals the record's. A record with
 ``label_name`` only takes rows of that class; if several rows match, the last in the file
 wins. Records without a matching row pass through unchanged. A JSON report
 ``<output_prefix>-report.json`` counts matched / unmatched rows and labelled / unchanged
-records and lists the first unmatched rows.
+records and lists the first unmatched rows; the run prints the same counts in one line.
+
+On the command line a labels file that cannot be read, is not UTF-8 or has a malformed row,
+shards that are missing, and a run in which no row matched any record end the process with
+status 2 and one line naming the file (and row), not a traceback. ``--shards`` may also be
+a job's output folder: the shards its ``dataset.json`` publishes.
 
     python -m pipelines.apply_labels --shards 'out/clips/*.tfrecord' \\
         --labels_csv labels.csv --output_prefix out/labelled/clips
@@ -17,7 +22,6 @@ records and lists the first unmatched rows.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -26,13 +30,25 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-from transforms.output.hacs_files import ClipLabel, parse_clips_csv
+from pipelines import cli
+from transforms.output.hacs_files import ClipLabel, FormatError, decode_text, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
-from transforms.output.shards import iter_records, match_shards, write_index
+from transforms.output.shards import (
+    ShardError,
+    iter_record_spans,
+    iter_records,
+    match_shards,
+    write_index,
+)
 
 MATCHED = "matched"
 OUTCOMES = "outcomes"
 REPORT_EXAMPLES = 20  # unmatched rows listed in the report
+
+
+class ApplyLabelsError(ValueError):
+    """The job cannot run on these inputs, or ran and matched no row; the message names the
+    file (and row)."""
 
 
 class ApplyLabelsOptions(PipelineOptions):
@@ -41,7 +57,9 @@ class ApplyLabelsOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--shards", default=None,
-                            help="input TFRecord clip shards (glob or directory; local or gs://)")
+                            help="input TFRecord clip shards: a glob, a directory (its *.tfrecord) "
+                                 "or a job's output folder (the shards its dataset.json "
+                                 "publishes); local or gs://")
         parser.add_argument("--labels_csv", default=None,
                             help="HACS Clips CSV (classname,youtube_id,subset,start,end,label)")
         parser.add_argument("--output_prefix", default=None,
@@ -165,24 +183,67 @@ class ApplyLabels(beam.PTransform):
         return {"records": out["records"], "report": report}
 
 
-def _read_text(path: str) -> str:
+def read_labels(path: str) -> list[ClipLabel]:
+    """The rows of the Clips CSV at ``path`` (local or any FileSystems URI); FormatError
+    names the file, and the line of a row that is malformed or not UTF-8."""
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as f:
+            data = f.read()
+    except Exception as exc:  # a missing file, a denied bucket: the same user error
+        raise FormatError(f"cannot read labels file {path}: {exc}") from exc
+    return parse_clips_csv(decode_text(data, path), path)
+
+
+def list_shards(spec: str) -> list[str]:
+    """The shard paths ``--shards`` names, each checked to exist (a published run's
+    ``dataset.json`` may list shards since deleted) and to start with a TFRecord record."""
+    try:
+        shards = match_shards(spec)
+    except Exception as exc:  # an unreadable bucket or dataset.json
+        raise ApplyLabelsError(f"cannot list shards {spec}: {exc}") from exc
+    if not shards:
+        raise ApplyLabelsError(f"no shards match {spec}")
+    absent = [s for s in shards if not FileSystems.exists(s)]
+    if absent:
+        raise ApplyLabelsError(f"{len(absent)} of {len(shards)} shards of {spec} are "
+                               f"missing, first {absent[0]}")
+    for shard in shards:  # the first record's header: a wrong file, before the job starts
+        try:
+            next(iter_record_spans(shard), None)
+        except ShardError as exc:
+            raise ApplyLabelsError(str(exc)) from None
+    return shards
+
+
+def _read_report(path: str) -> dict[str, Any]:
     with FileSystems.open(path, compression_type="uncompressed") as f:
-        return f.read().decode("utf-8-sig")
+        return json.loads(f.read().decode("utf-8"))
+
+
+def summary_line(report: Mapping[str, Any], labels_csv: str, report_path: str) -> str:
+    """One line of a run's counts: rows matched / unmatched, records labelled / unchanged."""
+    first = (f" (first at line {report['unmatched_rows'][0][0]})"
+             if report["unmatched_rows"] else "")
+    return (f"apply_labels: {report['rows_matched']} of {report['rows']} rows of "
+            f"{labels_csv} matched a record, {report['rows_unmatched']} unmatched{first}; "
+            f"{report['records_labelled']} of {report['records']} records labelled; "
+            f"report {report_path}")
 
 
 def run(argv: list[str] | None = None, save_main_session: bool = True,
-        test_pipeline: beam.Pipeline | None = None) -> None:
-    """Run the job; flags the options do not know pass through to the runner."""
+        test_pipeline: beam.Pipeline | None = None) -> dict[str, Any]:
+    """Run the job and print its summary line; returns the report. Flags the options do not
+    know pass through to the runner. Raises ApplyLabelsError or FormatError for inputs it
+    cannot use (before the pipeline starts) and ApplyLabelsError when no row matched a
+    record (the shards and report are written all the same)."""
     options = PipelineOptions(argv)
     opts = options.view_as(ApplyLabelsOptions)
     options.view_as(SetupOptions).save_main_session = save_main_session
     missing = [f"--{n}" for n in ("shards", "labels_csv", "output_prefix") if not getattr(opts, n)]
     if missing:
-        raise SystemExit(f"apply_labels: missing {', '.join(missing)}")
-    shards = match_shards(opts.shards)
-    if not shards:
-        raise SystemExit(f"apply_labels: no shards match {opts.shards}")
-    rows = parse_clips_csv(_read_text(opts.labels_csv), opts.labels_csv)
+        raise ApplyLabelsError(f"missing {', '.join(missing)}")
+    shards = list_shards(opts.shards)
+    rows = read_labels(opts.labels_csv)
     p = test_pipeline or beam.Pipeline(options=options)
     result = (p | "ShardPaths" >> beam.Create(shards)
               | "ReadRecords" >> beam.FlatMap(iter_records)
@@ -195,10 +256,21 @@ def run(argv: list[str] | None = None, save_main_session: bool = True,
      | "ReportJson" >> beam.Map(lambda r: json.dumps(r, indent=1))
      | "WriteReport" >> beam.io.WriteToText(opts.output_prefix + "-report",
                                             file_name_suffix=".json", shard_name_template=""))
-    outcome = p.run()
-    outcome.wait_until_finish()
+    p.run().wait_until_finish()
+    report_path = opts.output_prefix + "-report.json"
+    report = _read_report(report_path)
+    print(summary_line(report, opts.labels_csv, report_path))
+    if not report["rows_matched"]:
+        raise ApplyLabelsError(f"no row of {opts.labels_csv} matched a record of "
+                               f"{opts.shards} (video id, class and span); the shards were "
+                               f"written unchanged")
+    return report
+
+
+def main() -> None:
+    cli.main(run, "python -m pipelines.apply_labels", __doc__, ApplyLabelsOptions,
+             errors=(ApplyLabelsError, FormatError), status=2)
 
 
 if __name__ == "__main__":
-    logging.getLogger().setLevel(logging.INFO)
-    run()
+    main()

@@ -118,9 +118,10 @@ def print_options_help(prog: str, doc: str, options_cls) -> None:
 
 
 def main(run: Callable[[], object], prog: str, doc: str, options_cls,
-         errors: tuple[type[BaseException], ...] = (ValueError,)) -> None:
+         errors: tuple[type[BaseException], ...] = (ValueError,), status: int = 1) -> None:
     """Run ``run()`` as a command: ``-h``/``--help`` prints the job's options; an exception
-    of a type in ``errors`` exits with status 1 and ``error: <message>``."""
+    of a type in ``errors`` prints ``error: <message>`` to stderr and exits with
+    ``status``."""
     logging.getLogger().setLevel(logging.WARNING)
     if {"-h", "--help"} & set(sys.argv[1:]):
         print_options_help(prog, doc, options_cls)
@@ -128,7 +129,8 @@ def main(run: Callable[[], object], prog: str, doc: str, options_cls,
     try:
         run()
     except errors as exc:
-        sys.exit(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(status)
     except KeyboardInterrupt:
         # The job has cleaned up (run() did). Leave without the interpreter's teardown: a
         # decoder thread may still be inside FFmpeg, and finalising modules under it can crash.

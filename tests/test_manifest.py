@@ -194,3 +194,21 @@ def test_dataset_job_option_keeps_the_prefix(tmp_path):
     for extra, video_id in (([], "aaa"), (["--keep_v_prefix"], "v_aaa")):
         _, refs = _check(BuildDatasetOptions(argv + extra))
         assert [r.video_id for r in refs] == [video_id]
+
+
+@pytest.mark.parametrize("video_id, message", [
+    ("cat/v1", "line 3: video_id 'cat/v1' contains '/'"),
+    ("..", "line 3: video_id '..' is a path step"),
+    ("a\tb", r"line 3: video_id 'a\\tb' contains the control character '\\t'"),
+], ids=["slash", "dot-dot", "tab"])
+def test_ids_the_annotation_tool_cannot_serve_are_refused(video_id, message):
+    text = json.dumps({"video_id": "ok", "uri": "a.mp4"}) + "\n" + json.dumps(
+        {"video_id": "fine too", "uri": "b.mp4"}) + "\n" + json.dumps(
+        {"video_id": video_id, "uri": "c.mp4"}) + "\n"
+    with pytest.raises(ManifestError, match=message):
+        parse_manifest(text, name="m.jsonl")
+
+
+def test_ids_with_spaces_dots_and_unicode_pass():
+    refs = parse_manifest("video_id,uri\nmy clip.v2,a.mp4\nvidéo #1?,b.mp4\n")
+    assert [r.video_id for r in refs] == ["my clip.v2", "vidéo #1?"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import apache_beam as beam
 import numpy as np
@@ -12,7 +15,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tests_annotate_helpers import write_shard
 
-from pipelines.apply_labels import ApplyLabels, row_matches, run
+from pipelines.apply_labels import ApplyLabels, ApplyLabelsError, main, row_matches, run
 from transforms.output.hacs_files import ClipLabel, parse_clips_csv
 from transforms.output.records import (
     ClipRecord,
@@ -87,7 +90,7 @@ def test_apply_labels_transform():
         assert_that(out["report"], equal_to([REPORT]), label="CheckReport")
 
 
-def test_run_writes_labelled_shards_index_and_report(tmp_path):
+def test_run_writes_labelled_shards_index_and_report(tmp_path, capsys):
     src = tmp_path / "in"
     src.mkdir()
     write_shard(src / "clips-00000-of-00002.tfrecord", [to_example(r) for r in RECORDS[:3]])
@@ -110,14 +113,117 @@ def test_run_writes_labelled_shards_index_and_report(tmp_path):
         assert len(lines) == 2 * len(list(iter_records(shard)))
     report = json.loads(open(prefix + "-report.json").read())
     assert report == REPORT
+    assert capsys.readouterr().out.splitlines() == [
+        f"apply_labels: 6 of 9 rows of {labels} matched a record, 3 unmatched (first at "
+        f"line 5); 5 of 7 records labelled; report {prefix}-report.json"]
 
 
 def test_run_refuses_missing_inputs(tmp_path):
-    with pytest.raises(SystemExit, match="missing --labels_csv"):
+    with pytest.raises(ApplyLabelsError, match="missing --labels_csv"):
         run([f"--shards={tmp_path}", f"--output_prefix={tmp_path}/o"])
     labels = tmp_path / "labels.csv"
     labels.write_text(CSV)
-    with pytest.raises(SystemExit, match="no shards match"):
+    with pytest.raises(ApplyLabelsError, match="no shards match"):
         run([f"--shards={tmp_path}/none-*.tfrecord", f"--labels_csv={labels}",
              f"--output_prefix={tmp_path}/o"])
     assert not os.path.exists(f"{tmp_path}/o-report.json")
+
+
+HEADER = b"classname,youtube_id,subset,start,end,label\n"
+GOOD = b"Walking,v1,training,92.1,94.1,1\n"
+
+
+@pytest.mark.parametrize("data, message", [
+    (HEADER + GOOD + b"Walking,v1,training,94.1,96.1,2\n",
+     "labels.csv line 3: label must be 1 or -1, got '2'"),
+    (HEADER + b"Walking,v1,training,92.1,1\n", "labels.csv line 2: expected 6 fields, got 5"),
+    (HEADER + GOOD + b"Walking,v1,training,abc,96.1,1\n",
+     "labels.csv line 3: start 'abc' is not a number"),
+    (HEADER + GOOD + b"Caf\xe9,v1,training,94.1,96.1,1\n",
+     "labels.csv line 3: not UTF-8 (byte 0xe9 at column 4); save the file as UTF-8"),
+    (HEADER + b'Walking,"v1"x,training,92.1,94.1,1\n', "labels.csv line 2: not CSV"),
+    (b"class,id\n", "labels.csv: header must be"),
+    (None, "cannot read labels file"),
+], ids=["bad-label", "field-count", "not-a-number", "not-utf8", "bad-quote", "bad-header",
+        "missing-file"])
+def test_cli_bad_labels_file_is_one_line_and_status_2(tmp_path, monkeypatch, capsys, data,
+                                                      message):
+    write_shard(tmp_path / "clips-00000-of-00001.tfrecord", [to_example(RECORDS[0])])
+    labels = tmp_path / "labels.csv"
+    if data is not None:
+        labels.write_bytes(data)
+    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}",
+                                      f"--labels_csv={labels}",
+                                      f"--output_prefix={tmp_path}/out/clips"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and message in line and str(labels) in line
+    assert not (tmp_path / "out").exists()
+
+
+def _publish(folder: Path, shards: list[Path]) -> None:
+    """A job output folder whose dataset.json publishes ``shards``."""
+    (folder / "dataset.json").write_text(json.dumps({"shards": [{"path": str(s)}
+                                                                for s in shards]}))
+
+
+def test_cli_missing_published_shard_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
+    present = tmp_path / "run" / "clips-00000-of-00002.tfrecord"
+    present.parent.mkdir()
+    write_shard(present, [to_example(RECORDS[0])])
+    gone = tmp_path / "run" / "clips-00001-of-00002.tfrecord"
+    _publish(tmp_path / "run", [present, gone])
+    labels = tmp_path / "labels.csv"
+    labels.write_text(CSV)
+    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}/run",
+                                      f"--labels_csv={labels}",
+                                      f"--output_prefix={tmp_path}/out/clips"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: 1 of 2 shards of {tmp_path}/run are missing, first {gone}"]
+
+
+def test_cli_nothing_matched_exits_2_after_writing_the_report(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shard = run_dir / "clips-00000-of-00001.tfrecord"
+    write_shard(shard, [to_example(r) for r in RECORDS[:2]])
+    (run_dir / "stray.tfrecord").write_bytes(b"")  # not published: must not be read
+    _publish(run_dir, [shard])
+    labels = tmp_path / "labels.csv"
+    labels.write_text(CSV.splitlines()[0] + "\nWalking,nope,training,0.0,2.0,1\n"
+                      "Running,v1,training,92.1,94.1,1\n")
+    prefix = tmp_path / "out" / "clips"
+    proc = subprocess.run([sys.executable, "-m", "pipelines.apply_labels",
+                           f"--shards={run_dir}", f"--labels_csv={labels}",
+                           f"--output_prefix={prefix}"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=180)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: no row of {labels} matched a record of {run_dir} (video id, class and "
+        "span); the shards were written unchanged")
+    assert proc.stdout.splitlines() == [
+        f"apply_labels: 0 of 2 rows of {labels} matched a record, 2 unmatched (first at "
+        f"line 2); 0 of 2 records labelled; report {prefix}-report.json"]
+    report = json.loads(open(f"{prefix}-report.json").read())
+    assert (report["rows_matched"], report["rows_unmatched"], report["records"]) == (0, 2, 2)
+
+
+def test_cli_file_that_is_not_a_shard_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
+    shard = tmp_path / "clips-00000-of-00001.tfrecord"
+    shard.write_bytes(b"classname,youtube_id,subset,start,end,label\n")  # a CSV, renamed
+    labels = tmp_path / "labels.csv"
+    labels.write_text(CSV)
+    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}",
+                                      f"--labels_csv={labels}",
+                                      f"--output_prefix={tmp_path}/out/clips"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {shard}: not a TFRecord file (bad length checksum at byte 0)"]

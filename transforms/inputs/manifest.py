@@ -22,6 +22,24 @@ V_PREFIX = "v_"  # the HACS and ActivityNet download tools save <classname>/v_<y
 
 _LOG = logging.getLogger(__name__)
 
+# The annotation tool serves a video at /media/videos/<video_id>: a '/' (even as %2F, which
+# the server decodes before routing) splits the path and '.' / '..' are folded away by
+# browsers, so such ids are refused rather than half-served; control characters too, as
+# they have no place in a URL, a CSV cell or a log line.
+
+
+def video_id_problem(video_id: str) -> str | None:
+    """Why ``video_id`` cannot be served in one URL path segment by the annotation tool, or
+    None when it can."""
+    if video_id in (".", ".."):
+        return f"video_id {video_id!r} is a path step, not a name"
+    for char in video_id:
+        if char == "/":
+            return f"video_id {video_id!r} contains {char!r}"
+        if not char.isprintable():
+            return f"video_id {video_id!r} contains the control character {char!r}"
+    return None
+
 
 class ManifestError(ValueError):
     """The manifest cannot be used; the message names the file and row."""
@@ -109,6 +127,10 @@ def parse_manifest(text: str, name: str = "manifest") -> list[VideoRef]:
         uri = str(row["uri"] or "").strip()
         if not video_id:
             raise ManifestError(f"{name} {where}: empty video_id")
+        problem = video_id_problem(video_id)
+        if problem:
+            raise ManifestError(f"{name} {where}: {problem}; the annotation tool serves "
+                                "videos by id in a URL path")
         if not uri:
             raise ManifestError(f"{name} {where}: empty uri for video_id '{video_id}'")
         if video_id in seen:
@@ -192,6 +214,10 @@ def glob_videos(pattern: str, strip_v_prefix: bool = True) -> list[VideoRef]:
     refs, seen = [], {}
     for path, size in files:
         video_id = video_id_from_path(path, strip_v_prefix)
+        problem = video_id_problem(video_id)
+        if problem:
+            raise ManifestError(f"{path}: {problem}; the annotation tool serves videos by "
+                                "id in a URL path")
         if video_id in seen:
             first, first_size = seen[video_id]
             if size != first_size:

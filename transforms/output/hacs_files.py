@@ -106,6 +106,33 @@ def _row(fields: dict[str, str], where: str, line: int) -> ClipLabel | ClipRowPr
     return ClipLabel(fields["classname"], video_id, subset, start, end, int(label))
 
 
+def decode_text(data: bytes, name: str) -> str:
+    """File bytes as text: UTF-8, a leading byte-order mark dropped. A byte that is not
+    UTF-8 is a FormatError naming ``name``, the line (1-based) and column (1-based, in
+    bytes)."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise FormatError(f"{name} line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} "
+                          f"at column {column}); save the file as UTF-8") from None
+
+
+def _csv_rows(reader, name: str) -> Iterator[list[str]]:
+    """``reader``'s rows; a row the csv module cannot read (a NUL byte, an unclosed quote
+    at the end of the file) is a FormatError naming its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FormatError(f"{name} line {reader.line_num}: not CSV ({exc})") from None
+        yield row
+
+
 def iter_clips_csv(text: str, name: str = "clips.csv") -> Iterator[ClipLabel | ClipRowProblem]:
     """The rows of a Clips CSV, in file order: a :class:`ClipLabel` per valid row, a
     :class:`ClipRowProblem` per row with bad values. Blank lines are skipped.
@@ -113,14 +140,15 @@ def iter_clips_csv(text: str, name: str = "clips.csv") -> Iterator[ClipLabel | C
     Raises :class:`FormatError` (naming the file, and the line for a row) when the header lacks
     a column, a row has the wrong number of fields, or ``classname`` / ``youtube_id`` is empty.
     """
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = _csv_rows(reader, name)
+    header = next(rows, None)
     columns = [h.strip() for h in header or ()]
     missing = [c for c in CLIPS_HEADER if c not in columns]
     if missing:
         raise FormatError(f"{name}: header must be {','.join(CLIPS_HEADER)}, got {header} "
                           f"(missing CSV columns {missing})")
-    for row in reader:
+    for row in rows:
         where = f"{name} line {reader.line_num}"
         if not row:
             continue

@@ -43,6 +43,11 @@ def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
             if len(header) < _HEADER.size:
                 raise ShardError(f"{path}: truncated record header at byte {offset}")
             length, _ = _HEADER.unpack(header)
+            # Checked before reading: a garbage length would otherwise be an allocation of
+            # up to 2**64 bytes (a MemoryError, not a message).
+            if _masked_crc(header[:8]) != header[8:]:
+                raise ShardError(f"{path}: not a TFRecord file (bad length checksum at byte "
+                                 f"{offset})")
             payload = f.read(length)
             footer = f.read(_FOOTER)
             if len(payload) < length or len(footer) < _FOOTER:
