@@ -12,6 +12,7 @@ job starts; every input video ends in ``videos.jsonl`` as kept, dropped or faile
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -371,10 +372,14 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     report.update(stage_costs(_counters(result), report))
     report["run"] = run_id
     write_json(report_path, report)
-    gallery = collect_gallery(run_dir, work_folder(output, cfg),
-                              [row["path"] for row in report["shards"]],
-                              distance=cfg.dedup.match.distance if cfg.dedup else 32)
-    page = write_report_html(run_dir, report, gallery)
+    try:
+        gallery = collect_gallery(run_dir, work_folder(output, cfg),
+                                  [row["path"] for row in report["shards"]],
+                                  distance=cfg.dedup.match.distance if cfg.dedup else 32)
+        page = write_report_html(run_dir, report, gallery)
+    except Exception:  # the page is a view of the run: it never costs the run itself
+        logging.exception("report.html could not be built; the run is published without it")
+        page = None
     with FileSystems.open(FileSystems.join(run_dir, layout.DATASET)) as f:
         dataset = json.loads(f.read().decode("utf-8"))
     published = layout.publish(output, run_id, {
@@ -384,7 +389,7 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     if not opts.keep_work:
         layout.remove_tree(layout.work_root(output))
     sys.stderr.write(summary_text(report) + "\n")
-    sys.stderr.write(f"published: {published}\nreport: {page}\nper video: "
+    sys.stderr.write(f"published: {published}\nreport: {page or report_path}\nper video: "
                      f"{FileSystems.join(run_dir, 'videos.jsonl')}\n")
     return report
 
