@@ -31,7 +31,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines import cli
-from transforms.output.hacs_files import ClipLabel, FormatError, decode_text, parse_clips_csv
+from transforms.output.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import (
     ShardError,
@@ -40,6 +40,7 @@ from transforms.output.shards import (
     match_shards,
     write_index,
 )
+from transforms.text import decode_utf8
 
 MATCHED = "matched"
 OUTCOMES = "outcomes"
@@ -191,7 +192,7 @@ def read_labels(path: str) -> list[ClipLabel]:
             data = f.read()
     except Exception as exc:  # a missing file, a denied bucket: the same user error
         raise FormatError(f"cannot read labels file {path}: {exc}") from exc
-    return parse_clips_csv(decode_text(data, path), path)
+    return parse_clips_csv(decode_utf8(data, path, FormatError), path)
 
 
 def list_shards(spec: str) -> list[str]:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 
+from transforms.text import decode_utf8
 from transforms.types import VideoRef
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".flv", ".mpg", ".mpeg",
@@ -53,20 +54,7 @@ def _read_text(path: str) -> str:
             data = f.read()
     except Exception as exc:  # any failure to read is the same user error
         raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
-    return decode_manifest(data, path)
-
-
-def decode_manifest(data: bytes, name: str = "manifest") -> str:
-    """Manifest bytes as text: UTF-8, a leading byte-order mark dropped. A byte that is not
-    UTF-8 is a ManifestError naming its line (1-based) and column (1-based, in bytes)."""
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - data.rfind(b"\n", 0, exc.start)
-        raise ManifestError(f"{name} line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} "
-                            f"at column {column}); save the manifest as UTF-8") from None
+    return decode_utf8(data, path, ManifestError, "manifest")
 
 
 def _json_lines(text: str, name: str) -> list[tuple[str, dict]]:

@@ -106,20 +106,6 @@ def _row(fields: dict[str, str], where: str, line: int) -> ClipLabel | ClipRowPr
     return ClipLabel(fields["classname"], video_id, subset, start, end, int(label))
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """File bytes as text: UTF-8, a leading byte-order mark dropped. A byte that is not
-    UTF-8 is a FormatError naming ``name``, the line (1-based) and column (1-based, in
-    bytes)."""
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - data.rfind(b"\n", 0, exc.start)
-        raise FormatError(f"{name} line {line}: not UTF-8 (byte 0x{data[exc.start]:02x} "
-                          f"at column {column}); save the file as UTF-8") from None
-
-
 def _csv_rows(reader, name: str) -> Iterator[list[str]]:
     """``reader``'s rows; a row the csv module cannot read (a NUL byte, an unclosed quote
     at the end of the file) is a FormatError naming its line."""
