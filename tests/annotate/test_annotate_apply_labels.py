@@ -133,6 +133,17 @@ HEADER = b"classname,youtube_id,subset,start,end,label\n"
 GOOD = b"Walking,v1,training,92.1,94.1,1\n"
 
 
+def _cli_error(monkeypatch, capsys, shards, labels, out) -> list[str]:
+    """Run ``python -m pipelines.apply_labels`` in-process; it must exit with status 2:
+    return its stderr lines."""
+    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={shards}",
+                                      f"--labels_csv={labels}", f"--output_prefix={out}/clips"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
 @pytest.mark.parametrize("data, message", [
     (HEADER + GOOD + b"Walking,v1,training,94.1,96.1,2\n",
      "labels.csv line 3: label must be 1 or -1, got '2'"),
@@ -152,13 +163,7 @@ def test_cli_bad_labels_file_is_one_line_and_status_2(tmp_path, monkeypatch, cap
     labels = tmp_path / "labels.csv"
     if data is not None:
         labels.write_bytes(data)
-    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}",
-                                      f"--labels_csv={labels}",
-                                      f"--output_prefix={tmp_path}/out/clips"])
-    with pytest.raises(SystemExit) as info:
-        main()
-    assert info.value.code == 2
-    [line] = capsys.readouterr().err.splitlines()
+    [line] = _cli_error(monkeypatch, capsys, tmp_path, labels, tmp_path / "out")
     assert line.startswith("error: ") and message in line and str(labels) in line
     assert not (tmp_path / "out").exists()
 
@@ -177,13 +182,7 @@ def test_cli_missing_published_shard_is_one_line_and_status_2(tmp_path, monkeypa
     _publish(tmp_path / "run", [present, gone])
     labels = tmp_path / "labels.csv"
     labels.write_text(CSV)
-    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}/run",
-                                      f"--labels_csv={labels}",
-                                      f"--output_prefix={tmp_path}/out/clips"])
-    with pytest.raises(SystemExit) as info:
-        main()
-    assert info.value.code == 2
-    assert capsys.readouterr().err.splitlines() == [
+    assert _cli_error(monkeypatch, capsys, tmp_path / "run", labels, tmp_path / "out") == [
         f"error: 1 of 2 shards of {tmp_path}/run are missing, first {gone}"]
 
 
@@ -219,11 +218,5 @@ def test_cli_file_that_is_not_a_shard_is_one_line_and_status_2(tmp_path, monkeyp
     shard.write_bytes(b"classname,youtube_id,subset,start,end,label\n")  # a CSV, renamed
     labels = tmp_path / "labels.csv"
     labels.write_text(CSV)
-    monkeypatch.setattr(sys, "argv", ["apply_labels", f"--shards={tmp_path}",
-                                      f"--labels_csv={labels}",
-                                      f"--output_prefix={tmp_path}/out/clips"])
-    with pytest.raises(SystemExit) as info:
-        main()
-    assert info.value.code == 2
-    assert capsys.readouterr().err.splitlines() == [
+    assert _cli_error(monkeypatch, capsys, tmp_path, labels, tmp_path / "out") == [
         f"error: {shard}: not a TFRecord file (bad length checksum at byte 0)"]
