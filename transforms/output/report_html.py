@@ -52,12 +52,10 @@ def sample_key(video_id: str) -> bytes:
 
 
 def pick(rows: Iterable[dict], per_reason: int) -> dict[str, list[dict]]:
-    """Per ``status/reason``: the ``per_reason`` rows with the smallest sample keys, in that
-    order (bounded memory: one heap per reason)."""
+    """Per ``status/reason`` (``kept/`` for kept videos): the ``per_reason`` rows with the
+    smallest sample keys, in that order (bounded memory: one heap per reason)."""
     heaps: dict[str, list] = {}
     for row in rows:
-        if row["status"] == "kept":
-            continue
         key = f"{row['status']}/{row['reason']}"
         heap = heaps.setdefault(key, [])
         item = (tuple(-b for b in sample_key(row["video_id"])), row["video_id"], row)
@@ -183,30 +181,41 @@ def _clip_entries(shards: list[str], files: _Files, limit: int = 400) -> dict[st
     return out
 
 
-def _tallies(videos: str, inputs: str) -> dict:
-    """Hours of video removed at each stage, and clips per class and per subset."""
-    fs = _fs()
-    labels = {}
-    if fs.exists(inputs):
-        labels = {r["video_id"]: (r.get("label") or "(no label)", r.get("subset") or "(none)")
-                  for r in _read_jsonl(inputs)}
-    removed: dict[str, float] = {}
-    total = 0.0
-    per_class: dict[str, int] = {}
-    per_subset: dict[str, int] = {}
-    for row in _read_jsonl(videos):
-        total += row.get("duration", 0.0)
+class _Tallies:
+    """Hours of video removed at each stage, and clips per class and per subset, added up
+    over the rows of videos.jsonl (``labels``: video id -> (label, subset) from
+    inputs.jsonl)."""
+
+    def __init__(self, labels: dict[str, tuple[str, str]]):
+        self._labels = labels
+        self.total = 0.0
+        self.removed: dict[str, float] = {}
+        self.per_class: dict[str, int] = {}
+        self.per_subset: dict[str, int] = {}
+
+    def add(self, row: dict) -> dict:
+        self.total += row.get("duration", 0.0)
         if row["status"] != "kept":
             stage = row.get("stage", "")
-            removed[stage] = removed.get(stage, 0.0) + row.get("duration", 0.0)
+            self.removed[stage] = self.removed.get(stage, 0.0) + row.get("duration", 0.0)
         if row.get("clips"):
-            label, subset = labels.get(row["video_id"], ("(no label)", "(none)"))
-            per_class[label] = per_class.get(label, 0) + row["clips"]
-            per_subset[subset] = per_subset.get(subset, 0) + row["clips"]
-    return {"input_hours": total / 3600, "removed_hours": {k: v / 3600 for k, v in
-                                                           removed.items()},
-            "clips_per_class": dict(sorted(per_class.items())),
-            "clips_per_subset": dict(sorted(per_subset.items()))}
+            label, subset = self._labels.get(row["video_id"], ("(no label)", "(none)"))
+            self.per_class[label] = self.per_class.get(label, 0) + row["clips"]
+            self.per_subset[subset] = self.per_subset.get(subset, 0) + row["clips"]
+        return row
+
+    def doc(self) -> dict:
+        return {"input_hours": self.total / 3600,
+                "removed_hours": {k: v / 3600 for k, v in self.removed.items()},
+                "clips_per_class": dict(sorted(self.per_class.items())),
+                "clips_per_subset": dict(sorted(self.per_subset.items()))}
+
+
+def _labels(inputs: str) -> dict[str, tuple[str, str]]:
+    if not _fs().exists(inputs):
+        return {}
+    return {r["video_id"]: (r.get("label") or "(no label)", r.get("subset") or "(none)")
+            for r in _read_jsonl(inputs)}
 
 
 def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
@@ -241,9 +250,11 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
     ``report_files/`` and write ``report_files/gallery.json``; returns it."""
     fs = _fs()
     videos = fs.join(run_dir, "videos.jsonl")
-    picked = pick(_read_jsonl(videos), per_reason)
-    kept_rows = pick(({**r, "status": "sample", "reason": "kept"} for r in _read_jsonl(videos)
-                      if r["status"] == "kept"), per_reason).get("sample/kept", [])
+    tallies = _Tallies(_labels(fs.join(run_dir, "inputs.jsonl")))
+    # One pass picks the gallery videos and adds up the tallies; a second finds the URIs of
+    # the videos the duplicates were matched with.
+    picked = pick((tallies.add(row) for row in _read_jsonl(videos)), per_reason)
+    kept_rows = picked.pop("kept/", [])
     wanted = {(r.get("evidence") or {}).get("kept_video_id") for rows in picked.values()
               for r in rows}
     uris = {row["video_id"]: row["uri"] for row in _read_jsonl(videos)
@@ -263,7 +274,7 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
                                     for r in rows[:5]]
     doc["kept"] = _kept_entries(kept_rows, run_dir, work_folder, files)
     doc["clips"] = _clip_entries(shards, files)
-    doc.update(_tallies(videos, fs.join(run_dir, "inputs.jsonl")))
+    doc.update(tallies.doc())
     doc["files"] = {"count": files.count, "bytes": files.bytes}
     with fs.create(fs.join(run_dir, FILES, "gallery.json"), mime_type="application/json") as f:
         f.write(json.dumps(doc, indent=1).encode("utf-8"))
