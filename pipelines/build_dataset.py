@@ -52,7 +52,7 @@ from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.report import stage_costs, summary_text
 from transforms.output.report_html import collect_gallery, write_report_html
-from transforms.output.stage import WriteClipShards, WriteRunReport, write_json
+from transforms.output.stage import WriteClipShards, WriteRunReport
 from transforms.persons.config import (
     PersonConfig,
     add_person_arguments,
@@ -371,7 +371,7 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
         report = json.loads(f.read().decode("utf-8"))
     report.update(stage_costs(_counters(result), report))
     report["run"] = run_id
-    write_json(report_path, report)
+    layout.write_json_atomically(report_path, report)
     try:
         gallery = collect_gallery(run_dir, work_folder(output, cfg),
                                   [row["path"] for row in report["shards"]],

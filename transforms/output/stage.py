@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
 from transforms.output.shards import RecordWriter, write_index
 from transforms.types import ShardInfo
@@ -80,12 +81,6 @@ class WriteClipShards(beam.PTransform):
         return ({"records": keyed, "shard": every}
                 | "GroupByShard" >> beam.CoGroupByKey()
                 | "WriteShards" >> beam.ParDo(_WriteShard(self._output, n)))
-
-
-def write_json(path: str, doc: dict) -> None:
-    """Write a JSON document to a local path or any Beam FileSystems URI."""
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write((json.dumps(doc, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
 class _TallyFn(beam.CombineFn):
@@ -158,9 +153,9 @@ class WriteRunReport(beam.PTransform):
                               self._settings)
         for extra in extras:
             report.update(extra)
-        write_json(FileSystems.join(self._output, "dataset.json"),
+        write_json_atomically(FileSystems.join(self._output, "dataset.json"),
                    dataset_manifest(list(shards), self._labels, self._settings,
                                     self._fingerprints))
         path = FileSystems.join(self._output, "report.json")
-        write_json(path, report)
+        write_json_atomically(path, report)
         return path
