@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from apache_beam.io.filesystems import FileSystems
 
 from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
-from annotate.formats import format_segments_json, parse_guidelines_json, parse_segments_json
+from annotate.formats import (
+    format_agreement_csv,
+    format_segments_json,
+    parse_guidelines_json,
+    parse_segments_json,
+)
 from annotate.media import resolve_inside, scan_shards, scan_videos, video_duration
 from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
 from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
@@ -48,6 +53,19 @@ def prepare(store: Store, shards: str | None, videos_root: str,
             durations[video_id] = seconds
     store.set_video_durations(durations)
     return added, len(videos)
+
+
+def agreement_path(path: str) -> str:
+    """Where ``export-clips PATH`` writes its agreement sidecar unless told:
+    ``clips.csv`` -> ``clips.agreement.csv``."""
+    return (path[:-4] if path.endswith(".csv") else path) + ".agreement.csv"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -89,19 +107,31 @@ def _parser() -> argparse.ArgumentParser:
                    help="how long a clip page stays reserved for its annotator, in seconds, "
                         "renewed while the page is open; an expired page's clips go back to "
                         f"the queue (default {DEFAULT_LEASE_SECONDS})")
+    p.add_argument("--labels-per-clip", type=_positive_int, default=1, metavar="N",
+                   help="how many different annotators label each clip (default 1); with "
+                        "N > 1 the Clips CSV export keeps the majority label and writes the "
+                        "votes and agreement beside it")
     p = command("add-annotator", "Create an annotator (or give them a new token).")
     p.add_argument("name")
     p.add_argument("--token", default=None, help="the token to use (default: a random one)")
     for name, what in (("clips", "HACS Clips CSV"), ("segments", "HACS Segments JSON")):
         command(f"import-{name}", f"Load a {what} into the database.").add_argument("path")
-        command(f"export-{name}", f"Write the database's labels as {what}.").add_argument("path")
+    p = command("export-clips", "Write the database's labels as HACS Clips CSV.")
+    p.add_argument("path")
+    p.add_argument("--agreement", default=None, metavar="PATH",
+                   help="also write the votes and agreement of every exported clip here "
+                        "(default: written to PATH's .agreement.csv when some clip has "
+                        "labels from more than one annotator)")
+    p = command("export-segments", "Write the database's segments as HACS Segments JSON.")
+    p.add_argument("path")
     command("import-guidelines", "Load per-class guidelines (JSON).").add_argument("path")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = Store(args.db, getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS))
+    store = Store(args.db, getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS),
+                  getattr(args, "labels_per_clip", 1))
     try:
         if args.command == "serve":
             return _serve(store, args)
@@ -111,9 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             n = store.import_clips(parse_clips_csv(_read_text(args.path), args.path), args.path)
             print(f"imported {n} clip labels from {args.path}")
         elif args.command == "export-clips":
-            rows = store.export_clips()
-            _write_text(args.path, format_clips_csv(rows))
-            print(f"exported {len(rows)} clip labels to {args.path}")
+            _export_clips(store, args.path, args.agreement)
         elif args.command == "import-segments":
             data = parse_segments_json(_read_text(args.path), args.path)
             print(f"imported {store.import_segments(data, args.path)} videos from {args.path}")
@@ -130,6 +158,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         store.close()
     return 0
+
+
+def _export_clips(store: Store, path: str, agreement: str | None) -> None:
+    """The Clips CSV at ``path`` and, when asked or when some clip has several labels, the
+    agreement sidecar."""
+    rows = store.export_clips()
+    _write_text(path, format_clips_csv(rows))
+    print(f"exported {len(rows)} clip labels to {path}")
+    votes = store.export_clip_votes()
+    several = [v for v in votes if len(v.votes) > 1]
+    if agreement is None and not several:
+        return
+    agreement = agreement or agreement_path(path)
+    _write_text(agreement, format_agreement_csv(votes))
+    unanimous = sum(1 for v in several if v.agreement == 1.0)
+    print(f"agreement: {unanimous} of {len(several)} clips with labels from several "
+          f"annotators are unanimous; votes in {agreement}")
 
 
 def _serve(store: Store, args: argparse.Namespace) -> int:

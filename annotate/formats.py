@@ -17,13 +17,15 @@ Segments file are carried through (``SegmentVideo.extra``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from transforms.output.hacs_files import FormatError, check_span
+from transforms.output.hacs_files import CLIPS_HEADER, ClipLabel, FormatError, check_span
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,49 @@ def default_taxonomy(classes: Sequence[str]) -> list[dict[str, Any]]:
     nodes += [{"nodeId": i, "nodeName": c, "parentId": 0, "parentName": "Root"}
               for i, c in enumerate(sorted(set(classes)), start=1)]
     return nodes
+
+
+AGREEMENT_HEADER = (*CLIPS_HEADER, "labels", "positive", "negative", "agreement", "annotators")
+
+
+@dataclass(frozen=True)
+class ClipVotes:
+    """A Clips CSV row (``row.label``: the majority of the votes, a tie negative) and the
+    labels annotators gave the clip: ``(annotator, 1 or -1)`` in the order given."""
+
+    row: ClipLabel
+    votes: tuple[tuple[str, int], ...]
+
+    @property
+    def positive(self) -> int:
+        return sum(1 for _, label in self.votes if label == 1)
+
+    @property
+    def negative(self) -> int:
+        return len(self.votes) - self.positive
+
+    @property
+    def agreement(self) -> float | None:
+        """The share of the votes that agree with the majority, 0.5..1 (None: no votes)."""
+        if not self.votes:
+            return None
+        return max(self.positive, self.negative) / len(self.votes)
+
+
+def format_agreement_csv(rows: Iterable[ClipVotes]) -> str:
+    """The agreement sidecar of a Clips CSV: the CSV's columns, then ``labels`` (votes),
+    ``positive``, ``negative``, ``agreement`` (majority share, 3 decimals; empty without
+    votes) and ``annotators`` (``name:label`` joined by ``;``), one line per CSV row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(AGREEMENT_HEADER)
+    for v in rows:
+        r = v.row
+        share = "" if v.agreement is None else f"{v.agreement:.3f}"
+        writer.writerow([r.classname, r.video_id, r.subset, repr(float(r.start)),
+                         repr(float(r.end)), r.label, len(v.votes), v.positive, v.negative,
+                         share, ";".join(f"{name}:{label}" for name, label in v.votes)])
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ says who and when. Request problems raise :class:`ApiError` with an HTTP status 
 anything is written (the transaction is rolled back), so a bad request changes nothing.
 
 Times stored here are seconds (clip and segment spans) and ISO 8601 UTC strings (when).
+
+Clips may be labelled by several annotators (``labels_per_clip``): every label given in the
+clip tool is a row of ``clip_votes`` (one per clip and annotator), ``clips.reviewed`` counts
+them, and ``clips.label`` is the majority (a tie is negative: the action was not shown to a
+majority). A clip leaves the queue once it has ``labels_per_clip`` labels; the leases of open
+pages (``clip_leases``, one per clip and annotator) count toward that number.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from annotate.formats import Guideline, Segment, SegmentsFile, SegmentVideo, default_taxonomy
+from annotate.formats import (
+    ClipVotes,
+    Guideline,
+    Segment,
+    SegmentsFile,
+    SegmentVideo,
+    default_taxonomy,
+)
 from transforms.output.hacs_files import ClipLabel, FormatError, check_span
 from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
 
@@ -46,8 +59,14 @@ CREATE TABLE IF NOT EXISTS clips (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
   video_id TEXT NOT NULL, subset TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
   label INTEGER NOT NULL, labelled_by TEXT, labelled_at TEXT,
-  reviewed INTEGER NOT NULL DEFAULT 0, leased_page TEXT, leased_by TEXT, leased_until REAL,
-  UNIQUE (classname, clip_id));
+  reviewed INTEGER NOT NULL DEFAULT 0, UNIQUE (classname, clip_id));
+CREATE TABLE IF NOT EXISTS clip_votes (
+  classname TEXT NOT NULL, clip_id TEXT NOT NULL, annotator TEXT NOT NULL,
+  label INTEGER NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (classname, clip_id, annotator));
+CREATE TABLE IF NOT EXISTS clip_leases (
+  classname TEXT NOT NULL, clip_id TEXT NOT NULL, annotator TEXT NOT NULL,
+  page TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (classname, clip_id, annotator));
 CREATE TABLE IF NOT EXISTS clip_history (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
   label INTEGER NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL, source TEXT NOT NULL);
@@ -71,7 +90,6 @@ CREATE TABLE IF NOT EXISTS segment_history (
 CREATE TABLE IF NOT EXISTS guidelines (
   classname TEXT PRIMARY KEY, definition TEXT NOT NULL, positives TEXT NOT NULL,
   hard_negatives TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS clips_lease ON clips (leased_page);
 CREATE INDEX IF NOT EXISTS clips_queue ON clips (classname, reviewed, id);
 CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
 """
@@ -98,7 +116,8 @@ def _sha256(token: str) -> str:
 @dataclass(frozen=True)
 class ClipItem:
     """A clip in a class's queue: span in seconds, current ``label`` (1 / -1), its frame
-    count in a shard (0: no shard holds it) and whether its source video file is served."""
+    count in a shard (0: no shard holds it) and whether its source video file is served.
+    ``labelled_by``/``labelled_at``: the last label given (or the import)."""
 
     classname: str
     clip_id: str
@@ -109,9 +128,10 @@ class ClipItem:
     label: int
     labelled_by: str | None
     labelled_at: str | None
-    reviewed: bool
+    reviewed: bool  # it has all the labels the store asks for (labels_per_clip)
     num_frames: int
     has_video: bool
+    votes: int  # labels given in the clip tool so far
 
 
 @dataclass(frozen=True)
@@ -130,21 +150,29 @@ class SegmentTask:
 class Store:
     """The annotation database at ``path`` (created on first use)."""
 
-    def __init__(self, path: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+    def __init__(self, path: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 labels_per_clip: int = 1):
         """``lease_seconds``: how long a clip page stays reserved for its annotator without
-        a renewal."""
+        a renewal; ``labels_per_clip``: how many different annotators label each clip."""
         if not lease_seconds > 0:
             raise ValueError("lease_seconds must be > 0")
+        if labels_per_clip < 1:
+            raise ValueError("labels_per_clip must be >= 1")
         self.path = path
         self.lease_seconds = float(lease_seconds)
+        self.labels_per_clip = int(labels_per_clip)
         # Held open for the store's life: when the last connection to a WAL database closes,
         # SQLite checkpoints and syncs, which would otherwise happen after every request.
         self._keeper = self._connect()
-        columns = {r[1] for r in self._keeper.execute("PRAGMA table_info(clips)")}
-        if columns and "leased_page" not in columns:  # a database from before leases
-            for column in ("leased_page TEXT", "leased_by TEXT", "leased_until REAL"):
-                self._keeper.execute(f"ALTER TABLE clips ADD COLUMN {column}")
+        tables = {r[0] for r in self._keeper.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
         self._keeper.executescript(_SCHEMA)
+        if "clips" in tables and "clip_votes" not in tables:
+            # a database from before votes: each reviewed clip had one label, its annotator's
+            self._keeper.execute(
+                "INSERT OR IGNORE INTO clip_votes SELECT classname, clip_id, labelled_by, "
+                "label, '', labelled_at FROM clips WHERE reviewed > 0 AND labelled_by IS NOT "
+                "NULL")
 
     def close(self) -> None:
         self._keeper.close()
@@ -283,6 +311,20 @@ class Store:
                                 "FROM clips WHERE labelled_by IS NOT NULL ORDER BY id")
             return [ClipLabel(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
+    def export_clip_votes(self) -> list[ClipVotes]:
+        """The rows of :meth:`export_clips`, in the same order, with the labels given to
+        each clip in the clip tool (annotator, label), in the order they came."""
+        with self._read() as conn:
+            rows = conn.execute('SELECT classname, clip_id, video_id, subset, start, "end", '
+                                "label FROM clips WHERE labelled_by IS NOT NULL ORDER BY id"
+                                ).fetchall()
+            votes: dict[tuple[str, str], list[tuple[str, int]]] = {}
+            for v in conn.execute("SELECT classname, clip_id, annotator, label FROM clip_votes "
+                                  "ORDER BY at, rowid"):
+                votes.setdefault((v[0], v[1]), []).append((v[2], v[3]))
+        return [ClipVotes(ClipLabel(r[0], r[2], r[3], r[4], r[5], r[6]),
+                          tuple(votes.get((r[0], r[1]), ()))) for r in rows]
+
     def clip_media(self, clip_id: str) -> tuple[str, int, int, int] | None:
         """``(shard, offset, length, frame count)`` of a clip's record (offset and length in
         bytes), None if no shard holds it."""
@@ -294,16 +336,20 @@ class Store:
     # -- clips: the labelling tool ------------------------------------------------------------
 
     def clip_classes(self) -> list[dict[str, Any]]:
-        """Per class: clips in the queue and how many were reviewed."""
+        """Per class: clips in the queue and how many were reviewed (have all their
+        labels)."""
         with self._read() as conn:
-            rows = conn.execute("SELECT classname, COUNT(*), SUM(reviewed) FROM clips "
-                                "GROUP BY classname ORDER BY classname").fetchall()
+            rows = conn.execute("SELECT classname, COUNT(*), SUM(reviewed >= ?) FROM clips "
+                                "GROUP BY classname ORDER BY classname",
+                                (self.labels_per_clip,)).fetchall()
         return [{"classname": r[0], "total": r[1], "reviewed": r[2] or 0} for r in rows]
 
     def clip_progress(self, classname: str) -> dict[str, int]:
+        """``{"total": clips of the class, "reviewed": those with all their labels}``."""
         with self._read() as conn:
-            row = conn.execute("SELECT COUNT(*), COALESCE(SUM(reviewed), 0) FROM clips "
-                               "WHERE classname = ?", (classname,)).fetchone()
+            row = conn.execute("SELECT COUNT(*), COALESCE(SUM(reviewed >= ?), 0) FROM clips "
+                               "WHERE classname = ?",
+                               (self.labels_per_clip, classname)).fetchone()
         return {"total": row[0], "reviewed": row[1]}
 
     def _items(self, conn: sqlite3.Connection, where: str, args: tuple,
@@ -314,7 +360,8 @@ class Store:
             "v.path IS NOT NULL FROM clips c LEFT JOIN clip_media m ON m.clip_id = c.clip_id "
             f"LEFT JOIN videos v ON v.video_id = c.video_id WHERE {where} ORDER BY c.id "
             "LIMIT ?", (*args, limit)).fetchall()
-        return [ClipItem(*r[:9], bool(r[9]), r[10], bool(r[11])) for r in rows]
+        return [ClipItem(*r[:9], r[9] >= self.labels_per_clip, r[10], bool(r[11]), r[9])
+                for r in rows]
 
     def clip(self, classname: str, clip_id: str) -> ClipItem:
         with self._read() as conn:
@@ -332,12 +379,15 @@ class Store:
 
     def open_page(self, classname: str, annotator: str, token: str | None,
                   size: int) -> tuple[str | None, list[ClipItem]]:
-        """Issue the next page (up to ``size`` unreviewed clips nobody else holds) of
-        ``classname`` to an annotator and lease its clips to them for ``lease_seconds``;
-        returns ``(page id, clips)``, ``(None, [])`` when no clip is free.
+        """Issue the next page (up to ``size`` clips) of ``classname`` to an annotator and
+        lease its clips to them for ``lease_seconds``; returns ``(page id, clips)``,
+        ``(None, [])`` when no clip is free for them.
 
-        Clips the annotator already holds (an open page they reloaded) come first and move
-        to the new page; clips whose lease expired are free again."""
+        A clip is free for an annotator who has not labelled it yet while its labels plus
+        the live leases of other annotators are fewer than ``labels_per_clip``: with one
+        label per clip, pages are disjoint; with N, a clip goes to N different annotators.
+        Clips the annotator already holds (an open page they reloaded) move to the new page;
+        clips whose lease expired are free again."""
         if size < 1 or size > 500:
             raise ApiError(400, "page size must be between 1 and 500")
         with self._write() as conn:
@@ -346,20 +396,31 @@ class Store:
                                 (classname,)).fetchone():
                 raise ApiError(404, f"unknown class {classname!r}")
             clock = time.time()
-            items = self._items(conn, "c.classname = ? AND c.reviewed = 0 AND (c.leased_until "
-                                "IS NULL OR c.leased_until < ? OR c.leased_by = ?)",
-                                (classname, clock, annotator), size)
+            conn.execute("DELETE FROM clip_leases WHERE until < ?", (clock,))
+            n = self.labels_per_clip
+            items = self._items(
+                conn, "c.classname = ? AND c.reviewed < ? AND NOT EXISTS (SELECT 1 FROM "
+                "clip_votes v WHERE v.classname = c.classname AND v.clip_id = c.clip_id AND "
+                "v.annotator = ?) AND c.reviewed + (SELECT COUNT(*) FROM clip_leases l WHERE "
+                "l.classname = c.classname AND l.clip_id = c.clip_id AND l.annotator != ?) < ?",
+                (classname, n, annotator, annotator, n), size)
             if not items:
                 return None, []
             page_id = uuid.uuid4().hex
             conn.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, NULL)",
                          (page_id, classname, annotator,
                           json.dumps([i.clip_id for i in items]), now()))
-            conn.executemany("UPDATE clips SET leased_page = ?, leased_by = ?, leased_until = ? "
-                             "WHERE classname = ? AND clip_id = ?",
-                             [(page_id, annotator, clock + self.lease_seconds, classname,
-                               i.clip_id) for i in items])
+            self._lease(conn, classname, [i.clip_id for i in items], annotator, page_id,
+                        clock + self.lease_seconds)
         return page_id, items
+
+    @staticmethod
+    def _lease(conn: sqlite3.Connection, classname: str, clip_ids: Sequence[str],
+               annotator: str, page_id: str, until: float) -> None:
+        conn.executemany("INSERT INTO clip_leases VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                         "(classname, clip_id, annotator) DO UPDATE SET page = excluded.page, "
+                         "until = excluded.until",
+                         [(classname, c, annotator, page_id, until) for c in clip_ids])
 
     def _own_page(self, conn: sqlite3.Connection, page_id: str,
                   annotator: str) -> sqlite3.Row:
@@ -375,20 +436,26 @@ class Store:
 
     def _check_lease(self, conn: sqlite3.Connection, page: sqlite3.Row,
                      clock: float) -> None:
-        """Refuse (409) a page whose clips someone else holds now or already labelled.
+        """Refuse (409) a page with clips the annotator already labelled, clips that have
+        all their labels, or clips whose free places live leases of others now fill.
         A lapsed lease nobody took over still counts as the page's."""
         lost: dict[str, list[str]] = {}
+        me, classname = page["annotator"], page["classname"]
         for clip_id in json.loads(page["clip_ids"]):
-            row = conn.execute("SELECT reviewed, leased_page, leased_by, leased_until, "
-                               "labelled_by FROM clips WHERE classname = ? AND clip_id = ?",
-                               (page["classname"], clip_id)).fetchone()
-            if row["reviewed"]:
-                lost.setdefault(f"already labelled by {row['labelled_by']}", []).append(clip_id)
-            elif (row["leased_page"] != page["id"] and row["leased_until"] is not None
-                  and row["leased_until"] >= clock):
-                who = ("you, on a newer page" if row["leased_by"] == page["annotator"]
-                       else row["leased_by"])
-                lost.setdefault(f"leased to {who}", []).append(clip_id)
+            voters = [r[0] for r in conn.execute(
+                "SELECT annotator FROM clip_votes WHERE classname = ? AND clip_id = ? "
+                "ORDER BY at, rowid", (classname, clip_id))]
+            leases = conn.execute("SELECT annotator, page FROM clip_leases WHERE classname = ? "
+                                  "AND clip_id = ? AND until >= ? ORDER BY until",
+                                  (classname, clip_id, clock)).fetchall()
+            mine = [lease["page"] for lease in leases if lease["annotator"] == me]
+            others = [lease["annotator"] for lease in leases if lease["annotator"] != me]
+            if me in voters or len(voters) >= self.labels_per_clip:
+                lost.setdefault(f"already labelled by {', '.join(voters)}", []).append(clip_id)
+            elif mine and mine[0] != page["id"]:
+                lost.setdefault("leased to you, on a newer page", []).append(clip_id)
+            elif not mine and len(voters) + len(others) >= self.labels_per_clip:
+                lost.setdefault(f"leased to {', '.join(others)}", []).append(clip_id)
         if lost:
             detail = "; ".join(f"{why}: {', '.join(ids)}" for why, ids in lost.items())
             raise ApiError(409, f"this page's lease expired and its clips were handed out "
@@ -402,17 +469,16 @@ class Store:
             page = self._own_page(conn, page_id, annotator)
             clock = time.time()
             self._check_lease(conn, page, clock)
-            conn.executemany("UPDATE clips SET leased_page = ?, leased_by = ?, leased_until = ? "
-                             "WHERE classname = ? AND clip_id = ?",
-                             [(page_id, annotator, clock + self.lease_seconds,
-                               page["classname"], c) for c in json.loads(page["clip_ids"])])
+            self._lease(conn, page["classname"], json.loads(page["clip_ids"]), annotator,
+                        page_id, clock + self.lease_seconds)
         return self.lease_seconds
 
     def submit_page(self, page_id: str, annotator: str | None, token: str | None,
                     labels: Any) -> int:
         """Save the labels (``{clip_id: 1 or -1}`` for every clip of the page) of a page the
         annotator was given. A page is submitted once (409 the second time), and only while
-        its clips are not leased to anyone else (409). Returns the number of clips saved."""
+        its clips' places are not taken by others (409). Each label is the annotator's vote;
+        a clip's ``label`` becomes the majority of its votes. Returns the clips saved."""
         with self._write() as conn:
             self._check(conn, annotator, token)
             page = self._own_page(conn, page_id, annotator)
@@ -432,10 +498,16 @@ class Store:
             self._check_lease(conn, page, time.time())
             at, classname = now(), page["classname"]
             for clip_id in expected:
-                conn.execute("UPDATE clips SET label = ?, labelled_by = ?, labelled_at = ?, "
-                             "reviewed = 1, leased_page = NULL, leased_by = NULL, "
-                             "leased_until = NULL WHERE classname = ? AND clip_id = ?",
-                             (labels[clip_id], annotator, at, classname, clip_id))
+                conn.execute("INSERT INTO clip_votes VALUES (?, ?, ?, ?, ?, ?)",
+                             (classname, clip_id, annotator, labels[clip_id], page_id, at))
+                conn.execute(
+                    "UPDATE clips SET label = (SELECT CASE WHEN SUM(label) > 0 THEN 1 ELSE -1 "
+                    "END FROM clip_votes v WHERE v.classname = clips.classname AND "
+                    "v.clip_id = clips.clip_id), labelled_by = ?, labelled_at = ?, "
+                    "reviewed = reviewed + 1 WHERE classname = ? AND clip_id = ?",
+                    (annotator, at, classname, clip_id))
+                conn.execute("DELETE FROM clip_leases WHERE classname = ? AND clip_id = ? AND "
+                             "annotator = ?", (classname, clip_id, annotator))
                 conn.execute("INSERT INTO clip_history (classname, clip_id, label, annotator, "
                              "at, source) VALUES (?, ?, ?, ?, ?, ?)",
                              (classname, clip_id, labels[clip_id], annotator, at,

@@ -3,7 +3,9 @@ lose nothing, media serving (range requests, never outside the videos root)."""
 
 from __future__ import annotations
 
+import csv
 import http.client
+import io
 import json
 import os
 import shutil
@@ -25,6 +27,7 @@ from annotate.cli import _parser, main, prepare
 from annotate.media import scan_videos
 from annotate.store import Store
 from transforms.output.hacs_files import ClipLabel, parse_clips_csv
+from transforms.output.records import make_clip_id
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}
 BOB = {"X-Annotator": "bob", "X-Token": "bob-token"}
@@ -150,53 +153,142 @@ def test_unknown_class_and_clip(server):
     assert status == 400 and "page size" in answer["error"]
 
 
-def test_team_of_four_gets_disjoint_pages_and_labels_every_clip_once(server):
-    """4 annotators x 25 pages of 4 clips, all at once over HTTP, on a queue of exactly
-    400 clips: the pages are disjoint, every clip is labelled exactly once, then the queue
-    is done for everyone."""
+@pytest.mark.parametrize("n", [1, 2], ids=["one-label", "two-labels"])
+def test_team_of_four_gets_disjoint_pages_and_labels_every_clip_n_times(dataset, tmp_path, n):
+    """4 annotators at once over HTTP opening and submitting pages of 4, on a queue of
+    400 / N clips with --labels-per-clip N: with one label, 25 pages each, full and
+    disjoint; with N, until the queue is done for them, each annotator's pages are disjoint (nobody
+    gets a clip twice) and every clip is labelled exactly N times by N different
+    annotators; the export keeps the majority and states agreement."""
     team, pages_each, size = ["t0", "t1", "t2", "t3"], 25, 4
     clips = [ClipLabel("Team", f"v{i // 50}", "training", 2.0 * (i % 50),
-                       2.0 * (i % 50) + 2.0, 1) for i in range(len(team) * pages_each * size)]
-    server.store.import_clips(clips, "team.csv")
-    for name in team:
-        server.store.add_annotator(name, name + "-token")
+                       2.0 * (i % 50) + 2.0, 1)
+             for i in range(len(team) * pages_each * size // n)]
     barrier, got, errors = threading.Barrier(len(team)), {}, []
 
-    def annotate(name):
+    def vote(name, clip_id):  # t0 and t1 say positive, t2 and t3 negative
+        return 1 if name in ("t0", "t1") else -1
+
+    def annotate(server, name):
         who = {"X-Annotator": name, "X-Token": name + "-token"}
         barrier.wait()
         got[name] = []
-        for k in range(pages_each):
+        # one label per clip: exactly 25 pages each; N: until the queue is done for them
+        while n > 1 or len(got[name]) < pages_each:
             page = open_page(server, who, size, "Team")
+            if page["page_id"] is None:
+                break
             ids = [c["clip_id"] for c in page["clips"]]
             got[name].append(ids)
             status, answer = call(server, f"/api/pages/{page['page_id']}/submit",
-                                  {"labels": {c: (-1 if k % 2 else 1) for c in ids}}, who)
+                                  {"labels": {c: vote(name, c) for c in ids}}, who)
             if status != 200:
                 errors.append((name, status, answer))
 
-    threads = [threading.Thread(target=annotate, args=(n,)) for n in team]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    handed = [c for name in team for ids in got[name] for c in ids]
-    assert all(len(ids) == size for name in team for ids in got[name])
-    assert len(handed) == len(set(handed)) == len(clips)
-    conn = sqlite3.connect(server.db)
-    counts = conn.execute("SELECT clip_id, COUNT(*) FROM clip_history WHERE classname = 'Team' "
-                          "AND source LIKE 'page:%' GROUP BY clip_id").fetchall()
-    reviewed = conn.execute("SELECT COUNT(*) FROM clips WHERE classname = 'Team' AND "
-                            "reviewed = 1").fetchone()[0]
-    conn.close()
-    assert len(counts) == len(clips) and {n for _, n in counts} == {1}
-    assert reviewed == len(clips)
-    for name in team:
-        by = [c for ids in got[name] for c in ids]
-        item = server.store.clip("Team", by[0])
-        assert (item.labelled_by, item.label) == (name, 1)
-    assert open_page(server, ANN, size, "Team")["page_id"] is None
+    with run_server(dataset, str(tmp_path / "team.sqlite"), labels_per_clip=n) as server:
+        server.store.import_clips(clips, "team.csv")
+        for name in team:
+            server.store.add_annotator(name, name + "-token")
+        threads = [threading.Thread(target=annotate, args=(server, t)) for t in team]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        pages = [len(got[name]) for name in team]
+        assert sum(len(ids) for name in team for ids in got[name]) == len(clips) * n
+        if n == 1:  # 25 full pages each, on a queue of 100 pages
+            assert pages == [pages_each] * 4
+            assert all(len(ids) == size for name in team for ids in got[name])
+        by_clip = {}
+        for name in team:
+            mine = [c for ids in got[name] for c in ids]
+            assert len(mine) == len(set(mine))  # disjoint pages for each annotator
+            for c in mine:
+                by_clip.setdefault(c, []).append(name)
+        assert len(by_clip) == len(clips) and {len(v) for v in by_clip.values()} == {n}
+        if n == 1:  # and across annotators: no clip on two pages
+            handed = [c for name in team for ids in got[name] for c in ids]
+            assert len(handed) == len(set(handed)) == len(clips)
+        conn = sqlite3.connect(server.db)
+        counts = conn.execute("SELECT clip_id, COUNT(*), COUNT(DISTINCT annotator) FROM "
+                              "clip_history WHERE classname = 'Team' AND source LIKE 'page:%' "
+                              "GROUP BY clip_id").fetchall()
+        conn.close()
+        assert len(counts) == len(clips) and {(k, d) for _, k, d in counts} == {(n, n)}
+        assert server.store.clip_progress("Team") == {"total": len(clips),
+                                                      "reviewed": len(clips)}
+        assert open_page(server, ANN, size, "Team")["page_id"] is None
+        for name in team:  # everyone has labelled all they could: nothing left for them
+            assert open_page(server, {"X-Annotator": name, "X-Token": name + "-token"},
+                             size, "Team")["page_id"] is None
+        out, sidecar = tmp_path / "team.csv", tmp_path / "team.agreement.csv"
+        assert main(["export-clips", "--db", server.db, str(out)]) == 0
+    rows = {make_clip_id(r.video_id, r.start, r.end): r
+            for r in parse_clips_csv(out.read_text()) if r.classname == "Team"}
+    assert len(rows) == len(clips)
+    if n == 1:
+        assert not sidecar.exists()  # one label per clip: the plain HACS Clips CSV alone
+        assert all(r.label == vote(by_clip[c][0], c) for c, r in rows.items())
+        return
+    lines = list(csv.DictReader(io.StringIO(sidecar.read_text())))
+    assert len(lines) == len(parse_clips_csv(out.read_text()))  # one line per CSV row
+    checked = 0
+    for line in lines:
+        if line["classname"] != "Team":
+            continue
+        clip_id = make_clip_id(line["youtube_id"], float(line["start"]), float(line["end"]))
+        votes = sorted(vote(a, clip_id) for a in by_clip[clip_id])
+        majority = 1 if sum(votes) > 0 else -1
+        assert rows[clip_id].label == majority == int(line["label"])
+        assert (int(line["labels"]), int(line["positive"]), int(line["negative"])) == (
+            2, votes.count(1), votes.count(-1))
+        assert line["agreement"] == ("1.000" if votes[0] == votes[1] else "0.500")
+        assert sorted(line["annotators"].split(";")) == sorted(
+            f"{a}:{vote(a, clip_id)}" for a in by_clip[clip_id])
+        checked += 1
+    assert checked == len(clips)
+
+
+def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
+    """With two labels per clip a clip goes to two annotators at most at once (a live
+    lease holds a place), never twice to one, and a late submit whose places were taken
+    is refused naming who holds them."""
+    with run_server(dataset, str(tmp_path / "two.sqlite"), lease_seconds=0.5,
+                    labels_per_clip=2) as srv:
+        srv.store.add_annotator("cat", "cat-token")
+        cat = {"X-Annotator": "cat", "X-Token": "cat-token"}
+        ids_a = [c["clip_id"] for c in open_page(srv, ANN)["clips"]]
+        pb = open_page(srv, BOB)
+        assert [c["clip_id"] for c in pb["clips"]] == ids_a  # the second place of each
+        pc = open_page(srv, cat, size=10)
+        ids_c = [c["clip_id"] for c in pc["clips"]]
+        assert len(ids_c) == 2 and not set(ids_c) & set(ids_a)
+        assert call(srv, f"/api/pages/{pb['page_id']}/submit",
+                    {"labels": {c: -1 for c in ids_a}}, BOB) == (200, {"saved": 4})
+        # bob labelled those four: he only gets the two others now, never his own again
+        assert [c["clip_id"] for c in open_page(srv, BOB, size=10)["clips"]] == ids_c
+        assert open_page(srv, cat)["clips"][0]["clip_id"] == ids_c[0]  # cat's, again
+        time.sleep(0.6)  # every lease lapses; cat takes ann's places
+        pa = srv.store.open_page("Walking", "ann", "ann-token", 4)  # ann's old page, renewed
+        pc2 = open_page(srv, cat, size=10)
+        assert [c["clip_id"] for c in pc2["clips"]] == ids_c  # ann holds the first four
+        item = srv.store.clip("Walking", ids_a[0])
+        assert (item.votes, item.reviewed, item.label, item.labelled_by) == (1, False, -1,
+                                                                           "bob")
+        assert call(srv, f"/api/pages/{pa[0]}/submit",
+                    {"labels": {c: 1 for c in ids_a}}, ANN) == (200, {"saved": 4})
+        item = srv.store.clip("Walking", ids_a[0])
+        assert (item.votes, item.reviewed, item.label) == (2, True, -1)  # a tie is negative
+        assert srv.store.clip_progress("Walking") == {"total": 6, "reviewed": 4}
+        # cat's lease lapses; ann and bob take both places of cat's clips; cat is refused
+        time.sleep(0.6)
+        for who in (ANN, BOB):
+            page = open_page(srv, who, size=10)
+            assert [c["clip_id"] for c in page["clips"]] == ids_c
+        status, answer = call(srv, f"/api/pages/{pc2['page_id']}/submit",
+                              {"labels": {c: 1 for c in ids_c}}, cat)
+        assert status == 409 and "leased to ann, bob" in answer["error"]
 
 
 def test_lease_expiry_returns_clips_and_refuses_the_late_submit(dataset, tmp_path):
