@@ -1,7 +1,8 @@
 """The annotation web app (Flask): clip tool, segment tool, their JSON API and media.
 
 API calls need the headers ``X-Annotator`` and ``X-Token``, or the signed session cookie
-that a successful ``/api/whoami`` sets (so ``<video>`` and ``<img>`` can load media); every
+that a successful ``/api/whoami`` sets (so ``<video>`` and ``<img>`` can load media, and the
+HTML pages open: without it they redirect to ``/signin``, the one page without data); every
 answer to a bad request is a 4xx with ``{"error": "<what is wrong>"}`` and leaves the
 database unchanged. Requests must name an allowed ``Host`` (against DNS rebinding), bodies
 are at most ``MAX_BODY_BYTES`` of JSON at most ``MAX_JSON_DEPTH`` deep.
@@ -18,7 +19,17 @@ from dataclasses import asdict
 from threading import Lock
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_file, session
+from flask import (
+    Flask,
+    Response,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_range_header
 
@@ -30,6 +41,8 @@ PREVIEW_CACHE = 512  # preview strips kept in memory (about 70 kB each: 16 frame
 MAX_BODY_BYTES = 1 << 20  # a page of 500 clips' labels is about 25 kB
 MAX_JSON_DEPTH = 8  # the deepest body the API takes is {"segments": [[s, e]]}: 3
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+PAGES = ("index", "clips_tool", "segments_tool", "overview")  # HTML behind the sign-in
+OPEN_ENDPOINTS = ("whoami", "signout")  # API calls that do not need a signed-in reader
 # Scripts and styles only from our static files (no inline script); media and previews
 # only from this server; the tools may not be framed by another site.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -103,6 +116,14 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def _local_path(target: str | None) -> str:
+    """``target`` if it is a path on this server (``/...``, not ``//host``), else ``/``:
+    where the sign-in page may send the browser back to."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
 def _clip_json(item: ClipItem) -> dict[str, Any]:
     return {"clip_id": item.clip_id, "video_id": item.video_id, "start": item.start,
             "end": item.end, "label": item.label,
@@ -145,8 +166,16 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
                                 f"{', '.join(sorted(hosts))}; see --allowed-host)")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        if request.path.startswith(("/api/", "/media/")) and request.endpoint != "whoami":
+        if request.endpoint in PAGES:
+            try:
+                reader()
+            except ApiError:
+                target = request.full_path if request.query_string else request.path
+                return redirect(url_for("signin", next=target))
+        elif (request.path.startswith(("/api/", "/media/"))
+              and request.endpoint not in OPEN_ENDPOINTS):
             reader()
+        return None
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -167,6 +196,14 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         return exc
 
     # -- pages --------------------------------------------------------------------------------
+
+    @app.get("/signin")
+    def signin():
+        return render_template("signin.html", next=_local_path(request.args.get("next")))
+
+    @app.get("/overview")
+    def overview():
+        return render_template("overview.html", **store.overview())
 
     @app.get("/")
     def index():
@@ -193,6 +230,11 @@ def create_app(store: Store, videos_root: str, page_size: int = DEFAULT_PAGE_SIZ
         store.check_annotator(name, token)
         session["annotator"], session["key"] = name, store.session_key(name)
         return jsonify(annotator=name)
+
+    @app.post("/api/signout")
+    def signout():
+        session.clear()
+        return jsonify(signed_out=True)
 
     # -- API: clips ---------------------------------------------------------------------------
 

@@ -515,6 +515,61 @@ class Store:
             conn.execute("UPDATE pages SET submitted_at = ? WHERE id = ?", (at, page_id))
         return len(expected)
 
+    def overview(self) -> dict[str, Any]:
+        """Progress of the team, for the overview page.
+
+        ``classes``: per clip class, clips, clips with all their labels (``done``), labels
+        given and needed, clips whose label is positive among the labelled ones, and among
+        the clips labelled by several annotators how many agree unanimously; segment tasks
+        of the same name are under ``segments``. ``annotators``: per annotator, clip labels
+        given (positive among them), pages submitted, how often they agree with the
+        majority of a clip labelled by several, segment videos done / rejected and their
+        last activity. ``by_class``: ``{annotator: {class: clip labels}}``."""
+        n = self.labels_per_clip
+        with self._read() as conn:
+            classes = {r[0]: {"classname": r[0], "total": r[1], "done": r[2] or 0,
+                              "labels": r[3] or 0, "needed": r[1] * n,
+                              "labelled": r[4] or 0, "positive": r[5] or 0,
+                              "several": 0, "unanimous": 0}
+                       for r in conn.execute(
+                           "SELECT classname, COUNT(*), SUM(reviewed >= ?), SUM(reviewed), "
+                           "SUM(labelled_by IS NOT NULL), SUM(labelled_by IS NOT NULL AND "
+                           "label = 1) FROM clips GROUP BY classname ORDER BY classname", (n,))}
+            for r in conn.execute(
+                    "SELECT classname, COUNT(*), SUM(pos = 0 OR neg = 0) FROM (SELECT "
+                    "classname, SUM(label = 1) AS pos, SUM(label = -1) AS neg FROM clip_votes "
+                    "GROUP BY classname, clip_id HAVING COUNT(*) > 1) GROUP BY classname"):
+                if r[0] in classes:
+                    classes[r[0]].update(several=r[1], unanimous=r[2])
+            segments = {c["classname"]: c for c in self.segment_classes()}
+            annotators = []
+            for r in conn.execute(
+                    "SELECT a.name, (SELECT COUNT(*) FROM clip_votes v WHERE v.annotator = "
+                    "a.name), (SELECT COUNT(*) FROM clip_votes v WHERE v.annotator = a.name AND "
+                    "v.label = 1), (SELECT COUNT(*) FROM pages p WHERE p.annotator = a.name AND "
+                    "p.submitted_at IS NOT NULL), (SELECT COUNT(*) FROM clip_votes v JOIN clips "
+                    "c ON c.classname = v.classname AND c.clip_id = v.clip_id WHERE "
+                    "v.annotator = a.name AND c.reviewed > 1), (SELECT COUNT(*) FROM clip_votes "
+                    "v JOIN clips c ON c.classname = v.classname AND c.clip_id = v.clip_id "
+                    "WHERE v.annotator = a.name AND c.reviewed > 1 AND v.label = c.label), "
+                    "(SELECT COUNT(*) FROM segment_tasks t WHERE t.done_by = a.name AND "
+                    "t.status = 'done'), (SELECT COUNT(*) FROM segment_tasks t WHERE "
+                    "t.done_by = a.name AND t.status = 'rejected'), MAX(COALESCE((SELECT "
+                    "MAX(at) FROM clip_votes v WHERE v.annotator = a.name), ''), COALESCE(("
+                    "SELECT MAX(at) FROM segment_history h WHERE h.annotator = a.name), '')) "
+                    "FROM annotators a ORDER BY a.name"):
+                annotators.append({"name": r[0], "labels": r[1], "positive": r[2],
+                                   "pages": r[3], "shared": r[4], "with_majority": r[5],
+                                   "segments_done": r[6], "rejected": r[7],
+                                   "last": r[8] or None})
+            by_class: dict[str, dict[str, int]] = {}
+            for r in conn.execute("SELECT annotator, classname, COUNT(*) FROM clip_votes "
+                                  "GROUP BY annotator, classname"):
+                by_class.setdefault(r[0], {})[r[1]] = r[2]
+        return {"labels_per_clip": n, "classes": list(classes.values()),
+                "segments": list(segments.values()), "annotators": annotators,
+                "by_class": by_class}
+
     # -- guidelines ---------------------------------------------------------------------------
 
     def import_guidelines(self, guidelines: Sequence[Guideline]) -> int:

@@ -17,7 +17,11 @@ async function api(url, body) {
   });
   let data = {};
   try { data = await response.json(); } catch (e) { data = {error: response.statusText}; }
-  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(data.error || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
   return data;
 }
 
@@ -46,8 +50,14 @@ function onSignedIn(start) {
     say("Sign in (name and token) to start.");
     return;
   }
-  // whoami renews the session cookie that previews and videos are loaded with
-  api("/api/whoami").then(start, (e) => say(e.message, "error"));
+  // whoami renews the session cookie that pages, previews and videos are loaded with
+  api("/api/whoami").then(start, (e) => {
+    if (e.status === 401 || e.status === 403) {  // a stored token that no longer works
+      Auth.clear();
+      showWho();
+    }
+    say(e.message, "error");
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -67,9 +77,10 @@ document.addEventListener("DOMContentLoaded", () => {
       say(e.message, "error");
     }
   });
-  document.getElementById("signout-button").addEventListener("click", () => {
+  document.getElementById("signout-button").addEventListener("click", async () => {
     Auth.clear();
-    showWho();
+    try { await api("/api/signout"); } catch (e) { /* the cookie ends with the tab anyway */ }
+    location.assign("/signin");
   });
 });
 

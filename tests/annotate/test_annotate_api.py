@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import quote, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import cv2
 import numpy as np
@@ -559,13 +559,13 @@ def test_host_header_and_security_headers(server, dataset, tmp_path):
         assert "script-src 'self';" in headers["Content-Security-Policy"]
         assert "unsafe-inline" not in headers["Content-Security-Policy"]
     # no inline script anywhere in the pages: every <script> has a src
-    for path in ("/", "/clips/Walking", "/segments/Walking"):
+    for path in ("/", "/clips/Walking", "/segments/Walking", "/overview", "/signin"):
         html = raw_request(server, "GET", path)[2].decode()
         assert html.count("<script") == html.count("<script src=") >= 1, path
     app = create_app(server.store, dataset.videos_root, allowed_hosts=["labels.lan"])
     client = app.test_client()
-    assert client.get("/", headers={"Host": "labels.lan:8765"}).status_code == 200
-    assert client.get("/", headers={"Host": "127.0.0.1:8765"}).status_code == 400
+    assert client.get("/signin", headers={"Host": "labels.lan:8765"}).status_code == 200
+    assert client.get("/signin", headers={"Host": "127.0.0.1:8765"}).status_code == 400
 
 
 def test_reads_need_the_token_or_the_session_cookie(server, dataset):
@@ -590,6 +590,104 @@ def test_reads_need_the_token_or_the_session_cookie(server, dataset):
     assert status == 403 and "sign in again" in json.loads(data)["error"]
     forged = {"Cookie": "session=eyJhbm5vdGF0b3IiOiJhbm4ifQ.forged.sig"}
     assert raw_get(server, reads[3], forged, auth={})[0] == 401
+
+
+def test_pages_need_the_token_or_the_session_cookie(server):
+    """Every HTML page but the sign-in page redirects to it without a token or a session
+    cookie, showing nothing of the queues; with the cookie the pages open; signing out
+    ends the cookie."""
+    pages = ["/", "/clips/Walking", "/segments/Running", "/overview", "/overview?x=1"]
+    for path in pages:
+        for auth in ({}, {"X-Annotator": "ann", "X-Token": "guess"}):
+            status, headers, body = raw_get(server, path, auth=auth)
+            assert status == 302, path
+            where = urlparse(headers["Location"])
+            assert (where.path, parse_qs(where.query)["next"]) == ("/signin", [path]), path
+            # nothing of the queues, only the way back (which repeats the path)
+            assert all(name in path for name in ("Walking", "Running")
+                       if name.encode() in body), (path, body)
+    status, _, body = raw_get(server, "/signin?next=/clips/Walking", auth={})
+    assert status == 200 and b'data-next="/clips/Walking"' in body and b"Walking</a>" not in body
+    for hostile in ("//evil.example.com/x", "https://evil.example.com/", "/\\evil.example.com"):
+        body = raw_get(server, "/signin?next=" + quote(hostile, safe=""), auth={})[2]
+        assert b'data-next="/"' in body, hostile
+    assert raw_get(server, "/static/common.js", auth={})[0] == 200  # code, no data
+    cookie = raw_request(server, "POST", "/api/whoami", b"{}")[1]["Set-Cookie"]
+    jar = {"Cookie": cookie.split(";", 1)[0]}
+    for path in pages:
+        status, _, body = raw_get(server, path, jar, auth={})
+        assert status == 200 and b"</main>" in body, path
+    status, headers, _ = raw_request(server, "POST", "/api/signout", b"{}", jar)
+    assert status == 200
+    ended = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
+    assert raw_get(server, "/overview", ended, auth={})[0] == 302
+
+
+def table_rows(html: str, table_id: str) -> dict[str, list[str]]:
+    """The data rows of the table ``table_id`` of a page: first cell -> the other cells."""
+    from html.parser import HTMLParser
+
+    rows, state = {}, {"in": False, "row": None, "cell": None}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                state["in"] = dict(attrs).get("id") == table_id
+            elif state["in"] and tag == "tr":
+                state["row"] = []
+            elif state["in"] and tag == "td":
+                state["cell"] = ""
+
+        def handle_data(self, data):
+            if state["cell"] is not None:
+                state["cell"] += data
+
+        def handle_endtag(self, tag):
+            if tag == "td" and state["cell"] is not None:
+                state["row"].append(state["cell"].strip())
+                state["cell"] = None
+            elif tag == "tr" and state["row"]:
+                rows[state["row"][0]] = state["row"][1:]
+                state["row"] = None
+            elif tag == "table":
+                state["in"] = False
+
+    Parser().feed(html)
+    return rows
+
+
+def test_overview_counts_per_annotator_and_per_class(dataset, tmp_path):
+    with run_server(dataset, str(tmp_path / "overview.sqlite"), labels_per_clip=2) as srv:
+        pa, pb = open_page(srv, ANN), open_page(srv, BOB, size=2)
+        ids = [c["clip_id"] for c in pa["clips"]]
+        call(srv, f"/api/pages/{pa['page_id']}/submit",
+             {"labels": {c: 1 for c in ids}}, ANN)
+        call(srv, f"/api/pages/{pb['page_id']}/submit",
+             {"labels": {ids[0]: 1, ids[1]: -1}}, BOB)
+        running = open_page(srv, BOB, classname="Running")
+        call(srv, f"/api/pages/{running['page_id']}/submit",
+             {"labels": {c["clip_id"]: -1 for c in running["clips"]}}, BOB)
+        task = call(srv, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+        call(srv, "/api/segments/Walking/vtest_a/submit",
+             {"version": task["version"], "segments": [[1, 2]]}, ANN)
+        call(srv, "/api/segments/Walking/vtest_b/reject", {"version": 0, "reason": "blurred"},
+             BOB)
+        status, _, body = raw_get(srv, "/overview")
+    html = body.decode()
+    assert status == 200 and "labelled by 2 annotators" in html
+    # class: done, clips, labels given, needed, (bar), positive, labelled, unanimous, several
+    assert table_rows(html, "classes") == {
+        "Running": ["0", "2", "2", "4", "", "0", "2", "0", "0"],
+        "Walking": ["2", "6", "6", "12", "", "3", "4", "1", "2"]}
+    # ids[1]: ann +1, bob -1, a tie: negative; ids[0] both +1; ids[2], ids[3] ann only
+    assert table_rows(html, "segment-classes")["Walking"] == ["1", "1", "0", "0", ""]
+    # annotator: labels, positive, pages, with the majority, on shared clips, videos done,
+    # rejected, last activity
+    annotators = table_rows(html, "annotators")
+    assert [v[:7] for v in annotators.values()] == [["4", "4", "1", "1", "2", "1", "0"],
+                                                    ["4", "1", "2", "2", "2", "0", "1"]]
+    assert list(annotators) == ["ann", "bob"] and annotators["ann"][7].startswith("20")
+    assert table_rows(html, "by-class") == {"ann": ["0", "4"], "bob": ["2", "2"]}
 
 
 @pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-10",

@@ -60,11 +60,16 @@ def test_csp_previews_and_videos_with_protected_reads(server, browser):
           and problems.append(f"{r.status} {r.url}"))
     pg.add_init_script(SIGN_IN)
     with pg.expect_response(lambda r: r.url.endswith("preview.jpg")) as preview:
-        pg.goto(f"{server.url}/clips/Walking")
+        # no cookie yet: the page sends the browser to /signin, which signs in from the
+        # stored token and comes back
+        first = pg.goto(f"{server.url}/clips/Walking")
+    assert first.url.startswith(f"{server.url}/signin?next=")
+    assert pg.url == f"{server.url}/clips/Walking"
     assert preview.value.status == 200
     assert preview.value.headers["content-type"] == "image/jpeg"
     assert pg.locator("#grid .clip").count() == 4
     pg.goto(f"{server.url}/segments/Walking")
+    pg.wait_for_url(f"{server.url}/segments/Walking")
     for _ in range(100):
         if pg.evaluate("document.getElementById('player').readyState") >= 2:
             break
@@ -74,6 +79,8 @@ def test_csp_previews_and_videos_with_protected_reads(server, browser):
     response = context.request.get(f"{server.url}/media/videos/vtest_a")  # the page's cookies
     assert response.status == 200 and response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    pg.goto(f"{server.url}/overview")  # the progress page renders under the CSP too
+    assert pg.locator("#annotators tr[data-annotator='ann']").count() == 1
     context.clear_cookies()
     response = context.request.get(f"{server.url}/media/videos/vtest_a")
     assert response.status == 401 and "sign in" in response.json()["error"]
@@ -94,6 +101,8 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
     assert main(["import-clips", "--db", server.db, str(extra)]) == 0
 
     page.goto(f"{server.url}/clips/Walking")
+    assert page.url.startswith(f"{server.url}/signin?next=")  # nothing shown before sign-in
+    assert page.locator("#grid").count() == 0
     page.fill("#signin-name", "ann")
     page.fill("#signin-token", "wrong")
     page.click("#signin-button")
@@ -102,6 +111,7 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
     page.fill("#signin-token", "ann-token")
     with page.expect_response(lambda r: r.url.endswith("preview.jpg") and r.status == 200):
         page.click("#signin-button")
+    assert page.url == f"{server.url}/clips/Walking"
     tiles = page.locator("#grid .clip")
     tiles.nth(3).wait_for()
     assert tiles.count() == 4
@@ -141,6 +151,12 @@ def test_clip_tool_flip_three_and_submit(server, dataset, page, tmp_path):
         ("Walking", "vtest_a", 0.0, 2.0, -1), ("Walking", "vtest_a", 2.0, 4.0, -1),
         ("Walking", "vtest_a", 4.0, 6.0, -1), ("Walking", "vtest_a", 6.0, 8.0, 1),
         ("Walking", "vtest_b", 6.0, 8.0, 1)]
+    # sign out: back on the sign-in page, token forgotten, the pages closed again
+    page.click("#signout-button")
+    page.wait_for_url(f"{server.url}/signin")
+    assert page.evaluate("localStorage.getItem('annotator')") is None
+    page.goto(f"{server.url}/overview")
+    assert page.url.startswith(f"{server.url}/signin?next=")
 
 
 def seek(page, t: float) -> float:
@@ -157,6 +173,7 @@ def test_segment_tool_mark_delete_submit_reject(server, page, tmp_path):
     video_statuses = []
     page.on("response", lambda r: "/media/videos/" in r.url and video_statuses.append(r.status))
     page.goto(f"{server.url}/segments/Walking")
+    page.wait_for_url(f"{server.url}/segments/Walking")  # back from the sign-in page
     page.wait_for_function("document.getElementById('player').readyState >= 2")
     assert page.text_content("#video-id") == "vtest_a"
     duration = page.evaluate("document.getElementById('player').duration")

@@ -12,6 +12,7 @@ from pathlib import Path
 from annotate.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
+ANN = {"X-Annotator": "ann", "X-Token": "t0k"}
 
 
 def free_port() -> int:
@@ -32,7 +33,8 @@ def test_serve_command(dataset, tmp_path):
         html = None
         for _ in range(100):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                with urllib.request.urlopen(urllib.request.Request(
+                        f"http://127.0.0.1:{port}/", headers=ANN), timeout=5) as r:
                     html = r.read().decode()
                 break
             except OSError:
@@ -40,7 +42,8 @@ def test_serve_command(dataset, tmp_path):
         assert html is not None, "server did not start"
         assert 'href="/clips/Walking"' in html and 'href="/segments/Running"' in html
         assert "<td>0</td><td>6</td>" in html  # Walking: 0 reviewed of 6 clips
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/clips/Walking", timeout=5) as r:
+        with urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/clips/Walking", headers=ANN), timeout=5) as r:
             assert 'data-page-size="3"' in r.read().decode()
     finally:
         proc.terminate()
