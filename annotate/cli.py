@@ -17,6 +17,7 @@ from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
 from annotate.formats import (
     format_agreement_csv,
     format_segments_json,
+    missing_durations,
     parse_guidelines_json,
     parse_segments_json,
 )
@@ -124,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
                         "labels from more than one annotator)")
     p = command("export-segments", "Write the database's segments as HACS Segments JSON.")
     p.add_argument("path")
+    p.add_argument("--add-duration", action="store_true",
+                   help="write a 'duration' into imported entries that had none, where the "
+                        "server learned it (from the video file or the player); by default "
+                        "imported entries keep exactly their keys")
     command("import-guidelines", "Load per-class guidelines (JSON).").add_argument("path")
     return parser
 
@@ -147,8 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"imported {store.import_segments(data, args.path)} videos from {args.path}")
         elif args.command == "export-segments":
             data = store.export_segments()
-            _write_text(args.path, format_segments_json(data))
+            _write_text(args.path, format_segments_json(data, args.add_duration))
             print(f"exported {len(data.videos)} videos to {args.path}")
+            learned = missing_durations(data)
+            if learned:
+                print(f"{len(learned)} imported videos had no duration; the server knows it "
+                      f"now and {'added' if args.add_duration else 'did not add'} it "
+                      f"({'' if args.add_duration else '--add-duration adds it; '}"
+                      f"first: {learned[0]})")
         elif args.command == "import-guidelines":
             n = store.import_guidelines(parse_guidelines_json(_read_text(args.path), args.path))
             print(f"imported {n} guidelines from {args.path}")

@@ -36,7 +36,10 @@ from annotate.formats import (
     Segment,
     SegmentsFile,
     SegmentVideo,
+    SourceNumber,
     default_taxonomy,
+    dump_json,
+    load_json,
 )
 from transforms.output.hacs_files import ClipLabel, FormatError, check_span
 from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
@@ -76,14 +79,14 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE TABLE IF NOT EXISTS videos (
   video_id TEXT PRIMARY KEY, subset TEXT NOT NULL DEFAULT '', duration REAL,
   url TEXT NOT NULL DEFAULT '', path TEXT, extra TEXT NOT NULL DEFAULT '{}',
-  imported_order INTEGER);
+  imported_order INTEGER, entry_keys TEXT, duration_json TEXT);
 CREATE TABLE IF NOT EXISTS segment_tasks (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, video_id TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending', reason TEXT, version INTEGER NOT NULL DEFAULT 0,
   claimed_by TEXT, claimed_at TEXT, done_by TEXT, done_at TEXT, UNIQUE (classname, video_id));
 CREATE TABLE IF NOT EXISTS segments (
   id INTEGER PRIMARY KEY, video_id TEXT NOT NULL, label TEXT NOT NULL, start REAL NOT NULL,
-  "end" REAL NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL);
+  "end" REAL NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL, source TEXT);
 CREATE TABLE IF NOT EXISTS segment_history (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, video_id TEXT NOT NULL,
   action TEXT NOT NULL, detail TEXT NOT NULL, annotator TEXT NOT NULL, at TEXT NOT NULL);
@@ -93,6 +96,11 @@ CREATE TABLE IF NOT EXISTS guidelines (
 CREATE INDEX IF NOT EXISTS clips_queue ON clips (classname, reviewed, id);
 CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
 """
+# Columns added since the first schema: (table, column definition), added to older databases.
+# videos.entry_keys: the imported entry's keys in order (JSON list); videos.duration_json and
+# segments.source: the imported duration / annotation object as the file wrote it (JSON).
+_ADDED_COLUMNS = (("videos", "entry_keys TEXT"), ("videos", "duration_json TEXT"),
+                  ("segments", "source TEXT"))
 
 
 class ApiError(Exception):
@@ -167,6 +175,10 @@ class Store:
         tables = {r[0] for r in self._keeper.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         self._keeper.executescript(_SCHEMA)
+        for table, column in _ADDED_COLUMNS:
+            if column.split()[0] not in {r[1] for r in self._keeper.execute(
+                    f"PRAGMA table_info({table})")}:
+                self._keeper.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         if "clips" in tables and "clip_votes" not in tables:
             # a database from before votes: each reviewed clip had one label, its annotator's
             self._keeper.execute(
@@ -623,21 +635,28 @@ class Store:
         (replacing those of the same labels) and one pending task per (label, video)."""
         at = now()
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('segments_version', ?)",
-                         (data.version,))
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('segments_taxonomy', ?)",
-                         (json.dumps(data.taxonomy),))
+            if data.version is None:  # the file's keys (segments_keys) say it had none
+                conn.execute("DELETE FROM meta WHERE key = 'segments_version'")
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('segments_version', ?)",
+                             (data.version,))
+            for key, value in (("segments_taxonomy", dump_json(data.taxonomy)),
+                               ("segments_keys", json.dumps(data.keys and list(data.keys))),
+                               ("segments_extra", dump_json(data.extra))):
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             order = conn.execute("SELECT COALESCE(MAX(imported_order), 0) FROM videos"
                                  ).fetchone()[0]
             for v in data.videos:
                 order += 1
                 conn.execute(
-                    "INSERT INTO videos (video_id, subset, duration, url, extra, imported_order)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET "
-                    "subset = excluded.subset, duration = excluded.duration, "
-                    "url = excluded.url, extra = excluded.extra, "
-                    "imported_order = COALESCE(videos.imported_order, excluded.imported_order)",
-                    (v.video_id, v.subset, v.duration, v.url, json.dumps(v.extra), order))
+                    "INSERT INTO videos (video_id, subset, duration, url, extra, imported_order, "
+                    "entry_keys, duration_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                    "(video_id) DO UPDATE SET subset = excluded.subset, "
+                    "duration = excluded.duration, url = excluded.url, extra = excluded.extra, "
+                    "imported_order = COALESCE(videos.imported_order, excluded.imported_order), "
+                    "entry_keys = excluded.entry_keys, duration_json = excluded.duration_json",
+                    (v.video_id, v.subset, v.duration, v.url, dump_json(v.extra), order,
+                     json.dumps(v.keys and list(v.keys)), _duration_json(v)))
                 labels = list(dict.fromkeys(s.label for s in v.segments))
                 for label in labels:
                     conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
@@ -646,8 +665,9 @@ class Store:
                                  " ON CONFLICT DO NOTHING", (label, v.video_id))
                 for s in v.segments:
                     conn.execute('INSERT INTO segments (video_id, label, start, "end", '
-                                 "annotator, at) VALUES (?, ?, ?, ?, ?, ?)",
-                                 (v.video_id, s.label, s.start, s.end, IMPORT_ANNOTATOR, at))
+                                 "annotator, at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (v.video_id, s.label, s.start, s.end, IMPORT_ANNOTATOR, at,
+                                  None if s.source is None else dump_json(s.source)))
                 for label in labels:
                     spans = [[s.start, s.end] for s in v.segments if s.label == label]
                     conn.execute("INSERT INTO segment_history (classname, video_id, action, "
@@ -667,19 +687,25 @@ class Store:
                 "ORDER BY imported_order IS NULL, imported_order, rowid").fetchall()
             result = []
             for v in videos:
-                segs = conn.execute('SELECT label, start, "end" FROM segments WHERE '
+                segs = conn.execute('SELECT label, start, "end", source FROM segments WHERE '
                                     "video_id = ? ORDER BY id", (v["video_id"],)).fetchall()
+                duration, text = _stored_duration(v["duration"], v["duration_json"])
+                keys = json.loads(v["entry_keys"]) if v["entry_keys"] else None
                 result.append(SegmentVideo(
-                    v["video_id"], v["subset"], v["duration"], v["url"],
-                    tuple(Segment(*s) for s in segs), json.loads(v["extra"])))
+                    v["video_id"], v["subset"], duration, v["url"],
+                    tuple(Segment(s[0], s[1], s[2], None if s[3] is None else load_json(s[3]))
+                          for s in segs),
+                    load_json(v["extra"]), text, None if keys is None else tuple(keys)))
             if "segments_taxonomy" in meta:
-                taxonomy = json.loads(meta["segments_taxonomy"])
+                taxonomy = load_json(meta["segments_taxonomy"])
             else:
                 classes = [r[0] for r in conn.execute(
                     "SELECT DISTINCT classname FROM segment_tasks")]
                 taxonomy = default_taxonomy(classes)
+        keys = json.loads(meta.get("segments_keys", "null"))
         return SegmentsFile(meta.get("segments_version", DEFAULT_SEGMENTS_VERSION), taxonomy,
-                            tuple(result))
+                            tuple(result), None if keys is None else tuple(keys),
+                            load_json(meta.get("segments_extra", "{}")))
 
     def segment_classes(self) -> list[dict[str, Any]]:
         """Per action: tasks pending / done / rejected, and pending ones without a file."""
@@ -758,12 +784,26 @@ class Store:
                                     "'duration' (seconds, from the player)")
             parsed = _spans(spans, known)
             at = now()
-            conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ?",
-                         (video_id, classname))
+            # a segment submitted unchanged keeps its row (its place in the export and the
+            # text the imported file wrote); the others are replaced
+            kept: dict[tuple[float, float], list[int]] = {}
+            for row in conn.execute('SELECT id, start, "end" FROM segments WHERE video_id = ? '
+                                    "AND label = ? ORDER BY id", (video_id, classname)):
+                kept.setdefault((row[1], row[2]), []).append(row[0])
+            keep = []
             for start, end in parsed:
-                conn.execute('INSERT INTO segments (video_id, label, start, "end", annotator, '
-                             "at) VALUES (?, ?, ?, ?, ?, ?)",
-                             (video_id, classname, start, end, annotator, at))
+                ids = kept.get((start, end))
+                if ids:
+                    keep.append(ids.pop(0))
+                    continue
+                cur = conn.execute('INSERT INTO segments (video_id, label, start, "end", '
+                                   "annotator, at) VALUES (?, ?, ?, ?, ?, ?)",
+                                   (video_id, classname, start, end, annotator, at))
+                keep.append(cur.lastrowid)
+            conn.execute("DELETE FROM segments WHERE video_id = ? AND label = ? AND id NOT IN "
+                         f"({', '.join('?' * len(keep))})" if keep else
+                         "DELETE FROM segments WHERE video_id = ? AND label = ?",
+                         (video_id, classname, *keep))
             if task.duration is None and _is_seconds(duration):
                 conn.execute("UPDATE videos SET duration = ? WHERE video_id = ?",
                              (float(duration), video_id))
@@ -808,6 +848,27 @@ class Store:
         if row is None:
             raise ApiError(404, f"unknown video {video_id!r} for action {classname!r}")
         return dict(row)
+
+
+def _duration_json(video: SegmentVideo) -> str | None:
+    """The JSON text of a video's duration as its file wrote it (None: it had none)."""
+    if video.duration_text is not None:
+        return json.dumps(video.duration_text, ensure_ascii=False)
+    return None if video.duration is None else dump_json(video.duration)
+
+
+def _stored_duration(seconds: float | None,
+                     source: str | None) -> tuple[float | None, str | None]:
+    """``(duration, string text)`` for :class:`SegmentVideo` from the stored seconds and the
+    imported JSON text: the imported number (with its text) or string while it still says
+    the same seconds."""
+    value = None if source is None else load_json(source)
+    if isinstance(value, str):
+        return seconds, value
+    if (isinstance(value, int | float) and not isinstance(value, bool)
+            and seconds is not None and float(value) == seconds):
+        return SourceNumber(value.text if isinstance(value, SourceNumber) else str(value)), None
+    return seconds, None
 
 
 def _is_seconds(value: Any) -> bool:

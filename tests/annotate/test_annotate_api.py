@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import run_server
-from tests_annotate_helpers import FRAME_SECONDS
+from tests_annotate_helpers import FRAME_SECONDS, as_written
 
 from annotate.app import create_app
 from annotate.cli import _parser, main, prepare
@@ -482,6 +482,58 @@ def test_cli_import_export_round_trips(server, tmp_path):
     before = snapshot(server.db)
     assert main(["import-segments", "--db", server.db, str(bad)]) == 2
     assert snapshot(server.db) == before
+
+
+SEGMENTS_AS_PUBLISHED = """{"database": {
+ "vtest_a": {"annotations": [{"label": "Walking", "segment": [1e0, 2.50]},
+                             {"label": "Waving", "segment": [0, 1]}],
+             "duration": "8.000000", "subset": "training", "url": "https://x/vtest_a",
+             "resolution": "176x144"},
+ "nodur": {"subset": "testing", "url": "", "annotations": []},
+ "other": {"annotations": [{"label": "Archery", "segment": [3.0E1, 45]}], "duration": 92.10,
+           "subset": "validation", "url": "https://x/other"}},
+ "version": "HACS Segments v1.1", "taxonomy": [{"nodeId": 1, "nodeName": "Walking"}]}"""
+
+
+def test_segments_round_trip_through_the_database_as_written(server, tmp_path):
+    """Imported and exported with no edit: the same keys in the same order, the same types
+    and the same number text. Submitted segments are written fresh (an unchanged one keeps
+    its text); a learned duration is added only with --add-duration."""
+    source, out = tmp_path / "in.json", tmp_path / "out.json"
+    source.write_text(SEGMENTS_AS_PUBLISHED)
+    assert main(["import-segments", "--db", server.db, str(source)]) == 0
+    assert main(["export-segments", "--db", server.db, str(out)]) == 0
+    assert as_written(out.read_text()) == as_written(SEGMENTS_AS_PUBLISHED)
+    # edits: Walking of vtest_a keeps [1e0, 2.50] and gets [4, 6]; vtest_b (from the shards
+    # only) gets one segment; nodur's duration becomes known
+    task = call(server, "/api/segments/Walking/next", {}, ANN)[1]["task"]
+    assert task["video_id"] == "vtest_a" and task["segments"] == [[1.0, 2.5]]
+    assert call(server, "/api/segments/Walking/vtest_a/submit",
+                {"version": task["version"], "segments": [[4, 6], [1.0, 2.5]]}, ANN)[0] == 200
+    assert call(server, "/api/segments/Walking/vtest_b/submit",
+                {"version": 0, "segments": [[0.5, 1.25]]}, BOB)[0] == 200
+    server.store.set_video_durations({"nodur": 12.5})
+    assert main(["export-segments", "--db", server.db, str(out)]) == 0
+    written = dict(as_written(out.read_text()))
+    database = dict(written["database"])
+    expected = dict(dict(as_written(SEGMENTS_AS_PUBLISHED))["database"])
+    assert list(database) == ["vtest_a", "nodur", "other", "vtest_b"]
+    assert database["other"] == expected["other"] and database["nodur"] == expected["nodur"]
+    vtest_a = dict(database["vtest_a"])
+    assert [k for k, _ in database["vtest_a"]] == [k for k, _ in expected["vtest_a"]]
+    assert vtest_a["duration"] == "8.000000"
+    assert vtest_a["annotations"] == [
+        [("label", "Walking"), ("segment", [("number", "1e0"), ("number", "2.50")])],
+        [("label", "Waving"), ("segment", [("number", "0"), ("number", "1")])],
+        [("label", "Walking"), ("segment", [("number", "4.0"), ("number", "6.0")])]]
+    fresh = dict(database["vtest_b"])
+    assert list(fresh) == ["subset", "duration", "url", "annotations"]
+    assert fresh["annotations"] == [[("label", "Walking"),
+                                     ("segment", [("number", "0.5"), ("number", "1.25")])]]
+    assert main(["export-segments", "--db", server.db, str(out), "--add-duration"]) == 0
+    nodur = json.loads(out.read_text())["database"]["nodur"]
+    assert list(nodur) == ["subset", "url", "annotations", "duration"]
+    assert nodur["duration"] == 12.5
 
 
 def test_guideline_api(server, dataset, tmp_path):

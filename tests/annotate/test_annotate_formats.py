@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests_annotate_helpers import as_written
 
 from annotate.formats import (
     Segment,
     SegmentsFile,
     SegmentVideo,
+    dump_json,
     format_segments_json,
+    load_json,
+    missing_durations,
     parse_guidelines_json,
     parse_segments_json,
 )
@@ -95,6 +100,54 @@ def test_segments_json_as_published_keeps_string_duration_and_adds_no_keys():
     assert out["database"]["--0edUL8zmA"]["duration"] == "92.166667"
 
 
+# Shaped like the published HACS Segments file (string durations, numbers as HACS and
+# ActivityNet write them, keys in their order) plus extra keys a user's copy may carry
+PUBLISHED = """{"database": {"--0edUL8zmA": {"annotations": [
+  {"label": "Applying sunscreen", "segment": [0, 92.166667]},
+  {"label": "Applying sunscreen", "segment": [1e1, 15], "score": 0.50}],
+ "duration": "92.166667", "subset": "training",
+ "url": "https://www.youtube.com/watch?v=--0edUL8zmA", "resolution": "640x360"},
+ "abc": {"subset": "validation", "url": "", "duration": 10.50, "fps": 29.970,
+ "annotations": [{"segment": [4.50, 7.0e0], "label": "Archery"}]},
+ "nodur": {"url": "u", "annotations": []}},
+ "version": "HACS Segments v1.1",
+ "taxonomy": [{"nodeId": 0, "nodeName": "Root", "parentId": null, "parentName": null}],
+ "note": {"made": 2019, "ratio": 1.50}}"""
+
+
+def test_segments_json_round_trip_keeps_keys_order_types_and_number_text():
+    data = parse_segments_json(PUBLISHED)
+    first = data.videos[0]
+    assert first.duration == 92.166667 and first.duration_text == "92.166667"
+    assert first.segments[1] == Segment("Applying sunscreen", 10.0, 15.0)
+    assert (data.videos[1].duration, data.videos[2].duration) == (10.5, None)
+    out = format_segments_json(data)
+    assert as_written(out) == as_written(PUBLISHED)
+    assert '"segment":[1e1,15],"score":0.50}' in "".join(out.split())
+    # changed values are written fresh; the rest stays as read; no key is added unasked
+    edited = replace(data, videos=(
+        replace(first, segments=(first.segments[0], Segment("Applying sunscreen", 20, 30.5))),
+        data.videos[1], replace(data.videos[2], duration=12.0)))
+    doc = json.loads(format_segments_json(edited), object_pairs_hook=list)
+    entry = dict(doc[0][1])["--0edUL8zmA"]
+    assert [k for k, _ in entry] == ["annotations", "duration", "subset", "url", "resolution"]
+    assert [dict(a) for a in dict(entry)["annotations"]] == [
+        {"label": "Applying sunscreen", "segment": [0, 92.166667]},
+        {"label": "Applying sunscreen", "segment": [20, 30.5]}]
+    assert dict(dict(doc[0][1])["nodur"]) == {"url": "u", "annotations": []}
+    assert missing_durations(edited) == ["nodur"]
+    added = json.loads(format_segments_json(edited, add_duration=True))
+    assert list(added["database"]["nodur"]) == ["url", "annotations", "duration"]
+    assert added["database"]["nodur"]["duration"] == 12.0
+
+
+def test_json_writer_matches_json_dumps_on_plain_values():
+    value = {"a": [1, 2.5, None, True, "é\"x"], "b": {}, "c": [], "d": {"e": [{"f": -0.0}]}}
+    for indent in (None, 1, 2):
+        assert dump_json(value, indent) == json.dumps(value, indent=indent, ensure_ascii=False)
+    assert dump_json(load_json('{"x": [1e1, 15, 0.10, -2E-3]}')) == '{"x": [1e1, 15, 0.10, -2E-3]}'
+
+
 @pytest.mark.parametrize("doc, message", [
     ("{not json", "not JSON"),
     ('{"version": "x"}', "needs a 'database'"),
@@ -144,7 +197,13 @@ def videos(draw):
 @given(st.lists(videos(), max_size=5, unique_by=lambda v: v.video_id))
 def test_segments_json_round_trip_property(vs):
     data = SegmentsFile("v1", [], tuple(vs))
-    assert parse_segments_json(format_segments_json(data)) == data
+    text = format_segments_json(data)
+    back = parse_segments_json(text)
+    # the same values; what was read also knows its key order, and writes the same text
+    assert replace(back, keys=None, videos=tuple(replace(v, keys=None)
+                                                 for v in back.videos)) == data
+    assert back.keys == ("version", "taxonomy", "database")
+    assert format_segments_json(back) == text
 
 
 def test_guidelines():
