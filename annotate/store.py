@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS clips (
   id INTEGER PRIMARY KEY, classname TEXT NOT NULL, clip_id TEXT NOT NULL,
   video_id TEXT NOT NULL, subset TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
   label INTEGER NOT NULL, labelled_by TEXT, labelled_at TEXT,
-  reviewed INTEGER NOT NULL DEFAULT 0, UNIQUE (classname, clip_id));
+  reviewed INTEGER NOT NULL DEFAULT 0, guess INTEGER, UNIQUE (classname, clip_id));
 CREATE TABLE IF NOT EXISTS clip_votes (
   classname TEXT NOT NULL, clip_id TEXT NOT NULL, annotator TEXT NOT NULL,
   label INTEGER NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL,
@@ -99,8 +99,10 @@ CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
 # Columns added since the first schema: (table, column definition), added to older databases.
 # videos.entry_keys: the imported entry's keys in order (JSON list); videos.duration_json and
 # segments.source: the imported duration / annotation object as the file wrote it (JSON).
+# clips.guess: the starting label (the shard's annotation or the imported one), what every
+# annotator's page starts from, so that no one sees another's label.
 _ADDED_COLUMNS = (("videos", "entry_keys TEXT"), ("videos", "duration_json TEXT"),
-                  ("segments", "source TEXT"))
+                  ("segments", "source TEXT"), ("clips", "guess INTEGER"))
 
 
 class ApiError(Exception):
@@ -288,9 +290,9 @@ class Store:
                 label = rec.annotation if rec.annotation in (POSITIVE, NEGATIVE) else POSITIVE
                 cur = conn.execute(
                     'INSERT INTO clips (classname, clip_id, video_id, subset, start, "end", '
-                    "label) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "label, guess) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (rec.label_name, rec.clip_id, rec.video_id, rec.subset, rec.start,
-                     rec.end, label))
+                     rec.end, label, label))
                 added += cur.rowcount
                 conn.execute("INSERT INTO segment_tasks (classname, video_id) VALUES (?, ?) "
                              "ON CONFLICT DO NOTHING", (rec.label_name, rec.video_id))
@@ -305,12 +307,13 @@ class Store:
                 clip_id = make_clip_id(r.video_id, r.start, r.end)
                 conn.execute(
                     'INSERT INTO clips (classname, clip_id, video_id, subset, start, "end", '
-                    "label, labelled_by, labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (classname, clip_id) DO UPDATE SET subset = excluded.subset, "
+                    "label, labelled_by, labelled_at, guess) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?) ON CONFLICT (classname, clip_id) DO UPDATE SET subset = excluded.subset, "
                     'start = excluded.start, "end" = excluded."end", label = excluded.label, '
-                    "labelled_by = excluded.labelled_by, labelled_at = excluded.labelled_at",
+                    "labelled_by = excluded.labelled_by, labelled_at = excluded.labelled_at, "
+                    "guess = excluded.guess",
                     (r.classname, clip_id, r.video_id, r.subset, r.start, r.end, r.label,
-                     IMPORT_ANNOTATOR, at))
+                     IMPORT_ANNOTATOR, at, r.label))
                 conn.execute("INSERT INTO clip_history (classname, clip_id, label, annotator, "
                              "at, source) VALUES (?, ?, ?, ?, ?, ?)",
                              (r.classname, clip_id, r.label, IMPORT_ANNOTATOR, at, source))
@@ -364,11 +367,12 @@ class Store:
                                (self.labels_per_clip, classname)).fetchone()
         return {"total": row[0], "reviewed": row[1]}
 
-    def _items(self, conn: sqlite3.Connection, where: str, args: tuple,
-               limit: int = -1) -> list[ClipItem]:
+    def _items(self, conn: sqlite3.Connection, where: str, args: tuple, limit: int = -1,
+               label: str = "c.label") -> list[ClipItem]:
+        """Clips matching ``where``; ``label``: the column they are shown with."""
         rows = conn.execute(
-            'SELECT c.classname, c.clip_id, c.video_id, c.subset, c.start, c."end", c.label, '
-            "c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0), "
+            'SELECT c.classname, c.clip_id, c.video_id, c.subset, c.start, c."end", '
+            f"{label}, c.labelled_by, c.labelled_at, c.reviewed, COALESCE(m.num_frames, 0), "
             "v.path IS NOT NULL FROM clips c LEFT JOIN clip_media m ON m.clip_id = c.clip_id "
             f"LEFT JOIN videos v ON v.video_id = c.video_id WHERE {where} ORDER BY c.id "
             "LIMIT ?", (*args, limit)).fetchall()
@@ -415,7 +419,9 @@ class Store:
                 "clip_votes v WHERE v.classname = c.classname AND v.clip_id = c.clip_id AND "
                 "v.annotator = ?) AND c.reviewed + (SELECT COUNT(*) FROM clip_leases l WHERE "
                 "l.classname = c.classname AND l.clip_id = c.clip_id AND l.annotator != ?) < ?",
-                (classname, n, annotator, annotator, n), size)
+                (classname, n, annotator, annotator, n), size,
+                # every annotator starts from the starting guess, not from others' labels
+                label="COALESCE(c.guess, c.label)")
             if not items:
                 return None, []
             page_id = uuid.uuid4().hex

@@ -271,6 +271,8 @@ def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
         assert open_page(srv, cat)["clips"][0]["clip_id"] == ids_c[0]  # cat's, again
         time.sleep(0.6)  # every lease lapses; cat takes ann's places
         pa = srv.store.open_page("Walking", "ann", "ann-token", 4)  # ann's old page, renewed
+        # bob said negative; ann's page starts from the clips' starting guess, not from him
+        assert [i.label for i in pa[1]] == [1, 1, 1, 1]
         pc2 = open_page(srv, cat, size=10)
         assert [c["clip_id"] for c in pc2["clips"]] == ids_c  # ann holds the first four
         item = srv.store.clip("Walking", ids_a[0])
