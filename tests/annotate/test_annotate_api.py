@@ -293,6 +293,31 @@ def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
         assert status == 409 and "leased to ann, bob" in answer["error"]
 
 
+def test_a_database_from_before_votes_keeps_its_labels(server, tmp_path):
+    """A database written before votes and lease rows (leases as columns of clips, one
+    label per reviewed clip) opens: its labels become votes and the queue goes on."""
+    page = open_page(server)
+    ids = [c["clip_id"] for c in page["clips"]]
+    call(server, f"/api/pages/{page['page_id']}/submit", {"labels": {c: -1 for c in ids}}, ANN)
+    conn = sqlite3.connect(server.db)
+    conn.executescript("DROP TABLE clip_votes; DROP TABLE clip_leases; "
+                       "ALTER TABLE clips DROP COLUMN guess; "
+                       "ALTER TABLE clips ADD COLUMN leased_page TEXT; "
+                       "ALTER TABLE clips ADD COLUMN leased_by TEXT; "
+                       "ALTER TABLE clips ADD COLUMN leased_until REAL;")
+    conn.close()
+    old = Store(server.db, labels_per_clip=2)
+    try:
+        item = old.clip("Walking", ids[0])
+        assert (item.votes, item.label, item.labelled_by, item.reviewed) == (1, -1, "ann", False)
+        _, items = old.open_page("Walking", "bob", "bob-token", 10)
+        assert [i.clip_id for i in items][:4] == ids  # bob's turn for the second labels
+        _, items = old.open_page("Walking", "ann", "ann-token", 10)
+        assert not set(ids) & {i.clip_id for i in items}  # never twice to ann
+    finally:
+        old.close()
+
+
 def test_lease_expiry_returns_clips_and_refuses_the_late_submit(dataset, tmp_path):
     with run_server(dataset, str(tmp_path / "lease.sqlite"), lease_seconds=0.6) as srv:
         pa = open_page(srv, ANN)

@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from annotate.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +61,22 @@ def test_cli_reports_bad_files(tmp_path, capsys):
     assert "line 2: label must be 1 or -1" in capsys.readouterr().err
     assert main(["import-clips", "--db", str(tmp_path / "a.sqlite"),
                  str(tmp_path / "missing.csv")]) == 2
+
+
+def test_labels_per_clip_option_and_explicit_agreement_file(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--db", str(tmp_path / "a.sqlite"), "--videos-root", str(tmp_path),
+              "--labels-per-clip", "0"])
+    assert "must be >= 1" in capsys.readouterr().err
+    db, csv_in = str(tmp_path / "a.sqlite"), tmp_path / "in.csv"
+    csv_in.write_text("classname,youtube_id,subset,start,end,label\n"
+                      "Walking,v1,training,0.0,2.0,-1\n")
+    assert main(["import-clips", "--db", db, str(csv_in)]) == 0
+    out, votes = tmp_path / "out.csv", tmp_path / "votes.csv"
+    assert main(["export-clips", "--db", db, str(out)]) == 0
+    assert out.read_text() == csv_in.read_text()
+    assert not (tmp_path / "out.agreement.csv").exists()  # no clip with several labels
+    assert main(["export-clips", "--db", db, str(out), "--agreement", str(votes)]) == 0
+    assert votes.read_text() == (
+        "classname,youtube_id,subset,start,end,label,labels,positive,negative,agreement,"
+        "annotators\nWalking,v1,training,0.0,2.0,-1,0,0,0,,\n")
