@@ -56,7 +56,7 @@ def prepare(store: Store, shards: str | None, videos_root: str,
     return added, len(videos)
 
 
-def agreement_path(path: str) -> str:
+def _agreement_path(path: str) -> str:
     """Where ``export-clips PATH`` writes its agreement sidecar unless told:
     ``clips.csv`` -> ``clips.agreement.csv``."""
     return (path[:-4] if path.endswith(".csv") else path) + ".agreement.csv"
@@ -173,15 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _export_clips(store: Store, path: str, agreement: str | None) -> None:
     """The Clips CSV at ``path`` and, when asked or when some clip has several labels, the
-    agreement sidecar."""
-    rows = store.export_clips()
-    _write_text(path, format_clips_csv(rows))
-    print(f"exported {len(rows)} clip labels to {path}")
+    agreement sidecar, both from one read of the database (so their lines match even while
+    a server writes)."""
     votes = store.export_clip_votes()
+    _write_text(path, format_clips_csv(v.row for v in votes))
+    print(f"exported {len(votes)} clip labels to {path}")
     several = [v for v in votes if len(v.votes) > 1]
     if agreement is None and not several:
         return
-    agreement = agreement or agreement_path(path)
+    agreement = agreement or _agreement_path(path)
     _write_text(agreement, format_agreement_csv(votes))
     unanimous = sum(1 for v in several if v.agreement == 1.0)
     print(f"agreement: {unanimous} of {len(several)} clips with labels from several "

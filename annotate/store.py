@@ -330,6 +330,7 @@ class Store:
         """The rows of :meth:`export_clips`, in the same order, with the labels given to
         each clip in the clip tool (annotator, label), in the order they came."""
         with self._read() as conn:
+            conn.execute("BEGIN")  # one snapshot for the clips and their votes
             rows = conn.execute('SELECT classname, clip_id, video_id, subset, start, "end", '
                                 "label FROM clips WHERE labelled_by IS NOT NULL ORDER BY id"
                                 ).fetchall()
