@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS guidelines (
   classname TEXT PRIMARY KEY, definition TEXT NOT NULL, positives TEXT NOT NULL,
   hard_negatives TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS clips_queue ON clips (classname, reviewed, id);
+CREATE INDEX IF NOT EXISTS clip_votes_annotator ON clip_votes (annotator);
 CREATE INDEX IF NOT EXISTS segments_video ON segments (video_id, label);
 """
 # Columns added since the first schema: (table, column definition), added to older databases.

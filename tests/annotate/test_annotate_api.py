@@ -254,7 +254,7 @@ def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
     """With two labels per clip a clip goes to two annotators at most at once (a live
     lease holds a place), never twice to one, and a late submit whose places were taken
     is refused naming who holds them."""
-    with run_server(dataset, str(tmp_path / "two.sqlite"), lease_seconds=0.5,
+    with run_server(dataset, str(tmp_path / "two.sqlite"), lease_seconds=1.0,
                     labels_per_clip=2) as srv:
         srv.store.add_annotator("cat", "cat-token")
         cat = {"X-Annotator": "cat", "X-Token": "cat-token"}
@@ -269,7 +269,7 @@ def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
         # bob labelled those four: he only gets the two others now, never his own again
         assert [c["clip_id"] for c in open_page(srv, BOB, size=10)["clips"]] == ids_c
         assert open_page(srv, cat)["clips"][0]["clip_id"] == ids_c[0]  # cat's, again
-        time.sleep(0.6)  # every lease lapses; cat takes ann's places
+        time.sleep(1.1)  # every lease lapses; cat takes ann's places
         pa = srv.store.open_page("Walking", "ann", "ann-token", 4)  # ann's old page, renewed
         # bob said negative; ann's page starts from the clips' starting guess, not from him
         assert [i.label for i in pa[1]] == [1, 1, 1, 1]
@@ -284,7 +284,7 @@ def test_leases_count_toward_the_labels_per_clip(dataset, tmp_path):
         assert (item.votes, item.reviewed, item.label) == (2, True, -1)  # a tie is negative
         assert srv.store.clip_progress("Walking") == {"total": 6, "reviewed": 4}
         # cat's lease lapses; ann and bob take both places of cat's clips; cat is refused
-        time.sleep(0.6)
+        time.sleep(1.1)
         for who in (ANN, BOB):
             page = open_page(srv, who, size=10)
             assert [c["clip_id"] for c in page["clips"]] == ids_c
