@@ -76,7 +76,7 @@ class ApplyLabelsOptions(PipelineOptions):
         parser.add_argument("--tolerance_ms", type=float, default=1.0,
                             help="how far (milliseconds) a row's start/end may be from a "
                                  "record's and still match; records keep times as float32")
-        parser.add_argument("--keep_v_prefix", action="store_true",
+        cli.add_shared_flag(parser, "--keep_v_prefix",
                             help="compare video ids as written (default: a leading v_ is "
                                  "dropped from the row's and the record's id, the project's "
                                  "id rule, so v_<id> and <id> match)")

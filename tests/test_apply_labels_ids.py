@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
-from pipelines.apply_labels import ApplyLabelsError, row_matches, run
+from pipelines.apply_labels import ApplyLabelsError, ApplyLabelsOptions, row_matches, run
+from pipelines.cli import add_shared_flag
 from transforms.output.hacs_files import ClipLabel
 from transforms.output.records import (
     ClipRecord,
@@ -88,3 +92,18 @@ def test_keep_v_prefix_with_no_match_is_an_error(tmp_path):
             f"--output_prefix={tmp_path}/out/clips", "--keep_v_prefix"]
     with pytest.raises(ApplyLabelsError, match="no row of"):
         run(argv, save_main_session=False, test_pipeline=BeamTestPipeline())
+
+
+def test_keep_v_prefix_is_one_option_of_both_jobs():
+    # Beam parses every imported job's options with one parser: one definition, two views
+    from pipelines.build_dataset import BuildDatasetOptions
+
+    options = PipelineOptions(["--keep_v_prefix"])
+    assert options.get_all_options()["keep_v_prefix"] is True
+    assert options.view_as(ApplyLabelsOptions).keep_v_prefix
+    assert options.view_as(BuildDatasetOptions).keep_v_prefix
+    assert not PipelineOptions([]).view_as(ApplyLabelsOptions).keep_v_prefix
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep_v_prefix", type=int)
+    with pytest.raises(ValueError, match="different meanings"):
+        add_shared_flag(parser, "--keep_v_prefix", help="")
