@@ -1,5 +1,5 @@
-"""``python -m hacs_eval classification|proposals|detection``: score predictions, print a
-table, write ``<out>/<command>.json`` and a PNG plot.
+"""``python -m hacs_eval classification|video-classification|proposals|detection``: score
+predictions, print a table, write ``<out>/<command>.json`` and a PNG plot.
 
 Exit status: 0 on success, 2 when an input cannot be evaluated (the message says why).
 Input warnings (counted, see :class:`hacs_eval.formats.Issues`) go to stderr and into the JSON;
@@ -28,9 +28,17 @@ from hacs_eval.formats import (
     load_clip_predictions,
     load_ground_truth,
     load_results,
+    load_video_labels,
+    load_video_predictions,
 )
 from hacs_eval.proposals import ProposalResult, average_recall_vs_avg_nr_proposals, plot_ar_an
 from hacs_eval.tiou import parse_thresholds
+from hacs_eval.video_classification import (
+    DEFAULT_TOP_K,
+    VideoClassificationResult,
+    evaluate_video_classification,
+    plot_per_class_ap,
+)
 
 AR_POINTS = (1, 5, 10, 50, 100)
 
@@ -109,6 +117,22 @@ def classification_report(result: ClassificationResult) -> dict:
     }
 
 
+def video_classification_report(result: VideoClassificationResult) -> dict:
+    """JSON-ready summary of a video classification evaluation (fractions)."""
+    return {
+        "mAP": result.mean_ap,
+        "top_k": result.top_k,
+        "hit_at_k": result.hit_at_k,
+        "avg_hit_at_k": result.avg_hit_at_k,
+        "num_videos": result.num_videos,
+        "num_videos_without_prediction": result.num_videos_without_prediction,
+        "per_class": {name: {"ap": float(result.ap[c]),
+                             "num_videos": int(result.num_ground_truth[c]),
+                             "num_predictions": int(result.num_predictions[c])}
+                      for c, name in enumerate(result.label_names)},
+    }
+
+
 def _run_proposals(args, issues: Issues) -> tuple[dict, str]:
     blocked = load_blocked(args.blocked)
     gt = load_ground_truth(args.ground_truth, _subset(args.subset), blocked, issues)
@@ -180,11 +204,27 @@ def _run_classification(args, issues: Issues) -> tuple[dict, str]:
     return classification_report(result), text
 
 
+def _run_video_classification(args, issues: Issues) -> tuple[dict, str]:
+    blocked = load_blocked(args.blocked)
+    gt = load_video_labels(args.ground_truth, _subset(args.subset), blocked, issues)
+    preds = load_video_predictions(args.predictions, gt, drop_outside=args.drop_outside,
+                                   blocked=blocked, issues=issues)
+    result = evaluate_video_classification(gt, preds, args.top_k, args.tie_break)
+    if not args.no_plot:
+        plot_per_class_ap(result, os.path.join(args.out, "video-classification.png"))
+    rows = [("mAP", _pct(result.mean_ap)), (f"hit@{result.top_k}", _pct(result.hit_at_k)),
+            (f"avg hit@{result.top_k}", _pct(result.avg_hit_at_k))]
+    text = (f"{result.num_videos} videos ({result.num_videos_without_prediction} without "
+            f"predictions), {len(result.label_names)} classes, {len(preds)} predictions\n"
+            + _table(rows, ("metric", "value (%)")))
+    return video_classification_report(result), text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hacs_eval",
-        description="Score clip classification, temporal proposals or temporal detection "
-                    "the ActivityNet / HACS way.")
+        description="Score clip classification, video classification, temporal proposals "
+                    "or temporal detection the ActivityNet / HACS way.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):
@@ -249,11 +289,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-unannotated", action="store_true",
                    help="shards: also score labelled clips not yet annotated (annotation 0)")
     common(p)
+
+    p = sub.add_parser("video-classification",
+                       help="hit@k and mAP over videos (ActivityNet untrimmed video "
+                            "classification)")
+    p.add_argument("--ground-truth", required=True, help="ActivityNet / HACS Segments JSON")
+    p.add_argument("--predictions", required=True,
+                   help="ActivityNet classification results JSON: {results: {video_id: "
+                        "[{label, score}, ...]}}")
+    p.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
+                   help=f"k of hit@k: how many best-scored labels per video count (default "
+                        f"{DEFAULT_TOP_K}, as eval_classification.py)")
+    p.add_argument("--drop-outside", action="store_true",
+                   help="ignore predictions for videos outside the subset (default: they are "
+                        "false positives of their class's AP, as the reference counts them); "
+                        "departs from the reference")
+    tie_break(p, "predictions of one class (AP) and of one video (hit@k)")
+    common(p)
     return parser
 
 
 RUNNERS = {"proposals": _run_proposals, "detection": _run_detection,
-           "classification": _run_classification}
+           "classification": _run_classification,
+           "video-classification": _run_video_classification}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import csv
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,21 +176,16 @@ def _segment_problem(start: float, end: float) -> str | None:
     return None if problem == "negative_start" else problem
 
 
-def parse_ground_truth(data: object, subset: str | None = "validation",
-                       blocked: Iterable[str] = (), issues: Issues | None = None,
-                       source: str = "ground truth") -> GroundTruth:
-    """Ground truth of ``subset`` (``None``: all subsets) from a parsed ActivityNet/HACS JSON.
-
-    Videos in ``blocked`` are left out. Segments that are reversed, zero-length or not finite
-    are dropped and counted as ``gt_<problem>`` in ``issues``. Labels are indexed in sorted
-    name order.
-    """
-    issues = issues if issues is not None else Issues()
+def _subset_annotations(data: object, subset: str | None, blocked: Iterable[str],
+                        issues: Issues, source: str
+                        ) -> Iterator[tuple[str, list[Mapping], str]]:
+    """``(video_id, annotations, where)`` of each video of ``subset`` (``None``: all) in an
+    ActivityNet/HACS ground-truth JSON, in file order, blocked videos left out (counted as
+    ``blocked_video_skipped``). Every annotation is checked to be an object with a string
+    ``label``; ``where`` names the entry for error messages."""
     if not isinstance(data, Mapping) or not isinstance(data.get("database"), Mapping):
         raise FormatError(f"{source}: expected an object with a 'database' object")
     blocked = frozenset(blocked)
-    videos: list[str] = []
-    rows: list[tuple[int, float, float, str]] = []
     for video_id, entry in data["database"].items():
         where = f"{source}: database[{video_id!r}]"
         if not isinstance(entry, Mapping):
@@ -206,13 +201,32 @@ def parse_ground_truth(data: object, subset: str | None = "validation",
         annotations = entry.get("annotations", [])
         if not isinstance(annotations, list):
             raise FormatError(f"{where}: 'annotations' must be a list")
-        vidx = len(videos)
-        videos.append(video_id)
         for k, ann in enumerate(annotations):
-            if not isinstance(ann, Mapping) or "segment" not in ann or "label" not in ann:
+            if not isinstance(ann, Mapping) or "label" not in ann:
                 raise FormatError(f"{where}.annotations[{k}]: needs 'segment' and 'label'")
             if not isinstance(ann["label"], str):
                 raise FormatError(f"{where}.annotations[{k}]: 'label' must be a string")
+        yield video_id, annotations, where
+
+
+def parse_ground_truth(data: object, subset: str | None = "validation",
+                       blocked: Iterable[str] = (), issues: Issues | None = None,
+                       source: str = "ground truth") -> GroundTruth:
+    """Ground truth of ``subset`` (``None``: all subsets) from a parsed ActivityNet/HACS JSON.
+
+    Videos in ``blocked`` are left out. Segments that are reversed, zero-length or not finite
+    are dropped and counted as ``gt_<problem>`` in ``issues``. Labels are indexed in sorted
+    name order.
+    """
+    issues = issues if issues is not None else Issues()
+    videos: list[str] = []
+    rows: list[tuple[int, float, float, str]] = []
+    for video_id, anns, where in _subset_annotations(data, subset, blocked, issues, source):
+        vidx = len(videos)
+        videos.append(video_id)
+        for k, ann in enumerate(anns):
+            if "segment" not in ann:
+                raise FormatError(f"{where}.annotations[{k}]: needs 'segment' and 'label'")
             start, end = _segment(ann["segment"], f"{where}.annotations[{k}]")
             problem = _segment_problem(start, end)
             if problem:
@@ -315,6 +329,149 @@ def load_results(path: str, gt: GroundTruth, *, with_labels: bool, drop_outside:
     """:func:`parse_results` of the JSON file at ``path``."""
     return parse_results(_load_json(path), gt, with_labels=with_labels,
                          drop_outside=drop_outside, blocked=blocked, issues=issues, source=path)
+
+
+# --- video classification (ActivityNet's untrimmed video classification task) ----------
+
+
+def _label_scores(value: object, where: str) -> list[tuple[str, float]]:
+    """``[(label, score)]`` of a classification results entry, a list of
+    ``{"label": name, "score": s}`` (the ActivityNet classification results format), in list
+    order; anything else raises :class:`FormatError`."""
+    if not isinstance(value, list) or not all(
+            isinstance(e, Mapping) and isinstance(e.get("label"), str) for e in value):
+        raise FormatError(f"{where}: expected a list of {{label, score}}")
+    try:
+        return [(e["label"], float(e["score"])) for e in value]
+    except (KeyError, TypeError, ValueError) as e:
+        raise FormatError(f"{where}: every entry needs a numeric 'score'") from e
+
+
+@dataclass(frozen=True)
+class VideoLabels:
+    """Video-level ground truth of one subset: its distinct (video, class) pairs.
+
+    ``videos`` are all videos of the subset in file order (blocked ones removed), those
+    without annotations included; ``video`` / ``label`` hold one row per distinct pair, in
+    order of first appearance, indexing ``videos`` / ``label_names`` (sorted names of the
+    classes annotated in the subset).
+    """
+
+    videos: tuple[str, ...]
+    video: np.ndarray
+    label: np.ndarray
+    label_names: tuple[str, ...]
+    subset: str | None
+
+
+def parse_video_labels(data: object, subset: str | None = "validation",
+                       blocked: Iterable[str] = (), issues: Issues | None = None,
+                       source: str = "ground truth") -> VideoLabels:
+    """Class labels per video of ``subset`` (``None``: all) from a parsed ActivityNet / HACS
+    JSON, as ActivityNet's ``eval_classification.py`` reads them (lines 73-86): every
+    annotation's ``label`` counts, whatever its segment (a segment is neither needed nor
+    looked at), and a label given twice in one video is one pair (its ``drop_duplicates``).
+    """
+    issues = issues if issues is not None else Issues()
+    videos: list[str] = []
+    pairs: dict[tuple[int, str], None] = {}
+    for video_id, anns, _ in _subset_annotations(data, subset, blocked, issues, source):
+        vidx = len(videos)
+        videos.append(video_id)
+        for ann in anns:
+            pairs.setdefault((vidx, ann["label"]), None)
+    if not videos:
+        raise FormatError(f"{source}: no video in subset {subset!r}")
+    names = tuple(sorted({label for _, label in pairs}))
+    index = {name: i for i, name in enumerate(names)}
+    return VideoLabels(videos=tuple(videos),
+                       video=np.array([v for v, _ in pairs], dtype=np.int64),
+                       label=np.array([index[lab] for _, lab in pairs], dtype=np.int64),
+                       label_names=names, subset=subset)
+
+
+def load_video_labels(path: str, subset: str | None = "validation", blocked: Iterable[str] = (),
+                      issues: Issues | None = None) -> VideoLabels:
+    """:func:`parse_video_labels` of the JSON file at ``path``."""
+    return parse_video_labels(_load_json(path), subset, blocked, issues, source=path)
+
+
+@dataclass(frozen=True)
+class VideoScores:
+    """Scored class guesses for videos, one row per results entry, in file order (videos in
+    file order, then list order), on which the tie-breaks act.
+
+    ``videos`` starts with the ground truth's ``videos`` (so indexes agree), then the videos
+    outside the subset that were kept; ``label`` indexes ``label_names`` (the ground truth's),
+    -1 for a label that is not a class of the subset: such a guess still takes a place in its
+    video's top k, and it can never be right.
+    """
+
+    videos: tuple[str, ...]
+    video: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+    label_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.video)
+
+
+def parse_video_predictions(data: object, gt: VideoLabels, *, drop_outside: bool = False,
+                            blocked: Iterable[str] = (), issues: Issues | None = None,
+                            source: str = "predictions") -> VideoScores:
+    """Video classification results (``{"results": {video_id: [{"label", "score"}]}}``,
+    parsed) aligned with ``gt``.
+
+    As ``eval_classification.py`` (lines 110-118) every video's results are kept, also those
+    of videos outside the subset (counted as ``video_outside_subset``; dropped with
+    ``drop_outside``); blocked videos are left out. An entry with a non-finite score is
+    dropped (``non_finite_score``); one whose label is not a class of the subset is counted
+    (``unknown_label``; the reference stops with a ``KeyError``) and kept with label -1.
+    """
+    issues = issues if issues is not None else Issues()
+    if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
+        raise FormatError(f"{source}: expected an object with a 'results' object")
+    blocked = frozenset(blocked)
+    video_index = {v: i for i, v in enumerate(gt.videos)}
+    videos = list(gt.videos)
+    label_index = {name: i for i, name in enumerate(gt.label_names)}
+    vid_col: list[int] = []
+    label_col: list[int] = []
+    score_col: list[float] = []
+    for video_id, value in data["results"].items():
+        pairs = _label_scores(value, f"{source}: results[{video_id!r}]")
+        if video_id in blocked:
+            issues.note("blocked_video_skipped")
+            continue
+        vidx = video_index.get(video_id)
+        if vidx is None:
+            issues.add("video_outside_subset", f"{video_id} ({len(pairs)} labels)")
+            if drop_outside:
+                continue
+            vidx = video_index[video_id] = len(videos)
+            videos.append(video_id)
+        for name, score in pairs:
+            if not math.isfinite(score):
+                issues.add("non_finite_score", f"{video_id} {name}={score}")
+                continue
+            label = label_index.get(name, -1)
+            if label < 0:
+                issues.add("unknown_label", f"{video_id} label={name!r}")
+            vid_col.append(vidx)
+            label_col.append(label)
+            score_col.append(score)
+    return VideoScores(videos=tuple(videos), video=np.array(vid_col, dtype=np.int64),
+                       label=np.array(label_col, dtype=np.int64),
+                       score=np.array(score_col, dtype=np.float64), label_names=gt.label_names)
+
+
+def load_video_predictions(path: str, gt: VideoLabels, *, drop_outside: bool = False,
+                           blocked: Iterable[str] = (),
+                           issues: Issues | None = None) -> VideoScores:
+    """:func:`parse_video_predictions` of the JSON file at ``path``."""
+    return parse_video_predictions(_load_json(path), gt, drop_outside=drop_outside,
+                                   blocked=blocked, issues=issues, source=path)
 
 
 # --- clip classification -------------------------------------------------------------------
@@ -485,16 +642,11 @@ def load_clip_predictions(path: str, issues: Issues | None = None) -> list[ClipP
             if isinstance(value, str):
                 preds.append(ClipPrediction(clip_id, (value,), False))
                 continue
-            if not isinstance(value, list) or not all(
-                    isinstance(e, Mapping) and isinstance(e.get("label"), str) for e in value):
-                raise FormatError(f"{where}: expected a label or a list of {{label, score}}")
-            if len(value) == 1 and "score" not in value[0]:
+            if (isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping)
+                    and "score" not in value[0] and isinstance(value[0].get("label"), str)):
                 preds.append(ClipPrediction(clip_id, (value[0]["label"],), False))
                 continue
-            try:
-                pairs = [(e["label"], float(e["score"])) for e in value]
-            except (KeyError, TypeError, ValueError) as e:
-                raise FormatError(f"{where}: every entry needs a numeric 'score'") from e
+            pairs = _label_scores(value, where)
             preds.append(ClipPrediction(clip_id, _rank(_finite_pairs(clip_id, pairs, issues)),
                                         True))
         return preds

@@ -2,9 +2,13 @@
 HACS Clips CSV and writes new shards, so training sees positives and negatives (HACS trained
 with both).
 
-A CSV row matches a record when the video ids are equal and both ends of the clip agree
-within ``--tolerance_ms`` (default 1 ms; records store times as float32), or when the row's
-clip id (``make_clip_id(video, start, end)``) equals the record's. A record with a
+A CSV row matches a record when the video ids name the same video and both ends of the clip
+agree within ``--tolerance_ms`` (default 1 ms; records store times as float32), or when the
+row's clip id (``make_clip_id(record's video, start, end)``) equals the record's. Ids name
+the same video when they are equal after the project's id rule
+(``transforms.inputs.manifest.normalise_video_id``: a leading ``v_`` dropped from each, so a
+row's bare YouTube id matches records made from ``v_<id>.mp4`` files and the other way
+round); ``--keep_v_prefix`` compares them as written. A record with a
 ``label_name`` only takes rows of that class; if several rows match, the last in the file
 wins. Records without a matching row pass through unchanged. A JSON report
 ``<output_prefix>-report.json`` counts matched / unmatched rows and labelled / unchanged
@@ -31,6 +35,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines import cli
+from transforms.inputs.manifest import normalise_video_id
 from transforms.output.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import (
@@ -71,25 +76,35 @@ class ApplyLabelsOptions(PipelineOptions):
         parser.add_argument("--tolerance_ms", type=float, default=1.0,
                             help="how far (milliseconds) a row's start/end may be from a "
                                  "record's and still match; records keep times as float32")
+        cli.add_shared_flag(parser, "--keep_v_prefix",
+                            help="compare video ids as written (default: a leading v_ is "
+                                 "dropped from the row's and the record's id, the project's "
+                                 "id rule, so v_<id> and <id> match)")
 
 
-def row_matches(record: ClipRecord, row: ClipLabel, tolerance_s: float) -> bool:
-    """Whether a CSV row labels ``record``: same video, the record's class (if it has one),
-    and the same span within ``tolerance_s`` seconds or the same clip id."""
-    if row.video_id != record.video_id:
+def row_matches(record: ClipRecord, row: ClipLabel, tolerance_s: float,
+                strip_v_prefix: bool = True) -> bool:
+    """Whether a CSV row labels ``record``: the same video (ids compared after
+    :func:`transforms.inputs.manifest.normalise_video_id` with ``strip_v_prefix``), the
+    record's class (if it has one), and the same span within ``tolerance_s`` seconds or the
+    same clip id."""
+    if (normalise_video_id(row.video_id, strip_v_prefix)
+            != normalise_video_id(record.video_id, strip_v_prefix)):
         return False
     if record.label_name and row.classname != record.label_name:
         return False
     if abs(row.start - record.start) <= tolerance_s and abs(row.end - record.end) <= tolerance_s:
         return True
-    return make_clip_id(row.video_id, row.start, row.end) == record.clip_id
+    return make_clip_id(record.video_id, row.start, row.end) == record.clip_id
 
 
 def matching_rows(record: ClipRecord, candidates: Iterable[tuple[int, ClipLabel]],
-                  tolerance_s: float) -> list[tuple[int, ClipLabel]]:
+                  tolerance_s: float, strip_v_prefix: bool = True
+                  ) -> list[tuple[int, ClipLabel]]:
     """The ``(index, row)`` candidates that label ``record``, in file order; the last one's
     label applies."""
-    return sorted((c for c in candidates if row_matches(record, c[1], tolerance_s)),
+    return sorted((c for c in candidates
+                   if row_matches(record, c[1], tolerance_s, strip_v_prefix)),
                   key=lambda c: c[0])
 
 
@@ -97,16 +112,18 @@ class _AnnotateFn(beam.DoFn):
     """Serialized record in, the record with its annotation set out; tagged outputs: the
     indices of the rows it matched, and ``labelled`` / ``unchanged``."""
 
-    def __init__(self, tolerance_s: float):
+    def __init__(self, tolerance_s: float, strip_v_prefix: bool = True):
         self._tolerance_s = tolerance_s
+        self._strip_v_prefix = strip_v_prefix
         self._labelled = beam.metrics.Metrics.counter("apply_labels", "records_labelled")
         self._unchanged = beam.metrics.Metrics.counter("apply_labels", "records_unchanged")
 
     def process(self, data: bytes, rows_by_video: Mapping[str, list[tuple[int, ClipLabel]]]
                 ) -> Iterator[Any]:
         record = from_example(data)
-        matched = matching_rows(record, rows_by_video[record.video_id],
-                                self._tolerance_s)
+        key = normalise_video_id(record.video_id, self._strip_v_prefix)
+        matched = matching_rows(record, rows_by_video[key], self._tolerance_s,
+                                self._strip_v_prefix)
         if not matched:
             self._unchanged.inc()
             yield beam.pvalue.TaggedOutput(OUTCOMES, "unchanged")
@@ -160,18 +177,23 @@ class ApplyLabels(beam.PTransform):
     """Serialized clip records -> ``{"records": labelled records, "report": one dict}``.
 
     ``rows`` are the Clips CSV rows (small enough for a side input: HACS Clips has 1.55 M
-    rows, about 200 MB in memory)."""
+    rows, about 200 MB in memory); ``strip_v_prefix``: the id rule (see :func:`row_matches`).
+    """
 
-    def __init__(self, rows: Sequence[ClipLabel], tolerance_s: float = 0.001):
+    def __init__(self, rows: Sequence[ClipLabel], tolerance_s: float = 0.001,
+                 strip_v_prefix: bool = True):
         super().__init__()
         self._rows = list(rows)
         self._tolerance_s = tolerance_s
+        self._strip_v_prefix = strip_v_prefix
 
     def expand(self, records: beam.PCollection[bytes]) -> dict[str, beam.PCollection]:
         rows = records.pipeline | "Rows" >> beam.Create(list(enumerate(self._rows)))
-        by_video = rows | "KeyRowsByVideo" >> beam.Map(lambda ir: (ir[1].video_id, ir))
+        strip = self._strip_v_prefix
+        by_video = rows | "KeyRowsByVideo" >> beam.Map(
+            lambda ir: (normalise_video_id(ir[1].video_id, strip), ir))
         out = records | "Annotate" >> beam.ParDo(
-            _AnnotateFn(self._tolerance_s), beam.pvalue.AsMultiMap(by_video)
+            _AnnotateFn(self._tolerance_s, strip), beam.pvalue.AsMultiMap(by_video)
         ).with_outputs(MATCHED, OUTCOMES, main="records")
         row_events = (
             {"row": rows, "hit": out[MATCHED] | "HitKeys" >> beam.Map(lambda i: (i, True))}
@@ -248,7 +270,8 @@ def run(argv: list[str] | None = None, save_main_session: bool = True,
     p = test_pipeline or beam.Pipeline(options=options)
     result = (p | "ShardPaths" >> beam.Create(shards)
               | "ReadRecords" >> beam.FlatMap(iter_records)
-              | "ApplyLabels" >> ApplyLabels(rows, opts.tolerance_ms / 1000.0))
+              | "ApplyLabels" >> ApplyLabels(rows, opts.tolerance_ms / 1000.0,
+                                            not opts.keep_v_prefix))
     (result["records"]
      | "WriteShards" >> beam.io.WriteToTFRecord(opts.output_prefix, file_name_suffix=".tfrecord",
                                                 num_shards=opts.output_shards)

@@ -83,7 +83,7 @@ class BuildDatasetOptions(PipelineOptions):
         parser.add_argument("--input", help="Manifest (.csv or .jsonl with video_id, uri and "
                             "optional label, subset) or a glob / directory of videos, local "
                             "or gs://. Required.")
-        parser.add_argument("--keep_v_prefix", action="store_true",
+        cli.add_shared_flag(parser, "--keep_v_prefix",
                             help="With a glob --input, keep a leading v_ in the file names "
                             "as part of the video id (by default v_<id>.mp4, as the HACS "
                             "download tools name files, gives video_id <id>).")

@@ -105,6 +105,19 @@ def check_known_options(argv: Sequence[str] | None, options_cls,
                 "--help lists the job's options")
 
 
+def add_shared_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
+    """Add the on/off option ``flag`` (``store_true``) that several jobs define with one
+    meaning, e.g. ``--keep_v_prefix``: Beam parses the options of every job imported into a
+    process with one parser, where a second plain definition would conflict. The first
+    definition stands; one of the same name that is not such a flag raises ValueError."""
+    existing = parser._option_string_actions.get(flag)
+    if existing is None:
+        parser.add_argument(flag, action="store_true", help=help)
+    elif not (isinstance(existing, argparse._StoreTrueAction)
+              and existing.dest == flag.lstrip("-").replace("-", "_")):
+        raise ValueError(f"{flag} is defined twice with different meanings")
+
+
 def print_options_help(prog: str, doc: str, options_cls) -> None:
     """Print the options ``options_cls`` (a PipelineOptions subclass) adds, under the first
     paragraph of ``doc``."""

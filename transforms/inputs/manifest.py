@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+from collections.abc import Sequence
 
 from transforms.text import decode_utf8
 from transforms.types import VideoRef
@@ -182,8 +183,9 @@ def video_id_from_path(path: str, strip_v_prefix: bool = True) -> str:
     return normalise_video_id(stem, strip_v_prefix)
 
 
-def glob_videos(pattern: str, strip_v_prefix: bool = True) -> list[VideoRef]:
-    """Videos matching a glob (local or bucket); a directory means every video file in it.
+def glob_videos(pattern: str | Sequence[str], strip_v_prefix: bool = True) -> list[VideoRef]:
+    """Videos matching a glob (local or bucket), or any of several; a directory means every
+    video file in it.
     ``video_id`` comes from the file name (:func:`video_id_from_path`). Two files with the
     same id and the same size (bytes) are one video, e.g. the download layout
     ``ROOT/<classname>/v_<id>.mp4`` with a video listed under two classes: the first path in
@@ -191,13 +193,13 @@ def glob_videos(pattern: str, strip_v_prefix: bool = True) -> list[VideoRef]:
     different sizes fail like duplicates, naming both."""
     from apache_beam.io.filesystems import FileSystems
 
-    if "*" not in pattern and "?" not in pattern:
-        pattern = pattern.rstrip("/") + "/*"
-    matches = FileSystems.match([pattern])[0].metadata_list
-    files = sorted((m.path, m.size_in_bytes) for m in matches
-                   if m.path.lower().endswith(VIDEO_EXTENSIONS))
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    patterns = [p if "*" in p or "?" in p else p.rstrip("/") + "/*" for p in patterns]
+    matches = [m for result in FileSystems.match(patterns) for m in result.metadata_list]
+    files = sorted({(m.path, m.size_in_bytes) for m in matches
+                    if m.path.lower().endswith(VIDEO_EXTENSIONS)})
     if not files:
-        raise ManifestError(f"no video files match {pattern} "
+        raise ManifestError(f"no video files match {' or '.join(patterns)} "
                             f"(extensions: {', '.join(VIDEO_EXTENSIONS)})")
     refs, seen = [], {}
     for path, size in files:
