@@ -77,7 +77,7 @@ def _pass(path: str, model, params: TransNetParams | None = None):
 
 def test_consumer_equals_the_wheels_predict_frames(model, wheel):
     frames, single, many = wheel
-    detector, watch, shots = _pass(EXCERPT, model)  # 2 windows per batch: 3 in the pass
+    detector, watch, shots = _pass(EXCERPT, model)  # 4 windows: 2 while decoding, 2 at the end
     assert np.array_equal(np.stack(watch.frames), frames)
     ours_single, ours_many = detector.predictions
     assert len(ours_single) == len(ours_many) == 165
