@@ -115,6 +115,9 @@ def test_whole_video_clip_counts_follow_decoded_durations(dataset_inputs, tmp_pa
     # 1.92 and 2.92 s) -> 2 + 1 + 0 + 1; tree 29.6 s -> 14 (its second shot starts at 28.5 s)
     assert {k: rows[k]["clips"] for k in ("vtest_a", "megamind", "tree")} == {
         "vtest_a": 10, "megamind": 4, "tree": 14}
+    shots = _shots(out)  # no person filter: every shot kept, none scored
+    assert all(s["kept"] and s["person_score"] is None for s in shots)
+    assert [s["start_frame"] for s in shots if s["video_id"] == "megamind"] == [0, 98, 154, 200]
     assert rows["tree"]["frames"] == 68
     assert [r["remaining"] for r in report["funnel"]] == [8, 4, 4, 4, 4]
     assert "shots" not in report

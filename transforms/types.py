@@ -270,8 +270,8 @@ class Transition(StrEnum):
 class Shot:
     """A shot: decode frame indices ``[start_frame, end_frame)`` and seconds ``[start, end)``
     on the decoded timeline; ``index`` counts shots from 0 in time order; ``transition`` says
-    how it began (``start`` for shot 0). The frames of a gradual transition end the shot
-    before it."""
+    how it began (``start`` for shot 0; a gradual transition is split between the two shots
+    near its middle)."""
 
     index: int
     start_frame: int
