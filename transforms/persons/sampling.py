@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from transforms.analyze.decode import DecodedFrame, DecodeStats
 from transforms.output.records import encode_jpeg
 from transforms.shots.histogram import ShotDetector
+from transforms.shots.transnet import TransNetDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
 
 POSITIONS = (1 / 3, 2 / 3)
@@ -43,7 +44,7 @@ class ShotFrameSampler:
     are held for the shot in progress.
     """
 
-    def __init__(self, detector: ShotDetector, video_id: str,
+    def __init__(self, detector: ShotDetector | TransNetDetector, video_id: str,
                  positions: Sequence[float] = POSITIONS, short_side: int = SHORT_SIDE,
                  reservoir: int = RESERVOIR, jpeg_quality: int = JPEG_QUALITY):
         if reservoir < 2 * len(positions) or not positions:
