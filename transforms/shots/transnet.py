@@ -23,8 +23,8 @@ no shot (the wheel drops those frames from its first scene). A transition is a h
 when the frames the all-frames head marks around it (above ``threshold``) are at most two,
 the last of one shot and the first of the next, else ``gradual`` (a dissolve or fade).
 
-Memory: 8 bytes a frame of predictions, plus up to ``100 + 50 * windows_per_batch`` frames of
-48x27 pixels (3.9 kB each).
+Memory: 16 bytes a frame (its time and two probabilities: 1.7 MB for an hour at 30 fps), plus
+at most ``50 + 50 * windows_per_batch`` frames of 48x27 pixels (3.9 kB each).
 Plain numpy and torch; no Beam here.
 """
 
