@@ -334,14 +334,16 @@ def keyed(node: Any, keys: tuple[str, ...], path: str = "") -> Iterator[tuple[st
 
 def shot_count(report: dict, output: str) -> int | None:
     """Shots the job reports: ``report['shots']['total']``, else the lines of
-    ``kept_shots.jsonl`` (kept shots only, a lower bound), else None."""
+    ``shots.jsonl`` (one per shot), else those of an older job's ``kept_shots.jsonl`` (kept
+    shots only, a lower bound), else None."""
     shots = report.get("shots")
     if isinstance(shots, dict) and isinstance(shots.get("total"), int):
         return shots["total"]
-    path = find_file(output, "kept_shots.jsonl")
-    if path:
-        with open(path) as f:
-            return sum(1 for line in f if line.strip())
+    for name in ("shots.jsonl", "kept_shots.jsonl"):
+        path = find_file(output, name)
+        if path:
+            with open(path) as f:
+                return sum(1 for line in f if line.strip())
     return None
 
 

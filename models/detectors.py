@@ -337,7 +337,8 @@ def add_detector_arguments(parser) -> None:
                         help="Faster R-CNN shorter side in pixels (torchvision's default: "
                              "800).")
     parser.add_argument("--device", default="CPU", choices=("CPU", "GPU"),
-                        help="Where Faster R-CNN runs; GPU uses CUDA when the worker has it.")
+                        help="Where Faster R-CNN and TransNetV2 (--shot_detector "
+                             "transnetv2) run; GPU uses CUDA when the worker has it.")
     parser.add_argument("--detector_min_batch_size", type=int, default=1,
                         help="Smallest batch of frames per detector call.")
     parser.add_argument("--detector_max_batch_size", type=int, default=16,

@@ -52,7 +52,7 @@ from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.report import stage_costs, summary_text
 from transforms.output.report_html import collect_gallery, write_report_html
-from transforms.output.stage import WriteClipShards, WriteRunReport
+from transforms.output.stage import WriteClipShards, WriteRunReport, WriteSortedLines
 from transforms.persons.config import (
     PersonConfig,
     add_person_arguments,
@@ -65,9 +65,16 @@ from transforms.routing import (
     MakeAllShotJobs,
     MakeClipJobs,
     RouteSurvivors,
+    ShotRows,
     by_id,
 )
-from transforms.shots.config import add_shot_arguments, shot_params_from_options
+from transforms.shots.config import (
+    ShotDetectorConfig,
+    add_shot_arguments,
+    add_shot_detector_arguments,
+    shot_detector_config_from_options,
+    shot_params_from_options,
+)
 from transforms.shots.histogram import ShotParams
 from transforms.types import Stage, Tag
 
@@ -116,6 +123,7 @@ class BuildDatasetOptions(PipelineOptions):
         add_output_arguments(parser)
         add_dedup_arguments(parser)
         add_shot_arguments(parser)
+        add_shot_detector_arguments(parser)
         add_person_arguments(parser)
         add_detector_arguments(parser)
 
@@ -124,7 +132,9 @@ class BuildDatasetOptions(PipelineOptions):
 class JobConfig:
     """Every stage's config, filled from the command line once; ``dedup`` is None with
     ``--skip_dedup``, ``persons``/``detector`` are None with ``--skip_person_filter`` (shots
-    are always segmented: clips never span a cut). The report records :meth:`settings`."""
+    are always segmented: clips never span a cut; ``shot_detector`` says with which
+    detector, ``shots`` holds the histogram detector's settings). The report records
+    :meth:`settings`."""
 
     limits: LimitsConfig
     clips: ClipConfig
@@ -133,6 +143,7 @@ class JobConfig:
     shots: ShotParams
     persons: PersonConfig | None
     detector: DetectorConfig | None
+    shot_detector: ShotDetectorConfig = ShotDetectorConfig()
 
     @classmethod
     def from_options(cls, opts: BuildDatasetOptions) -> JobConfig:
@@ -145,7 +156,8 @@ class JobConfig:
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
                        shots=shot_params_from_options(opts),
                        persons=person_config_from_options(opts) if filtered else None,
-                       detector=detector_config_from_options(opts) if filtered else None)
+                       detector=detector_config_from_options(opts) if filtered else None,
+                       shot_detector=shot_detector_config_from_options(opts))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
 
@@ -161,17 +173,19 @@ def work_folder(output: str, cfg: JobConfig) -> str:
     fingerprints = cfg.dedup and [cfg.dedup.fps, cfg.dedup.kind, cfg.dedup.crop_variants]
     digest = settings_digest({"fingerprints": fingerprints,
                               "shots": asdict(cfg.shots), "clips": asdict(cfg.clips),
+                              "shot_detector": asdict(cfg.shot_detector),
                               "frame_positions": cfg.persons.frame_positions
                               if cfg.persons else None})
     return FileSystems.join(layout.work_root(output), digest)
 
 
-def _shot_totals(lines) -> dict:
+def _shot_totals(counts) -> dict:
+    """report.json's ``shots``: shots of the videos that reached the person filter, and how
+    many it kept (``counts``: ``(shots, kept)`` per video)."""
     total = kept = 0
-    for line in lines:
-        row = json.loads(line)
-        total += row["shots"]
-        kept += len(row["kept"])
+    for shots, kept_shots in counts:
+        total += shots
+        kept += kept_shots
     return {"shots": {"total": total, "kept": kept,
                       "share_kept": round(kept / total, 4) if total else 0.0,
                       "hacs_share_kept": 0.497}}
@@ -206,6 +220,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         fingerprint_kind=dedup.kind,
         crop_variants=dedup.crop_variants,
         shot_params=cfg.shots,
+        shot_detector=cfg.shot_detector,
         frame_positions=cfg.persons.frame_positions if cfg.persons else (),
         clips=cfg.clips,
         work_folder=work_folder(opts.output, cfg),
@@ -224,6 +239,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         outcomes.append((deduped[Tag.DROPPED], deduped[Tag.FAILED])
                         | "DedupVideoStats" >> FillVideoStats(analyses))
         survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
+    rows = {"analyses": analyses, "survived": survivors}
     if cfg.persons is None:
         jobs = ({"analyses": analyses, "kept": survivors}
                 | "MakeAllShotJobs" >> MakeAllShotJobs())
@@ -240,12 +256,13 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                 | "MakeClipJobs" >> MakeClipJobs())
         jobs = made.jobs
         outcomes.append(made[Tag.OUTCOMES])
-        lines = made[Tag.KEPT_SHOTS]
-        _ = lines | "WriteKeptShots" >> beam.io.WriteToText(
-            FileSystems.join(run_dir, "kept_shots"), file_name_suffix=".jsonl",
-            num_shards=1, shard_name_template="")
-        extras.append(lines
-                      | "CollectKeptShots" >> beam.combiners.ToList()
+        rows.update(scores=scored[Tag.SCORES], kept=selected.kept)
+    shot_rows = rows | "ShotRows" >> ShotRows()
+    _ = shot_rows[Tag.SHOT_ROWS] | "WriteShotsJsonl" >> WriteSortedLines(
+        FileSystems.join(run_dir, layout.SHOTS))
+    if cfg.persons is not None:
+        extras.append(shot_rows[Tag.SHOT_TOTALS]
+                      | "CollectShotCounts" >> beam.combiners.ToList()
                       | "ShotTotals" >> beam.Map(_shot_totals))
     sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])

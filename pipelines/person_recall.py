@@ -1,8 +1,8 @@
 """How much of the real action the person filter keeps: recall of ground-truth segments.
 
 Given ActivityNet-style ground truth (``{"database": {id: {"annotations": [{"label": ...,
-"segment": [start, end]}]}}}``, seconds) for the input videos and the kept shots the pipeline
-wrote (``kept_shots.jsonl``, one JSON object per video, see docs/shots.md), report:
+"segment": [start, end]}]}}}``, seconds) for the input videos and the shots the pipeline
+wrote (``shots.jsonl``, one JSON object per shot, see docs/shots.md), report:
 
 * the share of ground-truth segments that fall in kept shots (at least ``--min_overlap`` of
   the segment's duration inside kept shots; HACS measured 96.9% on ActivityNet v1.3 val),
@@ -10,12 +10,14 @@ wrote (``kept_shots.jsonl``, one JSON object per video, see docs/shots.md), repo
   (clips are only sampled inside kept shots, so this is what the dataset can still contain),
 * the share of segment time covered, and per-label segment recall.
 
-Videos absent from the kept-shots file are counted and left out (they were not processed).
+Only the videos the person filter looked at count (at least one of their shots has a person
+score); the others (absent from the file, dropped as duplicates before the filter, or from a
+run without it) are counted as missing and left out.
 Ids match after the project's id rule (a leading ``v_`` dropped, as ActivityNet files are named
 ``v_<id>``; ``transforms.inputs.manifest.normalise_video_id``).
 
     python -m pipelines.person_recall --ground_truth activity_net.v1-3.min.json \\
-        --kept_shots 'out/kept_shots*.jsonl' [--subset validation] [--output recall.json]
+        --shots out/runs/<run>/shots.jsonl [--subset validation] [--output recall.json]
 """
 
 from __future__ import annotations
@@ -71,20 +73,25 @@ def load_ground_truth(uri: str, subset: str | None = None) -> dict[str, list[tup
     return out
 
 
-def load_kept_shots(pattern: str) -> dict[str, list[Span]]:
-    """Video id -> kept shot spans (seconds), from kept_shots JSONL files matching ``pattern``
-    (a dropped video has none)."""
+def load_shots(pattern: str) -> dict[str, list[Span]]:
+    """Video id -> kept shot spans (seconds), from ``shots.jsonl`` files matching
+    ``pattern``, for the videos the person filter scored (a video dropped by it has none)."""
     kept: dict[str, list[Span]] = {}
     matches = FileSystems.match([pattern])[0].metadata_list
     if not matches:
-        raise FileNotFoundError(f"no kept-shots file matches {pattern}")
+        raise FileNotFoundError(f"no shots file matches {pattern}")
+    scored: set[str] = set()
     for match in matches:
         for line in read_text(match.path).splitlines():
             if line.strip():
-                rec = json.loads(line)
-                kept[normalise_video_id(rec["video_id"])] = [(float(k["start"]), float(k["end"]))
-                                                       for k in rec.get("kept", [])]
-    return kept
+                row = json.loads(line)
+                vid = normalise_video_id(row["video_id"])
+                spans = kept.setdefault(vid, [])
+                if row.get("person_score") is not None:
+                    scored.add(vid)
+                if row.get("kept"):
+                    spans.append((float(row["start"]), float(row["end"])))
+    return {vid: sorted(spans) for vid, spans in kept.items() if vid in scored}
 
 
 def covered(span: Span, shots: Sequence[Span]) -> float:
@@ -142,8 +149,9 @@ def run(argv: list[str] | None = None) -> RecallReport:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ground_truth", required=True,
                     help="ActivityNet-style JSON (local path or gs://...)")
-    ap.add_argument("--kept_shots", required=True,
-                    help="kept_shots JSONL file or glob written by the pipeline")
+    ap.add_argument("--shots", required=True,
+                    help="shots.jsonl written by the pipeline (a file or a glob, local or "
+                         "gs://)")
     ap.add_argument("--subset", default=None,
                     help="only ground-truth videos of this subset (e.g. validation)")
     ap.add_argument("--min_overlap", type=float, default=MIN_OVERLAP,
@@ -153,10 +161,10 @@ def run(argv: list[str] | None = None) -> RecallReport:
     ap.add_argument("--output", default=None, help="also write the report as JSON here")
     args = ap.parse_args(argv)
     report = person_recall(load_ground_truth(args.ground_truth, args.subset),
-                           load_kept_shots(args.kept_shots), args.min_overlap,
+                           load_shots(args.shots), args.min_overlap,
                            args.clip_seconds)
     print(f"videos: {report.videos} scored ({report.videos_dropped} dropped as no_person), "
-          f"{report.videos_missing} in the ground truth but not in the kept shots")
+          f"{report.videos_missing} in the ground truth but not scored in the shots file")
     print(f"segment recall: {report.segment_recall:.1%} ({report.segments_recalled}/"
           f"{report.segments}; HACS: 96.9% on ActivityNet v1.3 val)")
     print(f"{args.clip_seconds:g}-second clip recall: {report.clip_recall:.1%} "

@@ -130,7 +130,8 @@ def test_stage_packages_export_their_transform_and_algorithms_load_without_beam(
 
     code = ("import sys\n"
             "import transforms.dedup.fingerprint, transforms.dedup.similarity, "
-            "transforms.shots.histogram, transforms.persons.sampling, transforms.clips.sampler, "
+            "transforms.shots.histogram, transforms.shots.transnet, transforms.persons.sampling, "
+            "transforms.clips.sampler, "
             "transforms.output.records, transforms.output.report, transforms.dedup, "
             "transforms.clips\n"
             "assert 'apache_beam' not in sys.modules, 'an algorithm import loaded Beam'\n"

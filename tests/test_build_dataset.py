@@ -55,18 +55,45 @@ def test_drops_carry_evidence_and_decoded_facts(built_dataset):
     assert bugy["frames"] == 270 and bugy["duration"] == pytest.approx(9.0)
     assert tree["evidence"]["best_score"] < 0.5 and tree["frames"] == 68
     assert report["shots"]["total"] == 7 and report["shots"]["kept"] == 5
-    with open(os.path.join(run_dir(out), "kept_shots.jsonl")) as f:
-        kept = {row["video_id"]: row for row in map(json.loads, f)}
-    assert sorted(kept) == ["megamind", "tree", "vtest_a"]
-    assert [s["shot_index"] for s in kept["megamind"]["kept"]] == [0, 1, 2, 3]
-    assert kept["tree"]["kept"] == [] and kept["tree"]["status"] == "dropped"
+
+
+def _shots(out):
+    """shots.jsonl as parsed rows, in file order."""
+    with open(os.path.join(run_dir(out), "shots.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_every_shot_of_every_analysed_video_is_in_shots_jsonl(built_dataset):
+    out, report = built_dataset
+    rows = _shots(out)
+    # every video that was decoded: the duplicate dropped before the person filter too
+    assert [(r["video_id"], r["shot_index"]) for r in rows] == sorted(
+        (r["video_id"], r["shot_index"]) for r in rows)
+    by_video: dict[str, list[dict]] = {}
+    for r in rows:
+        by_video.setdefault(r["video_id"], []).append(r)
+    assert sorted(by_video) == ["megamind", "megamind_bugy", "tree", "vtest_a"]
+    mega = by_video["megamind"]
+    assert [(r["start_frame"], r["end_frame"]) for r in mega] == [
+        (0, 98), (98, 154), (154, 200), (200, 270)]
+    assert [r["transition"] for r in mega] == ["start", "cut", "cut", "cut"]
+    assert all(r["kept"] and r["person_score"] >= 0.5 for r in mega)
+    assert mega[-1]["end"] - mega[0]["start"] == pytest.approx(270 / 23.976, abs=2e-3)
+    # the duplicate was never scored or kept; tree was scored and dropped
+    assert all(r["person_score"] is None and not r["kept"] for r in by_video["megamind_bugy"])
+    assert all(r["person_score"] < 0.5 and not r["kept"] for r in by_video["tree"])
+    for shots in by_video.values():  # shots tile each video
+        assert [r["shot_index"] for r in shots] == list(range(len(shots)))
+        assert all(a["end_frame"] == b["start_frame"]
+                   for a, b in zip(shots, shots[1:], strict=False))
+    survivors = [r for v in ("megamind", "tree", "vtest_a") for r in by_video[v]]
+    assert report["shots"]["total"] == len(survivors)
+    assert report["shots"]["kept"] == sum(r["kept"] for r in rows)
 
 
 def test_clips_lie_inside_kept_shots(built_dataset):
     out, _ = built_dataset
-    with open(os.path.join(run_dir(out), "kept_shots.jsonl")) as f:
-        shots = {(row["video_id"], s["shot_index"]): s for row in map(json.loads, f)
-                 for s in row["kept"]}
+    shots = {(s["video_id"], s["shot_index"]): s for s in _shots(out) if s["kept"]}
     clips = [from_example(r) for r in _records(out)]
     assert {c.video_id for c in clips} == {"vtest_a", "megamind"}
     for c in clips:
@@ -88,6 +115,9 @@ def test_whole_video_clip_counts_follow_decoded_durations(dataset_inputs, tmp_pa
     # 1.92 and 2.92 s) -> 2 + 1 + 0 + 1; tree 29.6 s -> 14 (its second shot starts at 28.5 s)
     assert {k: rows[k]["clips"] for k in ("vtest_a", "megamind", "tree")} == {
         "vtest_a": 10, "megamind": 4, "tree": 14}
+    shots = _shots(out)  # no person filter: every shot kept, none scored
+    assert all(s["kept"] and s["person_score"] is None for s in shots)
+    assert [s["start_frame"] for s in shots if s["video_id"] == "megamind"] == [0, 98, 154, 200]
     assert rows["tree"]["frames"] == 68
     assert [r["remaining"] for r in report["funnel"]] == [8, 4, 4, 4, 4]
     assert "shots" not in report

@@ -80,7 +80,7 @@ def test_gs_input_and_output(gcs):
             "clips-00000-of-00002.index", "clips-00000-of-00002.tfrecord",
             "clips-00001-of-00002.index", "clips-00001-of-00002.tfrecord", "dataset.json",
             "fingerprints/fingerprints-00000-of-00001.jsonl", "inputs.jsonl",
-            "kept_shots.jsonl", "report.html", "report.json", "videos.jsonl")]  # work/ gone
+            "report.html", "report.json", "shots.jsonl", "videos.jsonl")]  # work/ gone
     rows = [json.loads(x) for x in gcs.blob(f"out/{folder}/videos.jsonl").download_as_text()
             .splitlines()]
     gone = next(r for r in rows if r["video_id"] == "gone")

@@ -18,9 +18,9 @@ def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
     parser = argparse.ArgumentParser()  # the job's parser, as --help shows it
     BuildDatasetOptions._add_argparse_args(parser)
     names = [a.dest for a in parser._actions if a.dest != "help"]
-    assert len(names) == 42 and {"input", "num_shards", "reference", "previous",
+    assert len(names) == 43 and {"input", "num_shards", "reference", "previous",
                                  "person_threshold", "detector_max_batch_size",
-                                 "max_decode_seconds"} <= set(names)
+                                 "max_decode_seconds", "shot_detector"} <= set(names)
     with open(os.path.join(out, "dataset.json")) as f:
         manifest = json.load(f)
     for settings in (report["settings"], manifest["clip_settings"]):
@@ -33,6 +33,7 @@ def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
             [], False, 90)
         assert settings["clips"]["jpeg_quality"] == 90  # the stage configs stay beside
         assert settings["limits"]["max_pixels"] == 3840 * 2160
+        assert settings["shot_detector"] == {"name": "histogram", "transnet": None}
     setup = subprocess.run([sys.executable, "setup.py", "--version"], cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert report["settings"]["version"] == setup.stdout.split()[-1]

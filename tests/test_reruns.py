@@ -127,6 +127,10 @@ def test_sigkill_then_resume_decodes_only_the_rest_and_writes_the_same_records(
     for mine, theirs in zip(doc["shards"], ref_doc["shards"], strict=True):
         with open(mine["path"], "rb") as a, open(theirs["path"], "rb") as b:
             assert a.read() == b.read()
+    # so is shots.jsonl (the resumed videos' shots read back from their committed results)
+    shots = [os.path.join(os.path.dirname(d["report"]), "shots.jsonl") for d in (doc, ref_doc)]
+    with open(shots[0], "rb") as a, open(shots[1], "rb") as b:
+        assert a.read() == b.read()
     assert not os.path.exists(os.path.join(out, "work"))  # removed once published
 
 

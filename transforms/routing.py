@@ -9,7 +9,7 @@ import json
 
 import apache_beam as beam
 
-from transforms.persons.sampling import kept_shots_record
+from transforms.persons.sampling import shot_row
 from transforms.types import ClipJob, Status, Tag, TimeRange, VideoAnalysis
 
 
@@ -94,19 +94,14 @@ class RouteSurvivors(beam.PTransform):
 
 class _Jobs(beam.DoFn):
     def process(self, element):
-        video_id, joined = element
+        _, joined = element
         if not joined["analysis"]:
             return
         analysis: VideoAnalysis = joined["analysis"][0]
         kept = joined["kept"][0] if joined["kept"] else []
-        outcome = None
         decided = joined["no_person"] + joined["failed"]  # one at most: SelectPersonShots
         if decided:
-            outcome = decided[0].with_facts(analysis.facts)
-            yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, outcome)
-        if analysis.shots is not None:
-            yield beam.pvalue.TaggedOutput(Tag.KEPT_SHOTS, json.dumps(
-                kept_shots_record(video_id, analysis.shots, kept, outcome), sort_keys=True))
+            yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, decided[0].with_facts(analysis.facts))
         if kept:
             yield job_for(analysis, kept)
 
@@ -141,14 +136,59 @@ class MakeAllShotJobs(beam.PTransform):
 
 class MakeClipJobs(beam.PTransform):
     """{"analyses": (id, VideoAnalysis), "kept": (id, [TimeRange]), "no_person": Outcome,
-    "failed": Outcome} -> ClipJob per video with kept shots (main), its ``outcomes``
-    (no_person drops and detector failures, with decoded facts) and ``kept_shots`` JSON lines
-    (docs/shots.md) for the person-recall tool."""
+    "failed": Outcome} -> ClipJob per video with kept shots (main) and its ``outcomes``
+    (no_person drops and detector failures, with decoded facts)."""
 
     def expand(self, inputs):
         return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
                  "no_person": by_id("KeyNoPerson", inputs["no_person"]),
                  "failed": by_id("KeyFailed", inputs["failed"])}
                 | "Join" >> beam.CoGroupByKey()
-                | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(Tag.OUTCOMES, Tag.KEPT_SHOTS,
-                                                               main=Tag.JOBS))
+                | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(Tag.OUTCOMES, main=Tag.JOBS))
+
+
+class _ShotRows(beam.DoFn):
+    def __init__(self, filtered: bool):
+        self._filtered = filtered
+
+    def process(self, element):
+        video_id, joined = element
+        if not joined["analysis"] or joined["analysis"][0].shots is None:
+            return
+        shots = joined["analysis"][0].shots
+        survived = bool(joined["survived"])
+        scores = dict(joined.get("scores", ()))
+        if self._filtered:
+            kept = {r.shot_index for ranges in joined.get("kept", ()) for r in ranges}
+            if survived:
+                yield beam.pvalue.TaggedOutput(Tag.SHOT_TOTALS, (len(shots), len(kept)))
+        else:
+            kept = {s.index for s in shots} if survived else set()
+        for shot in shots:
+            row = shot_row(video_id, shot, scores.get(shot.index), shot.index in kept)
+            yield (video_id, shot.index), json.dumps(row, sort_keys=True)
+
+
+class ShotRows(beam.PTransform):
+    """The lines of ``shots.jsonl``: one per shot of every analysed video (each video whose
+    decode pass gave shots, duplicates dropped later included).
+
+    Inputs: ``{"analyses": (id, VideoAnalysis), "survived": (id, anything)}`` (the videos
+    that reached the shot filters) and, with the person filter, ``"scores": ((id, shot),
+    score)`` and ``"kept": (id, [TimeRange])``. Without the person filter every shot of a
+    survivor is kept. Outputs: main ``((video_id, shot_index), JSON line)`` and
+    ``shot_totals``: ``(shots, kept shots)`` per video that reached the person filter (none
+    without it).
+    """
+
+    def expand(self, inputs):
+        filtered = "kept" in inputs
+        joined = {"analysis": inputs["analyses"], "survived": inputs["survived"]}
+        if filtered:
+            joined["scores"] = inputs["scores"] | "ScoresByVideo" >> beam.Map(
+                lambda item: (item[0][0], (item[0][1], item[1])))
+            joined["kept"] = inputs["kept"]
+        return (joined
+                | "Join" >> beam.CoGroupByKey()
+                | "Rows" >> beam.ParDo(_ShotRows(filtered)).with_outputs(
+                    Tag.SHOT_TOTALS, main=Tag.SHOT_ROWS))

@@ -73,7 +73,8 @@ class Tag(StrEnum):
     SCORES = "scores"
     FRAMES = "frames"
     NO_PERSON = "no_person"
-    KEPT_SHOTS = "kept_shots"
+    SHOT_ROWS = "shot_rows"
+    SHOT_TOTALS = "shot_totals"
     JOBS = "jobs"
     RECORDS = "records"
     OUTCOMES = "outcomes"
@@ -257,16 +258,27 @@ class VideoFingerprint:
         return cls.from_json_dict(json.loads(line))
 
 
+class Transition(StrEnum):
+    """How a shot began (``shots.jsonl``'s ``transition``)."""
+
+    START = "start"      # the first shot: the video starts with it
+    CUT = "cut"          # a hard cut from the shot before
+    GRADUAL = "gradual"  # a gradual transition (dissolve, fade, wipe) from the shot before
+
+
 @dataclass(frozen=True)
 class Shot:
     """A shot: decode frame indices ``[start_frame, end_frame)`` and seconds ``[start, end)``
-    on the decoded timeline; ``index`` counts shots from 0 in time order."""
+    on the decoded timeline; ``index`` counts shots from 0 in time order; ``transition`` says
+    how it began (``start`` for shot 0; a gradual transition is split between the two shots
+    near its middle)."""
 
     index: int
     start_frame: int
     end_frame: int
     start: float
     end: float
+    transition: Transition = Transition.CUT
 
     @property
     def duration(self) -> float:

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from pipelines.person_recall import clips_in, covered, run
-from transforms.persons.sampling import kept_shots_record
-from transforms.types import Shot, TimeRange
+from transforms.persons.sampling import shot_row
+from transforms.types import Shot, Transition
 
 
 def test_coverage_and_clip_tiling():
@@ -25,22 +25,27 @@ def test_recall_report_from_pipeline_records(tmp_path):
         "ccc": {"subset": "validation", "annotations": [{"label": "Run", "segment": [0, 5]}]},
         "ddd": {"subset": "training", "annotations": [{"label": "Run", "segment": [0, 5]}]},
         "eee": {"subset": "validation", "annotations": [{"label": "Run", "segment": [0, 5]}]},
+        "fff": {"subset": "validation", "annotations": [{"label": "Run", "segment": [0, 5]}]},
     }}
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps(truth))
-    shots_a = [Shot(0, 0, 150, 0.0, 6.0), Shot(1, 150, 250, 6.0, 10.0)]
+
+    def rows(video_id, spans):  # (start, end, person score or None, kept)
+        return [shot_row(video_id, Shot(i, 25 * round(a), 25 * round(b), a, b,
+                                        Transition.CUT if i else Transition.START), score, kept)
+                for i, (a, b, score, kept) in enumerate(spans)]
+
     lines = [
-        kept_shots_record("v_aaa", shots_a, [TimeRange(0.0, 6.0, 0, 0.9),
-                                             TimeRange(14.0, 20.0, 3, 0.7)]),
-        kept_shots_record("bbb", [], [TimeRange(2.0, 5.0, 0, 0.8),
-                                      TimeRange(5.0, 7.0, 1, 0.6)]),
-        kept_shots_record("ccc", [], []),                  # dropped: no person
+        *rows("v_aaa", [(0.0, 6.0, 0.9, True), (6.0, 14.0, 0.2, False), (14.0, 20.0, 0.7, True)]),
+        *rows("bbb", [(0.0, 2.0, 0.1, False), (2.0, 5.0, 0.8, True), (5.0, 7.0, 0.6, True)]),
+        *rows("ccc", [(0.0, 9.0, 0.3, False)]),                        # dropped: no person
+        *rows("fff", [(0.0, 9.0, None, False)]),     # a duplicate: never reached the filter
     ]
-    kept = tmp_path / "kept_shots-00000-of-00001.jsonl"
-    kept.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    report = run(["--ground_truth", str(gt), "--kept_shots", str(tmp_path / "kept_shots*"),
+    shots = tmp_path / "shots.jsonl"
+    shots.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    report = run(["--ground_truth", str(gt), "--shots", str(tmp_path / "shots*"),
                   "--subset", "validation", "--output", str(tmp_path / "r.json")])
-    assert (report.videos, report.videos_missing, report.videos_dropped) == (3, 1, 1)
+    assert (report.videos, report.videos_missing, report.videos_dropped) == (3, 2, 1)
     assert (report.segments, report.segments_recalled) == (4, 2)
     assert report.segment_recall == pytest.approx(0.5)
     # clips: aaa 2 + 3, bbb 2, ccc 2 = 9; kept: aaa 0-2, 2-4; bbb 3-5 (shot 2-5), 5-7
@@ -49,6 +54,7 @@ def test_recall_report_from_pipeline_records(tmp_path):
     assert report.per_label == {"Jump": 0.0, "Run": pytest.approx(2 / 3)}
     assert json.loads((tmp_path / "r.json").read_text())["segments"] == 4
     with pytest.raises(FileNotFoundError):
-        run(["--ground_truth", str(gt), "--kept_shots", str(tmp_path / "absent*.jsonl")])
-    assert lines[0]["kept"][1] == {"shot_index": 3, "start": 14.0, "end": 20.0,
-                                   "person_score": 0.7}
+        run(["--ground_truth", str(gt), "--shots", str(tmp_path / "absent*.jsonl")])
+    assert lines[2] == {"video_id": "v_aaa", "shot_index": 2, "start_frame": 350,
+                        "end_frame": 500, "start": 14.0, "end": 20.0, "transition": "cut",
+                        "person_score": 0.7, "kept": True}

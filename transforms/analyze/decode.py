@@ -190,6 +190,15 @@ class DecodedFrame:
                                      interpolation="AREA", threads=1).to_ndarray()
         return self._rotate(image)
 
+    def rgb(self, width: int, height: int) -> np.ndarray:
+        """RGB uint8 at ``width`` x ``height`` displayed pixels, scaled with swscale's bicubic
+        filter: FFmpeg's default, what ``ffmpeg -s WxH`` makes (TransNetV2's input)."""
+        if self._rotation in (90, 270):
+            width, height = height, width
+        image = self._frame.reformat(width=width, height=height, format="rgb24",
+                                     interpolation="BICUBIC", threads=1).to_ndarray()
+        return self._rotate(image)
+
     def bgr_short_side(self, short_side: int | None) -> np.ndarray:
         """BGR uint8 with the short side at ``short_side`` pixels (never upscaled; None: full
         size): ``scaled_size`` of the frame."""

@@ -31,7 +31,14 @@ from collections.abc import Iterator
 from dataclasses import asdict
 
 from transforms.output.shards import RecordWriter, iter_records
-from transforms.types import Shot, ShotFrame, VideoAnalysis, VideoFingerprint, VideoRef
+from transforms.types import (
+    Shot,
+    ShotFrame,
+    Transition,
+    VideoAnalysis,
+    VideoFingerprint,
+    VideoRef,
+)
 
 # Bump when the files' content changes meaning: older work folders are then not re-used.
 FORMAT_VERSION = 1
@@ -96,7 +103,13 @@ def _analysis_from_json(row: dict) -> VideoAnalysis:
     return VideoAnalysis(
         ref=VideoRef(**row.pop("ref")),
         fingerprint=VideoFingerprint.from_json_dict(fp) if fp else None,
-        shots=None if shots is None else tuple(Shot(**s) for s in shots), **row)
+        shots=None if shots is None else tuple(_shot(s) for s in shots), **row)
+
+
+def _shot(row: dict) -> Shot:
+    if "transition" in row:
+        row = {**row, "transition": Transition(row["transition"])}
+    return Shot(**row)
 
 
 class ResultWriter:

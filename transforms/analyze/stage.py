@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.utils.shared import Shared
 
 from transforms.analyze.config import LimitsConfig
 from transforms.analyze.decode import PREFETCH, VideoError, dispatch, open_video
@@ -38,7 +39,9 @@ from transforms.output.thumbnails import FPS as THUMB_FPS
 from transforms.output.thumbnails import Thumbnailer
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.progress import Progress
+from transforms.shots.config import ShotDetectorConfig
 from transforms.shots.histogram import ShotDetector, ShotParams
+from transforms.shots.transnet import TransNetDetector, load_model
 from transforms.types import (
     Outcome,
     Reason,
@@ -57,7 +60,8 @@ NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 class AnalysisConfig:
     """What the analysis pass computes: fingerprints at ``fingerprint_fps`` with hash
     ``fingerprint_kind``, with crop-variant hashes when ``crop_variants`` (fps None: no
-    fingerprints); shots with ``shot_params``; the frames at ``frame_positions`` of each shot
+    fingerprints); shots with the detector ``shot_detector`` names (the histogram one with
+    ``shot_params``); the frames at ``frame_positions`` of each shot
     for the person detector (empty: none); candidate clips of every shot as ``clips`` says.
     ``work_folder`` is where the per-video results go; ``limits`` end a video that is too
     long, too large or too slow to decode as failed."""
@@ -70,6 +74,7 @@ class AnalysisConfig:
     clips: ClipConfig
     work_folder: str
     limits: LimitsConfig = LimitsConfig()
+    shot_detector: ShotDetectorConfig = ShotDetectorConfig()
 
 
 def candidate_example(ref: VideoRef, clip: SampledClip, fps: float) -> bytes:
@@ -93,9 +98,20 @@ class _AnalyzeFn(beam.DoFn):
         self._reused = Metrics.counter(NAMESPACE, "videos_resumed")
         self._candidates = Metrics.counter(NAMESPACE, "candidate_clip_bytes")
         self._shots = Metrics.distribution(NAMESPACE, "shots_per_video")
+        self._shared = Shared()  # one TransNetV2 per worker process, shared by its threads
+        self._transnet = None
 
     def setup(self):
         self._progress = Progress(self._total, "analyze")
+        params = self._config.shot_detector.transnet
+        if params is not None:
+            self._transnet = self._shared.acquire(lambda: load_model(params.device))
+
+    def _shot_detector(self) -> ShotDetector | TransNetDetector:
+        """A new shot detector for one video's pass."""
+        if self._transnet is not None:
+            return TransNetDetector(self._transnet, self._config.shot_detector.transnet)
+        return ShotDetector(self._config.shot_params)
 
     def process(self, ref: VideoRef):
         name = result_name(ref, source_identity(ref.uri))
@@ -142,7 +158,7 @@ class _AnalyzeFn(beam.DoFn):
             fingerprinter = (Fingerprinter(ref.video_id, cfg.fingerprint_fps, cfg.fingerprint_kind,
                                            uri=ref.uri, variants=cfg.crop_variants)
                              if cfg.fingerprint_fps else None)
-            detector = ShotDetector(cfg.shot_params)
+            detector = self._shot_detector()
             sampler = (ShotFrameSampler(detector, ref.video_id, cfg.frame_positions)
                        if cfg.frame_positions else None)
             cutter = ClipCutter(detector, video.frame_period, clip_cfg.clip_seconds,

@@ -3,7 +3,7 @@
     <output>/dataset.json         the published run: written last, in one write (the commit
                                   point); names the run's folder and its exact shard files
     <output>/runs/<run id>/       one folder per attempt: shards and indexes, videos.jsonl,
-                                  kept_shots.jsonl, report.json, inputs.jsonl, the run's own
+                                  shots.jsonl, report.json, inputs.jsonl, the run's own
                                   dataset.json, fingerprints/fingerprints-*.jsonl (the kept
                                   videos' fingerprint index, which dataset.json names as
                                   ``fingerprints``: what a later run's --previous reads)
@@ -25,6 +25,7 @@ import secrets
 import time
 
 DATASET = "dataset.json"
+SHOTS = "shots.jsonl"   # one line per shot of every analysed video (docs/shots.md)
 RUNS = "runs"
 WORK = "work"
 OURS = (DATASET, RUNS, WORK)

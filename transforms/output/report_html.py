@@ -29,6 +29,7 @@ import numpy as np
 from transforms.analyze.results import read_result, result_name, result_paths, source_identity
 from transforms.dedup.fingerprint import MIN_QUALITY
 from transforms.dedup.similarity import MATCH_DISTANCE, frame_distances
+from transforms.output import layout
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records
 from transforms.types import ShotFrame, VideoAnalysis, VideoRef
@@ -220,27 +221,30 @@ def _labels(inputs: str) -> dict[str, tuple[str, str]]:
 
 def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
     """A contact strip per kept video: the first scored frame of each shot, with the shot's
-    person score when it was kept."""
+    person score and whether it was kept (from ``shots.jsonl``)."""
     fs = _fs()
-    path = fs.join(run_dir, "kept_shots.jsonl")
+    path = fs.join(run_dir, layout.SHOTS)
     wanted = {r["video_id"] for r in rows}
-    kept_shots = {}
+    shots: dict[str, dict[int, dict]] = {}
     if fs.exists(path):
-        kept_shots = {r["video_id"]: r for r in _read_jsonl(path) if r["video_id"] in wanted}
+        for r in _read_jsonl(path):
+            if r["video_id"] in wanted:
+                shots.setdefault(r["video_id"], {})[r["shot_index"]] = r
     out = []
     for row in rows:
-        record = kept_shots.get(row["video_id"])
+        record = shots.get(row["video_id"])
         if record is None:
             continue
-        scores = {k["shot_index"]: k["person_score"] for k in record["kept"]}
         _, frames, _ = _result(work, row["video_id"], row["uri"])
         first: dict[int, str | None] = {}
         for frame in frames:
             if frame.shot_index not in first and len(first) < 2 * SHOTS_SHOWN:
                 first[frame.shot_index] = files.add(frame.jpeg)
-        out.append({"video_id": row["video_id"], "shots": record["shots"],
-                    "strip": [{"shot": k, "frame": v, "score": scores.get(k),
-                               "kept": k in scores} for k, v in sorted(first.items())]})
+        out.append({"video_id": row["video_id"], "shots": len(record),
+                    "strip": [{"shot": k, "frame": v,
+                               "score": record.get(k, {}).get("person_score"),
+                               "kept": bool(record.get(k, {}).get("kept"))}
+                              for k, v in sorted(first.items())]})
     return out
 
 

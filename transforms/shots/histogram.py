@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats, RateGate
-from transforms.types import Shot
+from transforms.types import Shot, Transition
 
 WIDTH = 64
 BINS = (16, 16, 16)
@@ -278,7 +278,10 @@ class ShotDetector:
             shots.append(Shot(
                 index=n, start_frame=start_frame,
                 end_frame=self._indices[nxt] if nxt is not None else stats.frames_decoded,
-                start=start, end=self._times[nxt] if nxt is not None else end_time))
+                start=start, end=self._times[nxt] if nxt is not None else end_time,
+                # shots.jsonl: a cut that is no hard cut was found as a gradual transition
+                transition=(Transition.CUT if self._hard(pos) else Transition.GRADUAL)
+                if n else Transition.START))
         self._shots = shots
         return shots
 
