@@ -87,7 +87,7 @@ def test_dissolve_found_inside_its_span(tmp_path):
     assert 38 <= shots[1].start_frame <= 54
 
 
-def test_adaptive_ignores_steady_flicker_that_fixed_threshold_cuts(tmp_path):
+def test_colour_flicker_cut_by_colour_alone_but_not_with_patterns_or_adaptive(tmp_path):
     # Fast motion stand-in: a large object changes colour every 2 frames (a distance well
     # above the threshold every other step, all along); then a real cut to another scene.
     frames = []
@@ -98,17 +98,21 @@ def test_adaptive_ignores_steady_flicker_that_fixed_threshold_cuts(tmp_path):
         frames.append(image)
     frames += [scene_frame(9, t) for t in range(40)]
     path = write_video(str(tmp_path / "flicker.mp4"), frames)
-    fixed, _ = detect(path, ShotParams(min_shot_seconds=0.0))
-    adaptive, _ = detect(path, ShotParams(adaptive=True, adaptive_ratio=2.5,
-                                          min_shot_seconds=0.0, gradual_frames=0))
-    assert len(fixed) > 10
+    colour_only, _ = detect(path, ShotParams(structure_threshold=0.0, min_shot_seconds=0.0))
+    adaptive, _ = detect(path, ShotParams(structure_threshold=0.0, adaptive=True,
+                                          adaptive_ratio=2.5, min_shot_seconds=0.0,
+                                          gradual_frames=0))
+    default, _ = detect(path, ShotParams(min_shot_seconds=0.0))
+    assert len(colour_only) > 10
     assert [s.start_frame for s in adaptive[1:]] == [60]
+    assert [s.start_frame for s in default[1:]] == [60]
 
 
-def test_result_is_idempotent_and_memory_is_histograms_only(cut_video):
+def test_result_is_idempotent_and_memory_is_a_span_of_small_features(cut_video):
     path, _ = cut_video
     detector = ShotDetector()
     stats = decode_pass(path, [detector])
     assert detector.result(stats) is detector.result(stats)
-    assert len(detector.distances) == 200
-    assert len(detector._recent) <= detector.params.gradual_frames
+    assert len(detector.distances) == len(detector.structure_distances) == 200
+    assert len(detector._recent) == detector.params.gradual_frames + 1
+    assert detector.final_transitions == ["cut"] * 4
