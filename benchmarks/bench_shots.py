@@ -23,7 +23,8 @@ for PySceneDetect end to end in its own venv (``--scenedetect_python``, it needs
 ``python3.11 -m venv /tmp/sdvenv && /tmp/sdvenv/bin/pip install scenedetect
 opencv-python-headless``).
 
-    python -m benchmarks.bench_shots [--videos DIR] [--scenedetect_python PY]
+    python -m benchmarks.bench_shots [--videos DIR] [--scenedetect_python PY] [--sweep]
+        [--show_errors]
 """
 
 from __future__ import annotations
@@ -319,8 +320,10 @@ def run_scenedetect(python: str, videos: list[Video]) -> dict[str, Run]:
             t = np.asarray(v.times)
             cuts[v.name] = [int(np.argmin(np.abs(t - s))) for s in res["cut_seconds"]]
             seconds += res["seconds"]
+        outside = frames / max(seconds - sum(data["decode_seconds"].values()), 1e-9)
         runs[f"PySceneDetect {name}"] = Run(cuts, frames / seconds,
-                                            f"{data['version']}, end to end")
+                                            f"{data['version']}, end to end; {outside:.0f} "
+                                            "outside decoding")
     return runs
 
 
@@ -350,6 +353,9 @@ def table(runs: dict[str, Run], videos: list[Video]) -> dict[str, dict[str, tupl
         print(f"{name:<32}{cells}{f'{p:.3f} / {r:.3f} / {f1:.3f}':>24}  "
               f"{run.frames_per_second:7.0f} ({run.speed_note})")
         out[name] = counts
+    print("frames/s: ours = CPU seconds inside the detector (end to end: the decode pass's wall "
+          "clock); TransNetV2 = CPU seconds of the model, all threads, its 48x27 input made in "
+          "the decode pass apart; PySceneDetect = wall clock of detect(), its decoding included")
     return out
 
 
@@ -362,10 +368,38 @@ OURS = {"ours (default)": ShotParams(),
         "ours, colour only, adaptive": ShotParams(**BEFORE, adaptive=True)}
 
 
+# --sweep: each setting of the default moved alone, the rest kept
+SWEEP = {"threshold": (0.2, 0.25, 0.35, 0.4), "structure_threshold": (0.2, 0.25, 0.35, 0.4),
+         "local_ratio": (0.0, 1.5, 2.5, 3.0), "local_window": (2, 6, 8),
+         "min_shot_seconds": (0.1, 0.2, 0.3, 0.5), "gradual_frames": (8, 12, 20, 24),
+         "gradual_threshold": (0.2, 0.25, 0.35, 0.4),
+         "gradual_linearity": (0.15, 0.2, 0.4, 0.5)}
+
+
+def sweep(videos: list[Video]) -> None:
+    """Print overall and music-video F1 and the single takes' false cuts for each setting of
+    :data:`SWEEP`."""
+    print("\nsweep: one setting of the default moved at a time")
+    for name, values in SWEEP.items():
+        for value in values:
+            run = run_ours(videos, ShotParams(**{name: value}))
+            counts = {"overall": [0, 0, 0], "music video": [0, 0, 0], "single takes": [0, 0, 0]}
+            for v in videos:
+                c = score(v.scored(run.cuts[v.name]), v.truth)
+                for key in ("overall", v.set):
+                    if key in counts:
+                        counts[key] = [a + b for a, b in zip(counts[key], c, strict=True)]
+            print(f"  {name} = {value:<5}  F1 overall {prf(*counts['overall'])[2]:.3f}, music "
+                  f"video {prf(*counts['music video'])[2]:.3f}; single takes "
+                  f"{counts['single takes'][1]} false cuts")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_videos_option(ap)
     ap.add_argument("--scenedetect_python", default="/tmp/sdvenv/bin/python")
+    ap.add_argument("--sweep", action="store_true",
+                    help="also move each setting of our default alone (F1 per setting)")
     ap.add_argument("--show_errors", action="store_true",
                     help="list each detector's false and missed boundaries per video")
     args = ap.parse_args(argv)
@@ -387,6 +421,8 @@ def main(argv: list[str] | None = None) -> None:
         ours = runs["ours (default)"].frames_per_second
         print(f"\nours (default) per frame: 1/{ours / transnet.frames_per_second:.0f} of "
               "TransNetV2's CPU time")
+    if args.sweep:
+        sweep(videos)
     if args.show_errors:
         for name, run in runs.items():
             for v in videos:
