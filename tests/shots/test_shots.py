@@ -10,6 +10,7 @@ from transforms.shots.histogram import (
     hsv_histogram,
     shrink,
 )
+from transforms.shots.structure import cell_distance, cells, linearity
 
 from .conftest import FPS, scene_frame, write_video
 
@@ -116,3 +117,21 @@ def test_result_is_idempotent_and_memory_is_a_span_of_small_features(cut_video):
     assert len(detector.distances) == len(detector.structure_distances) == 200
     assert len(detector._recent) == detector.params.gradual_frames + 1
     assert detector.final_transitions == ["cut"] * 4
+
+
+def test_cell_patterns_ignore_brightness_and_contrast_but_not_another_picture():
+    a = cv2.cvtColor(scene_frame(1, 0), cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(scene_frame(6, 30), cv2.COLOR_BGR2GRAY)
+    brighter = np.clip(a.astype(np.float32) * 0.6 + 70, 0, 255).astype(np.uint8)
+    assert cell_distance(cells(a), cells(brighter)) < 0.05
+    assert cell_distance(cells(a), cells(b)) > 0.5
+    flat = np.full_like(a, 128)
+    assert cell_distance(cells(flat), cells(flat)) == 0.0
+
+
+def test_linearity_is_zero_halfway_through_a_dissolve_and_half_at_a_cut():
+    a = cv2.cvtColor(scene_frame(1, 0), cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(scene_frame(6, 0), cv2.COLOR_BGR2GRAY)
+    assert linearity(a, cv2.addWeighted(a, 0.5, b, 0.5, 0), b) < 0.02
+    assert linearity(a, b, b) == pytest.approx(0.5, abs=1e-6)
+    assert linearity(a, a, a) == float("inf")
