@@ -55,11 +55,14 @@ def cell_distance(a: Cells, b: Cells, flat: float = FLAT) -> float:
     flat in one frame and patterned in the other counts 1; cells flat in both are left out
     (0 when all are)."""
     pa, pb = a.contrast > flat, b.contrast > flat
-    both = pa & pb
-    corr = (a.patterns[both] * b.patterns[both]).mean(axis=1) / (
-        a.contrast[both] * b.contrast[both])
-    d = np.concatenate([1.0 - corr, np.ones(int((pa ^ pb).sum()), np.float32)])
-    return float(np.median(d)) if d.size else 0.0
+    corr = np.einsum("ij,ij->i", a.patterns, b.patterns) / (
+        a.patterns.shape[1] * np.maximum(a.contrast * b.contrast, 1e-12))
+    d = np.where(pa & pb, 1.0 - corr, 1.0)[pa | pb]
+    n = d.size
+    if not n:
+        return 0.0
+    d.sort()  # the median by hand: np.median costs more than the rest on 48 numbers
+    return float(d[n // 2]) if n % 2 else float(0.5 * (d[n // 2 - 1] + d[n // 2]))
 
 
 def linearity(before: np.ndarray, middle: np.ndarray, after: np.ndarray) -> float:
