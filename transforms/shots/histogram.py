@@ -169,7 +169,7 @@ def _median(values: array) -> float:
 class ShotDetector:
     """Frame consumer that cuts a video into shots during a decode pass.
 
-    Memory is 28 bytes per frame looked at, plus the histograms, cell patterns and small grey
+    Memory is 32 bytes per frame looked at, plus the histograms, cell patterns and small grey
     images of the last ``gradual_frames + 1`` frames. A boundary is decided ``lag`` frames
     after it happens and final once the minimum shot length has passed with no stronger one;
     :attr:`final_cuts` lists final boundaries (decode indices where a new shot starts),
@@ -185,7 +185,7 @@ class ShotDetector:
         # (histogram, cells, small grey) of the last gradual_frames + 1 frames
         self._recent: deque[tuple[np.ndarray, Cells | None, np.ndarray | None]] = deque(
             maxlen=p.gradual_frames + 1)
-        # Per frame looked at, in compact arrays (28 bytes a frame: 3 MB for an hour at
+        # Per frame looked at, in compact arrays (32 bytes a frame: 3.5 MB for an hour at
         # 30 fps): decode index, time, histogram and pattern distances to the previous frame
         # (0 for the first), mean grey level, and the histogram distance across a gradual
         # transition centred there (0 where there is none).
