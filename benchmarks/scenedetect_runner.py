@@ -11,10 +11,10 @@ import time
 
 import cv2
 import scenedetect
-from scenedetect import AdaptiveDetector, ContentDetector, HistogramDetector
+from scenedetect import AdaptiveDetector, ContentDetector, HashDetector, HistogramDetector
 
 DETECTORS = {"ContentDetector": ContentDetector, "AdaptiveDetector": AdaptiveDetector,
-             "HistogramDetector": HistogramDetector}
+             "HistogramDetector": HistogramDetector, "HashDetector": HashDetector}
 
 
 def decode_seconds(path: str) -> float:

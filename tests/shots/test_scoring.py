@@ -291,10 +291,11 @@ def test_pipeline_options_build_params_and_detector():
             add_detector_arguments(parser)
 
     opts = Options(["--shot_bins", "8,4,4", "--shot_threshold", "0.2", "--adaptive_shots",
-                    "--person_frame_positions", "0.5", "--detector_max_batch_size", "8"]
-                   ).view_as(Options)
+                    "--shot_structure_threshold", "0", "--person_frame_positions", "0.5",
+                    "--detector_max_batch_size", "8"]).view_as(Options)
     params = shot_params_from_options(opts)
     assert (params.bins, params.threshold, params.adaptive) == ((8, 4, 4), 0.2, True)
+    assert params.structure_threshold == 0.0 and not params.structure
     assert person_config_from_options(opts).frame_positions == (0.5,)
     detector = load_configured_detector(detector_config_from_options(opts))
     assert detector.name == "ssd_mobilenet_v2"

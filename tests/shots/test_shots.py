@@ -10,6 +10,7 @@ from transforms.shots.histogram import (
     hsv_histogram,
     shrink,
 )
+from transforms.shots.structure import cell_distance, cells, linearity
 
 from .conftest import FPS, scene_frame, write_video
 
@@ -87,7 +88,7 @@ def test_dissolve_found_inside_its_span(tmp_path):
     assert 38 <= shots[1].start_frame <= 54
 
 
-def test_adaptive_ignores_steady_flicker_that_fixed_threshold_cuts(tmp_path):
+def test_colour_flicker_cut_by_colour_alone_but_not_with_patterns_or_adaptive(tmp_path):
     # Fast motion stand-in: a large object changes colour every 2 frames (a distance well
     # above the threshold every other step, all along); then a real cut to another scene.
     frames = []
@@ -98,17 +99,39 @@ def test_adaptive_ignores_steady_flicker_that_fixed_threshold_cuts(tmp_path):
         frames.append(image)
     frames += [scene_frame(9, t) for t in range(40)]
     path = write_video(str(tmp_path / "flicker.mp4"), frames)
-    fixed, _ = detect(path, ShotParams(min_shot_seconds=0.0))
-    adaptive, _ = detect(path, ShotParams(adaptive=True, adaptive_ratio=2.5,
-                                          min_shot_seconds=0.0, gradual_frames=0))
-    assert len(fixed) > 10
+    colour_only, _ = detect(path, ShotParams(structure_threshold=0.0, min_shot_seconds=0.0))
+    adaptive, _ = detect(path, ShotParams(structure_threshold=0.0, adaptive=True,
+                                          adaptive_ratio=2.5, min_shot_seconds=0.0,
+                                          gradual_frames=0))
+    default, _ = detect(path, ShotParams(min_shot_seconds=0.0))
+    assert len(colour_only) > 10
     assert [s.start_frame for s in adaptive[1:]] == [60]
+    assert [s.start_frame for s in default[1:]] == [60]
 
 
-def test_result_is_idempotent_and_memory_is_histograms_only(cut_video):
+def test_result_is_idempotent_and_memory_is_a_span_of_small_features(cut_video):
     path, _ = cut_video
     detector = ShotDetector()
     stats = decode_pass(path, [detector])
     assert detector.result(stats) is detector.result(stats)
-    assert len(detector.distances) == 200
-    assert len(detector._recent) <= detector.params.gradual_frames
+    assert len(detector.distances) == len(detector.structure_distances) == 200
+    assert len(detector._recent) == detector.params.gradual_frames + 1
+    assert detector.final_transitions == ["cut"] * 4
+
+
+def test_cell_patterns_ignore_brightness_and_contrast_but_not_another_picture():
+    a = cv2.cvtColor(scene_frame(1, 0), cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(scene_frame(6, 30), cv2.COLOR_BGR2GRAY)
+    brighter = np.clip(a.astype(np.float32) * 0.6 + 70, 0, 255).astype(np.uint8)
+    assert cell_distance(cells(a), cells(brighter)) < 0.05
+    assert cell_distance(cells(a), cells(b)) > 0.5
+    flat = np.full_like(a, 128)
+    assert cell_distance(cells(flat), cells(flat)) == 0.0
+
+
+def test_linearity_is_zero_halfway_through_a_dissolve_and_half_at_a_cut():
+    a = cv2.cvtColor(scene_frame(1, 0), cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(scene_frame(6, 0), cv2.COLOR_BGR2GRAY)
+    assert linearity(a, cv2.addWeighted(a, 0.5, b, 0.5, 0), b) < 0.02
+    assert linearity(a, b, b) == pytest.approx(0.5, abs=1e-6)
+    assert linearity(a, a, a) == float("inf")

@@ -12,6 +12,7 @@ from transforms.shots.histogram import (
     DISTANCE,
     DISTANCES,
     MIN_SHOT_SECONDS,
+    STRUCTURE_THRESHOLD,
     THRESHOLD,
     ShotParams,
 )
@@ -23,6 +24,11 @@ def add_shot_arguments(parser) -> None:
     parser.add_argument("--shot_threshold", type=float, default=THRESHOLD,
                         help="Colour-histogram distance (0..1) between consecutive frames "
                              "that marks a cut.")
+    parser.add_argument("--shot_structure_threshold", type=float,
+                        default=STRUCTURE_THRESHOLD,
+                        help="Grey-pattern distance (0..2: median over a 6x8 grid of cells of "
+                             "1 - their correlation) a cut must also reach, which lighting "
+                             "changes do not; 0 cuts on colour alone (the detector before).")
     parser.add_argument("--shot_distance", default=DISTANCE, choices=sorted(DISTANCES),
                         help="Distance between the HSV histograms of consecutive frames.")
     parser.add_argument("--shot_bins", default=",".join(map(str, BINS)),
@@ -46,10 +52,14 @@ def shot_params_from_options(options) -> ShotParams:
         raise ValueError(f"--shot_bins needs three counts H,S,V >= 1, not {options.shot_bins}")
     if not 0 < options.shot_threshold <= 1:
         raise ValueError(f"--shot_threshold must be in (0, 1], not {options.shot_threshold}")
+    if not 0 <= options.shot_structure_threshold <= 2:
+        raise ValueError("--shot_structure_threshold must be in [0, 2], not "
+                         f"{options.shot_structure_threshold}")
     if options.min_shot_seconds < 0:
         raise ValueError(f"--min_shot_seconds must be >= 0, not {options.min_shot_seconds}")
     return ShotParams(bins=bins, distance=options.shot_distance,
                       threshold=options.shot_threshold,
+                      structure_threshold=options.shot_structure_threshold,
                       min_shot_seconds=options.min_shot_seconds,
                       adaptive=options.adaptive_shots)
 

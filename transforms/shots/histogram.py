@@ -1,16 +1,22 @@
-"""Shot segmentation by colour-histogram distance, while a video streams through the decoder.
+"""Shot segmentation while a video streams through the decoder: colour histograms and picture
+structure must agree.
 
-Each wanted frame is shrunk to ``width`` pixels (:func:`shrink`), converted to HSV and reduced to a
-normalised joint H-S-V histogram; only the histogram survives the frame. The distance between
-consecutive histograms jumps at a hard cut. A cut is declared where the distance passes
-``threshold`` (and, adaptively, ``adaptive_ratio`` times its local mean as well, which keeps
-fast motion from reading as cuts), with at least ``min_shot_seconds`` between cuts. Gradual
-transitions (dissolves, fades) change consecutive frames only a little each; they are found by
-comparing each frame with the one ``gradual_frames`` earlier.
+Each wanted frame is shrunk to ``width`` pixels (:meth:`DecodedFrame.small_bgr`); three small
+things survive it: a normalised joint H-S-V histogram, the cell patterns of its grey image
+(:mod:`transforms.shots.structure`) and the grey image itself while a gradual transition may
+still need it. A hard cut is declared where the histogram distance between consecutive frames
+passes ``threshold`` *and* their cell patterns differ by ``structure_threshold``, standing out
+``local_ratio`` times from the pattern changes of the frames around it. Lighting changes
+(exposure steps, flashes, flicker, flares) move the histogram but not the patterns; motion
+changes patterns in a minority of cells, or steadily over many frames, and seldom the
+histogram. A gradual transition (dissolve, fade) is found where frames ``gradual_frames``
+apart differ in both ways and the frame halfway is their average (``gradual_linearity``).
+Of two boundaries closer than ``min_shot_seconds`` the stronger wins.
 
 Decisions are made online with a bounded lag, so a :class:`ShotDetector` can tell other consumers
 of the same decode pass (:class:`transforms.persons.sampling.ShotFrameSampler`) which cuts are
-final.
+final; :attr:`ShotDetector.final_transitions` says for each whether it was a hard cut or a
+gradual transition.
 Plain numpy and OpenCV; no Beam here.
 
 Defaults were chosen with ``benchmarks/bench_shots.py`` (see ``docs/shots.md``).
@@ -27,17 +33,25 @@ import cv2
 import numpy as np
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats, RateGate
+from transforms.shots.structure import Cells, cell_distance, cells, linearity
 from transforms.types import Shot, Transition
 
 WIDTH = 64
 BINS = (16, 16, 16)
 DISTANCE = "l1"
 THRESHOLD = 0.3
-MIN_SHOT_SECONDS = 0.5
+STRUCTURE_THRESHOLD = 0.3
+LOCAL_RATIO = 2.0
+LOCAL_WINDOW = 4
+MIN_SHOT_SECONDS = 0.25
 ADAPTIVE_RATIO = 3.0
 ADAPTIVE_WINDOW = 8
-GRADUAL_FRAMES = 8
-GRADUAL_THRESHOLD = 0.45
+GRADUAL_FRAMES = 16
+GRADUAL_THRESHOLD = 0.3
+GRADUAL_LINEARITY = 0.3
+# Mean grey level (0..255) at or below which a frame is black: a hard cut out of or into one,
+# next to a steady brightness ramp, is the end of a fade through black.
+DARK = 16.0
 
 
 def shrink(image: np.ndarray, width: int = WIDTH) -> np.ndarray:
@@ -96,26 +110,37 @@ DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 class ShotParams:
     """Shot detection settings.
 
-    ``threshold``: consecutive-frame distance (0..1) that marks a hard cut. ``adaptive``: cut
-    only where the distance is also ``adaptive_ratio`` times its local level, the larger of
-    its means over the ``adaptive_window`` frames before and after (those are waited for).
-    ``min_shot_seconds``: shortest shot; of two cuts closer than this the stronger wins.
-    ``gradual_frames``: compare each frame with the one this many frames back to find
-    dissolves and fades (0: off), cut where that distance peaks above ``gradual_threshold``.
-    ``fps``: histogram at most this many frames per second (None: every frame; frame counts
-    above are in histogrammed frames).
+    ``threshold``: histogram distance (0..1) between consecutive frames that a hard cut must
+    reach. ``structure_threshold``: cell-pattern distance (0..2,
+    :func:`transforms.shots.structure.cell_distance`) it must reach as well, and
+    ``local_ratio`` times the pattern changes around it (the larger of their medians over the
+    ``local_window`` frames before and after); 0 turns the pattern check off (colour alone,
+    the detector before). ``adaptive``: cut only where the histogram distance is also
+    ``adaptive_ratio`` times its local level, the larger of its means over the
+    ``adaptive_window`` frames before and after. ``min_shot_seconds``: shortest shot; of two
+    boundaries closer than this the stronger wins. ``gradual_frames``: span of the frames
+    compared for dissolves and fades (0: off); a transition is centred where the frames that
+    far apart differ by ``gradual_threshold`` in histogram and ``structure_threshold`` in
+    pattern, the middle frame is their average within ``gradual_linearity``
+    (:func:`transforms.shots.structure.linearity`) and no hard cut lies between. ``fps``:
+    look at most this many frames per second (None: every frame; frame counts above are in
+    frames looked at).
     """
 
     bins: tuple[int, int, int] = BINS
     width: int = WIDTH
     distance: str = DISTANCE
     threshold: float = THRESHOLD
+    structure_threshold: float = STRUCTURE_THRESHOLD
+    local_ratio: float = LOCAL_RATIO
+    local_window: int = LOCAL_WINDOW
     min_shot_seconds: float = MIN_SHOT_SECONDS
     adaptive: bool = False
     adaptive_ratio: float = ADAPTIVE_RATIO
     adaptive_window: int = ADAPTIVE_WINDOW
     gradual_frames: int = GRADUAL_FRAMES
     gradual_threshold: float = GRADUAL_THRESHOLD
+    gradual_linearity: float = GRADUAL_LINEARITY
     fps: float | None = None
 
     def __post_init__(self) -> None:
@@ -123,41 +148,66 @@ class ShotParams:
             raise ValueError(f"distance must be one of {sorted(DISTANCES)}, not {self.distance}")
         if min(self.bins) < 1 or self.width < 8:
             raise ValueError("bins must be >= 1 and width >= 8")
+        if self.gradual_frames < 0 or self.gradual_frames % 2:
+            raise ValueError(f"gradual_frames must be even and >= 0, not {self.gradual_frames}")
+
+    @property
+    def structure(self) -> bool:
+        """Whether hard cuts need the cell patterns to change too."""
+        return self.structure_threshold > 0
+
+
+def _median(values: array) -> float:
+    """Median of a few numbers (0 for none)."""
+    v = sorted(values)
+    n = len(v)
+    return 0.0 if not n else (v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2]))
 
 
 class ShotDetector:
     """Frame consumer that cuts a video into shots during a decode pass.
 
-    Memory is 24 bytes per histogrammed frame plus ``gradual_frames`` histograms. A cut is
-    decided ``lag`` histogrammed frames after it happens and final once the minimum shot
-    length has passed with no stronger cut; :attr:`final_cuts` lists final cuts (decode frame
-    indices where a new shot starts) and :attr:`settled_before` how far shots are final, for
-    consumers that follow shot boundaries.
+    Memory is 32 bytes per frame looked at, plus the histograms, cell patterns and small grey
+    images of the last ``gradual_frames + 1`` frames. A boundary is decided ``lag`` frames
+    after it happens and final once the minimum shot length has passed with no stronger one;
+    :attr:`final_cuts` lists final boundaries (decode indices where a new shot starts),
+    :attr:`final_transitions` how each came (``"cut"`` or ``"gradual"``) and
+    :attr:`settled_before` how far shots are final, for consumers that follow shot boundaries.
     """
 
     def __init__(self, params: ShotParams | None = None):
         self.params = p = params or ShotParams()
         self._distance = DISTANCES[p.distance]
         self._gate = RateGate(p.fps)
-        self._recent: deque[np.ndarray] = deque(maxlen=max(1, p.gradual_frames))
-        # Per histogrammed frame, in compact arrays (24 bytes a frame: 2.6 MB for an hour at
-        # 30 fps): decode index, time, distance to the previous frame (0 for the first) and to
-        # the frame gradual_frames back (0 before that).
+        self._half = p.gradual_frames // 2
+        # (histogram, cells, small grey) of the last gradual_frames + 1 frames
+        self._recent: deque[tuple[np.ndarray, Cells | None, np.ndarray | None]] = deque(
+            maxlen=p.gradual_frames + 1)
+        # Per frame looked at, in compact arrays (32 bytes a frame: 3.5 MB for an hour at
+        # 30 fps): decode index, time, histogram and pattern distances to the previous frame
+        # (0 for the first), mean grey level, and the histogram distance across a gradual
+        # transition centred there (0 where there is none).
         self._indices = array("q")
         self._times = array("d")
         self._dist = array("f")
+        self._struct = array("f")
+        self._mean = array("f")
         self._gradual = array("f")
-        self._decided = 0                 # positions whose cut decision is final
-        self._candidate: tuple[int, float] | None = None   # (position, strength), not yet final
-        self._cuts: list[int] = []        # positions of final cuts
-        self.final_cuts: list[int] = []   # decode indices of final cuts
+        self._decided = 0                 # positions whose boundary decision is final
+        # (position, strength, transition), not yet final
+        self._candidate: tuple[int, float, str] | None = None
+        self._cuts: list[int] = []        # positions of final boundaries
+        self.final_cuts: list[int] = []   # decode indices of final boundaries
+        self.final_transitions: list[Transition] = []  # CUT or GRADUAL, one per final boundary
         self._shots: list[Shot] | None = None
 
     @property
     def lag(self) -> int:
-        """Histogrammed frames after which a position's cut decision is final."""
+        """Frames looked at after which a position's boundary decision is final."""
         p = self.params
-        return max(p.adaptive_window if p.adaptive else 1, p.gradual_frames) + 1
+        after = max(p.adaptive_window if p.adaptive else 1,
+                    p.local_window if p.structure else 1, 2)
+        return max(after + self._half, 2 * self._half) + 1
 
     @property
     def settled_before(self) -> int:
@@ -173,16 +223,44 @@ class ShotDetector:
         return self._gate(time)
 
     def add(self, index: int, time: float, frame: DecodedFrame) -> None:
-        width = self.params.width
-        hist = hsv_histogram(frame.small_bgr(width), self.params.bins, width)
+        p = self.params
+        small = frame.small_bgr(p.width)
+        hist = hsv_histogram(small, p.bins, p.width)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if p.structure else None
+        pattern = cells(grey) if grey is not None else None
         recent = self._recent
-        self._dist.append(self._distance(hist, recent[-1]) if recent else 0.0)
-        full = len(recent) == recent.maxlen and self.params.gradual_frames > 0
-        self._gradual.append(self._distance(hist, recent[0]) if full else 0.0)
-        recent.append(hist)
+        if recent:
+            last_hist, last_cells, _ = recent[-1]
+            self._dist.append(self._distance(hist, last_hist))
+            self._struct.append(cell_distance(last_cells, pattern) if pattern is not None else 0.0)
+        else:
+            self._dist.append(0.0)
+            self._struct.append(0.0)
+        self._mean.append(float(grey.mean()) if grey is not None else 0.0)
+        self._gradual.append(0.0)
+        recent.append((hist, pattern, grey if self._half else None))
+        if self._half and len(recent) == recent.maxlen:
+            self._gradual[-1 - self._half] = self._transition(hist, pattern, grey)
         self._indices.append(index)
         self._times.append(time)
         self._decide(len(self._dist) - self.lag)
+
+    def _transition(self, hist: np.ndarray, pattern: Cells | None,
+                    grey: np.ndarray | None) -> float:
+        """The histogram distance across the span of recent frames when its middle frame
+        looks like a gradual transition between its ends, else 0."""
+        p = self.params
+        first_hist, first_cells, first_grey = self._recent[0]
+        d = self._distance(first_hist, hist)
+        if d < p.gradual_threshold:
+            return 0.0
+        if pattern is not None:
+            if cell_distance(first_cells, pattern) < p.structure_threshold:
+                return 0.0
+            middle = self._recent[self._half][2]
+            if linearity(first_grey, middle, grey) > p.gradual_linearity:
+                return 0.0
+        return d
 
     def _hard(self, i: int) -> bool:
         """Whether the step into position ``i`` is a hard cut."""
@@ -190,6 +268,16 @@ class ShotDetector:
         d = self._dist[i]
         if i == 0 or d < p.threshold:
             return False
+        if p.structure:
+            s = self._struct[i]
+            if s < p.structure_threshold:
+                return False
+            w = p.local_window
+            # the busier side sets the level; the median lets one more cut near by pass
+            local = max(_median(self._struct[max(1, i - w):i]),
+                        _median(self._struct[i + 1:i + w + 1]))
+            if s < p.local_ratio * local:
+                return False
         if not p.adaptive:
             return True
         w = p.adaptive_window
@@ -200,65 +288,74 @@ class ShotDetector:
                     sum(after) / len(after) if after else 0.0)
         return d >= p.adaptive_ratio * local
 
-    def _strength(self, i: int) -> float:
-        """How far position ``i`` is a cut (> 0) or not (0), from the distances around it."""
+    def _fade_edge(self, i: int) -> bool:
+        """Whether the hard step into ``i`` leaves or enters black next to a steady brightness
+        ramp (the black middle of a fade through black)."""
+        m = self._mean
+        if not self.params.structure or i < 3 or i + 2 >= len(m):
+            return False
+        if m[i - 1] <= DARK and m[i] < m[i + 1] < m[i + 2]:
+            return True
+        return m[i] <= DARK and m[i - 3] > m[i - 2] > m[i - 1]
+
+    def _boundary(self, i: int) -> tuple[float, str]:
+        """How strongly position ``i`` is a boundary (> 0) or not (0), and of which kind."""
         if self._hard(i):
-            return self._dist[i]
-        return self._gradual_strength(i)
+            return self._dist[i], Transition.GRADUAL if self._fade_edge(i) else Transition.CUT
+        return self._gradual_strength(i), Transition.GRADUAL
 
     def _gradual_strength(self, i: int) -> float:
-        """A gradual transition centred at ``i``: the ``k``-back distance peaks at ``i + k/2``
-        (pure old shot against pure new shot) and no single step there is a hard cut."""
-        p = self.params
-        k = p.gradual_frames
-        j = i + k // 2
-        if k <= 0 or j >= len(self._gradual) or j < k:
+        """A gradual transition centred at ``i``: its span-wide distance peaks there (the
+        first of equal peaks) and no step inside the span is a hard cut."""
+        h = self._half
+        g = self._gradual[i] if h and i < len(self._gradual) else 0.0
+        if g <= 0:
             return 0.0
-        g = self._gradual[j]
-        if g < p.gradual_threshold:
+        lo, hi = max(0, i - h), min(len(self._gradual), i + h + 1)
+        if any(self._gradual[m] >= g for m in range(lo, i)) or \
+                any(self._gradual[m] > g for m in range(i + 1, hi)):
             return 0.0
-        lo, hi = max(k, j - k // 2), min(len(self._gradual), j + k // 2 + 1)
-        if any(self._gradual[m] > g for m in range(lo, hi)) or \
-                any(self._gradual[m] == g for m in range(lo, j)):
+        if any(self._hard(m) for m in range(i - h + 1, min(i + h + 1, len(self._dist)))):
             return 0.0
-        if any(self._hard(m) for m in range(j - k + 1, j + 1)):
-            return 0.0
-        return g * p.threshold / p.gradual_threshold
+        return g * self.params.threshold / self.params.gradual_threshold
 
     def _min_gap(self) -> int:
-        """Shortest shot in histogrammed frames."""
+        """Shortest shot in frames looked at."""
         if len(self._times) < 2:
             return 1
         period = (self._times[-1] - self._times[0]) / (len(self._times) - 1)
         return max(1, int(round(self.params.min_shot_seconds / period))) if period > 0 else 1
 
     def _decide(self, upto: int) -> None:
-        """Make positions before ``upto`` final: the strongest cut candidate wins over weaker
-        ones closer than the minimum shot length, and is final once that much has passed."""
+        """Make positions before ``upto`` final: the strongest boundary candidate wins over
+        weaker ones closer than the minimum shot length, and is final once that much has
+        passed."""
         gap = self._min_gap()
         while self._decided < upto:
             i = self._decided
             self._decided += 1
             if self._candidate is not None and i - self._candidate[0] >= gap:
                 self._accept()
-            s = self._strength(i)
+            s, kind = self._boundary(i)
             if s <= 0 or i - (self._cuts[-1] if self._cuts else 0) < gap:
                 continue
             if self._candidate is None or s > self._candidate[1]:
-                self._candidate = (i, s)
+                self._candidate = (i, s, kind)
 
     def _accept(self) -> None:
-        """Make the candidate cut final."""
-        pos, _ = self._candidate  # type: ignore[misc]
+        """Make the candidate boundary final."""
+        pos, _, kind = self._candidate  # type: ignore[misc]
         self._candidate = None
         self._cuts.append(pos)
         self.final_cuts.append(self._indices[pos])
+        self.final_transitions.append(kind)
 
     def result(self, stats: DecodeStats) -> list[Shot]:
         """Finish the pass and return the shots covering the whole decoded video (idempotent).
 
         The last shot ends at ``stats.frames_decoded`` / ``stats.duration`` seconds past the
-        first frame; a video with no frame has no shot.
+        first frame; a video with no frame has no shot. Shot ``n`` (from 1) began with
+        ``final_transitions[n - 1]``.
         """
         if self._shots is not None:
             return self._shots
@@ -279,13 +376,17 @@ class ShotDetector:
                 index=n, start_frame=start_frame,
                 end_frame=self._indices[nxt] if nxt is not None else stats.frames_decoded,
                 start=start, end=self._times[nxt] if nxt is not None else end_time,
-                # shots.jsonl: a cut that is no hard cut was found as a gradual transition
-                transition=(Transition.CUT if self._hard(pos) else Transition.GRADUAL)
-                if n else Transition.START))
+                transition=Transition(self.final_transitions[n - 1]) if n else Transition.START))
         self._shots = shots
         return shots
 
     @property
     def distances(self) -> np.ndarray:
-        """Consecutive-frame distances so far, one per histogrammed frame (first is 0)."""
+        """Consecutive-frame histogram distances so far, one per frame looked at (first 0)."""
         return np.asarray(self._dist, dtype=np.float64)
+
+    @property
+    def structure_distances(self) -> np.ndarray:
+        """Consecutive-frame cell-pattern distances so far, one per frame looked at (first 0;
+        all 0 with the pattern check off)."""
+        return np.asarray(self._struct, dtype=np.float64)
