@@ -11,6 +11,7 @@ from transforms.analyze.decode import decode_pass
 from transforms.shots.histogram import ShotDetector, ShotParams
 
 VIDEOS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "videos")
+SHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "shots")
 # the detector before the pattern check: colour histograms alone
 COLOUR_ONLY = ShotParams(structure_threshold=0.0, min_shot_seconds=0.5, gradual_frames=8,
                          gradual_threshold=0.45)
@@ -28,9 +29,9 @@ def test_megamind_hand_labelled_cuts():
 
 
 def test_joined_real_excerpts_boundaries_and_their_kinds():
-    # tests/data/videos/README.md: cuts at 60, 110, 264; a dissolve over 139-154; a fade
+    # tests/data/shots/README.md: cuts at 60, 110, 264; a dissolve over 139-154; a fade
     # through black over 201-216 (black at 208)
-    found, kinds = boundaries(os.path.join(VIDEOS, "shots_joined.mp4"))
+    found, kinds = boundaries(os.path.join(SHOTS, "shots_joined.mp4"))
     assert len(found) == 5
     assert abs(found[0] - 60) <= 2 and abs(found[1] - 110) <= 2
     assert 139 <= found[2] <= 154 and 201 <= found[3] <= 216 and abs(found[4] - 264) <= 2
