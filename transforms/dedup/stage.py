@@ -71,16 +71,20 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
 _FULL, _VARIANT = "F", "V"
 
 
-def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int, crop_variants: bool,
-                  variant_stride: int, right: bool = False) -> Iterator[tuple[bytes, str]]:
-    """``(bucket key, member)`` per distinct band key of a fingerprint: the key is the hash
-    kind, a NUL, the band index (one byte) and the band's bytes."""
+def _band_entries(fp: VideoFingerprint, bands: int, params: MatchParams,
+                  right: bool = False) -> Iterator[tuple[bytes, str]]:
+    """``(bucket key, member)`` per band key the join keeps of a fingerprint (the samples of
+    ``params.key_budget`` and ``params.variant_key_budget``, see
+    ``similarity.sample_keys``): the key is the hash kind, a NUL, the band index (one byte)
+    and the band's bytes."""
     kind = fp.kind.encode() + b"\0"
     full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
-    for band, value in band_keys(fp, bands, min_quality):
+    q = params.min_quality
+    for band, value in band_keys(fp, bands, q, params.key_budget):
         yield kind + bytes((band,)) + value, full + fp.video_id
-    if crop_variants:
-        for band, value in variant_band_keys(fp, bands, min_quality, variant_stride):
+    if params.crop_variants:
+        for band, value in variant_band_keys(fp, bands, q, params.variant_key_stride,
+                                             params.variant_key_budget, params.key_budget):
             yield kind + bytes((band,)) + value, variant + fp.video_id
 
 
@@ -144,8 +148,15 @@ def _count(counter_name: str):
     return inc
 
 
+def _enough(pair_count, min_shared: int):
+    pair, count = pair_count
+    if count >= min_shared:
+        yield pair
+
+
 class _Candidates(beam.PTransform):
-    """Distinct candidate pairs ``(left_id, right_id)`` from band buckets."""
+    """Distinct candidate pairs ``(left_id, right_id)`` from band buckets: the pairs that
+    meet in at least ``params.min_shared_keys`` buckets."""
 
     def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
                  right: beam.PCollection | None = None):
@@ -155,19 +166,18 @@ class _Candidates(beam.PTransform):
 
     def expand(self, left):
         right = self._right
-        q, variants = self._params.min_quality, self._params.crop_variants
-        stride = self._params.variant_key_stride
         entries = (left | "LeftBandKeys" >> beam.FlatMap(
-            _band_entries, self._bands, q, variants, stride))
+            _band_entries, self._bands, self._params))
         if right is not None:
             ref_entries = right | "RightBandKeys" >> beam.FlatMap(
-                _band_entries, self._bands, q, variants, stride, right=True)
+                _band_entries, self._bands, self._params, right=True)
             entries = (entries, ref_entries) | "AllBandKeys" >> beam.Flatten()
         return (entries
                 | "GroupBuckets" >> beam.GroupByKey()
                 | "BucketPairs" >> beam.ParDo(_BucketPairs(self._cap, right is not None,
                                                            self._prefix))
-                | "DistinctPairs" >> beam.Distinct()
+                | "CountSharedKeys" >> beam.combiners.Count.PerElement()
+                | "EnoughSharedKeys" >> beam.FlatMap(_enough, self._params.min_shared_keys)
                 | "CountCandidates" >> beam.Map(_count(f"{self._prefix}candidate_pairs")))
 
 
