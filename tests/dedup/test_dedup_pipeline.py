@@ -193,8 +193,8 @@ def test_stage_join_equals_the_pure_function_on_realistic_fingerprints():
 
 
 def test_sampled_keys_on_real_clips_fewer_and_the_real_duplicate_still_found(real_fps):
-    """On the committed clips (20-30 s) the join keeps under 60 % of the keys it had (every key, crop
-    variants of every 2nd frame), and Megamind / Megamind_bugy is still a candidate pair
+    """On the committed clips (20-30 s) the join keeps under 60 % of the keys it had (every
+    key, crop variants of every 2nd frame), and Megamind / Megamind_bugy is still a candidate pair
     (2 shared keys or more) and a duplicate; the same-place vtest clips are not."""
     from transforms.dedup.similarity import (
         DEFAULT_PARAMS,

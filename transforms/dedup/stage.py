@@ -207,17 +207,34 @@ class _VerifyPairs(beam.DoFn):
                     yield left, right, match
 
 
-class _Verify(beam.PTransform):
-    """Join candidate pairs with both fingerprints and keep the verified duplicates."""
+def _in_pairs(fp: VideoFingerprint, ids: dict) -> Iterator[tuple[str, VideoFingerprint]]:
+    if fp.video_id in ids:
+        yield fp.video_id, fp
 
-    def __init__(self, params: MatchParams, counter_name: str, left_by_id: beam.PCollection,
-                 right_by_id: beam.PCollection):
+
+class _Verify(beam.PTransform):
+    """Join candidate pairs with both fingerprints and keep the verified duplicates.
+
+    Only the fingerprints of videos in a candidate pair (a few in a hundred) are shuffled:
+    the ids of each side are a side input that selects them, so the collection's
+    fingerprints are not grouped (on the DirectRunner, not held a second and third time)."""
+
+    def __init__(self, params: MatchParams, counter_name: str, left: beam.PCollection,
+                 right: beam.PCollection):
         super().__init__()
         self._params, self._counter = params, counter_name
-        self._left, self._right = left_by_id, right_by_id
+        self._left, self._right = left, right
 
     def expand(self, pairs):
-        left_by_id, right_by_id = self._left, self._right
+        def ids(side: int, label: str):
+            return beam.pvalue.AsDict(
+                pairs
+                | f"{label}Ids" >> beam.Map(lambda pair: (pair[side], None))
+                | f"Distinct{label}Ids" >> beam.combiners.Count.PerKey())
+
+        left_by_id = self._left | "CandidateLeft" >> beam.FlatMap(_in_pairs, ids(0, "Left"))
+        right_by_id = self._right | "CandidateRight" >> beam.FlatMap(_in_pairs,
+                                                                     ids(1, "Right"))
         left_attached = (
             {"pairs": pairs, "fp": left_by_id}
             | "JoinLeft" >> beam.CoGroupByKey()
@@ -260,17 +277,17 @@ def _outcome(fp: VideoFingerprint, reason: Reason, message: str, evidence: dict)
 
 
 class _ApplyDuplicateDrops(beam.DoFn):
-    def process(self, element):
-        _, grouped = element
-        drops = grouped["drop"]
-        for fp in grouped["fp"]:
-            if drops:
-                ev = drops[0]
-                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
-                    fp, Reason.DUPLICATE, f"near-duplicate of {ev['kept_video_id']} "
-                    f"(share of frames matched {ev['score']:.2f})", ev))
-            else:
-                yield fp
+    """A fingerprint in, kept or (with the drop decision of its id) dropped out; the
+    decisions (one per dropped video, few) are a side input."""
+
+    def process(self, fp: VideoFingerprint, drops: dict):
+        ev = drops.get(fp.video_id)
+        if ev is not None:
+            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
+                fp, Reason.DUPLICATE, f"near-duplicate of {ev['kept_video_id']} "
+                f"(share of frames matched {ev['score']:.2f})", ev))
+        else:
+            yield fp
 
 
 def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id: str,
@@ -288,10 +305,21 @@ def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id:
                     {"set": against, "reference_id": matched_id, "score": round(score, 4)})
 
 
+class _Decide(beam.DoFn):
+    """Per survivor id that matched an earlier run or a reference set, or whose id an earlier
+    run kept: ``(id, (matches, taken))``; nothing for the others."""
+
+    def process(self, element):
+        video_id, grouped = element
+        if grouped["survivor"] and (grouped["match"] or grouped["taken"]):
+            yield video_id, (list(grouped["match"]), list(grouped["taken"]))
+
+
 class _ApplyMatches(beam.DoFn):
     """Removes a video that matched an earlier run or a reference set (the first in order
     takes it); fails a video that matched nothing but whose id an earlier run kept (its clips
-    would get that run's clip ids)."""
+    would get that run's clip ids). The decisions of the few videos concerned are a side
+    input."""
 
     def __init__(self, sets: Sequence[str | PreviousRun]):
         self._sets = list(sets)
@@ -300,27 +328,26 @@ class _ApplyMatches(beam.DoFn):
                                          else f"reference_{s}_removed") for s in sets]
         self._taken = Metrics.counter(NAMESPACE, "previous_id_taken")
 
-    def process(self, element):
-        video_id, grouped = element
-        matches, taken = grouped["match"], grouped["taken"]
-        for fp in grouped["fp"]:
-            if matches:
-                index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
-                self._removed[index].inc()
-                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
-                    fp, self._sets[index], matched_id, score))
-            elif taken:
-                self._taken.inc()
-                run = self._sets[min(taken)]
-                yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
-                    video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
-                    reason=Reason.ID_TAKEN, duration=fp.duration,
-                    message=f"video_id {video_id} names another video (other content) that "
-                            f"the earlier run {run.run} of {run.output} kept: its clip ids "
-                            "would clash with that run's; give this video another id",
-                    evidence={"previous": run.output, "run": run.run}))
-            else:
-                yield fp
+    def process(self, fp: VideoFingerprint, decisions: dict):
+        video_id = fp.video_id
+        matches, taken = decisions.get(video_id, ((), ()))
+        if matches:
+            index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
+            self._removed[index].inc()
+            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
+                fp, self._sets[index], matched_id, score))
+        elif taken:
+            self._taken.inc()
+            run = self._sets[min(taken)]
+            yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
+                reason=Reason.ID_TAKEN, duration=fp.duration,
+                message=f"video_id {video_id} names another video (other content) that "
+                        f"the earlier run {run.run} of {run.output} kept: its clip ids "
+                        "would clash with that run's; give this video another id",
+                evidence={"previous": run.output, "run": run.run}))
+        else:
+            yield fp
 
 
 class DropNearDuplicates(beam.PTransform):
@@ -361,17 +388,20 @@ class DropNearDuplicates(beam.PTransform):
         self._cap = hot_bucket_cap
 
     def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
-        by_id = fingerprints | "KeyById" >> beam.Map(lambda f: (f.video_id, f))
         pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, self._params,
                                                                    self._cap, "")
+        # the fingerprints wait here for the candidates (the side inputs below); one
+        # materialised copy, read by the verification's selection and by the drop step
+        settled = fingerprints | "Settle" >> beam.Reshuffle()
         drops = (pairs
-                 | "InternalVerify" >> _Verify(self._params, "verified_pairs", by_id, by_id)
+                 | "InternalVerify" >> _Verify(self._params, "verified_pairs", settled,
+                                               settled)
                  | "ToEdges" >> beam.Map(_to_edge)
                  | "CollectEdges" >> beam.combiners.ToList()
                  | "ResolveGroups" >> beam.ParDo(_ResolveGroups()))
-        internal = ({"fp": by_id, "drop": drops}
-                    | "JoinDuplicateDrops" >> beam.CoGroupByKey()
-                    | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops())
+        internal = (settled
+                    | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops(),
+                                                          beam.pvalue.AsDict(drops))
                     .with_outputs(Tag.DROPPED, main=Tag.KEPT))
         survivors = internal[Tag.KEPT]
         dropped = [internal[Tag.DROPPED]]
@@ -391,7 +421,7 @@ class DropNearDuplicates(beam.PTransform):
         parallel, the same candidate/verify steps); the first set in that order takes a
         video. Step labels end in ``Previous<i>`` (earlier runs) or ``_<reference name>``."""
         pipeline = survivors.pipeline
-        by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
+        settled_survivors = survivors | "SettleSurvivors" >> beam.Reshuffle()
         sets = ([(f"Previous{i}", run.fingerprints, run) for i, run in enumerate(self._previous)]
                 + [(f"_{name}", source, name) for name, source in self._references])
         matches, taken = [], []
@@ -401,24 +431,31 @@ class DropNearDuplicates(beam.PTransform):
             refs = (source if isinstance(source, beam.PCollection)
                     else read_fingerprint_index(pipeline, source,
                                                 label if previous else f"Reference{label}"))
-            ref_by_id = refs | f"KeyRef{label}" >> beam.Map(lambda f: (f.video_id, f))
             pairs = survivors | f"Candidates{label}" >> _Candidates(
                 self._bands, self._params, self._cap, counter, right=refs)
+            settled_refs = refs | f"Settle{label}" >> beam.Reshuffle()
             matches.append(
                 pairs
                 | f"Verify{label}" >> _Verify(self._params, f"{counter}verified_pairs",
-                                              by_id, ref_by_id)
+                                              settled_survivors, settled_refs)
                 | f"ToMatch{label}" >> beam.Map(
                     lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab))))
             if previous:
-                taken.append(ref_by_id | f"TakenIds{label}" >> beam.Map(
-                    lambda kv, i=index: (kv[0], i)))
-        joined = {"fp": by_id, "match": tuple(matches) | "AllMatches" >> beam.Flatten(),
+                taken.append(refs | f"TakenIds{label}" >> beam.Map(
+                    lambda f, i=index: (f.video_id, i)))
+        # ids only are grouped (the survivors' fingerprints are not shuffled): the decisions
+        # of the few videos that matched or whose id was taken become a side input
+        joined = {"survivor": survivors | "SurvivorIds" >> beam.Map(
+                      lambda f: (f.video_id, None)),
+                  "match": tuple(matches) | "AllMatches" >> beam.Flatten(),
                   "taken": (tuple(taken) | "AllTakenIds" >> beam.Flatten()) if taken
                   else pipeline | "NoTakenIds" >> beam.Create([])}
-        return (joined
-                | "JoinMatches" >> beam.CoGroupByKey()
-                | "ApplyMatches" >> beam.ParDo(_ApplyMatches([a for _, _, a in sets]))
+        decisions = (joined
+                     | "JoinMatches" >> beam.CoGroupByKey()
+                     | "Decide" >> beam.ParDo(_Decide()))
+        return (settled_survivors
+                | "ApplyMatches" >> beam.ParDo(_ApplyMatches([a for _, _, a in sets]),
+                                               beam.pvalue.AsDict(decisions))
                 .with_outputs(Tag.DROPPED, Tag.FAILED, main=Tag.KEPT))
 
 
