@@ -197,11 +197,11 @@ def planted(n: int, plant_every: int) -> dict[tuple[str, str], str]:
 
 
 def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
-              cap: int = HOT_BUCKET_CAP) -> dict:
+              cap: int = HOT_BUCKET_CAP, keep_keys: bool = False) -> dict:
     """The join without Beam: keys (``chunks`` yields lists of fingerprints, dropped once
     keyed), candidates, exact verification (``fetch(ids)`` gives the fingerprints back),
     groups."""
-    keys, keep, minutes = [], {}, 0.0
+    keys, keep, minutes, frames, fp_bytes, durations = [], {}, 0.0, 0, 0, []
     cpu_keys = 0.0
     for fps in chunks:
         with timed() as tk:
@@ -210,10 +210,14 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
         for fp in fps:
             keep[fp.video_id] = KeepKey.of(fp)
             minutes += fp.duration / 60
+            frames += len(fp)
+            fp_bytes += len(fp.hashes) + len(fp.variants) + 5 * len(fp)
+            durations.append(fp.duration)
     n_full = sum(len(k[1]) for k in keys)
     n_var = sum(len(k[2]) for k in keys)
     with timed() as tc:
         pairs, hot = candidate_pairs(keys, cap, params.min_shared_keys)
+    kept_keys = keys if keep_keys else None
     del keys
     by_id = fetch({v for pair in pairs for v in pair})
     with timed() as tv:
@@ -226,7 +230,60 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
     return {"keys": n_full + n_var, "full_keys": n_full, "variant_keys": n_var,
             "candidates": len(pairs), "hot": hot, "drops": drops, "videos": len(keep),
             "minutes": minutes, "cpu_keys": cpu_keys, "cpu_candidates": tc.cpu,
-            "cpu_verify": tv.cpu}
+            "cpu_verify": tv.cpu, "key_list": kept_keys, "frames": frames,
+            "fp_bytes": fp_bytes, "durations": np.asarray(durations)}
+
+
+REF_SECONDS = 10.0  # Kinetics clips: 10 s excerpts
+
+
+def make_reference(i: int, plant_every: int, seed: int) -> list[VideoFingerprint]:
+    """Reference clip ``r<i>`` (10 s, Kinetics-like) and, for one in ``plant_every``, a copy
+    of it in the collection (``k<i>``: re-encoded or cropped, the kinds in turn)."""
+    rng = np.random.default_rng([seed, 1, i])
+    hashes, variants, quality = _content(rng, int(REF_SECONDS / PERIOD))
+    out = [_fingerprint(f"r{i}", hashes, variants, quality, 340, 256)]
+    if i % plant_every == 0:
+        edit = EDITS[(i // plant_every) % 2]  # reencode or crop (same length as the clip)
+        copy = _copy(rng, i, edit, hashes, variants, quality)
+        out.append(VideoFingerprint(f"k{i}", copy.duration, 640, 360, copy.times, copy.hashes,
+                                    copy.qualities, variants=copy.variants))
+    return out
+
+
+def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
+                   left_keys: list, left_fetch) -> None:
+    """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function."""
+    ref_keys, left_extra, ref_fps, copies = [], [], {}, {}
+    index_bytes = 0
+    with timed() as tg:
+        made = [make_reference(i, plant_every, seed) for i in range(refs)]
+    with timed() as tk:
+        for group in made:
+            ref = group[0]
+            index_bytes += len(ref.to_json()) + 1
+            ref_keys.append((ref.video_id, *join_keys(ref, params)))
+            ref_fps[ref.video_id] = ref
+            for copy in group[1:]:
+                left_extra.append((copy.video_id, *join_keys(copy, params)))
+                copies[copy.video_id] = copy
+    with timed() as tc:
+        pairs, hot = candidate_pairs(left_keys + left_extra, HOT_BUCKET_CAP,
+                                     params.min_shared_keys, right=ref_keys)
+    lefts = left_fetch({a for a, _ in pairs if a not in copies})
+    lefts.update(copies)
+    with timed() as tv:
+        matched = {(a, b) for a, b in pairs if compare(lefts[a], ref_fps[b], params).duplicate}
+    plants = {(f"k{i}", f"r{i}") for i in range(0, refs, plant_every)}
+    n_keys = sum(len(k[1]) + len(k[2]) for k in ref_keys)
+    print(f"  reference set: {refs} clips of {REF_SECONDS:g} s (generated in {tg.cpu:.1f} s): "
+          f"index {index_bytes / 1e9:.2f} GB as JSON lines ({index_bytes / refs / 1e3:.1f} kB "
+          f"per clip), keys {n_keys / refs:.0f} per clip; join against "
+          f"{len(left_keys) + len(left_extra)} videos: candidates {len(pairs)}, hot buckets "
+          f"{hot}, CPU keys {tk.cpu:.1f} s, candidates {tc.cpu:.1f} s, verify {tv.cpu:.1f} s "
+          f"(= {(tk.cpu + tc.cpu + tv.cpu) * 1e3 / len(left_keys):.2f} ms per collection "
+          f"video); planted matches {len(plants & matched)}/{len(plants)}, other matches "
+          f"{len(matched - plants)}")
 
 
 def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
@@ -302,20 +359,15 @@ def bench(args, n: int) -> None:
         return {fp.video_id: fp for i in sorted({int(v[1:].split("_")[0]) for v in ids})
                 for fp in make_video(i, *gen)}
 
-    with timed() as tg:
-        stats = [(fp.duration, len(fp), len(fp.hashes) + len(fp.variants) + 5 * len(fp))
-                 for fps in stream() for fp in fps]
-    total = len(stats)
-    durations = np.array([s[0] for s in stats])
-    minutes = durations.sum() / 60
-    print(f"\n== N={n} originals + {len(plants)} planted copies = {total} videos: "
-          f"{minutes / total:.2f} min per video on average (median "
-          f"{np.median(durations) / 60:.2f}, max {durations.max() / 60:.1f}, "
-          f"{(durations > 3600).sum()} over an hour), "
-          f"{sum(s[1] for s in stats) / total:.0f} frames; fingerprints "
-          f"{sum(s[2] for s in stats) / total / 1e3:.0f} kB per video, "
-          f"{sum(s[2] for s in stats) / 1e9:.2f} GB in all (generating them: "
-          f"{tg.cpu:.1f} s CPU)")
+    def describe(r: dict) -> None:
+        durations, total = r["durations"], r["videos"]
+        print(f"\n== N={n} originals + {len(plants)} planted copies = {total} videos: "
+              f"{r['minutes'] / total:.2f} min per video on average (median "
+              f"{np.median(durations) / 60:.2f}, max {durations.max() / 60:.1f}, "
+              f"{(durations > 3600).sum()} over an hour), {r['frames'] / total:.0f} frames; "
+              f"fingerprints {r['fp_bytes'] / total / 1e3:.0f} kB per video, "
+              f"{r['fp_bytes'] / 1e9:.2f} GB in all")
+
     rows = [("sampled (default)", params)]
     if n <= args.before_max:
         rows.append(("before: every key, variants of every 2nd frame", before))
@@ -323,8 +375,11 @@ def bench(args, n: int) -> None:
         rows.append(("exhaustive: every key of every frame and variant", exhaustive))
     results = {}
     for name, prm in rows:
-        r = pure_join(stream(), prm, fetch)
+        r = pure_join(stream(), prm, fetch, keep_keys=bool(args.refs) and prm is params)
         results[name] = r
+        if prm is params:
+            describe(r)
+            total, minutes = r["videos"], r["minutes"]
         join = r["cpu_keys"] + r["cpu_candidates"] + r["cpu_verify"]
         print(f"  {name}: keys {r['keys'] / total:.0f} per video "
               f"({r['full_keys'] / total:.0f} hash + {r['variant_keys'] / total:.0f} variant), "
@@ -338,6 +393,10 @@ def bench(args, n: int) -> None:
               f"{_recall(r['drops'], plants)}, other drops {_extra(r['drops'], plants)}; "
               f"peak RSS so far "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+    if args.refs:
+        reference_join(args.refs, args.plant_every, args.seed, params,
+                       results["sampled (default)"]["key_list"], fetch)
+    results["sampled (default)"]["key_list"] = None
     ref = results.get("exhaustive: every key of every frame and variant")
     if ref is not None:
         for name, r in results.items():
@@ -354,6 +413,11 @@ def bench(args, n: int) -> None:
               f"({len(sub) * (len(sub) - 1) // 2} pairs, {ta.cpu:.1f} s CPU): drops "
               f"{len(truth)}, identical to the sampled join's among them: {truth == mine}")
     beams = [("sampled (default)", params)] if args.beam else []
+    if beams and n <= args.beam_max:
+        with timed() as tg:
+            for _ in stream():
+                pass
+        print(f"  generating the fingerprints alone: {tg.cpu:.1f} s CPU")
     if args.beam_before:
         beams.append(("before: every key, variants of every 2nd frame", before))
     for name, prm in beams if n <= args.beam_max else ():
@@ -436,6 +500,8 @@ def main(argv=None) -> None:
                         help="run the join as it was (every key) up to this many originals")
     parser.add_argument("--all_pairs", type=int, default=0,
                         help="also compare every pair of the first this many videos")
+    parser.add_argument("--refs", type=int, default=0,
+                        help="also join against a reference set of this many 10 s clips")
     parser.add_argument("--beam", action="store_true", help="run DropNearDuplicates too")
     parser.add_argument("--beam_before", action="store_true",
                         help="run DropNearDuplicates with every key too (as before)")

@@ -404,24 +404,32 @@ def resolve_groups(edges: Iterable[Edge], keys: dict[str, KeepKey]) -> list[Drop
 
 
 def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
-                    cap: int = HOT_BUCKET_CAP, min_shared: int = 1
+                    cap: int = HOT_BUCKET_CAP, min_shared: int = 1,
+                    right: Iterable[tuple[str, np.ndarray, np.ndarray]] | None = None
                     ) -> tuple[set[tuple[str, str]], int]:
-    """The join of ``DropNearDuplicates`` inside one collection, in memory: ``keys`` holds
-    ``(video_id, frame-hash key mixes, crop-variant key mixes)`` per video (:func:`join_keys`);
-    returns the distinct candidate pairs ``(a, b)``, ``a < b``, and the number of hot buckets
-    skipped. The same pairs as the stage's buckets: a bucket (one key) pairs each video there
-    by a frame-hash key with every other video there; buckets with more than ``cap`` videos
-    are skipped (counted when one video is there by a frame-hash key); a pair is a candidate
-    when it meets in at least ``min_shared`` buckets."""
+    """The join of ``DropNearDuplicates``, in memory: ``keys`` holds ``(video_id, frame-hash
+    key mixes, crop-variant key mixes)`` per video (:func:`join_keys`); returns the distinct
+    candidate pairs and the number of hot buckets skipped. The same pairs as the stage's
+    buckets: inside one collection (``right`` None), a bucket (one key) pairs each video there
+    by a frame-hash key with every other video there, as ``(a, b)`` with ``a < b``; against a
+    reference set (``right``: its keys), ``(left id, right id)`` pairs of a left video there
+    by a frame-hash key with any right video, and of a left video there by a variant key only
+    with a right video there by a frame-hash key. Buckets with more than ``cap`` videos (on
+    one side) are skipped and counted; a pair is a candidate when it meets in at least
+    ``min_shared`` buckets."""
     ids, key_parts, owner_parts, variant_parts = [], [], [], []
-    for video_id, full, variant in keys:
-        owner = len(ids)
-        ids.append(video_id)
-        variant = np.setdiff1d(variant, full, assume_unique=True)
-        for part, is_variant in ((full, False), (variant, True)):
-            key_parts.append(part)
-            owner_parts.append(np.full(len(part), owner, np.int64))
-            variant_parts.append(np.full(len(part), is_variant))
+    sides = [keys] if right is None else [keys, right]
+    side_of: list[int] = []
+    for side, videos in enumerate(sides):
+        for video_id, full, variant in videos:
+            owner = len(ids)
+            ids.append(video_id)
+            side_of.append(side)
+            variant = np.setdiff1d(variant, full, assume_unique=True)
+            for part, is_variant in ((full, False), (variant, True)):
+                key_parts.append(part)
+                owner_parts.append(np.full(len(part), owner, np.int32))
+                variant_parts.append(np.full(len(part), is_variant))
     if not key_parts:
         return set(), 0
     key = np.concatenate(key_parts)
@@ -435,17 +443,37 @@ def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
     hot = 0
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(),
                            strict=True):
-        members = owner[start:start + size]
-        variant_mask = is_variant[start:start + size]
-        full = sorted(set(members[~variant_mask].tolist()))
-        if not full:
+        members = owner[start:start + size].tolist()
+        marks = is_variant[start:start + size].tolist()
+        split: list[tuple[list[int], list[int]]] = []
+        for side in range(len(sides)):
+            full = {m for m, v in zip(members, marks, strict=True)
+                    if not v and side_of[m] == side}
+            variant = {m for m, v in zip(members, marks, strict=True)
+                       if v and side_of[m] == side} - full
+            split.append((sorted(full), sorted(variant)))
+        if right is None:
+            full, variant = split[0]
+            if not full:
+                continue
+            if len(full) + len(variant) > cap:
+                hot += 1
+                continue
+            for i, a in enumerate(full):
+                for b in full[i + 1:] + variant:
+                    x, y = ids[a], ids[b]
+                    pairs[(x, y) if x < y else (y, x)] += 1
             continue
-        variant = sorted(set(members[variant_mask].tolist()) - set(full))
-        if len(full) + len(variant) > cap:
+        (left, left_var), (right_full, right_var) = split
+        if not (left and (right_full or right_var)) and not (left_var and right_full):
+            continue
+        if len(left) + len(left_var) > cap or len(right_full) + len(right_var) > cap:
             hot += 1
             continue
-        for i, a in enumerate(full):
-            for b in full[i + 1:] + variant:
-                x, y = ids[a], ids[b]
-                pairs[(x, y) if x < y else (y, x)] += 1
+        for a in left:
+            for b in right_full + right_var:
+                pairs[(ids[a], ids[b])] += 1
+        for a in left_var:
+            for b in right_full:
+                pairs[(ids[a], ids[b])] += 1
     return {p for p, count in pairs.items() if count >= min_shared}, hot
