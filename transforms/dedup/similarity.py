@@ -37,8 +37,8 @@ VARIANT_KEY_STRIDE = 2
 # benchmarks/bench_dedup_realistic.py (docs/dedup.md, Scale): every planted copy and every
 # duplicate an exhaustive join finds are still candidates, at a key count that no longer
 # grows with the video's length. 0: keep every key (the exhaustive join).
-KEY_BUDGET = 128
-VARIANT_KEY_BUDGET = 1024
+KEY_BUDGET = 256
+VARIANT_KEY_BUDGET = 2048
 # A candidate pair must share this many kept keys: two videos with nothing in common share
 # one key by chance (birthday collisions, growing with the square of the collection), while a
 # duplicate shares many.
