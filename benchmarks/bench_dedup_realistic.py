@@ -78,8 +78,9 @@ WINDOWS = len(CROP_WINDOWS)
 PERIOD = 0.5
 MAX_SECONDS = 3 * 3600
 # bytes of one entry of the join's shuffle as the stage emits it: the bucket key (kind, NUL,
-# band index, 4 band bytes) and the member (marker + video id), each with a length prefix
-KEY_BYTES = len(b"phash256\0") + 1 + 4 + 2
+# band index, 4 band bytes) and the member (marker + an 11-character YouTube video id), with
+# two bytes of length prefix each
+ENTRY_BYTES = len(b"phash256\0") + 1 + 4 + 2 + 1 + 11 + 2
 
 
 def _bits(rng: np.random.Generator, shape, ones: str) -> np.ndarray:
@@ -384,7 +385,7 @@ def bench(args, n: int) -> None:
         print(f"  {name}: keys {r['keys'] / total:.0f} per video "
               f"({r['full_keys'] / total:.0f} hash + {r['variant_keys'] / total:.0f} variant), "
               f"{r['keys'] / minutes:.0f} per video-minute, shuffle "
-              f"{r['keys'] * KEY_BYTES / total / 1e3:.1f} kB per video; "
+              f"{r['keys'] * ENTRY_BYTES / total / 1e3:.1f} kB per video; "
               f"candidates {r['candidates'] / total:.4f} per video, hot buckets {r['hot']}; "
               f"CPU keys {r['cpu_keys'] * 1e3 / total:.2f} "
               f"ms/video, candidates {r['cpu_candidates'] * 1e3 / total:.2f}, verify "

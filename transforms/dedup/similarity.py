@@ -403,56 +403,35 @@ def resolve_groups(edges: Iterable[Edge], keys: dict[str, KeepKey]) -> list[Drop
     return drops
 
 
-def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
-                    cap: int = HOT_BUCKET_CAP, min_shared: int = 1,
-                    right: Iterable[tuple[str, np.ndarray, np.ndarray]] | None = None
-                    ) -> tuple[set[tuple[str, str]], int]:
-    """The join of ``DropNearDuplicates``, in memory: ``keys`` holds ``(video_id, frame-hash
-    key mixes, crop-variant key mixes)`` per video (:func:`join_keys`); returns the distinct
-    candidate pairs and the number of hot buckets skipped. The same pairs as the stage's
-    buckets: inside one collection (``right`` None), a bucket (one key) pairs each video there
-    by a frame-hash key with every other video there, as ``(a, b)`` with ``a < b``; against a
-    reference set (``right``: its keys), ``(left id, right id)`` pairs of a left video there
-    by a frame-hash key with any right video, and of a left video there by a variant key only
-    with a right video there by a frame-hash key. Buckets with more than ``cap`` videos (on
-    one side) are skipped and counted; a pair is a candidate when it meets in at least
-    ``min_shared`` buckets."""
-    ids, key_parts, owner_parts, variant_parts = [], [], [], []
-    sides = [keys] if right is None else [keys, right]
-    side_of: list[int] = []
-    for side, videos in enumerate(sides):
-        for video_id, full, variant in videos:
-            owner = len(ids)
-            ids.append(video_id)
-            side_of.append(side)
-            variant = np.setdiff1d(variant, full, assume_unique=True)
-            for part, is_variant in ((full, False), (variant, True)):
-                key_parts.append(part)
-                owner_parts.append(np.full(len(part), owner, np.int32))
-                variant_parts.append(np.full(len(part), is_variant))
-    if not key_parts:
-        return set(), 0
-    key = np.concatenate(key_parts)
-    owner = np.concatenate(owner_parts)
-    is_variant = np.concatenate(variant_parts)
+def _sorted(values: np.ndarray) -> np.ndarray:
+    """``values`` (uint64) sorted, not copied when they are already (``join_keys``'s are)."""
+    values = np.asarray(values, np.uint64)
+    return values if len(values) < 2 or bool((values[1:] >= values[:-1]).all()) \
+        else np.sort(values)
+
+
+def _bucket_pairs(key: np.ndarray, owner: np.ndarray, is_variant: np.ndarray,
+                  ids: list[str], side_of: list[int], cross: bool, cap: int,
+                  pairs: Counter) -> int:
+    """Adds the pairs of every bucket of these keys to ``pairs`` (see
+    :func:`candidate_pairs`); returns the number of hot buckets."""
     order = np.lexsort((is_variant, key))
     key, owner, is_variant = key[order], owner[order], is_variant[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sizes = np.diff(np.r_[starts, len(key)])
-    pairs: Counter[tuple[str, str]] = Counter()
     hot = 0
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(),
                            strict=True):
         members = owner[start:start + size].tolist()
         marks = is_variant[start:start + size].tolist()
         split: list[tuple[list[int], list[int]]] = []
-        for side in range(len(sides)):
+        for side in range(2 if cross else 1):
             full = {m for m, v in zip(members, marks, strict=True)
                     if not v and side_of[m] == side}
             variant = {m for m, v in zip(members, marks, strict=True)
                        if v and side_of[m] == side} - full
             split.append((sorted(full), sorted(variant)))
-        if right is None:
+        if not cross:
             full, variant = split[0]
             if not full:
                 continue
@@ -476,4 +455,51 @@ def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
         for a in left_var:
             for b in right_full:
                 pairs[(ids[a], ids[b])] += 1
+    return hot
+
+
+def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
+                    cap: int = HOT_BUCKET_CAP, min_shared: int = 1,
+                    right: Iterable[tuple[str, np.ndarray, np.ndarray]] | None = None
+                    ) -> tuple[set[tuple[str, str]], int]:
+    """The join of ``DropNearDuplicates``, in memory: ``keys`` holds ``(video_id, frame-hash
+    key mixes, crop-variant key mixes)`` per video (:func:`join_keys`); returns the distinct
+    candidate pairs and the number of hot buckets skipped. The same pairs as the stage's
+    buckets: inside one collection (``right`` None), a bucket (one key) pairs each video there
+    by a frame-hash key with every other video there, as ``(a, b)`` with ``a < b``; against a
+    reference set (``right``: its keys), ``(left id, right id)`` pairs of a left video there
+    by a frame-hash key with any right video, and of a left video there by a variant key only
+    with a right video there by a frame-hash key. Buckets with more than ``cap`` videos (on
+    one side) are skipped and counted; a pair is a candidate when it meets in at least
+    ``min_shared`` buckets."""
+    ids: list[str] = []
+    side_of: list[int] = []
+    arrays: list[tuple[np.ndarray, np.ndarray]] = []
+    sides = [keys] if right is None else [keys, right]
+    for side, videos in enumerate(sides):
+        for video_id, full, variant in videos:
+            ids.append(video_id)
+            side_of.append(side)
+            arrays.append((_sorted(full), _sorted(variant)))
+    pairs: Counter[tuple[str, str]] = Counter()
+    hot = 0
+    # in key ranges (by the top bits of the mix), to hold a part of all the keys at a time
+    bounds = [np.uint64(b << 60) for b in range(1, 16)]
+    cuts = [(np.searchsorted(f, bounds), np.searchsorted(v, bounds)) for f, v in arrays]
+    for part in range(16):
+        key_parts, owner_parts, variant_parts = [], [], []
+        for owner, ((full, variant), (cf, cv)) in enumerate(zip(arrays, cuts, strict=True)):
+            f = full[cf[part - 1] if part else 0:cf[part] if part < 15 else len(full)]
+            v = variant[cv[part - 1] if part else 0:cv[part] if part < 15 else len(variant)]
+            if len(f) and len(v):  # a key that is both is a frame-hash key
+                v = np.setdiff1d(v, f, assume_unique=True)
+            for values, is_variant in ((f, False), (v, True)):
+                if len(values):
+                    key_parts.append(values)
+                    owner_parts.append(np.full(len(values), owner, np.int32))
+                    variant_parts.append(np.full(len(values), is_variant))
+        if key_parts:
+            hot += _bucket_pairs(np.concatenate(key_parts), np.concatenate(owner_parts),
+                                 np.concatenate(variant_parts), ids, side_of,
+                                 right is not None, cap, pairs)
     return {p for p, count in pairs.items() if count >= min_shared}, hot
