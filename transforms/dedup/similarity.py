@@ -232,9 +232,10 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
         unique, first = unique[keep], first[keep]
     if below is not None:
         n = int(np.searchsorted(unique, below, side="right"))
-        unique, first = unique[:n], first[:n]
-    if budget > 0:
-        unique, first = unique[:budget], first[:budget]
+        unique, first = unique[:n].copy(), first[:n]
+    if budget > 0 and len(unique) > budget:
+        # copies: a slice would keep every key of the video alive
+        unique, first = unique[:budget].copy(), first[:budget].copy()
     return unique, first // bands, first % bands
 
 
@@ -296,7 +297,7 @@ def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
     to 8 bytes have distinct mixes): what the benchmarks use to run the join without Beam."""
     hashes = _usable_hashes(fp, params.min_quality)
     own, _, _ = sample_keys(hashes, bands)
-    full = own[:params.key_budget] if params.key_budget > 0 else own
+    full = own[:params.key_budget].copy() if 0 < params.key_budget < len(own) else own
     if not (params.crop_variants and fp.variants):
         return full, np.zeros(0, np.uint64)
     variant, _, _ = sample_keys(_usable_variants(fp, params.min_quality,
