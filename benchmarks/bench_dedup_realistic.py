@@ -414,13 +414,13 @@ def bench(args, n: int) -> None:
               f"({len(sub) * (len(sub) - 1) // 2} pairs, {ta.cpu:.1f} s CPU): drops "
               f"{len(truth)}, identical to the sampled join's among them: {truth == mine}")
     beams = [("sampled (default)", params)] if args.beam else []
+    if args.beam_before:
+        beams.append(("before: every key, variants of every 2nd frame", before))
     if beams and n <= args.beam_max:
         with timed() as tg:
             for _ in stream():
                 pass
         print(f"  generating the fingerprints alone: {tg.cpu:.1f} s CPU")
-    if args.beam_before:
-        beams.append(("before: every key, variants of every 2nd frame", before))
     for name, prm in beams if n <= args.beam_max else ():
         with tempfile.TemporaryDirectory(prefix="hacs-dedup-realistic-") as work:
             b = run_beam(args, n, prm, work)
