@@ -11,7 +11,10 @@ large share one way and about one half the other way.
 Candidates come from multi-index hashing: a hash cut into ``b`` bands of equal width shares
 at least one band exactly with any hash within ``b - 1`` bits (pigeonhole), so keying frames
 by ``(band index, band value)`` finds every video pair that has one frame pair that close,
-without comparing all pairs.
+without comparing all pairs. Each video keeps only a consistent sample of its keys
+(``sample_keys``: those of smallest pseudo-random mix, the same choice for every video), so the
+join's keys per video stop growing with its length while duplicates, which share many keys,
+still share some kept ones; ``candidate_pairs`` is the join as one in-memory function.
 """
 
 from __future__ import annotations

@@ -3,19 +3,23 @@ reference sets (benchmark validation/test videos), with the evidence for each dr
 
 The algorithms live in ``transforms.dedup.similarity``; this module only wires them:
 
-* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; videos
-  are keyed by ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video
-  pairs (a video there by a frame hash with any other; two videos there by variants only are
-  not paired, as variants are only compared with frame hashes), except hot buckets (more than
-  ``hot_bucket_cap`` videos), which are counted and skipped.
-  Pairs are de-duplicated, so the work is proportional to the candidates, never to all pairs.
-* verification: two joins bring both fingerprints to each candidate pair; the exact vPDQ
-  comparison decides.
+* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; a video
+  is keyed by the consistent sample of its ``(hash kind, band index, band bytes)`` keys
+  (``similarity.sample_keys``: at most ``key_budget`` frame-hash keys and the variant keys
+  under the same cut-off) and grouped; each bucket emits its video pairs (a video there by a
+  frame hash with any other; two videos there by variants only are not paired, as variants are
+  only compared with frame hashes), except hot buckets (more than ``hot_bucket_cap`` videos),
+  which are counted and skipped. Pairs are counted and kept when they meet in
+  ``min_shared_keys`` buckets, so the work is proportional to the candidates, never to all
+  pairs.
+* verification: the ids of the candidate pairs (a side input) select the fingerprints to
+  group; two joins bring both fingerprints to each candidate pair; the exact vPDQ comparison
+  decides. The collection's fingerprints wait once (``Settle``) for those side inputs.
 * groups: verified internal pairs are few (one per re-upload), so they are collected into one
   list and resolved in a single ``DoFn`` with union-find (connected components, then the keep
-  rule of ``similarity.KeepKey``). This is one step on one worker, bounded by the number of
-  duplicate edges rather than videos; it avoids the many rounds an iterative
-  label-propagation would need for long chains.
+  rule of ``similarity.KeepKey``); the drops reach the fingerprints as a side input. This
+  is one step on one worker, bounded by the number of duplicate edges rather than videos; it
+  avoids the many rounds an iterative label-propagation would need for long chains.
 * earlier runs and references: the survivors are checked against the kept videos of every
   earlier run of the dataset being grown (``previous``), then every reference set (in
   parallel, the same candidate/verify steps); a video that matches several sets is removed
