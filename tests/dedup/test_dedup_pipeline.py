@@ -171,3 +171,53 @@ def test_reference_index_accepts_precomputed_fingerprints(tmp_path):
     assert [VideoFingerprint.from_json(x) for x in lines] == [good]
     failures = [json.loads(x) for x in (out_dir / "failures.jsonl").read_text().splitlines()]
     assert [f["reason"] for f in failures] == ["bad_precomputed"]
+
+
+def test_stage_join_equals_the_pure_function_on_realistic_fingerprints():
+    """The Beam stage's sampled join (keys, buckets, shared-key count, verification, groups)
+    gives the candidates and drops of ``similarity.candidate_pairs`` + exact verification."""
+    from benchmarks.bench_dedup_realistic import make_chunk, pure_join
+    from transforms.dedup.similarity import DEFAULT_PARAMS
+
+    fps = make_chunk(0, 16, 2, seed=9, median_s=20.0, sigma=0.5)
+    by_id = {fp.video_id: fp for fp in fps}
+    expected = pure_join([fps], DEFAULT_PARAMS, lambda ids: {i: by_id[i] for i in ids})
+    assert len(expected["drops"]) == 8  # every planted copy (all four edit kinds)
+    p = TestPipeline()
+    out = p | beam.Create(fps) | DropNearDuplicates()
+    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.evidence["kept_video_id"])),
+                equal_to(sorted(expected["drops"])))
+    result = p.run()
+    result.wait_until_finish()
+    assert _counters(result)["candidate_pairs"] == expected["candidates"]
+
+
+def test_sampled_keys_on_real_clips_fewer_and_the_real_duplicate_still_found(real_fps):
+    """Real footage: the committed clips one after the other (95 s of real frame hashes and
+    crop variants) keep under a third of the keys the join had (every key, crop variants of
+    every 2nd frame), at most the budgets; and Megamind / Megamind_bugy is still a candidate
+    pair (2 shared keys or more) and a duplicate; the same-place vtest clips are not
+    duplicates."""
+    from transforms.dedup.similarity import (
+        DEFAULT_PARAMS,
+        MatchParams,
+        candidate_pairs,
+        compare,
+        join_keys,
+    )
+
+    clips = list(real_fps.values())
+    reel = VideoFingerprint(
+        "reel", sum(f.duration for f in clips), 640, 360,
+        tuple(float(t) for t in range(sum(len(f) for f in clips))),
+        b"".join(f.hashes for f in clips), tuple(q for f in clips for q in f.qualities),
+        variants=b"".join(f.variants for f in clips))
+    before = MatchParams(key_budget=0, variant_key_budget=0, min_shared_keys=1)
+    after = sum(map(len, join_keys(reel, DEFAULT_PARAMS)))
+    assert after <= DEFAULT_PARAMS.key_budget + DEFAULT_PARAMS.variant_key_budget
+    assert after < sum(map(len, join_keys(reel, before))) / 3
+    keys = [(v, *join_keys(fp, DEFAULT_PARAMS)) for v, fp in real_fps.items()]
+    pairs, _ = candidate_pairs(keys, min_shared=DEFAULT_PARAMS.min_shared_keys)
+    assert ("Megamind", "Megamind_bugy") in pairs
+    assert compare(real_fps["Megamind"], real_fps["Megamind_bugy"]).duplicate
+    assert not compare(real_fps["vtest_a"], real_fps["vtest_b"]).duplicate

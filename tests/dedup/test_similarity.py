@@ -9,15 +9,19 @@ from hypothesis import strategies as st
 from tests.dedup.synth import flip_bits, synthetic
 from transforms.dedup.similarity import (
     BANDS,
+    DEFAULT_PARAMS,
     Edge,
     KeepKey,
     MatchParams,
     UnionFind,
     band_keys,
+    candidate_pairs,
     compare,
     frame_distances,
     hamming_matrix,
     is_duplicate,
+    join_keys,
+    key_mixes,
     resolve_groups,
     variant_band_keys,
 )
@@ -150,3 +154,69 @@ def test_variant_band_keys_leave_out_the_hash_keys():
     assert len(variant_band_keys(fp, stride=2)) == 4 * BANDS
     assert variant_band_keys(synthetic("a", hashes)) == set()
     assert variant_band_keys(synthetic("a", hashes, quality=10, variants=variants)) == set()
+
+
+def test_key_sample_is_consistent_and_bounded():
+    """Every video keeps the keys of smallest mix: a key two videos share is kept by both
+    whenever its mix is under both cut-offs, and a video keeps at most the budget."""
+    rng = np.random.default_rng(11)
+    common = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+    a = synthetic("a", np.concatenate([common, rng.integers(0, 256, (60, 32), np.uint8)]))
+    b = synthetic("b", np.concatenate([rng.integers(0, 256, (10, 32), np.uint8), common]))
+    all_a, all_b = band_keys(a), band_keys(b)
+    sample_a, sample_b = band_keys(a, budget=64), band_keys(b, budget=64)
+    assert len(sample_a) == len(sample_b) == 64
+    assert sample_a <= all_a and sample_b <= all_b
+    mix = {k: key_mixes(np.frombuffer(bytes(k[0] * 4) + k[1] + bytes(28 - k[0] * 4),
+                                      np.uint8)[None, :], BANDS)[0, k[0]]
+           for k in all_a | all_b}
+    cut = min(max(mix[k] for k in sample_a), max(mix[k] for k in sample_b))
+    shared_below = {k for k in all_a & all_b if mix[k] <= cut}
+    assert shared_below and shared_below <= sample_a & sample_b
+    # the number form of the join keys is the same sample
+    full, _ = join_keys(a, MatchParams(key_budget=64))
+    assert sorted(full.tolist()) == sorted(int(mix[k]) for k in sample_a)
+
+
+def test_variant_keys_share_the_hash_keys_cut_off():
+    rng = np.random.default_rng(12)
+    hashes = rng.integers(0, 256, (30, 32), dtype=np.uint8)
+    variants = rng.integers(0, 256, (30, 4, 32), dtype=np.uint8)
+    fp = synthetic("a", hashes, variants=variants)
+    full, var = join_keys(fp, MatchParams(key_budget=50, variant_key_budget=10_000,
+                                          variant_key_stride=1))
+    assert len(full) == 50 and len(var) > 0 and var.max() <= full.max()
+    # about the same sampling rate: 4 variants per frame, so about 4 times the hash keys
+    assert 100 < len(var) < 300
+    capped = join_keys(fp, MatchParams(key_budget=50, variant_key_budget=20,
+                                       variant_key_stride=1))[1]
+    assert capped.tolist() == var[:20].tolist()
+    assert len(variant_band_keys(fp, stride=1, budget=20, key_budget=50)) == 20
+
+
+def test_candidates_need_the_minimum_of_shared_keys():
+    rng = np.random.default_rng(13)
+    h = rng.integers(0, 256, (20, 32), dtype=np.uint8)
+    one = h.copy()
+    one[1:] = rng.integers(0, 256, (19, 32), dtype=np.uint8)
+    one[0, 4:] = rng.integers(0, 256, 28, dtype=np.uint8)  # shares band 0 of frame 0 only
+    fps = [synthetic("a", h), synthetic("copy", flip_bits(h, 10, rng)), synthetic("one", one)]
+    keys = [(fp.video_id, *join_keys(fp, MatchParams(key_budget=0))) for fp in fps]
+    assert candidate_pairs(keys, min_shared=1)[0] == {("a", "copy"), ("a", "one")}
+    assert candidate_pairs(keys, min_shared=2)[0] == {("a", "copy")}
+    assert candidate_pairs(keys, cap=1)[0] == set()
+
+
+def test_sampled_join_drops_what_all_pairs_drop_on_realistic_fingerprints():
+    """Fingerprints with shots and every planted edit kind (here 40 s on average to keep the
+    test fast): the sampled join's drops equal an all-pairs comparison's."""
+    from benchmarks.bench_dedup_realistic import all_pairs, make_chunk, planted, pure_join
+
+    fps = make_chunk(0, 16, 2, seed=5, median_s=40.0, sigma=0.5)
+    by_id = {fp.video_id: fp for fp in fps}
+    result = pure_join([fps], DEFAULT_PARAMS, lambda ids: {i: by_id[i] for i in ids})
+    truth = all_pairs(fps, DEFAULT_PARAMS)
+    assert result["drops"] == truth
+    assert {(c, o) for c, o in planted(16, 2)} <= truth  # every edit kind matched
+    assert result["keys"] < 0.6 * pure_join([fps], MatchParams(key_budget=0, variant_key_budget=0),
+                                            lambda ids: {i: by_id[i] for i in ids})["keys"]

@@ -11,8 +11,11 @@ from transforms.dedup.similarity import (
     BANDS,
     CONTAIN_SHARE,
     HOT_BUCKET_CAP,
+    KEY_BUDGET,
     MATCH_DISTANCE,
+    MIN_SHARED_KEYS,
     OVERLAP_SHARE,
+    VARIANT_KEY_BUDGET,
     VARIANT_KEY_STRIDE,
     MatchParams,
 )
@@ -64,6 +67,11 @@ class DedupConfig:
             (0 < m.overlap <= 1, f"--dedup_overlap must be in (0, 1], not {m.overlap}"),
             (m.variant_key_stride >= 1,
              f"--dedup_variant_key_stride must be >= 1, not {m.variant_key_stride}"),
+            (m.key_budget >= 0, f"--dedup_key_budget must be >= 0, not {m.key_budget}"),
+            (m.min_shared_keys >= 1,
+             f"--dedup_min_shared_keys must be >= 1, not {m.min_shared_keys}"),
+            (m.variant_key_budget >= 0,
+             f"--dedup_variant_key_budget must be >= 0, not {m.variant_key_budget}"),
             (self.bands >= 1 and HASH_BYTES[self.kind] % self.bands == 0,
              f"--dedup_bands must divide the {HASH_BYTES[self.kind]} bytes of a "
              f"{self.kind} hash, not {self.bands}"),
@@ -125,6 +133,20 @@ def add_dedup_arguments(parser) -> None:
         help="The candidate join keys the crop variants of every n-th usable frame only "
              "(verification compares them all).")
     parser.add_argument(
+        "--dedup_key_budget", type=int, default=KEY_BUDGET,
+        help="Frame-hash band keys the candidate join keeps per video: the same "
+             "pseudo-random sample of the key space for every video, so the join's keys "
+             "and shuffle stop growing with video length (0: every key).")
+    parser.add_argument(
+        "--dedup_variant_key_budget", type=int, default=VARIANT_KEY_BUDGET,
+        help="Crop-variant band keys the join keeps per video: those under the cut-off of "
+             "the video's frame-hash sample (the same sampling rate), at most this many "
+             "(0: every key).")
+    parser.add_argument(
+        "--dedup_min_shared_keys", type=int, default=MIN_SHARED_KEYS,
+        help="Two videos become a candidate pair when they share at least this many kept "
+             "join keys (1: any; random collisions grow with the square of the collection).")
+    parser.add_argument(
         "--dedup_min_quality", type=int, default=MIN_QUALITY,
         help="Frames whose quality (0..100, PDQ's gradient measure) is below this are not "
              "matched: black leaders, fades, solid cards (vPDQ: 50).")
@@ -146,7 +168,10 @@ def dedup_config_from_options(options) -> DedupConfig:
                         min_quality=options.dedup_min_quality,
                         contain=options.dedup_contain, overlap=options.dedup_overlap,
                         crop_variants=variants,
-                        variant_key_stride=options.dedup_variant_key_stride)
+                        variant_key_stride=options.dedup_variant_key_stride,
+                        key_budget=options.dedup_key_budget,
+                        variant_key_budget=options.dedup_variant_key_budget,
+                        min_shared_keys=options.dedup_min_shared_keys)
     return DedupConfig(fps=options.dedup_fps, kind=options.dedup_hash, crop_variants=variants,
                        references=tuple(parse_reference(r) for r in options.reference or ()),
                        match=match, bands=options.dedup_bands,

@@ -11,11 +11,15 @@ large share one way and about one half the other way.
 Candidates come from multi-index hashing: a hash cut into ``b`` bands of equal width shares
 at least one band exactly with any hash within ``b - 1`` bits (pigeonhole), so keying frames
 by ``(band index, band value)`` finds every video pair that has one frame pair that close,
-without comparing all pairs.
+without comparing all pairs. Each video keeps only a consistent sample of its keys
+(``sample_keys``: those of smallest pseudo-random mix, the same choice for every video), so the
+join's keys per video stop growing with its length while duplicates, which share many keys,
+still share some kept ones; ``candidate_pairs`` is the join as one in-memory function.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +35,17 @@ OVERLAP_SHARE = 0.3
 BANDS = 8
 HOT_BUCKET_CAP = 200
 VARIANT_KEY_STRIDE = 2
+# Join keys kept per video (consistent sampling, see ``sample_keys``): the frame-hash keys with
+# the smallest mixes, and as many crop-variant keys. Chosen on
+# benchmarks/bench_dedup_realistic.py (docs/dedup.md, Scale): every planted copy and every
+# duplicate an exhaustive join finds are still candidates, at a key count that no longer
+# grows with the video's length. 0: keep every key (the exhaustive join).
+KEY_BUDGET = 256
+VARIANT_KEY_BUDGET = 2048
+# A candidate pair must share this many kept keys: two videos with nothing in common share
+# one key by chance (birthday collisions, growing with the square of the collection), while a
+# duplicate shares many.
+MIN_SHARED_KEYS = 2
 _CHUNK_CELLS = 1 << 22
 
 
@@ -46,7 +61,12 @@ class MatchParams:
     (both ways), so that a copy cropped by up to 10% matches;
     ``variant_key_stride``: the candidate join keys the crop variants of every n-th usable
     frame only (verification still uses them all): a cropped copy matches on nearly every
-    frame, so one keyed frame in n finds it, at a fraction of the join's entries.
+    frame, so one keyed frame in n finds it, at a fraction of the join's entries;
+    ``key_budget``: the join keeps this many frame-hash band keys per video, the same sample
+    of the key space for every video (:func:`sample_keys`); ``variant_key_budget``: the
+    crop-variant keys under the same cut-off (the same sampling rate), at most this many;
+    0 keeps them all (verification always uses the whole fingerprint);
+    ``min_shared_keys``: a candidate pair shares at least this many kept keys.
     """
 
     distance: int = MATCH_DISTANCE
@@ -55,6 +75,9 @@ class MatchParams:
     overlap: float = OVERLAP_SHARE
     crop_variants: bool = True
     variant_key_stride: int = VARIANT_KEY_STRIDE
+    key_budget: int = KEY_BUDGET
+    variant_key_budget: int = VARIANT_KEY_BUDGET
+    min_shared_keys: int = MIN_SHARED_KEYS
 
 
 DEFAULT_PARAMS = MatchParams()
@@ -100,8 +123,12 @@ def _distance_to_variants(hashes: np.ndarray, variants: np.ndarray) -> np.ndarra
     """(n, m) int32: bits from frame i's hash (``hashes`` (n, bytes)) to the nearest variant
     of frame j (``variants`` (m, v, bytes))."""
     m, v, size = variants.shape
-    return hamming_matrix(hashes, variants.reshape(m * v, size)).reshape(
-        len(hashes), m, v).min(axis=2)
+    # one variant index at a time: (n, m) cells in memory, not (n, m * v) (a pair of one-hour
+    # fingerprints: 200 MB, not 2.7 GB)
+    out = hamming_matrix(hashes, np.ascontiguousarray(variants[:, 0]))
+    for k in range(1, v):
+        np.minimum(out, hamming_matrix(hashes, np.ascontiguousarray(variants[:, k])), out=out)
+    return out
 
 
 def frame_distances(a: VideoFingerprint, b: VideoFingerprint,
@@ -155,39 +182,136 @@ def compare(a: VideoFingerprint, b: VideoFingerprint,
     return Match(sab, sba, is_duplicate(sab, sba, params))
 
 
-def _keys_of(hashes: np.ndarray, bands: int) -> set[tuple[int, bytes]]:
-    size = hashes.shape[1]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on a uint64 array: a bijection that scatters nearby values."""
+    with np.errstate(over="ignore"):
+        x = x + _GOLDEN
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def key_mixes(hashes: np.ndarray, bands: int) -> np.ndarray:
+    """(hashes, bands) uint64: a pseudo-random 64-bit number per ``(band index, band bytes)``
+    key of each row of ``hashes`` (n, bytes) uint8. It depends on the key only, so every
+    video that has a key gives it the same number; keys of bands of up to 8 bytes (the 4 bytes
+    of the default 8 bands of a 256-bit hash) get distinct numbers."""
+    n, size = hashes.shape
     if size % bands:
         raise ValueError(f"{size}-byte hashes do not split into {bands} bands")
     width = size // bands
-    keys: set[tuple[int, bytes]] = set()
-    for row in np.unique(hashes, axis=0) if len(hashes) else ():
-        data = row.tobytes()
-        keys.update((i, data[i * width:(i + 1) * width]) for i in range(bands))
-    return keys
+    words = -(-width // 8)
+    padded = np.zeros((n, bands, words * 8), np.uint8)
+    padded[:, :, :width] = hashes.reshape(n, bands, width)
+    values = padded.view("<u8").reshape(n, bands, words)
+    band = np.arange(bands, dtype=np.uint64)[None, :] * np.uint64(0xD1B54A32D192ED03)
+    with np.errstate(over="ignore"):
+        mix = _splitmix64(values[:, :, 0] ^ band)
+        for w in range(1, words):
+            mix = _splitmix64(mix ^ values[:, :, w])
+    return mix
 
 
-def band_keys(fp: VideoFingerprint, bands: int = BANDS,
-              min_quality: int = MIN_QUALITY) -> set[tuple[int, bytes]]:
-    """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frame hashes.
+def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
+                exclude: np.ndarray | None = None, below: np.uint64 | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct band keys of ``hashes`` (n, bytes) uint8 that the join keeps, as
+    ``(mixes, rows, band indices)`` arrays sorted by mix (the row of ``hashes`` and the band
+    that first carry each key). Keys whose mix is in ``exclude`` are left out.
+
+    ``budget`` > 0 keeps the ``budget`` keys of smallest mix (:func:`key_mixes`): a
+    consistent sample, the same for every video, so two videos that share a key both keep it
+    whenever its mix is below both videos' cut-offs. A duplicate pair shares a number of keys
+    that grows with the length of their common part, while each keeps ``budget``; shared keys
+    among the kept ones are about ``budget`` times the share of a video's keys the other has
+    (``docs/dedup.md``, Scale). ``budget`` 0 keeps every key. ``below``: only keys whose mix
+    is at most this (the cut-off of another sample, for the same sampling rate)."""
+    if len(hashes) == 0:
+        empty = np.zeros(0, np.int64)
+        return np.zeros(0, np.uint64), empty, empty
+    mix = key_mixes(hashes, bands).ravel()
+    unique, first = np.unique(mix, return_index=True)
+    if exclude is not None and len(exclude):
+        keep = ~np.isin(unique, exclude)
+        unique, first = unique[keep], first[keep]
+    if below is not None:
+        n = int(np.searchsorted(unique, below, side="right"))
+        unique, first = unique[:n].copy(), first[:n]
+    if budget > 0 and len(unique) > budget:
+        # copies: a slice would keep every key of the video alive
+        unique, first = unique[:budget].copy(), first[:budget].copy()
+    return unique, first // bands, first % bands
+
+
+def _keys_of(hashes: np.ndarray, bands: int, budget: int = 0,
+             exclude: np.ndarray | None = None,
+             below: np.uint64 | None = None) -> set[tuple[int, bytes]]:
+    width = hashes.shape[1] // bands if len(hashes) else 0
+    _, rows, band_idx = sample_keys(hashes, bands, budget, exclude, below)
+    return {(int(b), hashes[r, b * width:(b + 1) * width].tobytes())
+            for r, b in zip(rows.tolist(), band_idx.tolist(), strict=True)}
+
+
+def _usable_hashes(fp: VideoFingerprint, min_quality: int) -> np.ndarray:
+    return fp.hash_array()[fp.usable(min_quality)]
+
+
+def _usable_variants(fp: VideoFingerprint, min_quality: int, stride: int) -> np.ndarray:
+    variants = fp.variant_array()[fp.usable(min_quality)][::max(1, stride)]
+    return variants.reshape(-1, fp.hash_bytes)
+
+
+def band_keys(fp: VideoFingerprint, bands: int = BANDS, min_quality: int = MIN_QUALITY,
+              budget: int = 0) -> set[tuple[int, bytes]]:
+    """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frame hashes;
+    ``budget`` > 0: only the consistent sample of that many (:func:`sample_keys`).
 
     The hash is cut into ``bands`` equal byte ranges (``hash_bytes`` must divide evenly).
     """
-    return _keys_of(fp.hash_array()[fp.usable(min_quality)], bands)
+    return _keys_of(_usable_hashes(fp, min_quality), bands, budget)
+
+
+def _cut_off(own: np.ndarray, key_budget: int) -> np.uint64 | None:
+    """The largest mix a video's sample of ``key_budget`` hash keys keeps (None: all)."""
+    return own[key_budget - 1] if 0 < key_budget <= len(own) else None
 
 
 def variant_band_keys(fp: VideoFingerprint, bands: int = BANDS,
                       min_quality: int = MIN_QUALITY,
-                      stride: int = VARIANT_KEY_STRIDE) -> set[tuple[int, bytes]]:
+                      stride: int = VARIANT_KEY_STRIDE,
+                      budget: int = 0, key_budget: int = 0) -> set[tuple[int, bytes]]:
     """Distinct band keys of the crop variants of every ``stride``-th usable frame that are
-    not already keys of its hashes (:func:`band_keys`). A bucket pairs a video's hash keys
-    with another's hash or variant keys, never variant with variant, as
-    :func:`frame_matches`."""
+    not keys of its hashes (any of them, kept by the hash budget or not); ``key_budget`` > 0:
+    only those under the cut-off of the video's hash-key sample (:func:`band_keys`), at most
+    ``budget`` (> 0) of them. A bucket pairs a video's hash keys with another's hash or
+    variant keys, never variant with variant, as :func:`frame_matches`."""
     if not fp.variants:
         return set()
-    variants = fp.variant_array()[fp.usable(min_quality)][::max(1, stride)]
-    return _keys_of(variants.reshape(-1, fp.hash_bytes), bands) - band_keys(fp, bands,
-                                                                            min_quality)
+    own, _, _ = sample_keys(_usable_hashes(fp, min_quality), bands)
+    return _keys_of(_usable_variants(fp, min_quality, stride), bands, budget, exclude=own,
+                    below=_cut_off(own, key_budget))
+
+
+def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
+              bands: int = BANDS) -> tuple[np.ndarray, np.ndarray]:
+    """The join's keys of a fingerprint as two uint64 arrays of key mixes: its frame-hash
+    keys and its crop-variant keys (empty without ``params.crop_variants``), the samples of
+    ``params.key_budget`` and ``params.variant_key_budget``. The same keys as
+    :func:`band_keys` / :func:`variant_band_keys`, as numbers (distinct keys of bands of up
+    to 8 bytes have distinct mixes): what the benchmarks use to run the join without Beam."""
+    hashes = _usable_hashes(fp, params.min_quality)
+    own, _, _ = sample_keys(hashes, bands)
+    full = own[:params.key_budget].copy() if 0 < params.key_budget < len(own) else own
+    if not (params.crop_variants and fp.variants):
+        return full, np.zeros(0, np.uint64)
+    variant, _, _ = sample_keys(_usable_variants(fp, params.min_quality,
+                                                 params.variant_key_stride),
+                                bands, params.variant_key_budget, exclude=own,
+                                below=_cut_off(own, params.key_budget))
+    return full, variant
 
 
 @dataclass(frozen=True)
@@ -285,3 +409,105 @@ def resolve_groups(edges: Iterable[Edge], keys: dict[str, KeepKey]) -> list[Drop
             matched = kept if kept in near else max(sorted(near), key=lambda v: near[v])
             drops.append(Drop(video_id, kept, matched, round(near[matched], 4)))
     return drops
+
+
+def _sorted(values: np.ndarray) -> np.ndarray:
+    """``values`` (uint64) sorted, not copied when they are already (``join_keys``'s are)."""
+    values = np.asarray(values, np.uint64)
+    return values if len(values) < 2 or bool((values[1:] >= values[:-1]).all()) \
+        else np.sort(values)
+
+
+def _bucket_pairs(key: np.ndarray, owner: np.ndarray, is_variant: np.ndarray,
+                  ids: list[str], side_of: list[int], cross: bool, cap: int,
+                  pairs: Counter) -> int:
+    """Adds the pairs of every bucket of these keys to ``pairs`` (see
+    :func:`candidate_pairs`); returns the number of hot buckets."""
+    order = np.lexsort((is_variant, key))
+    key, owner, is_variant = key[order], owner[order], is_variant[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    hot = 0
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(),
+                           strict=True):
+        members = owner[start:start + size].tolist()
+        marks = is_variant[start:start + size].tolist()
+        split: list[tuple[list[int], list[int]]] = []
+        for side in range(2 if cross else 1):
+            full = {m for m, v in zip(members, marks, strict=True)
+                    if not v and side_of[m] == side}
+            variant = {m for m, v in zip(members, marks, strict=True)
+                       if v and side_of[m] == side} - full
+            split.append((sorted(full), sorted(variant)))
+        if not cross:
+            full, variant = split[0]
+            if not full:
+                continue
+            if len(full) + len(variant) > cap:
+                hot += 1
+                continue
+            for i, a in enumerate(full):
+                for b in full[i + 1:] + variant:
+                    x, y = ids[a], ids[b]
+                    pairs[(x, y) if x < y else (y, x)] += 1
+            continue
+        (left, left_var), (right_full, right_var) = split
+        if not (left and (right_full or right_var)) and not (left_var and right_full):
+            continue
+        if len(left) + len(left_var) > cap or len(right_full) + len(right_var) > cap:
+            hot += 1
+            continue
+        for a in left:
+            for b in right_full + right_var:
+                pairs[(ids[a], ids[b])] += 1
+        for a in left_var:
+            for b in right_full:
+                pairs[(ids[a], ids[b])] += 1
+    return hot
+
+
+def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
+                    cap: int = HOT_BUCKET_CAP, min_shared: int = 1,
+                    right: Iterable[tuple[str, np.ndarray, np.ndarray]] | None = None
+                    ) -> tuple[set[tuple[str, str]], int]:
+    """The join of ``DropNearDuplicates``, in memory: ``keys`` holds ``(video_id, frame-hash
+    key mixes, crop-variant key mixes)`` per video (:func:`join_keys`); returns the distinct
+    candidate pairs and the number of hot buckets skipped. The same pairs as the stage's
+    buckets: inside one collection (``right`` None), a bucket (one key) pairs each video there
+    by a frame-hash key with every other video there, as ``(a, b)`` with ``a < b``; against a
+    reference set (``right``: its keys), ``(left id, right id)`` pairs of a left video there
+    by a frame-hash key with any right video, and of a left video there by a variant key only
+    with a right video there by a frame-hash key. Buckets with more than ``cap`` videos (on
+    one side) are skipped and counted; a pair is a candidate when it meets in at least
+    ``min_shared`` buckets."""
+    ids: list[str] = []
+    side_of: list[int] = []
+    arrays: list[tuple[np.ndarray, np.ndarray]] = []
+    sides = [keys] if right is None else [keys, right]
+    for side, videos in enumerate(sides):
+        for video_id, full, variant in videos:
+            ids.append(video_id)
+            side_of.append(side)
+            arrays.append((_sorted(full), _sorted(variant)))
+    pairs: Counter[tuple[str, str]] = Counter()
+    hot = 0
+    # in key ranges (by the top bits of the mix), to hold a part of all the keys at a time
+    bounds = [np.uint64(b << 60) for b in range(1, 16)]
+    cuts = [(np.searchsorted(f, bounds), np.searchsorted(v, bounds)) for f, v in arrays]
+    for part in range(16):
+        key_parts, owner_parts, variant_parts = [], [], []
+        for owner, ((full, variant), (cf, cv)) in enumerate(zip(arrays, cuts, strict=True)):
+            f = full[cf[part - 1] if part else 0:cf[part] if part < 15 else len(full)]
+            v = variant[cv[part - 1] if part else 0:cv[part] if part < 15 else len(variant)]
+            if len(f) and len(v):  # a key that is both is a frame-hash key
+                v = np.setdiff1d(v, f, assume_unique=True)
+            for values, is_variant in ((f, False), (v, True)):
+                if len(values):
+                    key_parts.append(values)
+                    owner_parts.append(np.full(len(values), owner, np.int32))
+                    variant_parts.append(np.full(len(values), is_variant))
+        if key_parts:
+            hot += _bucket_pairs(np.concatenate(key_parts), np.concatenate(owner_parts),
+                                 np.concatenate(variant_parts), ids, side_of,
+                                 right is not None, cap, pairs)
+    return {p for p, count in pairs.items() if count >= min_shared}, hot

@@ -3,19 +3,23 @@ reference sets (benchmark validation/test videos), with the evidence for each dr
 
 The algorithms live in ``transforms.dedup.similarity``; this module only wires them:
 
-* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; videos
-  are keyed by ``(hash kind, band index, band bytes)`` and grouped; each bucket emits its video
-  pairs (a video there by a frame hash with any other; two videos there by variants only are
-  not paired, as variants are only compared with frame hashes), except hot buckets (more than
-  ``hot_bucket_cap`` videos), which are counted and skipped.
-  Pairs are de-duplicated, so the work is proportional to the candidates, never to all pairs.
-* verification: two joins bring both fingerprints to each candidate pair; the exact vPDQ
-  comparison decides.
+* candidates: every usable frame hash, and every crop-variant hash, is cut into bands; a video
+  is keyed by the consistent sample of its ``(hash kind, band index, band bytes)`` keys
+  (``similarity.sample_keys``: at most ``key_budget`` frame-hash keys and the variant keys
+  under the same cut-off) and grouped; each bucket emits its video pairs (a video there by a
+  frame hash with any other; two videos there by variants only are not paired, as variants are
+  only compared with frame hashes), except hot buckets (more than ``hot_bucket_cap`` videos),
+  which are counted and skipped. Pairs are counted and kept when they meet in
+  ``min_shared_keys`` buckets, so the work is proportional to the candidates, never to all
+  pairs.
+* verification: the ids of the candidate pairs (a side input) select the fingerprints to
+  group; two joins bring both fingerprints to each candidate pair; the exact vPDQ comparison
+  decides. The collection's fingerprints wait once (``Settle``) for those side inputs.
 * groups: verified internal pairs are few (one per re-upload), so they are collected into one
   list and resolved in a single ``DoFn`` with union-find (connected components, then the keep
-  rule of ``similarity.KeepKey``). This is one step on one worker, bounded by the number of
-  duplicate edges rather than videos; it avoids the many rounds an iterative
-  label-propagation would need for long chains.
+  rule of ``similarity.KeepKey``); the drops reach the fingerprints as a side input. This
+  is one step on one worker, bounded by the number of duplicate edges rather than videos; it
+  avoids the many rounds an iterative label-propagation would need for long chains.
 * earlier runs and references: the survivors are checked against the kept videos of every
   earlier run of the dataset being grown (``previous``), then every reference set (in
   parallel, the same candidate/verify steps); a video that matches several sets is removed
@@ -71,16 +75,20 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
 _FULL, _VARIANT = "F", "V"
 
 
-def _band_entries(fp: VideoFingerprint, bands: int, min_quality: int, crop_variants: bool,
-                  variant_stride: int, right: bool = False) -> Iterator[tuple[bytes, str]]:
-    """``(bucket key, member)`` per distinct band key of a fingerprint: the key is the hash
-    kind, a NUL, the band index (one byte) and the band's bytes."""
+def _band_entries(fp: VideoFingerprint, bands: int, params: MatchParams,
+                  right: bool = False) -> Iterator[tuple[bytes, str]]:
+    """``(bucket key, member)`` per band key the join keeps of a fingerprint (the samples of
+    ``params.key_budget`` and ``params.variant_key_budget``, see
+    ``similarity.sample_keys``): the key is the hash kind, a NUL, the band index (one byte)
+    and the band's bytes."""
     kind = fp.kind.encode() + b"\0"
     full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
-    for band, value in band_keys(fp, bands, min_quality):
+    q = params.min_quality
+    for band, value in band_keys(fp, bands, q, params.key_budget):
         yield kind + bytes((band,)) + value, full + fp.video_id
-    if crop_variants:
-        for band, value in variant_band_keys(fp, bands, min_quality, variant_stride):
+    if params.crop_variants:
+        for band, value in variant_band_keys(fp, bands, q, params.variant_key_stride,
+                                             params.variant_key_budget, params.key_budget):
             yield kind + bytes((band,)) + value, variant + fp.video_id
 
 
@@ -144,8 +152,15 @@ def _count(counter_name: str):
     return inc
 
 
+def _enough(pair_count, min_shared: int):
+    pair, count = pair_count
+    if count >= min_shared:
+        yield pair
+
+
 class _Candidates(beam.PTransform):
-    """Distinct candidate pairs ``(left_id, right_id)`` from band buckets."""
+    """Distinct candidate pairs ``(left_id, right_id)`` from band buckets: the pairs that
+    meet in at least ``params.min_shared_keys`` buckets."""
 
     def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
                  right: beam.PCollection | None = None):
@@ -155,19 +170,18 @@ class _Candidates(beam.PTransform):
 
     def expand(self, left):
         right = self._right
-        q, variants = self._params.min_quality, self._params.crop_variants
-        stride = self._params.variant_key_stride
         entries = (left | "LeftBandKeys" >> beam.FlatMap(
-            _band_entries, self._bands, q, variants, stride))
+            _band_entries, self._bands, self._params))
         if right is not None:
             ref_entries = right | "RightBandKeys" >> beam.FlatMap(
-                _band_entries, self._bands, q, variants, stride, right=True)
+                _band_entries, self._bands, self._params, right=True)
             entries = (entries, ref_entries) | "AllBandKeys" >> beam.Flatten()
         return (entries
                 | "GroupBuckets" >> beam.GroupByKey()
                 | "BucketPairs" >> beam.ParDo(_BucketPairs(self._cap, right is not None,
                                                            self._prefix))
-                | "DistinctPairs" >> beam.Distinct()
+                | "CountSharedKeys" >> beam.combiners.Count.PerElement()
+                | "EnoughSharedKeys" >> beam.FlatMap(_enough, self._params.min_shared_keys)
                 | "CountCandidates" >> beam.Map(_count(f"{self._prefix}candidate_pairs")))
 
 
@@ -197,17 +211,34 @@ class _VerifyPairs(beam.DoFn):
                     yield left, right, match
 
 
-class _Verify(beam.PTransform):
-    """Join candidate pairs with both fingerprints and keep the verified duplicates."""
+def _in_pairs(fp: VideoFingerprint, ids: dict) -> Iterator[tuple[str, VideoFingerprint]]:
+    if fp.video_id in ids:
+        yield fp.video_id, fp
 
-    def __init__(self, params: MatchParams, counter_name: str, left_by_id: beam.PCollection,
-                 right_by_id: beam.PCollection):
+
+class _Verify(beam.PTransform):
+    """Join candidate pairs with both fingerprints and keep the verified duplicates.
+
+    Only the fingerprints of videos in a candidate pair (a few in a hundred) are shuffled:
+    the ids of each side are a side input that selects them, so the collection's
+    fingerprints are not grouped (on the DirectRunner, not held a second and third time)."""
+
+    def __init__(self, params: MatchParams, counter_name: str, left: beam.PCollection,
+                 right: beam.PCollection):
         super().__init__()
         self._params, self._counter = params, counter_name
-        self._left, self._right = left_by_id, right_by_id
+        self._left, self._right = left, right
 
     def expand(self, pairs):
-        left_by_id, right_by_id = self._left, self._right
+        def ids(side: int, label: str):
+            return beam.pvalue.AsDict(
+                pairs
+                | f"{label}Ids" >> beam.Map(lambda pair: (pair[side], None))
+                | f"Distinct{label}Ids" >> beam.combiners.Count.PerKey())
+
+        left_by_id = self._left | "CandidateLeft" >> beam.FlatMap(_in_pairs, ids(0, "Left"))
+        right_by_id = self._right | "CandidateRight" >> beam.FlatMap(_in_pairs,
+                                                                     ids(1, "Right"))
         left_attached = (
             {"pairs": pairs, "fp": left_by_id}
             | "JoinLeft" >> beam.CoGroupByKey()
@@ -250,17 +281,17 @@ def _outcome(fp: VideoFingerprint, reason: Reason, message: str, evidence: dict)
 
 
 class _ApplyDuplicateDrops(beam.DoFn):
-    def process(self, element):
-        _, grouped = element
-        drops = grouped["drop"]
-        for fp in grouped["fp"]:
-            if drops:
-                ev = drops[0]
-                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
-                    fp, Reason.DUPLICATE, f"near-duplicate of {ev['kept_video_id']} "
-                    f"(share of frames matched {ev['score']:.2f})", ev))
-            else:
-                yield fp
+    """A fingerprint in, kept or (with the drop decision of its id) dropped out; the
+    decisions (one per dropped video, few) are a side input."""
+
+    def process(self, fp: VideoFingerprint, drops: dict):
+        ev = drops.get(fp.video_id)
+        if ev is not None:
+            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _outcome(
+                fp, Reason.DUPLICATE, f"near-duplicate of {ev['kept_video_id']} "
+                f"(share of frames matched {ev['score']:.2f})", ev))
+        else:
+            yield fp
 
 
 def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id: str,
@@ -278,10 +309,21 @@ def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id:
                     {"set": against, "reference_id": matched_id, "score": round(score, 4)})
 
 
+class _Decide(beam.DoFn):
+    """Per survivor id that matched an earlier run or a reference set, or whose id an earlier
+    run kept: ``(id, (matches, taken))``; nothing for the others."""
+
+    def process(self, element):
+        video_id, grouped = element
+        if grouped["survivor"] and (grouped["match"] or grouped["taken"]):
+            yield video_id, (list(grouped["match"]), list(grouped["taken"]))
+
+
 class _ApplyMatches(beam.DoFn):
     """Removes a video that matched an earlier run or a reference set (the first in order
     takes it); fails a video that matched nothing but whose id an earlier run kept (its clips
-    would get that run's clip ids)."""
+    would get that run's clip ids). The decisions of the few videos concerned are a side
+    input."""
 
     def __init__(self, sets: Sequence[str | PreviousRun]):
         self._sets = list(sets)
@@ -290,27 +332,26 @@ class _ApplyMatches(beam.DoFn):
                                          else f"reference_{s}_removed") for s in sets]
         self._taken = Metrics.counter(NAMESPACE, "previous_id_taken")
 
-    def process(self, element):
-        video_id, grouped = element
-        matches, taken = grouped["match"], grouped["taken"]
-        for fp in grouped["fp"]:
-            if matches:
-                index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
-                self._removed[index].inc()
-                yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
-                    fp, self._sets[index], matched_id, score))
-            elif taken:
-                self._taken.inc()
-                run = self._sets[min(taken)]
-                yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
-                    video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
-                    reason=Reason.ID_TAKEN, duration=fp.duration,
-                    message=f"video_id {video_id} names another video (other content) that "
-                            f"the earlier run {run.run} of {run.output} kept: its clip ids "
-                            "would clash with that run's; give this video another id",
-                    evidence={"previous": run.output, "run": run.run}))
-            else:
-                yield fp
+    def process(self, fp: VideoFingerprint, decisions: dict):
+        video_id = fp.video_id
+        matches, taken = decisions.get(video_id, ((), ()))
+        if matches:
+            index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
+            self._removed[index].inc()
+            yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
+                fp, self._sets[index], matched_id, score))
+        elif taken:
+            self._taken.inc()
+            run = self._sets[min(taken)]
+            yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
+                video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
+                reason=Reason.ID_TAKEN, duration=fp.duration,
+                message=f"video_id {video_id} names another video (other content) that "
+                        f"the earlier run {run.run} of {run.output} kept: its clip ids "
+                        "would clash with that run's; give this video another id",
+                evidence={"previous": run.output, "run": run.run}))
+        else:
+            yield fp
 
 
 class DropNearDuplicates(beam.PTransform):
@@ -351,17 +392,20 @@ class DropNearDuplicates(beam.PTransform):
         self._cap = hot_bucket_cap
 
     def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
-        by_id = fingerprints | "KeyById" >> beam.Map(lambda f: (f.video_id, f))
         pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, self._params,
                                                                    self._cap, "")
+        # the fingerprints wait here for the candidates (the side inputs below); one
+        # materialised copy, read by the verification's selection and by the drop step
+        settled = fingerprints | "Settle" >> beam.Reshuffle()
         drops = (pairs
-                 | "InternalVerify" >> _Verify(self._params, "verified_pairs", by_id, by_id)
+                 | "InternalVerify" >> _Verify(self._params, "verified_pairs", settled,
+                                               settled)
                  | "ToEdges" >> beam.Map(_to_edge)
                  | "CollectEdges" >> beam.combiners.ToList()
                  | "ResolveGroups" >> beam.ParDo(_ResolveGroups()))
-        internal = ({"fp": by_id, "drop": drops}
-                    | "JoinDuplicateDrops" >> beam.CoGroupByKey()
-                    | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops())
+        internal = (settled
+                    | "ApplyDuplicateDrops" >> beam.ParDo(_ApplyDuplicateDrops(),
+                                                          beam.pvalue.AsDict(drops))
                     .with_outputs(Tag.DROPPED, main=Tag.KEPT))
         survivors = internal[Tag.KEPT]
         dropped = [internal[Tag.DROPPED]]
@@ -381,7 +425,7 @@ class DropNearDuplicates(beam.PTransform):
         parallel, the same candidate/verify steps); the first set in that order takes a
         video. Step labels end in ``Previous<i>`` (earlier runs) or ``_<reference name>``."""
         pipeline = survivors.pipeline
-        by_id = survivors | "KeySurvivorsById" >> beam.Map(lambda f: (f.video_id, f))
+        settled_survivors = survivors | "SettleSurvivors" >> beam.Reshuffle()
         sets = ([(f"Previous{i}", run.fingerprints, run) for i, run in enumerate(self._previous)]
                 + [(f"_{name}", source, name) for name, source in self._references])
         matches, taken = [], []
@@ -391,24 +435,31 @@ class DropNearDuplicates(beam.PTransform):
             refs = (source if isinstance(source, beam.PCollection)
                     else read_fingerprint_index(pipeline, source,
                                                 label if previous else f"Reference{label}"))
-            ref_by_id = refs | f"KeyRef{label}" >> beam.Map(lambda f: (f.video_id, f))
             pairs = survivors | f"Candidates{label}" >> _Candidates(
                 self._bands, self._params, self._cap, counter, right=refs)
+            settled_refs = refs | f"Settle{label}" >> beam.Reshuffle()
             matches.append(
                 pairs
                 | f"Verify{label}" >> _Verify(self._params, f"{counter}verified_pairs",
-                                              by_id, ref_by_id)
+                                              settled_survivors, settled_refs)
                 | f"ToMatch{label}" >> beam.Map(
                     lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab))))
             if previous:
-                taken.append(ref_by_id | f"TakenIds{label}" >> beam.Map(
-                    lambda kv, i=index: (kv[0], i)))
-        joined = {"fp": by_id, "match": tuple(matches) | "AllMatches" >> beam.Flatten(),
+                taken.append(refs | f"TakenIds{label}" >> beam.Map(
+                    lambda f, i=index: (f.video_id, i)))
+        # ids only are grouped (the survivors' fingerprints are not shuffled): the decisions
+        # of the few videos that matched or whose id was taken become a side input
+        joined = {"survivor": survivors | "SurvivorIds" >> beam.Map(
+                      lambda f: (f.video_id, None)),
+                  "match": tuple(matches) | "AllMatches" >> beam.Flatten(),
                   "taken": (tuple(taken) | "AllTakenIds" >> beam.Flatten()) if taken
                   else pipeline | "NoTakenIds" >> beam.Create([])}
-        return (joined
-                | "JoinMatches" >> beam.CoGroupByKey()
-                | "ApplyMatches" >> beam.ParDo(_ApplyMatches([a for _, _, a in sets]))
+        decisions = (joined
+                     | "JoinMatches" >> beam.CoGroupByKey()
+                     | "Decide" >> beam.ParDo(_Decide()))
+        return (settled_survivors
+                | "ApplyMatches" >> beam.ParDo(_ApplyMatches([a for _, _, a in sets]),
+                                               beam.pvalue.AsDict(decisions))
                 .with_outputs(Tag.DROPPED, Tag.FAILED, main=Tag.KEPT))
 
 
