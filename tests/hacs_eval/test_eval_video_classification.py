@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from benchmarks.check_reference_video_classification import distinct_documents
 from hacs_eval.formats import (
     FormatError,
     Issues,
@@ -193,25 +194,8 @@ def literal_reference(gt_json: dict, res_json: dict, top_k: int):
 
 
 def random_documents(seed: int) -> tuple[dict, dict]:
-    """60 videos (80% validation, up to 3 classes each, some none), 7 classes; results with
-    scores on a 0.1 grid (many ties), repeated labels, up to 25 entries per video (longer
-    than NumPy's 16-entry insertion sort), and videos in no subset."""
-    rng = np.random.default_rng(seed)
-    labels = [f"c{i}" for i in range(7)]
-    database, results = {}, {}
-    for v in range(70):
-        anns = [str(rng.choice(labels)) for _ in range(rng.integers(0, 4))]
-        if v < 60:
-            database[f"v{v}"] = {"subset": "validation" if rng.random() < 0.8 else "training",
-                                 "annotations": [{"label": a, "segment": [0, 1]}
-                                                 for a in anns]}
-        if rng.random() < 0.15:
-            continue
-        results[f"v{v}"] = [{"label": (str(rng.choice(anns)) if anns and rng.random() < 0.4
-                                       else str(rng.choice(labels))),
-                             "score": float(rng.integers(1, 11)) / 10}
-                            for _ in range(rng.integers(1, 26))]
-    return {"database": database}, {"results": results}
+    """The reference check's documents with scores on a 0.1 grid (many ties)."""
+    return distinct_documents(seed, "grid")
 
 
 @pytest.mark.parametrize("seed", range(6))
