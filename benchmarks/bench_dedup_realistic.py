@@ -42,6 +42,13 @@ CPU time, peak memory and planted recall by edit kind, and whether the drops are
     python -m benchmarks.bench_dedup_realistic --n 1000 10000 --beam
     python -m benchmarks.bench_dedup_realistic --n 100000 --reference_max 0
     python -m benchmarks.bench_dedup_realistic --real
+    python -m benchmarks.bench_dedup_realistic --contained
+
+``--contained``: a 10 s reference clip (Kinetics-like) cut from inside a longer collection
+video (3, 30, 60 minutes), re-encoded: how many join keys the two share, whether they become a
+candidate pair and whether the pair is a reference removal, with the reference join as it was
+(bottom-k keys only, ``overlap``) and as it is (``reference_key_rate``,
+``reference_overlap``), with the keys per video-minute each costs.
 """
 
 from __future__ import annotations
@@ -67,7 +74,9 @@ from transforms.dedup.similarity import (
     MatchParams,
     candidate_pairs,
     compare,
+    is_duplicate,
     join_keys,
+    match_shares,
     resolve_groups,
 )
 from transforms.types import VideoFingerprint
@@ -285,6 +294,57 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
           f"(= {(tk.cpu + tc.cpu + tv.cpu) * 1e3 / len(left_keys):.2f} ms per collection "
           f"video); planted matches {len(plants & matched)}/{len(plants)}, other matches "
           f"{len(matched - plants)}")
+
+
+def contained(args) -> None:
+    """``--contained``: see the module docstring."""
+    now = MatchParams(reference_key_rate=args.reference_key_rate)
+    before = MatchParams(reference_overlap=now.overlap, reference_key_rate=0.0)
+    print(f"10 s clips cut from inside longer videos, re-encoded (12 bits per frame), "
+          f"{args.trials} per length; reference join before (overlap {before.overlap}, "
+          f"bottom-{before.key_budget} keys) and now (reference_overlap "
+          f"{now.reference_overlap}, + keys under rate {now.reference_key_rate})")
+    print(f"{'video':>7s} {'keys/min':>17s} {'shared kept keys':>22s} {'candidates':>13s} "
+          f"{'removed':>13s} {'clip share':>10s} {'video share':>11s}")
+    print(f"{'':>7s} {'before':>8s} {'now':>8s} {'before':>10s} {'now':>11s} "
+          f"{'before':>6s} {'now':>6s} {'before':>6s} {'now':>6s}")
+    for minutes in args.contained_minutes:
+        frames = int(minutes * 60 / PERIOD)
+        clip = int(REF_SECONDS / PERIOD)
+        shared = {"before": [], "now": []}
+        keys = {"before": 0, "now": 0}
+        found = {"before": 0, "now": 0}
+        removed = {"before": 0, "now": 0}
+        shares = []
+        for t in range(args.trials):
+            rng = np.random.default_rng([args.seed, 2, int(minutes * 60), t])
+            hashes, variants, quality = _content(rng, frames)
+            start = int(rng.integers(0, frames - clip + 1))
+            ref = _fingerprint(f"r{t}", _flip(rng, hashes[start:start + clip], 12),
+                               variants[start:start + clip], quality[start:start + clip],
+                               340, 256)
+            video = _fingerprint(f"v{t}", hashes, variants, quality, 640, 360)
+            shares.append(match_shares(video, ref, now))
+            ref_keys = [(ref.video_id, *join_keys(ref, now))]
+            for name, prm in (("before", before), ("now", now)):
+                full, variant = join_keys(video, prm, rate=prm.reference_key_rate)
+                keys[name] += len(full) + len(variant)
+                shared[name].append(len(np.intersect1d(full, ref_keys[0][1]))
+                                    + len(np.intersect1d(variant, ref_keys[0][1]))
+                                    + len(np.intersect1d(full, ref_keys[0][2])))
+                pairs, _ = candidate_pairs([(video.video_id, full, variant)], HOT_BUCKET_CAP,
+                                           prm.min_shared_keys, right=ref_keys)
+                if pairs:
+                    found[name] += 1
+                    if is_duplicate(*shares[-1], prm.for_reference()):
+                        removed[name] += 1
+        n, per_min = args.trials, args.trials * minutes
+        sv, sr = np.mean(shares, axis=0)
+        print(f"{minutes:5g} m {keys['before'] / per_min:8.0f} {keys['now'] / per_min:8.0f} "
+              f"{np.mean(shared['before']):4.1f} (min {min(shared['before'])}) "
+              f"{np.mean(shared['now']):5.1f} (min {min(shared['now'])}) "
+              f"{found['before']:3d}/{n} {found['now']:3d}/{n} "
+              f"{removed['before']:3d}/{n} {removed['now']:3d}/{n} {sr:10.2f} {sv:11.3f}")
 
 
 def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
@@ -510,7 +570,16 @@ def main(argv=None) -> None:
     parser.add_argument("--real", action="store_true",
                         help="keys before/after and drift on the real videos (--videos)")
     parser.add_argument("--videos", default=SAMPLE_VIDEOS)
+    parser.add_argument("--contained", action="store_true",
+                        help="10 s reference clips inside longer videos (recall, keys)")
+    parser.add_argument("--contained_minutes", type=float, nargs="*", default=[3, 30, 60])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--reference_key_rate", type=float,
+                        default=DEFAULT_PARAMS.reference_key_rate)
     args = parser.parse_args(argv)
+    if args.contained:
+        contained(args)
+        return
     if args.real:
         real(args.videos)
         return
