@@ -296,26 +296,69 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
           f"{len(matched - plants)}")
 
 
+def _contained_pair(video: VideoFingerprint, ref: VideoFingerprint, before: MatchParams,
+                    now: MatchParams) -> dict:
+    """One collection video holding a reference clip: keys, shared kept keys, candidate and
+    removal, before and now, and the two shares."""
+    out = {"shares": match_shares(video, ref, now)}
+    ref_keys = [(ref.video_id, *join_keys(ref, now))]
+    for name, prm in (("before", before), ("now", now)):
+        full, variant = join_keys(video, prm, rate=prm.reference_key_rate)
+        out[f"keys_{name}"] = len(full) + len(variant)
+        out[f"shared_{name}"] = (len(np.intersect1d(full, ref_keys[0][1]))
+                                 + len(np.intersect1d(variant, ref_keys[0][1]))
+                                 + len(np.intersect1d(full, ref_keys[0][2])))
+        pairs, _ = candidate_pairs([(video.video_id, full, variant)], HOT_BUCKET_CAP,
+                                   prm.min_shared_keys, right=ref_keys)
+        out[f"found_{name}"] = bool(pairs)
+        out[f"removed_{name}"] = bool(pairs) and is_duplicate(*out["shares"],
+                                                              prm.for_reference())
+    return out
+
+
+def _contained_row(label: str, minutes: float, rows: list[dict]) -> None:
+    n, per_min = len(rows), len(rows) * minutes
+
+    def total(key):
+        return sum(r[key] for r in rows)
+
+    sv, sr = np.mean([r["shares"] for r in rows], axis=0)
+    print(f"{label:>24s} {total('keys_before') / per_min:8.0f} {total('keys_now') / per_min:8.0f} "
+          f"{total('shared_before') / n:5.1f} (min {min(r['shared_before'] for r in rows):2d}) "
+          f"{total('shared_now') / n:5.1f} (min {min(r['shared_now'] for r in rows):2d}) "
+          f"{total('found_before'):3d}/{n:<3d} {total('found_now'):3d}/{n:<3d} "
+          f"{total('removed_before'):3d}/{n:<3d} {total('removed_now'):3d}/{n:<3d} "
+          f"{sr:6.2f} {sv:7.3f}")
+
+
+def _padded(fp: VideoFingerprint, minutes: float, rng: np.random.Generator) -> VideoFingerprint:
+    """``fp`` followed by generated footage up to ``minutes`` (the same 0.5 s period)."""
+    extra = int(minutes * 60 / PERIOD) - len(fp)
+    if extra <= 0:
+        return fp
+    h, v, q = _content(rng, extra)
+    return _fingerprint(f"{fp.video_id}_{minutes:g}m",
+                        np.concatenate([fp.hash_array(), h]),
+                        np.concatenate([fp.variant_array(), v]),
+                        np.concatenate([np.asarray(fp.qualities, np.int64), q]),
+                        fp.width, fp.height)
+
+
 def contained(args) -> None:
     """``--contained``: see the module docstring."""
     now = MatchParams(reference_key_rate=args.reference_key_rate)
     before = MatchParams(reference_overlap=now.overlap, reference_key_rate=0.0)
-    print(f"10 s clips cut from inside longer videos, re-encoded (12 bits per frame), "
-          f"{args.trials} per length; reference join before (overlap {before.overlap}, "
+    print(f"10 s clips inside longer videos; reference join before (overlap {before.overlap}, "
           f"bottom-{before.key_budget} keys) and now (reference_overlap "
           f"{now.reference_overlap}, + keys under rate {now.reference_key_rate})")
-    print(f"{'video':>7s} {'keys/min':>17s} {'shared kept keys':>22s} {'candidates':>13s} "
-          f"{'removed':>13s} {'clip share':>10s} {'video share':>11s}")
-    print(f"{'':>7s} {'before':>8s} {'now':>8s} {'before':>10s} {'now':>11s} "
-          f"{'before':>6s} {'now':>6s} {'before':>6s} {'now':>6s}")
+    print(f"{'collection video':>24s} {'keys/video-minute':>17s} {'shared kept keys':>27s} "
+          f"{'candidates':>15s} {'removed':>15s} {'clip':>6s} {'video':>7s}")
+    print(f"{'':>24s} {'before':>8s} {'now':>8s} {'before':>13s} {'now':>13s} "
+          f"{'before':>7s} {'now':>7s} {'before':>7s} {'now':>7s} {'share':>6s} {'share':>7s}")
+    clip = int(REF_SECONDS / PERIOD)
     for minutes in args.contained_minutes:
         frames = int(minutes * 60 / PERIOD)
-        clip = int(REF_SECONDS / PERIOD)
-        shared = {"before": [], "now": []}
-        keys = {"before": 0, "now": 0}
-        found = {"before": 0, "now": 0}
-        removed = {"before": 0, "now": 0}
-        shares = []
+        rows = []
         for t in range(args.trials):
             rng = np.random.default_rng([args.seed, 2, int(minutes * 60), t])
             hashes, variants, quality = _content(rng, frames)
@@ -324,27 +367,29 @@ def contained(args) -> None:
                                variants[start:start + clip], quality[start:start + clip],
                                340, 256)
             video = _fingerprint(f"v{t}", hashes, variants, quality, 640, 360)
-            shares.append(match_shares(video, ref, now))
-            ref_keys = [(ref.video_id, *join_keys(ref, now))]
-            for name, prm in (("before", before), ("now", now)):
-                full, variant = join_keys(video, prm, rate=prm.reference_key_rate)
-                keys[name] += len(full) + len(variant)
-                shared[name].append(len(np.intersect1d(full, ref_keys[0][1]))
-                                    + len(np.intersect1d(variant, ref_keys[0][1]))
-                                    + len(np.intersect1d(full, ref_keys[0][2])))
-                pairs, _ = candidate_pairs([(video.video_id, full, variant)], HOT_BUCKET_CAP,
-                                           prm.min_shared_keys, right=ref_keys)
-                if pairs:
-                    found[name] += 1
-                    if is_duplicate(*shares[-1], prm.for_reference()):
-                        removed[name] += 1
-        n, per_min = args.trials, args.trials * minutes
-        sv, sr = np.mean(shares, axis=0)
-        print(f"{minutes:5g} m {keys['before'] / per_min:8.0f} {keys['now'] / per_min:8.0f} "
-              f"{np.mean(shared['before']):4.1f} (min {min(shared['before'])}) "
-              f"{np.mean(shared['now']):5.1f} (min {min(shared['now'])}) "
-              f"{found['before']:3d}/{n} {found['now']:3d}/{n} "
-              f"{removed['before']:3d}/{n} {removed['now']:3d}/{n} {sr:10.2f} {sv:11.3f}")
+            rows.append(_contained_pair(video, ref, before, now))
+        _contained_row(f"generated {minutes:g} min x{args.trials}", minutes, rows)
+    for path in args.contained_videos:
+        from tests.media import encode_video, iter_frames
+        from transforms.dedup.fingerprint import fingerprint_video
+
+        name = os.path.basename(path)
+        full = fingerprint_video(name, path)
+        mid = full.duration / 2
+        with tempfile.TemporaryDirectory(prefix="hacs-contained-") as work:
+            frames = [f.image for f in iter_frames(path)
+                      if mid - REF_SECONDS / 2 <= f.time < mid + REF_SECONDS / 2]
+            rate = round(len(frames) / REF_SECONDS)
+            excerpt = encode_video(os.path.join(work, "clip.mp4"), frames, fps=rate)
+            ref = fingerprint_video("clip", excerpt)
+        rng = np.random.default_rng([args.seed, 3])
+        for minutes in [full.duration / 60, *args.contained_minutes]:
+            if minutes < full.duration / 60:
+                continue
+            video = _padded(full, minutes, rng)
+            label = (f"{name} {minutes:.1f} min" if video is full
+                     else f"{name}+gen. {minutes:g} min")
+            _contained_row(label, minutes, [_contained_pair(video, ref, before, now)])
 
 
 def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
@@ -574,6 +619,9 @@ def main(argv=None) -> None:
                         help="10 s reference clips inside longer videos (recall, keys)")
     parser.add_argument("--contained_minutes", type=float, nargs="*", default=[3, 30, 60])
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--contained_videos", nargs="*", default=[],
+                        help="real videos: a 10 s excerpt of the middle, re-encoded, as the "
+                             "reference clip of the video and of it padded to the lengths")
     parser.add_argument("--reference_key_rate", type=float,
                         default=DEFAULT_PARAMS.reference_key_rate)
     args = parser.parse_args(argv)
