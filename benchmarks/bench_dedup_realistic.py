@@ -323,7 +323,7 @@ def _contained_row(label: str, minutes: float, rows: list[dict]) -> None:
         return sum(r[key] for r in rows)
 
     sv, sr = np.mean([r["shares"] for r in rows], axis=0)
-    print(f"{label:>24s} {total('keys_before') / per_min:8.0f} {total('keys_now') / per_min:8.0f} "
+    print(f"{label:>30s} {total('keys_before') / per_min:8.0f} {total('keys_now') / per_min:8.0f} "
           f"{total('shared_before') / n:5.1f} (min {min(r['shared_before'] for r in rows):2d}) "
           f"{total('shared_now') / n:5.1f} (min {min(r['shared_now'] for r in rows):2d}) "
           f"{total('found_before'):3d}/{n:<3d} {total('found_now'):3d}/{n:<3d} "
@@ -351,9 +351,9 @@ def contained(args) -> None:
     print(f"10 s clips inside longer videos; reference join before (overlap {before.overlap}, "
           f"bottom-{before.key_budget} keys) and now (reference_overlap "
           f"{now.reference_overlap}, + keys under rate {now.reference_key_rate})")
-    print(f"{'collection video':>24s} {'keys/video-minute':>17s} {'shared kept keys':>27s} "
+    print(f"{'collection video':>30s} {'keys/video-minute':>17s} {'shared kept keys':>27s} "
           f"{'candidates':>15s} {'removed':>15s} {'clip':>6s} {'video':>7s}")
-    print(f"{'':>24s} {'before':>8s} {'now':>8s} {'before':>13s} {'now':>13s} "
+    print(f"{'':>30s} {'before':>8s} {'now':>8s} {'before':>13s} {'now':>13s} "
           f"{'before':>7s} {'now':>7s} {'before':>7s} {'now':>7s} {'share':>6s} {'share':>7s}")
     clip = int(REF_SECONDS / PERIOD)
     for minutes in args.contained_minutes:
@@ -375,21 +375,25 @@ def contained(args) -> None:
 
         name = os.path.basename(path)
         full = fingerprint_video(name, path)
-        mid = full.duration / 2
-        with tempfile.TemporaryDirectory(prefix="hacs-contained-") as work:
-            frames = [f.image for f in iter_frames(path)
-                      if mid - REF_SECONDS / 2 <= f.time < mid + REF_SECONDS / 2]
-            rate = round(len(frames) / REF_SECONDS)
-            excerpt = encode_video(os.path.join(work, "clip.mp4"), frames, fps=rate)
-            ref = fingerprint_video("clip", excerpt)
-        rng = np.random.default_rng([args.seed, 3])
-        for minutes in [full.duration / 60, *args.contained_minutes]:
-            if minutes < full.duration / 60:
-                continue
-            video = _padded(full, minutes, rng)
-            label = (f"{name} {minutes:.1f} min" if video is full
-                     else f"{name}+gen. {minutes:g} min")
-            _contained_row(label, minutes, [_contained_pair(video, ref, before, now)])
+        # the excerpt starts on the source's sampling grid (its 2 fps frames are the
+        # source's) or a quarter second after it (its frames fall between the source's)
+        start0 = np.floor((full.duration / 2 - REF_SECONDS / 2) / PERIOD) * PERIOD
+        for offset in (0.0, PERIOD / 2):
+            start = start0 + offset
+            with tempfile.TemporaryDirectory(prefix="hacs-contained-") as work:
+                frames = [f.image for f in iter_frames(path)
+                          if start - 1e-3 <= f.time < start + REF_SECONDS - 1e-3]
+                rate = round(len(frames) / REF_SECONDS)
+                excerpt = encode_video(os.path.join(work, "clip.mp4"), frames, fps=rate)
+                ref = fingerprint_video("clip", excerpt)
+            rng = np.random.default_rng([args.seed, 3])
+            for minutes in [full.duration / 60, *args.contained_minutes]:
+                if minutes < full.duration / 60:
+                    continue
+                video = _padded(full, minutes, rng)
+                label = (f"{name} {minutes:.1f} min" if video is full
+                         else f"{name}+gen. {minutes:g} min") + f" +{offset:g}s"
+                _contained_row(label, minutes, [_contained_pair(video, ref, before, now)])
 
 
 def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
