@@ -331,6 +331,10 @@ def main(argv=None) -> None:
           f"{ours['ALL'][1]} and {ours['ALL'][0]}/{ours['ALL'][0] + ours['ALL'][2]})")
     for a, b, sab, sba in wrong:
         print(f"  negative {a} ~ {b}: shares {sab:.2f} {sba:.2f}")
+    top = max(((max(table[k][defaults.distance]), k) for k, (pos, _) in labels.items()
+               if not pos), default=(0.0, None))
+    print(f"  largest share of a negative pair: {top[0]:.2f} {top[1]} (contain "
+          f"{ref_params.contain})")
     baseline = evaluate(labels, lambda a, b: base[a] - base[b] <= BASELINE_DISTANCE)
     print_results(f"BASELINE: imagehash.phash of the middle frame, distance<={BASELINE_DISTANCE}",
                   baseline)
