@@ -207,7 +207,7 @@ def planted(n: int, plant_every: int) -> dict[tuple[str, str], str]:
 
 
 def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
-              cap: int = HOT_BUCKET_CAP, keep_keys: bool = False) -> dict:
+              cap: int = HOT_BUCKET_CAP) -> dict:
     """The join without Beam: keys (``chunks`` yields lists of fingerprints, dropped once
     keyed), candidates, exact verification (``fetch(ids)`` gives the fingerprints back),
     groups."""
@@ -227,7 +227,6 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
     n_var = sum(len(k[2]) for k in keys)
     with timed() as tc:
         pairs, hot = candidate_pairs(keys, cap, params.min_shared_keys)
-    kept_keys = keys if keep_keys else None
     del keys
     by_id = fetch({v for pair in pairs for v in pair})
     with timed() as tv:
@@ -240,7 +239,7 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
     return {"keys": n_full + n_var, "full_keys": n_full, "variant_keys": n_var,
             "candidates": len(pairs), "hot": hot, "drops": drops, "videos": len(keep),
             "minutes": minutes, "cpu_keys": cpu_keys, "cpu_candidates": tc.cpu,
-            "cpu_verify": tv.cpu, "key_list": kept_keys, "frames": frames,
+            "cpu_verify": tv.cpu, "frames": frames,
             "fp_bytes": fp_bytes, "durations": np.asarray(durations)}
 
 
@@ -262,8 +261,18 @@ def make_reference(i: int, plant_every: int, seed: int) -> list[VideoFingerprint
 
 
 def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
-                   left_keys: list, left_fetch) -> None:
-    """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function."""
+                   left_stream, left_fetch) -> None:
+    """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function:
+    the collection side (``left_stream()`` yields lists of fingerprints) keyed as the stage
+    keys it for a reference set (``params.reference_key_rate``), pairs decided by
+    ``params.for_reference()``."""
+    with timed() as tl:
+        left_keys = [(fp.video_id, *join_keys(fp, params, rate=params.reference_key_rate))
+                     for fps in left_stream() for fp in fps]
+    print(f"  collection keys for the reference join (rate {params.reference_key_rate}): "
+          f"{sum(len(k[1]) + len(k[2]) for k in left_keys) / len(left_keys):.0f} per video, "
+          f"CPU {tl.cpu * 1e3 / len(left_keys):.2f} ms per video")
+    ref_params = params.for_reference()
     ref_keys, left_extra, ref_fps, copies = [], [], {}, {}
     index_bytes = 0
     with timed() as tg:
@@ -283,7 +292,8 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
     lefts = left_fetch({a for a, _ in pairs if a not in copies})
     lefts.update(copies)
     with timed() as tv:
-        matched = {(a, b) for a, b in pairs if compare(lefts[a], ref_fps[b], params).duplicate}
+        matched = {(a, b) for a, b in pairs
+                   if compare(lefts[a], ref_fps[b], ref_params).duplicate}
     plants = {(f"k{i}", f"r{i}") for i in range(0, refs, plant_every)}
     n_keys = sum(len(k[1]) + len(k[2]) for k in ref_keys)
     print(f"  reference set: {refs} clips of {REF_SECONDS:g} s (generated in {tg.cpu:.1f} s): "
@@ -485,7 +495,7 @@ def bench(args, n: int) -> None:
         rows.append(("exhaustive: every key of every frame and variant", exhaustive))
     results = {}
     for name, prm in rows:
-        r = pure_join(stream(), prm, fetch, keep_keys=bool(args.refs) and prm is params)
+        r = pure_join(stream(), prm, fetch)
         results[name] = r
         if prm is params:
             describe(r)
@@ -504,9 +514,7 @@ def bench(args, n: int) -> None:
               f"peak RSS so far "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
     if args.refs:
-        reference_join(args.refs, args.plant_every, args.seed, params,
-                       results["sampled (default)"]["key_list"], fetch)
-    results["sampled (default)"]["key_list"] = None
+        reference_join(args.refs, args.plant_every, args.seed, params, stream, fetch)
     ref = results.get("exhaustive: every key of every frame and variant")
     if ref is not None:
         for name, r in results.items():
