@@ -6,7 +6,9 @@ Similarity is vPDQ's (Meta, 2022): the share of A's usable frames (quality >= a 
 have a frame of B within a Hamming distance, and the same from B to A. A pair is a duplicate
 when the larger share (the shorter video found in the longer) reaches ``contain`` and the
 smaller share reaches ``overlap``: a copy trimmed to at least half of the original has a
-large share one way and about one half the other way.
+large share one way and about one half the other way. Against a reference set
+(``MatchParams.for_reference``) the smaller share need only reach ``reference_overlap`` (0): a
+10 s benchmark clip found in a long video removes it.
 
 Candidates come from multi-index hashing: a hash cut into ``b`` bands of equal width shares
 at least one band exactly with any hash within ``b - 1`` bits (pigeonhole), so keying frames
@@ -14,7 +16,9 @@ by ``(band index, band value)`` finds every video pair that has one frame pair t
 without comparing all pairs. Each video keeps only a consistent sample of its keys
 (``sample_keys``: those of smallest pseudo-random mix, the same choice for every video), so the
 join's keys per video stop growing with its length while duplicates, which share many keys,
-still share some kept ones; ``candidate_pairs`` is the join as one in-memory function.
+still share some kept ones; against a reference set the collection video also keeps its keys
+at a fixed rate (``reference_key_rate``), so a short clip inside a long one keeps sharing some.
+``candidate_pairs`` is the join as one in-memory function.
 """
 
 from __future__ import annotations
