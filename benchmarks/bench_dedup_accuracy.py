@@ -319,6 +319,22 @@ def main(argv=None) -> None:
     print("missed positives (shares A->B, B->A at the default distance):")
     for a, b, (sab, sba) in sorted(misses, key=lambda m: m[1]):
         print(f"  {a} ~ {b}: {sab:.2f} {sba:.2f}")
+    # the reference join's rule (a reference clip found in a video removes it, whatever share
+    # of the video it covers): which negative pairs would it remove, either way round?
+    ref_params = defaults.for_reference()
+    ref_rule = evaluate(labels, decide_with(default_key, ref_params))
+    wrong = sorted((a, b, *table[(a, b)][defaults.distance]) for (a, b), (pos, _)
+                   in labels.items() if not pos and decide_with(default_key, ref_params)(a, b))
+    tp, fp, fn, p, r, _ = ref_rule["ALL"]
+    print(f"\nREFERENCE RULE (overlap>={ref_params.overlap}): negatives removed {fp} of "
+          f"{len(labels) - npos}, positives found {tp}/{tp + fn} (collection rule: "
+          f"{ours['ALL'][1]} and {ours['ALL'][0]}/{ours['ALL'][0] + ours['ALL'][2]})")
+    for a, b, sab, sba in wrong:
+        print(f"  negative {a} ~ {b}: shares {sab:.2f} {sba:.2f}")
+    top = max(((max(table[k][defaults.distance]), k) for k, (pos, _) in labels.items()
+               if not pos), default=(0.0, None))
+    print(f"  largest share of a negative pair: {top[0]:.2f} {top[1]} (contain "
+          f"{ref_params.contain})")
     baseline = evaluate(labels, lambda a, b: base[a] - base[b] <= BASELINE_DISTANCE)
     print_results(f"BASELINE: imagehash.phash of the middle frame, distance<={BASELINE_DISTANCE}",
                   baseline)

@@ -42,6 +42,13 @@ CPU time, peak memory and planted recall by edit kind, and whether the drops are
     python -m benchmarks.bench_dedup_realistic --n 1000 10000 --beam
     python -m benchmarks.bench_dedup_realistic --n 100000 --reference_max 0
     python -m benchmarks.bench_dedup_realistic --real
+    python -m benchmarks.bench_dedup_realistic --contained
+
+``--contained``: a 10 s reference clip (Kinetics-like) cut from inside a longer collection
+video (3, 30, 60 minutes), re-encoded: how many join keys the two share, whether they become a
+candidate pair and whether the pair is a reference removal, with the reference join as it was
+(bottom-k keys only, ``overlap``) and as it is (``reference_key_rate``,
+``reference_overlap``), with the keys per video-minute each costs.
 """
 
 from __future__ import annotations
@@ -67,7 +74,9 @@ from transforms.dedup.similarity import (
     MatchParams,
     candidate_pairs,
     compare,
+    is_duplicate,
     join_keys,
+    match_shares,
     resolve_groups,
 )
 from transforms.types import VideoFingerprint
@@ -198,7 +207,7 @@ def planted(n: int, plant_every: int) -> dict[tuple[str, str], str]:
 
 
 def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
-              cap: int = HOT_BUCKET_CAP, keep_keys: bool = False) -> dict:
+              cap: int = HOT_BUCKET_CAP) -> dict:
     """The join without Beam: keys (``chunks`` yields lists of fingerprints, dropped once
     keyed), candidates, exact verification (``fetch(ids)`` gives the fingerprints back),
     groups."""
@@ -218,7 +227,6 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
     n_var = sum(len(k[2]) for k in keys)
     with timed() as tc:
         pairs, hot = candidate_pairs(keys, cap, params.min_shared_keys)
-    kept_keys = keys if keep_keys else None
     del keys
     by_id = fetch({v for pair in pairs for v in pair})
     with timed() as tv:
@@ -231,7 +239,7 @@ def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
     return {"keys": n_full + n_var, "full_keys": n_full, "variant_keys": n_var,
             "candidates": len(pairs), "hot": hot, "drops": drops, "videos": len(keep),
             "minutes": minutes, "cpu_keys": cpu_keys, "cpu_candidates": tc.cpu,
-            "cpu_verify": tv.cpu, "key_list": kept_keys, "frames": frames,
+            "cpu_verify": tv.cpu, "frames": frames,
             "fp_bytes": fp_bytes, "durations": np.asarray(durations)}
 
 
@@ -253,8 +261,18 @@ def make_reference(i: int, plant_every: int, seed: int) -> list[VideoFingerprint
 
 
 def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
-                   left_keys: list, left_fetch) -> None:
-    """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function."""
+                   left_stream, left_fetch) -> None:
+    """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function:
+    the collection side (``left_stream()`` yields lists of fingerprints) keyed as the stage
+    keys it for a reference set (``params.reference_key_rate``), pairs decided by
+    ``params.for_reference()``."""
+    with timed() as tl:
+        left_keys = [(fp.video_id, *join_keys(fp, params, rate=params.reference_key_rate))
+                     for fps in left_stream() for fp in fps]
+    print(f"  collection keys for the reference join (rate {params.reference_key_rate}): "
+          f"{sum(len(k[1]) + len(k[2]) for k in left_keys) / len(left_keys):.0f} per video, "
+          f"CPU {tl.cpu * 1e3 / len(left_keys):.2f} ms per video")
+    ref_params = params.for_reference()
     ref_keys, left_extra, ref_fps, copies = [], [], {}, {}
     index_bytes = 0
     with timed() as tg:
@@ -274,7 +292,8 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
     lefts = left_fetch({a for a, _ in pairs if a not in copies})
     lefts.update(copies)
     with timed() as tv:
-        matched = {(a, b) for a, b in pairs if compare(lefts[a], ref_fps[b], params).duplicate}
+        matched = {(a, b) for a, b in pairs
+                   if compare(lefts[a], ref_fps[b], ref_params).duplicate}
     plants = {(f"k{i}", f"r{i}") for i in range(0, refs, plant_every)}
     n_keys = sum(len(k[1]) + len(k[2]) for k in ref_keys)
     print(f"  reference set: {refs} clips of {REF_SECONDS:g} s (generated in {tg.cpu:.1f} s): "
@@ -285,6 +304,106 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
           f"(= {(tk.cpu + tc.cpu + tv.cpu) * 1e3 / len(left_keys):.2f} ms per collection "
           f"video); planted matches {len(plants & matched)}/{len(plants)}, other matches "
           f"{len(matched - plants)}")
+
+
+def _contained_pair(video: VideoFingerprint, ref: VideoFingerprint, before: MatchParams,
+                    now: MatchParams) -> dict:
+    """One collection video holding a reference clip: keys, shared kept keys, candidate and
+    removal, before and now, and the two shares."""
+    out = {"shares": match_shares(video, ref, now)}
+    ref_keys = [(ref.video_id, *join_keys(ref, now))]
+    for name, prm in (("before", before), ("now", now)):
+        full, variant = join_keys(video, prm, rate=prm.reference_key_rate)
+        out[f"keys_{name}"] = len(full) + len(variant)
+        out[f"shared_{name}"] = (len(np.intersect1d(full, ref_keys[0][1]))
+                                 + len(np.intersect1d(variant, ref_keys[0][1]))
+                                 + len(np.intersect1d(full, ref_keys[0][2])))
+        pairs, _ = candidate_pairs([(video.video_id, full, variant)], HOT_BUCKET_CAP,
+                                   prm.min_shared_keys, right=ref_keys)
+        out[f"found_{name}"] = bool(pairs)
+        out[f"removed_{name}"] = bool(pairs) and is_duplicate(*out["shares"],
+                                                              prm.for_reference())
+    return out
+
+
+def _contained_row(label: str, minutes: float, rows: list[dict]) -> None:
+    n, per_min = len(rows), len(rows) * minutes
+
+    def total(key):
+        return sum(r[key] for r in rows)
+
+    sv, sr = np.mean([r["shares"] for r in rows], axis=0)
+    print(f"{label:>30s} {total('keys_before') / per_min:8.0f} {total('keys_now') / per_min:8.0f} "
+          f"{total('shared_before') / n:5.1f} (min {min(r['shared_before'] for r in rows):2d}) "
+          f"{total('shared_now') / n:5.1f} (min {min(r['shared_now'] for r in rows):2d}) "
+          f"{total('found_before'):3d}/{n:<3d} {total('found_now'):3d}/{n:<3d} "
+          f"{total('removed_before'):3d}/{n:<3d} {total('removed_now'):3d}/{n:<3d} "
+          f"{sr:6.2f} {sv:7.3f}")
+
+
+def _padded(fp: VideoFingerprint, minutes: float, rng: np.random.Generator) -> VideoFingerprint:
+    """``fp`` followed by generated footage up to ``minutes`` (the same 0.5 s period)."""
+    extra = int(minutes * 60 / PERIOD) - len(fp)
+    if extra <= 0:
+        return fp
+    h, v, q = _content(rng, extra)
+    return _fingerprint(f"{fp.video_id}_{minutes:g}m",
+                        np.concatenate([fp.hash_array(), h]),
+                        np.concatenate([fp.variant_array(), v]),
+                        np.concatenate([np.asarray(fp.qualities, np.int64), q]),
+                        fp.width, fp.height)
+
+
+def contained(args) -> None:
+    """``--contained``: see the module docstring."""
+    now = MatchParams(reference_key_rate=args.reference_key_rate)
+    before = MatchParams(reference_overlap=now.overlap, reference_key_rate=0.0)
+    print(f"10 s clips inside longer videos; reference join before (overlap {before.overlap}, "
+          f"bottom-{before.key_budget} keys) and now (reference_overlap "
+          f"{now.reference_overlap}, + keys under rate {now.reference_key_rate})")
+    print(f"{'collection video':>30s} {'keys/video-minute':>17s} {'shared kept keys':>27s} "
+          f"{'candidates':>15s} {'removed':>15s} {'clip':>6s} {'video':>7s}")
+    print(f"{'':>30s} {'before':>8s} {'now':>8s} {'before':>13s} {'now':>13s} "
+          f"{'before':>7s} {'now':>7s} {'before':>7s} {'now':>7s} {'share':>6s} {'share':>7s}")
+    clip = int(REF_SECONDS / PERIOD)
+    for minutes in args.contained_minutes:
+        frames = int(minutes * 60 / PERIOD)
+        rows = []
+        for t in range(args.trials):
+            rng = np.random.default_rng([args.seed, 2, int(minutes * 60), t])
+            hashes, variants, quality = _content(rng, frames)
+            start = int(rng.integers(0, frames - clip + 1))
+            ref = _fingerprint(f"r{t}", _flip(rng, hashes[start:start + clip], 12),
+                               variants[start:start + clip], quality[start:start + clip],
+                               340, 256)
+            video = _fingerprint(f"v{t}", hashes, variants, quality, 640, 360)
+            rows.append(_contained_pair(video, ref, before, now))
+        _contained_row(f"generated {minutes:g} min x{args.trials}", minutes, rows)
+    for path in args.contained_videos:
+        from tests.media import encode_video, iter_frames
+        from transforms.dedup.fingerprint import fingerprint_video
+
+        name = os.path.basename(path)
+        full = fingerprint_video(name, path)
+        # the excerpt starts on the source's sampling grid (its 2 fps frames are the
+        # source's) or a quarter second after it (its frames fall between the source's)
+        start0 = np.floor((full.duration / 2 - REF_SECONDS / 2) / PERIOD) * PERIOD
+        for offset in (0.0, PERIOD / 2):
+            start = start0 + offset
+            with tempfile.TemporaryDirectory(prefix="hacs-contained-") as work:
+                frames = [f.image for f in iter_frames(path)
+                          if start - 1e-3 <= f.time < start + REF_SECONDS - 1e-3]
+                rate = round(len(frames) / REF_SECONDS)
+                excerpt = encode_video(os.path.join(work, "clip.mp4"), frames, fps=rate)
+                ref = fingerprint_video("clip", excerpt)
+            rng = np.random.default_rng([args.seed, 3])
+            for minutes in [full.duration / 60, *args.contained_minutes]:
+                if minutes < full.duration / 60:
+                    continue
+                video = _padded(full, minutes, rng)
+                label = (f"{name} {minutes:.1f} min" if video is full
+                         else f"{name}+gen. {minutes:g} min") + f" +{offset:g}s"
+                _contained_row(label, minutes, [_contained_pair(video, ref, before, now)])
 
 
 def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
@@ -376,7 +495,7 @@ def bench(args, n: int) -> None:
         rows.append(("exhaustive: every key of every frame and variant", exhaustive))
     results = {}
     for name, prm in rows:
-        r = pure_join(stream(), prm, fetch, keep_keys=bool(args.refs) and prm is params)
+        r = pure_join(stream(), prm, fetch)
         results[name] = r
         if prm is params:
             describe(r)
@@ -395,9 +514,7 @@ def bench(args, n: int) -> None:
               f"peak RSS so far "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
     if args.refs:
-        reference_join(args.refs, args.plant_every, args.seed, params,
-                       results["sampled (default)"]["key_list"], fetch)
-    results["sampled (default)"]["key_list"] = None
+        reference_join(args.refs, args.plant_every, args.seed, params, stream, fetch)
     ref = results.get("exhaustive: every key of every frame and variant")
     if ref is not None:
         for name, r in results.items():
@@ -510,7 +627,19 @@ def main(argv=None) -> None:
     parser.add_argument("--real", action="store_true",
                         help="keys before/after and drift on the real videos (--videos)")
     parser.add_argument("--videos", default=SAMPLE_VIDEOS)
+    parser.add_argument("--contained", action="store_true",
+                        help="10 s reference clips inside longer videos (recall, keys)")
+    parser.add_argument("--contained_minutes", type=float, nargs="*", default=[3, 30, 60])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--contained_videos", nargs="*", default=[],
+                        help="real videos: a 10 s excerpt of the middle, re-encoded, as the "
+                             "reference clip of the video and of it padded to the lengths")
+    parser.add_argument("--reference_key_rate", type=float,
+                        default=DEFAULT_PARAMS.reference_key_rate)
     args = parser.parse_args(argv)
+    if args.contained:
+        contained(args)
+        return
     if args.real:
         real(args.videos)
         return

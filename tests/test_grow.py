@@ -191,7 +191,8 @@ def test_an_earlier_run_is_checked_before_the_reference_sets(tmp_path):
                     ("new_a", "duplicate", {"previous": "gs://b/run1", "run": "runs/r1",
                                             "kept_video_id": "old_a", "score": 1.0}),
                     ("new_c", "reference", {"set": "kinetics", "reference_id": "r_c",
-                                            "score": 1.0})]), label="Dropped")
+                                            "score": 1.0, "reference_share": 1.0})]),
+                label="Dropped")
     assert_that(out[Tag.FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
                 equal_to([("taken", "failed", "id_taken")]), label="Failed")
     p.run().wait_until_finish()

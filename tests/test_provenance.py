@@ -18,7 +18,7 @@ def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
     parser = argparse.ArgumentParser()  # the job's parser, as --help shows it
     BuildDatasetOptions._add_argparse_args(parser)
     names = [a.dest for a in parser._actions if a.dest != "help"]
-    assert len(names) == 47 and {"input", "num_shards", "reference", "previous",
+    assert len(names) == 49 and {"input", "num_shards", "reference", "previous",
                                  "person_threshold", "detector_max_batch_size",
                                  "max_decode_seconds", "shot_detector"} <= set(names)
     with open(os.path.join(out, "dataset.json")) as f:

@@ -18,7 +18,16 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines import build_reference_index
 from tests.dedup.conftest import video
 from tests.dedup.synth import flip_bits, synthetic
+from tests.media import encode_video, iter_frames
 from transforms.dedup.config import add_dedup_arguments, dedup_config_from_options, parse_reference
+from transforms.dedup.fingerprint import fingerprint_video
+from transforms.dedup.similarity import (
+    DEFAULT_PARAMS,
+    MatchParams,
+    candidate_pairs,
+    compare,
+    join_keys,
+)
 from transforms.dedup.stage import DropNearDuplicates
 from transforms.types import Tag, VideoFingerprint
 
@@ -64,10 +73,11 @@ def test_internal_and_external_dedup_first_reference_set_takes_the_video(tmp_pat
         ("a_trim", "dropped", "dedup", "duplicate",
          json.dumps({"kept_video_id": "a_copy", "score": 1.0}, sort_keys=True)),
         ("c", "dropped", "dedup", "reference",
-         json.dumps({"set": "first", "reference_id": "r1_c", "score": 1.0}, sort_keys=True)),
+         json.dumps({"set": "first", "reference_id": "r1_c", "score": 1.0,
+                     "reference_share": 1.0}, sort_keys=True)),
         ("d", "dropped", "dedup", "reference",
-         json.dumps({"set": "second", "reference_id": "r2_d", "score": 0.6667},
-                    sort_keys=True)),
+         json.dumps({"set": "second", "reference_id": "r2_d", "score": 0.6667,
+                     "reference_share": 1.0}, sort_keys=True)),
     ]), label="Dropped")
     result = p.run()
     result.wait_until_finish()
@@ -138,6 +148,59 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
                               ("Megamind", "reference", None, "ref_bugy")]), label="Dropped")
 
 
+def _excerpt(tmp_path, name: str, start: float, end: float, fps: int) -> VideoFingerprint:
+    """Fingerprint of seconds ``start..end`` of a sample video, re-encoded (H.264)."""
+    frames = [f.image for f in iter_frames(video(name)) if start <= f.time < end]
+    path = encode_video(str(tmp_path / "excerpt.mp4"), frames, fps=fps)
+    return fingerprint_video("excerpt", path)
+
+
+def test_a_reference_clip_inside_a_longer_video_removes_it(tmp_path, real_fps):
+    # 3 s of the 20 s vtest_a, re-encoded: all of it is found in vtest_a, a quarter of
+    # vtest_a in it; a 10 s Kinetics clip inside a 3-minute video is the same case
+    clip = _excerpt(tmp_path, "vtest_a.mp4", 8.0, 11.0, fps=10)
+    assert 0.15 <= compare(real_fps["vtest_a"], clip).share_ab < DEFAULT_PARAMS.overlap
+    index = tmp_path / "kinetics"
+    index.mkdir()
+    (index / "fingerprints-00000-of-00001.jsonl").write_text(clip.to_json() + "\n")
+    # and a synthetic hour-long video (7200 frames) holding a 10 s clip: its 256 bottom-k
+    # keys share no key with the clip; the keys at the reference key rate do
+    rng = np.random.default_rng(11)
+    long = rng.integers(0, 256, (7200, 32), dtype=np.uint8)
+    ref_long = synthetic("ref_hour", flip_bits(long[3000:3020], 4, rng))
+    collection = [real_fps["vtest_a"], real_fps["vtest_b"], synthetic("hour", long)]
+
+    with TestPipeline() as p:
+        # within the collection, the excerpt and its source are not duplicates: both kept
+        out = (p | "Collection" >> beam.Create([real_fps["vtest_a"], clip])
+               | "Internal" >> DropNearDuplicates())
+        assert_that(out[Tag.KEPT] | "KeptIds" >> beam.Map(lambda f: f.video_id),
+                    equal_to(["vtest_a", "excerpt"]), label="BothKept")
+    p = TestPipeline()
+    refs = p | "HourRef" >> beam.Create([ref_long])
+    out = (p | "Videos" >> beam.Create(collection)
+           | DropNearDuplicates(references=[("kinetics", str(index)), ("hour", refs)]))
+    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["vtest_b"]),
+                label="Kept")
+    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (
+        o.video_id, o.reason, o.evidence["set"], o.evidence["reference_id"],
+        o.evidence["reference_share"] >= 0.9, o.evidence["score"] < 0.3)), equal_to([
+            ("vtest_a", "reference", "kinetics", "excerpt", True, True),
+            ("hour", "reference", "hour", "ref_hour", True, True)]), label="Dropped")
+    result = p.run()
+    result.wait_until_finish()
+    counters = _counters(result)
+    assert counters["reference_kinetics_removed"] == 1
+    assert counters["reference_hour_removed"] == 1
+    # the rule as it was (the collection's overlap, bottom-k keys only) kept both
+    before = MatchParams(reference_overlap=DEFAULT_PARAMS.overlap, reference_key_rate=0.0)
+    assert not compare(real_fps["vtest_a"], clip, before.for_reference()).duplicate
+    pairs, _ = candidate_pairs([("hour", *join_keys(synthetic("hour", long), before,
+                                                    rate=before.reference_key_rate))],
+                               min_shared=2, right=[("ref_hour", *join_keys(ref_long))])
+    assert not pairs
+
+
 def test_options_build_the_config_in_reference_order():
     parser = argparse.ArgumentParser()
     add_dedup_arguments(parser)
@@ -155,6 +218,11 @@ def test_options_build_the_config_in_reference_order():
         dedup_config_from_options(parser.parse_args(["--dedup_bands", "5"]))
     with pytest.raises(ValueError, match="--dedup_distance must be 0..256"):
         dedup_config_from_options(parser.parse_args(["--dedup_distance", "300"]))
+    assert cfg.match.reference_overlap == 0.0 and cfg.match.reference_key_rate == 0.25
+    with pytest.raises(ValueError, match="--dedup_reference_overlap must be in"):
+        dedup_config_from_options(parser.parse_args(["--dedup_reference_overlap", "-0.1"]))
+    with pytest.raises(ValueError, match="--dedup_reference_key_rate must be in"):
+        dedup_config_from_options(parser.parse_args(["--dedup_reference_key_rate", "2"]))
 
 
 def test_reference_index_accepts_precomputed_fingerprints(tmp_path):

@@ -15,6 +15,8 @@ from transforms.dedup.similarity import (
     MATCH_DISTANCE,
     MIN_SHARED_KEYS,
     OVERLAP_SHARE,
+    REFERENCE_KEY_RATE,
+    REFERENCE_OVERLAP_SHARE,
     VARIANT_KEY_BUDGET,
     VARIANT_KEY_STRIDE,
     MatchParams,
@@ -65,6 +67,10 @@ class DedupConfig:
              f"--dedup_min_quality must be 0..100, not {m.min_quality}"),
             (0 < m.contain <= 1, f"--dedup_contain must be in (0, 1], not {m.contain}"),
             (0 < m.overlap <= 1, f"--dedup_overlap must be in (0, 1], not {m.overlap}"),
+            (0 <= m.reference_overlap <= 1,
+             f"--dedup_reference_overlap must be in [0, 1], not {m.reference_overlap}"),
+            (0 <= m.reference_key_rate <= 1,
+             f"--dedup_reference_key_rate must be in [0, 1], not {m.reference_key_rate}"),
             (m.variant_key_stride >= 1,
              f"--dedup_variant_key_stride must be >= 1, not {m.variant_key_stride}"),
             (m.key_budget >= 0, f"--dedup_key_budget must be >= 0, not {m.key_budget}"),
@@ -124,6 +130,18 @@ def add_dedup_arguments(parser) -> None:
         help="...and the smaller share (0..1) reaches this (a copy trimmed to half the "
              "original has a share of about 0.5).")
     parser.add_argument(
+        "--dedup_reference_overlap", type=float, default=REFERENCE_OVERLAP_SHARE,
+        help="Against a reference set, the smaller share need only reach this (0..1): with "
+             "0, a reference clip whose share found in a video reaches --dedup_contain "
+             "removes it, however long the video (a 10 s Kinetics clip inside a 3-minute "
+             "YouTube video covers 5%% of it).")
+    parser.add_argument(
+        "--dedup_reference_key_rate", type=float, default=REFERENCE_KEY_RATE,
+        help="Against a reference set, a collection video also keys every frame-hash band "
+             "key in this lowest part (0..1) of the key space: a fixed rate, so that a short "
+             "reference clip inside a long video still shares keys with it (0: the "
+             "--dedup_key_budget sample only; 0.25 costs about 240 keys per video-minute).")
+    parser.add_argument(
         "--dedup_crop_variants", choices=("on", "off"), default="on",
         help="on: a frame also matches the other video's crop-variant hashes (13 "
              "sub-windows per frame), so copies cropped by up to 10%% match; off: variants "
@@ -171,7 +189,9 @@ def dedup_config_from_options(options) -> DedupConfig:
                         variant_key_stride=options.dedup_variant_key_stride,
                         key_budget=options.dedup_key_budget,
                         variant_key_budget=options.dedup_variant_key_budget,
-                        min_shared_keys=options.dedup_min_shared_keys)
+                        min_shared_keys=options.dedup_min_shared_keys,
+                        reference_overlap=options.dedup_reference_overlap,
+                        reference_key_rate=options.dedup_reference_key_rate)
     return DedupConfig(fps=options.dedup_fps, kind=options.dedup_hash, crop_variants=variants,
                        references=tuple(parse_reference(r) for r in options.reference or ()),
                        match=match, bands=options.dedup_bands,

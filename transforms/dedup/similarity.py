@@ -6,7 +6,9 @@ Similarity is vPDQ's (Meta, 2022): the share of A's usable frames (quality >= a 
 have a frame of B within a Hamming distance, and the same from B to A. A pair is a duplicate
 when the larger share (the shorter video found in the longer) reaches ``contain`` and the
 smaller share reaches ``overlap``: a copy trimmed to at least half of the original has a
-large share one way and about one half the other way.
+large share one way and about one half the other way. Against a reference set
+(``MatchParams.for_reference``) the smaller share need only reach ``reference_overlap`` (0): a
+10 s benchmark clip found in a long video removes it.
 
 Candidates come from multi-index hashing: a hash cut into ``b`` bands of equal width shares
 at least one band exactly with any hash within ``b - 1`` bits (pigeonhole), so keying frames
@@ -14,14 +16,16 @@ by ``(band index, band value)`` finds every video pair that has one frame pair t
 without comparing all pairs. Each video keeps only a consistent sample of its keys
 (``sample_keys``: those of smallest pseudo-random mix, the same choice for every video), so the
 join's keys per video stop growing with its length while duplicates, which share many keys,
-still share some kept ones; ``candidate_pairs`` is the join as one in-memory function.
+still share some kept ones; against a reference set the collection video also keeps its keys
+at a fixed rate (``reference_key_rate``), so a short clip inside a long one keeps sharing some.
+``candidate_pairs`` is the join as one in-memory function.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +50,15 @@ VARIANT_KEY_BUDGET = 2048
 # one key by chance (birthday collisions, growing with the square of the collection), while a
 # duplicate shares many.
 MIN_SHARED_KEYS = 2
+# Against a reference set, the smaller share need only reach this: a 10 s benchmark clip cut
+# from a long video is found in it (share of the clip >= ``contain``) while it covers a few
+# percent of the video (docs/dedup.md, Limits).
+REFERENCE_OVERLAP_SHARE = 0.0
+# Against a reference set, the collection video also keeps every frame-hash key whose mix is
+# in the lowest ``REFERENCE_KEY_RATE`` of the key space (a fixed rate, not a fixed number):
+# the keys a clip inside it shares grow with the clip's length, not shrink with the video's.
+# Chosen on ``benchmarks/bench_dedup_realistic.py --contained`` (docs/dedup.md, Limits).
+REFERENCE_KEY_RATE = 0.25
 _CHUNK_CELLS = 1 << 22
 
 
@@ -66,7 +79,11 @@ class MatchParams:
     of the key space for every video (:func:`sample_keys`); ``variant_key_budget``: the
     crop-variant keys under the same cut-off (the same sampling rate), at most this many;
     0 keeps them all (verification always uses the whole fingerprint);
-    ``min_shared_keys``: a candidate pair shares at least this many kept keys.
+    ``min_shared_keys``: a candidate pair shares at least this many kept keys;
+    ``reference_overlap``: the smaller share against a reference set (``overlap`` within the
+    collection); ``reference_key_rate``: against a reference set, the collection video's
+    frame-hash keys are also those whose mix is in this lowest part of the key space (0..1,
+    :func:`rate_cut_off`), so a short clip inside a long video stays a candidate.
     """
 
     distance: int = MATCH_DISTANCE
@@ -78,6 +95,12 @@ class MatchParams:
     key_budget: int = KEY_BUDGET
     variant_key_budget: int = VARIANT_KEY_BUDGET
     min_shared_keys: int = MIN_SHARED_KEYS
+    reference_overlap: float = REFERENCE_OVERLAP_SHARE
+    reference_key_rate: float = REFERENCE_KEY_RATE
+
+    def for_reference(self) -> MatchParams:
+        """The decision against a reference set: ``overlap`` is ``reference_overlap``."""
+        return replace(self, overlap=self.reference_overlap)
 
 
 DEFAULT_PARAMS = MatchParams()
@@ -215,8 +238,16 @@ def key_mixes(hashes: np.ndarray, bands: int) -> np.ndarray:
     return mix
 
 
+def rate_cut_off(rate: float) -> np.uint64 | None:
+    """The largest mix in the lowest ``rate`` (0..1) of the 64-bit key space (None: 0)."""
+    if rate <= 0:
+        return None
+    return np.uint64(min(2 ** 64 - 1, int(rate * 2 ** 64)))
+
+
 def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
-                exclude: np.ndarray | None = None, below: np.uint64 | None = None
+                exclude: np.ndarray | None = None, below: np.uint64 | None = None,
+                also_below: np.uint64 | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct band keys of ``hashes`` (n, bytes) uint8 that the join keeps, as
     ``(mixes, rows, band indices)`` arrays sorted by mix (the row of ``hashes`` and the band
@@ -228,7 +259,9 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
     that grows with the length of their common part, while each keeps ``budget``; shared keys
     among the kept ones are about ``budget`` times the share of a video's keys the other has
     (``docs/dedup.md``, Scale). ``budget`` 0 keeps every key. ``below``: only keys whose mix
-    is at most this (the cut-off of another sample, for the same sampling rate)."""
+    is at most this (the cut-off of another sample, for the same sampling rate).
+    ``also_below``: with a ``budget``, the keys whose mix is at most this are kept too (a
+    fixed sampling rate on top of the fixed number, :func:`rate_cut_off`)."""
     if len(hashes) == 0:
         empty = np.zeros(0, np.int64)
         return np.zeros(0, np.uint64), empty, empty
@@ -240,6 +273,8 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
     if below is not None:
         n = int(np.searchsorted(unique, below, side="right"))
         unique, first = unique[:n].copy(), first[:n]
+    if also_below is not None:
+        budget = max(budget, int(np.searchsorted(unique, also_below, side="right")))
     if budget > 0 and len(unique) > budget:
         # copies: a slice would keep every key of the video alive
         unique, first = unique[:budget].copy(), first[:budget].copy()
@@ -247,10 +282,10 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
 
 
 def _keys_of(hashes: np.ndarray, bands: int, budget: int = 0,
-             exclude: np.ndarray | None = None,
-             below: np.uint64 | None = None) -> set[tuple[int, bytes]]:
+             exclude: np.ndarray | None = None, below: np.uint64 | None = None,
+             also_below: np.uint64 | None = None) -> set[tuple[int, bytes]]:
     width = hashes.shape[1] // bands if len(hashes) else 0
-    _, rows, band_idx = sample_keys(hashes, bands, budget, exclude, below)
+    _, rows, band_idx = sample_keys(hashes, bands, budget, exclude, below, also_below)
     return {(int(b), hashes[r, b * width:(b + 1) * width].tobytes())
             for r, b in zip(rows.tolist(), band_idx.tolist(), strict=True)}
 
@@ -265,13 +300,15 @@ def _usable_variants(fp: VideoFingerprint, min_quality: int, stride: int) -> np.
 
 
 def band_keys(fp: VideoFingerprint, bands: int = BANDS, min_quality: int = MIN_QUALITY,
-              budget: int = 0) -> set[tuple[int, bytes]]:
+              budget: int = 0, rate: float = 0.0) -> set[tuple[int, bytes]]:
     """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frame hashes;
-    ``budget`` > 0: only the consistent sample of that many (:func:`sample_keys`).
+    ``budget`` > 0: only the consistent sample of that many (:func:`sample_keys`) and, with
+    ``rate`` > 0, every key in that lowest part of the key space too.
 
     The hash is cut into ``bands`` equal byte ranges (``hash_bytes`` must divide evenly).
     """
-    return _keys_of(_usable_hashes(fp, min_quality), bands, budget)
+    return _keys_of(_usable_hashes(fp, min_quality), bands, budget,
+                    also_below=rate_cut_off(rate) if budget > 0 else None)
 
 
 def _cut_off(own: np.ndarray, key_budget: int) -> np.uint64 | None:
@@ -296,15 +333,19 @@ def variant_band_keys(fp: VideoFingerprint, bands: int = BANDS,
 
 
 def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
-              bands: int = BANDS) -> tuple[np.ndarray, np.ndarray]:
+              bands: int = BANDS, rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The join's keys of a fingerprint as two uint64 arrays of key mixes: its frame-hash
     keys and its crop-variant keys (empty without ``params.crop_variants``), the samples of
     ``params.key_budget`` and ``params.variant_key_budget``. The same keys as
     :func:`band_keys` / :func:`variant_band_keys`, as numbers (distinct keys of bands of up
-    to 8 bytes have distinct mixes): what the benchmarks use to run the join without Beam."""
+    to 8 bytes have distinct mixes): what the benchmarks use to run the join without Beam.
+    ``rate``: the collection side of a reference join (``params.reference_key_rate``)."""
     hashes = _usable_hashes(fp, params.min_quality)
     own, _, _ = sample_keys(hashes, bands)
-    full = own[:params.key_budget].copy() if 0 < params.key_budget < len(own) else own
+    budget = params.key_budget
+    if budget > 0 and rate > 0:
+        budget = max(budget, int(np.searchsorted(own, rate_cut_off(rate), side="right")))
+    full = own[:budget].copy() if 0 < budget < len(own) else own
     if not (params.crop_variants and fp.variants):
         return full, np.zeros(0, np.uint64)
     variant, _, _ = sample_keys(_usable_variants(fp, params.min_quality,

@@ -76,15 +76,16 @@ _FULL, _VARIANT = "F", "V"
 
 
 def _band_entries(fp: VideoFingerprint, bands: int, params: MatchParams,
-                  right: bool = False) -> Iterator[tuple[bytes, str]]:
+                  right: bool = False, rate: float = 0.0) -> Iterator[tuple[bytes, str]]:
     """``(bucket key, member)`` per band key the join keeps of a fingerprint (the samples of
     ``params.key_budget`` and ``params.variant_key_budget``, see
-    ``similarity.sample_keys``): the key is the hash kind, a NUL, the band index (one byte)
+    ``similarity.sample_keys``, and with ``rate`` > 0 every frame-hash key in that lowest
+    part of the key space too): the key is the hash kind, a NUL, the band index (one byte)
     and the band's bytes."""
     kind = fp.kind.encode() + b"\0"
     full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
     q = params.min_quality
-    for band, value in band_keys(fp, bands, q, params.key_budget):
+    for band, value in band_keys(fp, bands, q, params.key_budget, rate):
         yield kind + bytes((band,)) + value, full + fp.video_id
     if params.crop_variants:
         for band, value in variant_band_keys(fp, bands, q, params.variant_key_stride,
@@ -160,18 +161,19 @@ def _enough(pair_count, min_shared: int):
 
 class _Candidates(beam.PTransform):
     """Distinct candidate pairs ``(left_id, right_id)`` from band buckets: the pairs that
-    meet in at least ``params.min_shared_keys`` buckets."""
+    meet in at least ``params.min_shared_keys`` buckets. ``rate``: the left side also keys
+    its frame-hash keys at that fixed rate (a reference set's join)."""
 
     def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
-                 right: beam.PCollection | None = None):
+                 right: beam.PCollection | None = None, rate: float = 0.0):
         super().__init__()
         self._bands, self._params, self._cap, self._prefix = bands, params, cap, prefix
-        self._right = right
+        self._right, self._rate = right, rate
 
     def expand(self, left):
         right = self._right
         entries = (left | "LeftBandKeys" >> beam.FlatMap(
-            _band_entries, self._bands, self._params))
+            _band_entries, self._bands, self._params, rate=self._rate))
         if right is not None:
             ref_entries = right | "RightBandKeys" >> beam.FlatMap(
                 _band_entries, self._bands, self._params, right=True)
@@ -295,9 +297,12 @@ class _ApplyDuplicateDrops(beam.DoFn):
 
 
 def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id: str,
-                   score: float) -> Outcome:
+                   score: float, found: float) -> Outcome:
     """The drop of a video that matched ``matched_id`` of a reference set (named) or of an
-    earlier run: a reference removal, or a duplicate of a video that run kept."""
+    earlier run: a reference removal, or a duplicate of a video that run kept. ``score``:
+    the share of the video's frames matched; ``found``: the share of the matched video's
+    frames found in it (a reference clip inside a long video: high ``found``, low ``score``).
+    """
     if isinstance(against, PreviousRun):
         return _outcome(fp, Reason.DUPLICATE, f"near-duplicate of {matched_id}, kept by the "
                         f"earlier run {against.run} of {against.output} (share of frames "
@@ -305,8 +310,10 @@ def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id:
                         {"previous": against.output, "run": against.run,
                          "kept_video_id": matched_id, "score": round(score, 4)})
     return _outcome(fp, Reason.REFERENCE, f"matches {matched_id} of reference set {against} "
-                    f"(share of frames matched {score:.2f})",
-                    {"set": against, "reference_id": matched_id, "score": round(score, 4)})
+                    f"(share of its frames found here {found:.2f}, share of this video's "
+                    f"frames matched {score:.2f})",
+                    {"set": against, "reference_id": matched_id, "score": round(score, 4),
+                     "reference_share": round(found, 4)})
 
 
 class _Decide(beam.DoFn):
@@ -336,10 +343,11 @@ class _ApplyMatches(beam.DoFn):
         video_id = fp.video_id
         matches, taken = decisions.get(video_id, ((), ()))
         if matches:
-            index, matched_id, score = min(matches, key=lambda m: (m[0], -m[2], m[1]))
+            index, matched_id, score, found = min(
+                matches, key=lambda m: (m[0], -max(m[2], m[3]), m[1]))
             self._removed[index].inc()
             yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
-                fp, self._sets[index], matched_id, score))
+                fp, self._sets[index], matched_id, score, found))
         elif taken:
             self._taken.inc()
             run = self._sets[min(taken)]
@@ -369,10 +377,13 @@ class DropNearDuplicates(beam.PTransform):
     ``"dropped"`` (``Outcome``: stage ``dedup``, reason ``duplicate`` with evidence
     ``{kept_video_id, score[, matched_video_id]}`` or, for a video an earlier run kept,
     ``{previous, run, kept_video_id, score}``; or reference with evidence
-    ``{set, reference_id, score}``) and ``"failed"`` (``Outcome`` of reason ``id_taken``: a
+    ``{set, reference_id, score, reference_share}``: a reference clip whose share found in
+    the video reaches ``params.contain`` removes it, whatever share of the video it covers
+    (``params.reference_overlap``)) and ``"failed"`` (``Outcome`` of reason ``id_taken``: a
     video that matches no earlier video but whose id an earlier run kept, evidence
     ``{previous, run}``). ``score`` is the share (0..1) of the dropped video's usable frames
-    that have a match in the video it was matched with.
+    that have a match in the video it was matched with, ``reference_share`` the share of the
+    reference video's frames found in the dropped one.
     """
 
     def __init__(self, references: Sequence[tuple[str, str | beam.PCollection]] = (),
@@ -435,15 +446,21 @@ class DropNearDuplicates(beam.PTransform):
             refs = (source if isinstance(source, beam.PCollection)
                     else read_fingerprint_index(pipeline, source,
                                                 label if previous else f"Reference{label}"))
+            # a reference set: a clip of it inside a long video is a match (the clip's share
+            # decides, ``reference_overlap``), and the video keys at a fixed rate too, so
+            # that the clip's shared keys do not shrink with the video's length
+            params = self._params if previous else self._params.for_reference()
             pairs = survivors | f"Candidates{label}" >> _Candidates(
-                self._bands, self._params, self._cap, counter, right=refs)
+                self._bands, self._params, self._cap, counter, right=refs,
+                rate=0.0 if previous else self._params.reference_key_rate)
             settled_refs = refs | f"Settle{label}" >> beam.Reshuffle()
             matches.append(
                 pairs
-                | f"Verify{label}" >> _Verify(self._params, f"{counter}verified_pairs",
+                | f"Verify{label}" >> _Verify(params, f"{counter}verified_pairs",
                                               settled_survivors, settled_refs)
                 | f"ToMatch{label}" >> beam.Map(
-                    lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab))))
+                    lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab,
+                                                        v[2].share_ba))))
             if previous:
                 taken.append(refs | f"TakenIds{label}" >> beam.Map(
                     lambda f, i=index: (f.video_id, i)))
