@@ -179,13 +179,25 @@ def work_folder(output: str, cfg: JobConfig) -> str:
     return FileSystems.join(layout.work_root(output), digest)
 
 
-def _shot_totals(counts) -> dict:
-    """report.json's ``shots``: shots of the videos that reached the person filter, and how
-    many it kept (``counts``: ``(shots, kept)`` per video)."""
+def shot_buckets(videos: int) -> int:
+    """How many sorted parts ``shots.jsonl`` is written from: one per 2 000 input videos
+    (about 20 MB of lines each at 50 shots a video), at least 1, at most 1 024."""
+    return max(1, min(1024, videos // 2000))
+
+
+def _add_counts(counts) -> tuple[int, int]:
+    """Sum ``(shots, kept)`` pairs (a combiner: partial sums come back in as pairs)."""
     total = kept = 0
     for shots, kept_shots in counts:
         total += shots
         kept += kept_shots
+    return total, kept
+
+
+def _shot_totals(counts: tuple[int, int]) -> dict:
+    """report.json's ``shots``: shots of the videos that reached the person filter, and how
+    many it kept (``counts``: their ``(shots, kept)`` summed over the videos)."""
+    total, kept = counts
     return {"shots": {"total": total, "kept": kept,
                       "share_kept": round(kept / total, 4) if total else 0.0,
                       "hacs_share_kept": 0.497}}
@@ -259,10 +271,13 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         rows.update(scores=scored[Tag.SCORES], kept=selected.kept)
     shot_rows = rows | "ShotRows" >> ShotRows()
     _ = shot_rows[Tag.SHOT_ROWS] | "WriteShotsJsonl" >> WriteSortedLines(
-        FileSystems.join(run_dir, layout.SHOTS))
+        FileSystems.join(run_dir, layout.SHOTS),
+        parts=FileSystems.join(work_folder(opts.output, cfg),
+                               "shots-" + run_dir.rstrip("/").split("/")[-1]),
+        buckets=shot_buckets(len(refs)))
     if cfg.persons is not None:
         extras.append(shot_rows[Tag.SHOT_TOTALS]
-                      | "CollectShotCounts" >> beam.combiners.ToList()
+                      | "AddShotCounts" >> beam.CombineGlobally(_add_counts)
                       | "ShotTotals" >> beam.Map(_shot_totals))
     sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])
