@@ -141,29 +141,38 @@ def classification_accuracy(labels: Sequence[ClipTarget], predictions: Sequence[
             confusions.items(), key=lambda kv: (-kv[1], kv[0]))[:num_confusions]))
 
 
-def plot_per_class(result: ClassificationResult, path: str,
-                   title: str = "Per-class clip accuracy") -> None:
-    """Write a bar chart of per-class top-1 accuracy (classes by accuracy, descending) with
-    the mean per-class accuracy as a line, as a PNG."""
+def plot_class_bars(path: str, names: Sequence[str], percents: Sequence[float],
+                    mean_percent: float, mean_label: str, ylabel: str, title: str) -> None:
+    """Write a PNG bar chart of one percentage per class (in the given order) with their mean
+    as a dashed line labelled ``mean_label``: the per-class chart of clip accuracy and of
+    video-classification AP."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    stats = sorted(result.per_class, key=lambda s: (-s.top1, s.label))
-    width = max(6.0, 0.09 * len(stats) + 1.5)
+    width = max(6.0, 0.09 * len(names) + 1.5)
     fig, ax = plt.subplots(figsize=(width, 4.5), dpi=100)
-    ax.bar(range(len(stats)), [100 * s.top1 for s in stats], color="#4c72b0", width=0.8)
-    ax.axhline(100 * result.mean_class_accuracy, color="#c44e52", ls="--",
-               label=f"mean per-class accuracy {100 * result.mean_class_accuracy:.1f}%")
-    ax.set_xticks(range(len(stats)))
-    ax.set_xticklabels([s.label for s in stats], rotation=90,
-                       fontsize=5 if len(stats) > 60 else 8)
-    ax.set_xlim(-0.6, len(stats) - 0.4)
+    ax.bar(range(len(names)), list(percents), color="#4c72b0", width=0.8)
+    ax.axhline(mean_percent, color="#c44e52", ls="--",
+               label=f"{mean_label} {mean_percent:.1f}%")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(list(names), rotation=90, fontsize=5 if len(names) > 60 else 8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_ylim(0, 100)
-    ax.set_ylabel("top-1 accuracy (%)")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_per_class(result: ClassificationResult, path: str,
+                   title: str = "Per-class clip accuracy") -> None:
+    """Write a bar chart of per-class top-1 accuracy (classes by accuracy, descending) with
+    the mean per-class accuracy as a line, as a PNG."""
+    stats = sorted(result.per_class, key=lambda s: (-s.top1, s.label))
+    plot_class_bars(path, [s.label for s in stats], [100 * s.top1 for s in stats],
+                    100 * result.mean_class_accuracy, "mean per-class accuracy",
+                    "top-1 accuracy (%)", title)

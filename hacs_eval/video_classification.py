@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hacs_eval.classification import plot_class_bars
 from hacs_eval.detection import interpolated_ap
 from hacs_eval.formats import VideoLabels, VideoScores, group_score_order
 
@@ -130,26 +131,8 @@ def plot_per_class_ap(result: VideoClassificationResult, path: str,
                       title: str = "Video classification: AP per class") -> None:
     """Write a bar chart of per-class AP (classes by AP, descending) with the mAP as a line,
     as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     order = sorted(range(len(result.label_names)),
                    key=lambda c: (-result.ap[c], result.label_names[c]))
-    width = max(6.0, 0.09 * len(order) + 1.5)
-    fig, ax = plt.subplots(figsize=(width, 4.5), dpi=100)
-    ax.bar(range(len(order)), [100 * result.ap[c] for c in order], color="#4c72b0", width=0.8)
-    ax.axhline(100 * result.mean_ap, color="#c44e52", ls="--",
-               label=f"mAP {100 * result.mean_ap:.1f}%")
-    ax.set_xticks(range(len(order)))
-    ax.set_xticklabels([result.label_names[c] for c in order], rotation=90,
-                       fontsize=5 if len(order) > 60 else 8)
-    ax.set_xlim(-0.6, len(order) - 0.4)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("AP (%)")
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    plot_class_bars(path, [result.label_names[c] for c in order],
+                    [100 * result.ap[c] for c in order], 100 * result.mean_ap, "mAP",
+                    "AP (%)", title)
