@@ -253,6 +253,36 @@ def load_ground_truth(path: str, subset: str | None = "validation",
     return parse_ground_truth(_load_json(path), subset, blocked, issues, source=path)
 
 
+class _ResultVideos:
+    """The video index of each results entry, by the reference's rules: subset videos first
+    (in the ground truth's order), blocked videos skipped (``blocked_video_skipped``), videos
+    outside the subset counted (``video_outside_subset``) and appended, as the reference keeps
+    them, or skipped with ``drop_outside``. ``videos`` lists the ids by index."""
+
+    def __init__(self, subset_videos: Iterable[str], blocked: Iterable[str],
+                 drop_outside: bool, issues: Issues):
+        self.videos = list(subset_videos)
+        self._index = {v: i for i, v in enumerate(self.videos)}
+        self._blocked = frozenset(blocked)
+        self._drop_outside = drop_outside
+        self._issues = issues
+
+    def index(self, video_id: str, what: str) -> int | None:
+        """The index of ``video_id``, or None when its entries are left out; ``what`` (e.g.
+        ``"3 segments"``) goes into the outside-subset note."""
+        if video_id in self._blocked:
+            self._issues.note("blocked_video_skipped")
+            return None
+        vidx = self._index.get(video_id)
+        if vidx is None:
+            self._issues.add("video_outside_subset", f"{video_id} ({what})")
+            if self._drop_outside:
+                return None
+            vidx = self._index[video_id] = len(self.videos)
+            self.videos.append(video_id)
+        return vidx
+
+
 def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
                   drop_outside: bool = False, blocked: Iterable[str] = (),
                   issues: Issues | None = None, source: str = "results") -> Segments:
@@ -269,25 +299,16 @@ def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
     issues = issues if issues is not None else Issues()
     if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
         raise FormatError(f"{source}: expected an object with a 'results' object")
-    blocked = frozenset(blocked)
-    video_index = {v: i for i, v in enumerate(gt.subset_videos)}
-    videos = list(gt.subset_videos)
+    videos = _ResultVideos(gt.subset_videos, blocked, drop_outside, issues)
     label_index = {name: i for i, name in enumerate(gt.label_names)}
     vid_col, seg_col, label_col, score_col = [], [], [], []
     for video_id, entries in data["results"].items():
         where = f"{source}: results[{video_id!r}]"
         if not isinstance(entries, list):
             raise FormatError(f"{where}: expected a list of segments")
-        if video_id in blocked:
-            issues.note("blocked_video_skipped")
-            continue
-        vidx = video_index.get(video_id)
+        vidx = videos.index(video_id, f"{len(entries)} segments")
         if vidx is None:
-            issues.add("video_outside_subset", f"{video_id} ({len(entries)} segments)")
-            if drop_outside:
-                continue
-            vidx = video_index[video_id] = len(videos)
-            videos.append(video_id)
+            continue
         for k, entry in enumerate(entries):
             if not isinstance(entry, Mapping) or "segment" not in entry or "score" not in entry:
                 raise FormatError(f"{where}[{k}]: needs 'segment' and 'score'")
@@ -316,7 +337,7 @@ def parse_results(data: object, gt: GroundTruth, *, with_labels: bool,
             label_col.append(label)
             score_col.append(score)
     return Segments(
-        videos=tuple(videos),
+        videos=tuple(videos.videos),
         video=np.array(vid_col, dtype=np.int64),
         segments=np.array(seg_col, dtype=np.float64).reshape(-1, 2),
         label=np.array(label_col, dtype=np.int64),
@@ -432,25 +453,16 @@ def parse_video_predictions(data: object, gt: VideoLabels, *, drop_outside: bool
     issues = issues if issues is not None else Issues()
     if not isinstance(data, Mapping) or not isinstance(data.get("results"), Mapping):
         raise FormatError(f"{source}: expected an object with a 'results' object")
-    blocked = frozenset(blocked)
-    video_index = {v: i for i, v in enumerate(gt.videos)}
-    videos = list(gt.videos)
+    videos = _ResultVideos(gt.videos, blocked, drop_outside, issues)
     label_index = {name: i for i, name in enumerate(gt.label_names)}
     vid_col: list[int] = []
     label_col: list[int] = []
     score_col: list[float] = []
     for video_id, value in data["results"].items():
         pairs = _label_scores(value, f"{source}: results[{video_id!r}]")
-        if video_id in blocked:
-            issues.note("blocked_video_skipped")
-            continue
-        vidx = video_index.get(video_id)
+        vidx = videos.index(video_id, f"{len(pairs)} labels")
         if vidx is None:
-            issues.add("video_outside_subset", f"{video_id} ({len(pairs)} labels)")
-            if drop_outside:
-                continue
-            vidx = video_index[video_id] = len(videos)
-            videos.append(video_id)
+            continue
         for name, score in pairs:
             if not math.isfinite(score):
                 issues.add("non_finite_score", f"{video_id} {name}={score}")
@@ -461,7 +473,7 @@ def parse_video_predictions(data: object, gt: VideoLabels, *, drop_outside: bool
             vid_col.append(vidx)
             label_col.append(label)
             score_col.append(score)
-    return VideoScores(videos=tuple(videos), video=np.array(vid_col, dtype=np.int64),
+    return VideoScores(videos=tuple(videos.videos), video=np.array(vid_col, dtype=np.int64),
                        label=np.array(label_col, dtype=np.int64),
                        score=np.array(score_col, dtype=np.float64), label_names=gt.label_names)
 
