@@ -216,6 +216,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
     results go to the output's work folder.
     """
     run_dir = run_dir or opts.output
+    work = work_folder(opts.output, cfg)
     labels = sorted({r.label for r in refs if r.label})
     label_ids = {name: i for i, name in enumerate(labels)}
     # The validated list is written next to the outputs and read back as a file: a job graph
@@ -235,7 +236,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         shot_detector=cfg.shot_detector,
         frame_positions=cfg.persons.frame_positions if cfg.persons else (),
         clips=cfg.clips,
-        work_folder=work_folder(opts.output, cfg),
+        work_folder=work,
         limits=cfg.limits), total=len(refs))
     outcomes.append(analysis[Tag.FAILED])
     analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
@@ -272,8 +273,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
     shot_rows = rows | "ShotRows" >> ShotRows()
     _ = shot_rows[Tag.SHOT_ROWS] | "WriteShotsJsonl" >> WriteSortedLines(
         FileSystems.join(run_dir, layout.SHOTS),
-        parts=FileSystems.join(work_folder(opts.output, cfg),
-                               "shots-" + run_dir.rstrip("/").split("/")[-1]),
+        parts=FileSystems.join(work, "shots-" + run_dir.rstrip("/").split("/")[-1]),
         buckets=shot_buckets(len(refs)))
     if cfg.persons is not None:
         extras.append(shot_rows[Tag.SHOT_TOTALS]
