@@ -18,7 +18,7 @@ from benchmarks.common import add_videos_option, bare_decode, best_of, video_fil
 from transforms.analyze.decode import PREFETCH, decode_pass
 from transforms.dedup.fingerprint import Fingerprinter
 from transforms.persons.sampling import ShotFrameSampler
-from transforms.shots.histogram import ShotDetector
+from transforms.shots.histogram import HistogramShotDetector
 
 
 def fingerprint_only(path: str) -> None:
@@ -27,7 +27,7 @@ def fingerprint_only(path: str) -> None:
 
 
 def shots_only(path: str) -> None:
-    detector = ShotDetector()
+    detector = HistogramShotDetector()
     sampler = ShotFrameSampler(detector, "v")
     stats = decode_pass(path, [detector, sampler], PREFETCH)
     sampler.result(stats)
@@ -36,7 +36,7 @@ def shots_only(path: str) -> None:
 
 def shared(path: str) -> None:
     fp = Fingerprinter("v")
-    detector = ShotDetector()
+    detector = HistogramShotDetector()
     sampler = ShotFrameSampler(detector, "v")
     stats = decode_pass(path, [fp, detector, sampler], PREFETCH)
     sampler.result(stats)

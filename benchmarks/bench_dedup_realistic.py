@@ -559,7 +559,7 @@ def real(videos: str) -> None:
     from transforms.analyze.decode import PREFETCH, decode_pass
     from transforms.dedup.fingerprint import Fingerprinter
     from transforms.persons.sampling import ShotFrameSampler
-    from transforms.shots.histogram import ShotDetector
+    from transforms.shots.histogram import HistogramShotDetector
 
     paths = video_files(videos)
     extra = os.path.join(os.path.dirname(np.__file__), "..", "tests", "test.mp4")
@@ -571,7 +571,7 @@ def real(videos: str) -> None:
           f"{'analysis ms/s':>13s} {'keys ms/s':>9s}")
     for path in paths:
         fp = Fingerprinter(os.path.basename(path))
-        det = ShotDetector()
+        det = HistogramShotDetector()
         sampler = ShotFrameSampler(det, "v")
         with timed() as ta:
             stats = decode_pass(path, [fp, det, sampler], PREFETCH)

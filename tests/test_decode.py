@@ -110,10 +110,10 @@ def test_prefetch_consumer_may_stop_early():
 def test_prefetching_pass_feeds_consumers_the_same_frames():
     from transforms.dedup.fingerprint import Fingerprinter
     from transforms.persons.sampling import ShotFrameSampler
-    from transforms.shots.histogram import ShotDetector
+    from transforms.shots.histogram import HistogramShotDetector
 
     def analyse(prefetch):
-        fp, det = Fingerprinter("m"), ShotDetector()
+        fp, det = Fingerprinter("m"), HistogramShotDetector()
         sampler = ShotFrameSampler(det, "m")
         stats = decode_pass(video("Megamind.avi"), [fp, det, sampler], prefetch=prefetch)
         frames = sampler.result(stats)

@@ -9,14 +9,14 @@ from transforms.persons.sampling import (
     share_kept,
     shot_scores,
 )
-from transforms.shots.histogram import ShotDetector
+from transforms.shots.histogram import HistogramShotDetector
 from transforms.types import Shot, TimeRange
 
 from .conftest import FPS
 
 
 def sample(path: str, **kwargs):
-    detector = ShotDetector()
+    detector = HistogramShotDetector()
     sampler = ShotFrameSampler(detector, "v1", **kwargs)
     stats = decode_pass(path, [detector, sampler])
     return detector.result(stats), sampler.result(stats), sampler
@@ -55,9 +55,9 @@ def test_positions_option_and_bounded_reservoir(cut_video):
 
 def test_sampler_rejects_bad_options():
     with pytest.raises(ValueError):
-        ShotFrameSampler(ShotDetector(), "v", positions=(1.5,))
+        ShotFrameSampler(HistogramShotDetector(), "v", positions=(1.5,))
     with pytest.raises(ValueError):
-        ShotFrameSampler(ShotDetector(), "v", reservoir=3)
+        ShotFrameSampler(HistogramShotDetector(), "v", reservoir=3)
 
 
 SHOTS = [Shot(0, 0, 50, 0.0, 2.0), Shot(1, 50, 125, 2.0, 5.0), Shot(2, 125, 200, 5.0, 8.0)]

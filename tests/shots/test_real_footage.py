@@ -8,7 +8,7 @@ import pytest
 from tests.lighting import relight
 from tests.media import encode_video, iter_frames
 from transforms.analyze.decode import decode_pass
-from transforms.shots.histogram import ShotDetector, ShotParams
+from transforms.shots.histogram import HistogramShotDetector, ShotParams
 
 VIDEOS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "videos")
 SHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "shots")
@@ -18,7 +18,7 @@ COLOUR_ONLY = ShotParams(structure_threshold=0.0, min_shot_seconds=0.5, gradual_
 
 
 def boundaries(path: str, params: ShotParams | None = None) -> tuple[list[int], list[str]]:
-    detector = ShotDetector(params)
+    detector = HistogramShotDetector(params)
     shots = detector.result(decode_pass(path, [detector]))
     return [s.start_frame for s in shots[1:]], detector.final_transitions
 

@@ -175,10 +175,10 @@ def ssd():
 def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
     from transforms.analyze.decode import decode_pass
     from transforms.persons.sampling import ShotFrameSampler
-    from transforms.shots.histogram import ShotDetector
+    from transforms.shots.histogram import HistogramShotDetector
 
     detector, model = ssd
-    shots = ShotDetector()
+    shots = HistogramShotDetector()
     sampler = ShotFrameSampler(shots, video)
     frames = sampler.result(decode_pass(os.path.join(VIDEOS, video), [shots, sampler]))
     scores = [r.inference for r in detector.handler.run_inference(

@@ -5,7 +5,7 @@ import pytest
 from transforms.analyze.decode import decode_pass
 from transforms.shots.histogram import (
     DISTANCES,
-    ShotDetector,
+    HistogramShotDetector,
     ShotParams,
     hsv_histogram,
     shrink,
@@ -16,7 +16,7 @@ from .conftest import FPS, scene_frame, write_video
 
 
 def detect(path: str, params: ShotParams | None = None):
-    detector = ShotDetector(params)
+    detector = HistogramShotDetector(params)
     stats = decode_pass(path, [detector])
     return detector.result(stats), stats
 
@@ -111,7 +111,7 @@ def test_colour_flicker_cut_by_colour_alone_but_not_with_patterns_or_adaptive(tm
 
 def test_result_is_idempotent_and_memory_is_a_span_of_small_features(cut_video):
     path, _ = cut_video
-    detector = ShotDetector()
+    detector = HistogramShotDetector()
     stats = decode_pass(path, [detector])
     assert detector.result(stats) is detector.result(stats)
     assert len(detector.distances) == len(detector.structure_distances) == 200

@@ -40,7 +40,7 @@ from transforms.output.thumbnails import Thumbnailer
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.progress import Progress
 from transforms.shots.config import ShotDetectorConfig
-from transforms.shots.histogram import ShotDetector, ShotParams
+from transforms.shots.histogram import HistogramShotDetector, ShotParams
 from transforms.shots.transnet import TransNetDetector, load_model
 from transforms.types import (
     Outcome,
@@ -107,11 +107,11 @@ class _AnalyzeFn(beam.DoFn):
         if params is not None:
             self._transnet = self._shared.acquire(lambda: load_model(params.device))
 
-    def _shot_detector(self) -> ShotDetector | TransNetDetector:
+    def _shot_detector(self) -> HistogramShotDetector | TransNetDetector:
         """A new shot detector for one video's pass."""
         if self._transnet is not None:
             return TransNetDetector(self._transnet, self._config.shot_detector.transnet)
-        return ShotDetector(self._config.shot_params)
+        return HistogramShotDetector(self._config.shot_params)
 
     def process(self, ref: VideoRef):
         name = result_name(ref, source_identity(ref.uri))

@@ -5,7 +5,7 @@ A frame consumer; no Beam here. Defaults follow HACS Clips: 2-second clips (Zhao
 
 Clips of a shot start at the shot's start and every ``stride`` seconds after it, and must end
 inside the shot: a clip that a cut interrupts is discarded. Shots are found in the same pass
-(``transforms.shots.histogram.ShotDetector``), whose cut decisions come a few frames late, so
+(a ``transforms.shots.detector.ShotDetector``), whose cut decisions come a few frames late, so
 the cutter holds the frames not yet settled (references, a few dozen at most) and cuts clips
 from settled frames only. Every shot gets its clips before anyone knows whether it has people
 in it: the person filter later keeps the clips of kept shots and discards the rest.
@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
 
 from transforms.output.records import encode_jpeg
+from transforms.shots.detector import ShotBoundaries
 
 CLIP_SECONDS = 2.0
 CLIP_STRIDE = 2.0
@@ -47,17 +47,6 @@ class SampledClip:
     timestamps: tuple[float, ...]
     height: int
     width: int
-
-
-class Boundaries(Protocol):
-    """Where the shots of the pass are cut (a ShotDetector is one): ``final_cuts`` are decode
-    indices of final cuts, in order; every frame before ``settled_before`` is in its shot for
-    good."""
-
-    final_cuts: list[int]
-
-    @property
-    def settled_before(self) -> int: ...
 
 
 class _OpenClip:
@@ -94,7 +83,7 @@ class ClipCutter:
     known a few frames later).
     """
 
-    def __init__(self, boundaries: Boundaries, frame_period: float,
+    def __init__(self, boundaries: ShotBoundaries, frame_period: float,
                  clip_seconds: float = CLIP_SECONDS, stride: float = CLIP_STRIDE,
                  frames_per_clip: int = FRAMES_PER_CLIP, short_side: int = SHORT_SIDE,
                  jpeg_quality: int = JPEG_QUALITY):

@@ -1,7 +1,7 @@
 """Frames to score per shot, and the keep/drop decision from person scores.
 
 :class:`ShotFrameSampler` rides in the same decode pass as a
-:class:`transforms.shots.histogram.ShotDetector` (and fingerprints, clips...). Shots are only
+:class:`transforms.shots.detector.ShotDetector` (and fingerprints, clips...). Shots are only
 final a few frames after their cut, so the sampler keeps a small reservoir of downscaled frames
 for the
 shot in progress (every ``step``-th frame; when full it drops every other one and doubles
@@ -23,8 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats
 from transforms.output.records import encode_jpeg
-from transforms.shots.histogram import ShotDetector
-from transforms.shots.transnet import TransNetDetector
+from transforms.shots.detector import ShotDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
 
 POSITIONS = (1 / 3, 2 / 3)
@@ -44,7 +43,7 @@ class ShotFrameSampler:
     are held for the shot in progress.
     """
 
-    def __init__(self, detector: ShotDetector | TransNetDetector, video_id: str,
+    def __init__(self, detector: ShotDetector, video_id: str,
                  positions: Sequence[float] = POSITIONS, short_side: int = SHORT_SIDE,
                  reservoir: int = RESERVOIR, jpeg_quality: int = JPEG_QUALITY):
         if reservoir < 2 * len(positions) or not positions:

@@ -1,7 +1,7 @@
 """Beam stage: score shot frames for people in batches across videos, keep shots with people.
 
 Shots and the frames to score come from the analysis pass (``transforms.analyze``), where a
-ShotDetector and a ShotFrameSampler ride the one decode of each video. ``ScorePersons`` turns
+shot detector and a ShotFrameSampler ride the one decode of each video. ``ScorePersons`` turns
 ShotFrames (from every video) into per-shot max person scores keyed by ``(video_id,
 shot_index)``, through RunInference (frames of many videos share a batch; the model loads once
 per worker process and is shared by its threads). A batch the detector raises on (a CUDA

@@ -1,7 +1,10 @@
 """Stage 3a, shot segmentation: colour-histogram distance and grey-pattern change between
 consecutive frames must agree on a cut; gradual transitions by the linearity of their middle.
 
-- ``histogram.py``: ``ShotDetector``, a consumer of the decode pass, and ``ShotParams``. No Beam.
+- ``detector.py``: ``ShotDetector``, the interface every shot detector implements and the
+  consumers that follow shot boundaries read.
+- ``histogram.py``: ``HistogramShotDetector``, the default detector, and ``ShotParams``. No Beam.
+- ``transnet.py``: ``TransNetDetector`` (``--shot_detector transnetv2``). No Beam.
 - ``structure.py``: the grey-pattern cells and the linearity test it uses. No Beam.
 - ``config.py``: the command-line options that fill ``ShotParams``.
 

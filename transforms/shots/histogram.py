@@ -13,9 +13,10 @@ histogram. A gradual transition (dissolve, fade) is found where frames ``gradual
 apart differ in both ways and the frame halfway is their average (``gradual_linearity``).
 Of two boundaries closer than ``min_shot_seconds`` the stronger wins.
 
-Decisions are made online with a bounded lag, so a :class:`ShotDetector` can tell other consumers
-of the same decode pass (:class:`transforms.persons.sampling.ShotFrameSampler`) which cuts are
-final; :attr:`ShotDetector.final_transitions` says for each whether it was a hard cut or a
+Decisions are made online with a bounded lag, so a :class:`HistogramShotDetector` (a
+``transforms.shots.detector.ShotDetector``) can tell other consumers of the same decode pass
+(:class:`transforms.persons.sampling.ShotFrameSampler`) which cuts are final;
+:attr:`HistogramShotDetector.final_transitions` says for each whether it was a hard cut or a
 gradual transition.
 Plain numpy and OpenCV; no Beam here.
 
@@ -178,7 +179,7 @@ def tile_shots(cuts: Sequence[tuple[int, float, Transition]], stats: DecodeStats
             in enumerate(zip(starts, ends, strict=True))]
 
 
-class ShotDetector:
+class HistogramShotDetector:
     """Frame consumer that cuts a video into shots during a decode pass.
 
     Memory is 32 bytes per frame looked at, plus the histograms, cell patterns and small grey

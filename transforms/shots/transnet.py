@@ -151,7 +151,7 @@ class TransNetDetector:
 
     ``model`` maps uint8 windows ``(n, 100, 27, 48, 3)`` (RGB) to the two heads'
     probabilities (:func:`load_model` gives the wheel's network). Like
-    :class:`transforms.shots.histogram.ShotDetector`, :attr:`final_cuts` lists final cuts
+    :class:`transforms.shots.histogram.HistogramShotDetector`, :attr:`final_cuts` lists final cuts
     (decode indices where a new shot starts) and :attr:`settled_before` how far shots are
     final, for the consumers that follow shot boundaries; it wants every frame.
     """
