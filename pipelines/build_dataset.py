@@ -36,9 +36,11 @@ from transforms.analyze.config import (
     add_limit_arguments,
     limits_config_from_options,
 )
-from transforms.analyze.results import settings_digest
-from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
+from transforms.analyze.part import AnalysisPart
+from transforms.analyze.results import work_folder
+from transforms.analyze.stage import AnalyzeVideos
 from transforms.clips.config import ClipConfig, add_clip_arguments, clip_config_from_options
+from transforms.clips.part import CandidateClipsPart
 from transforms.clips.stage import KeepClips
 from transforms.dedup.config import (
     DedupConfig,
@@ -46,10 +48,12 @@ from transforms.dedup.config import (
     add_dedup_arguments,
     dedup_config_from_options,
 )
+from transforms.dedup.part import FingerprintPart
 from transforms.dedup.stage import DropNearDuplicates, WriteFingerprintIndex, index_pattern
 from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json, write_inputs
 from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
+from transforms.output.part import ThumbnailConfig, ThumbnailPart
 from transforms.output.report import stage_costs, summary_text
 from transforms.output.report_html import collect_gallery, write_report_html
 from transforms.output.stage import WriteClipShards, WriteRunReport, WriteSortedLines
@@ -58,6 +62,7 @@ from transforms.persons.config import (
     add_person_arguments,
     person_config_from_options,
 )
+from transforms.persons.part import ShotFramesPart
 from transforms.persons.stage import ScorePersons, SelectPersonShots
 from transforms.routing import (
     FillVideoStats,
@@ -73,9 +78,8 @@ from transforms.shots.config import (
     add_shot_arguments,
     add_shot_detector_arguments,
     shot_detector_config_from_options,
-    shot_params_from_options,
 )
-from transforms.shots.histogram import ShotParams
+from transforms.shots.part import ShotsPart
 from transforms.types import Stage, Tag
 
 STAGES = tuple(Stage)
@@ -132,18 +136,16 @@ class BuildDatasetOptions(PipelineOptions):
 class JobConfig:
     """Every stage's config, filled from the command line once; ``dedup`` is None with
     ``--skip_dedup``, ``persons``/``detector`` are None with ``--skip_person_filter`` (shots
-    are always segmented: clips never span a cut; ``shot_detector`` says with which
-    detector, ``shots`` holds the histogram detector's settings). The report records
-    :meth:`settings`."""
+    are always segmented: clips never span a cut; ``shots`` says with which detector and its
+    settings). The report records :meth:`settings`."""
 
     limits: LimitsConfig
     clips: ClipConfig
     output: OutputConfig
     dedup: DedupConfig | None
-    shots: ShotParams
+    shots: ShotDetectorConfig
     persons: PersonConfig | None
     detector: DetectorConfig | None
-    shot_detector: ShotDetectorConfig = ShotDetectorConfig()
 
     @classmethod
     def from_options(cls, opts: BuildDatasetOptions) -> JobConfig:
@@ -154,10 +156,9 @@ class JobConfig:
                        clips=clip_config_from_options(opts),
                        output=output_config_from_options(opts),
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
-                       shots=shot_params_from_options(opts),
+                       shots=shot_detector_config_from_options(opts),
                        persons=person_config_from_options(opts) if filtered else None,
-                       detector=detector_config_from_options(opts) if filtered else None,
-                       shot_detector=shot_detector_config_from_options(opts))
+                       detector=detector_config_from_options(opts) if filtered else None)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
 
@@ -167,16 +168,27 @@ class JobConfig:
                          else None) for f in fields(self)}
 
 
-def work_folder(output: str, cfg: JobConfig) -> str:
-    """Where the per-video results of the analysis pass go: a folder of the output named by
-    the settings that change them, so a rerun with other settings never re-uses them."""
-    fingerprints = cfg.dedup and [cfg.dedup.fps, cfg.dedup.kind, cfg.dedup.crop_variants]
-    digest = settings_digest({"fingerprints": fingerprints,
-                              "shots": asdict(cfg.shots), "clips": asdict(cfg.clips),
-                              "shot_detector": asdict(cfg.shot_detector),
-                              "frame_positions": cfg.persons.frame_positions
-                              if cfg.persons else None})
-    return FileSystems.join(layout.work_root(output), digest)
+def analysis_parts(cfg: JobConfig) -> list[AnalysisPart]:
+    """The parts that ride the one decode pass, in order: fingerprints (unless
+    ``--skip_dedup``), shots, the frames to score for people (unless
+    ``--skip_person_filter``), candidate clips and the report's thumbnails (at the
+    fingerprint rate, so a duplicate's matched frame times have a picture)."""
+    parts: list[AnalysisPart] = []
+    if cfg.dedup is not None:
+        parts.append(FingerprintPart(cfg.dedup.fingerprint))
+    parts.append(ShotsPart(cfg.shots))
+    if cfg.persons is not None:
+        parts.append(ShotFramesPart(cfg.persons.frames))
+    parts.append(CandidateClipsPart(cfg.clips))
+    thumbnails = ThumbnailConfig(cfg.dedup.fingerprint.fps) if cfg.dedup else ThumbnailConfig()
+    parts.append(ThumbnailPart(thumbnails))
+    return parts
+
+
+def job_work_folder(output: str, cfg: JobConfig) -> str:
+    """Where the per-video results of the job's analysis pass go (see
+    ``results.work_folder``)."""
+    return work_folder(layout.work_root(output), analysis_parts(cfg))
 
 
 def shot_buckets(videos: int) -> int:
@@ -216,7 +228,8 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
     results go to the output's work folder.
     """
     run_dir = run_dir or opts.output
-    work = work_folder(opts.output, cfg)
+    parts = analysis_parts(cfg)
+    work = work_folder(layout.work_root(opts.output), parts)
     labels = sorted({r.label for r in refs if r.label})
     label_ids = {name: i for i, name in enumerate(labels)}
     # The validated list is written next to the outputs and read back as a file: a job graph
@@ -228,16 +241,8 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
               | "ParseInputs" >> beam.Map(ref_from_json))
     outcomes, extras = [], []
     dedup = cfg.dedup or DedupConfig()
-    analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(AnalysisConfig(
-        fingerprint_fps=None if cfg.dedup is None else dedup.fps,
-        fingerprint_kind=dedup.kind,
-        crop_variants=dedup.crop_variants,
-        shot_params=cfg.shots,
-        shot_detector=cfg.shot_detector,
-        frame_positions=cfg.persons.frame_positions if cfg.persons else (),
-        clips=cfg.clips,
-        work_folder=work,
-        limits=cfg.limits), total=len(refs))
+    analysis = videos | "AnalyzeVideos" >> AnalyzeVideos(parts, work, cfg.limits,
+                                                         total=len(refs))
     outcomes.append(analysis[Tag.FAILED])
     analyses = by_id("KeyAnalyses", analysis.analyses, key=lambda a: a.ref.video_id)
     if cfg.dedup is None:
@@ -326,7 +331,9 @@ def _previous_run(output: str, this_output: str, kind: str) -> PreviousRun:
                          "rebuild it with near-duplicate removal on")
     if not FileSystems.match([index])[0].metadata_list:
         raise UsageError(f"--previous {output}: its fingerprint index {index} is missing")
-    made = ((doc.get("clip_settings") or {}).get("dedup") or {}).get("kind", kind)
+    made_by = (doc.get("clip_settings") or {}).get("dedup") or {}
+    # runs before FingerprintConfig recorded the hash as dedup.kind
+    made = (made_by.get("fingerprint") or made_by).get("kind", kind)
     if made != kind:
         raise UsageError(f"--previous {output}: its fingerprints are {made} hashes, this run "
                          f"makes {kind} (they are never compared): give --dedup_hash {made}")
@@ -405,7 +412,7 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     report["run"] = run_id
     layout.write_json_atomically(report_path, report)
     try:
-        gallery = collect_gallery(run_dir, work_folder(output, cfg),
+        gallery = collect_gallery(run_dir, job_work_folder(output, cfg),
                                   [row["path"] for row in report["shards"]],
                                   distance=cfg.dedup.match.distance if cfg.dedup else 32)
         page = write_report_html(run_dir, report, gallery)

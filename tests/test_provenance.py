@@ -33,7 +33,8 @@ def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
             [], False, 90)
         assert settings["clips"]["jpeg_quality"] == 90  # the stage configs stay beside
         assert settings["limits"]["max_pixels"] == 3840 * 2160
-        assert settings["shot_detector"] == {"name": "histogram", "transnet": None}
+        assert (settings["shots"]["name"], settings["shots"]["transnet"]) == ("histogram", None)
+        assert settings["shots"]["histogram"]["threshold"] == 0.3
     setup = subprocess.run([sys.executable, "setup.py", "--version"], cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert report["settings"]["version"] == setup.stdout.split()[-1]

@@ -201,22 +201,25 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
 
 
 def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
-    from transforms.analyze.stage import AnalysisConfig, AnalyzeVideos
-    from transforms.shots.histogram import ShotParams
+    from transforms.analyze.config import LimitsConfig
+    from transforms.analyze.stage import AnalyzeVideos
+    from transforms.clips.config import ClipConfig
+    from transforms.clips.part import CandidateClipsPart
+    from transforms.persons.config import ShotFrameConfig
+    from transforms.persons.part import ShotFramesPart
+    from transforms.shots.config import ShotDetectorConfig
+    from transforms.shots.part import ShotsPart
     from transforms.types import VideoRef
 
     refs = [VideoRef("people", os.path.join(VIDEOS, "vtest_a.mp4")),
             VideoRef("tree", os.path.join(VIDEOS, "tree.avi")),
             VideoRef("gone", os.path.join(VIDEOS, "absent.mp4"))]
     detector = load_person_detector("ssd_mobilenet_v2", max_batch_size=4)
-    from transforms.clips.config import ClipConfig
-
-    config = AnalysisConfig(fingerprint_fps=None, fingerprint_kind="phash256",
-                            crop_variants=False, shot_params=ShotParams(),
-                            frame_positions=(1 / 3, 2 / 3), clips=ClipConfig(),
-                            work_folder=str(tmp_path / "work"))
+    parts = [ShotsPart(ShotDetectorConfig()), ShotFramesPart(ShotFrameConfig((1 / 3, 2 / 3))),
+             CandidateClipsPart(ClipConfig())]
     with TestPipeline() as p:
-        analysis = p | beam.Create(refs) | AnalyzeVideos(config, total=len(refs))
+        analysis = p | beam.Create(refs) | AnalyzeVideos(parts, str(tmp_path / "work"),
+                                                         LimitsConfig(), total=len(refs))
         shots = analysis.analyses | beam.Map(
             lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
         scores = (analysis[Tag.SHOT_FRAMES] | ScorePersons(detector))[Tag.SCORES]
@@ -296,7 +299,7 @@ def test_pipeline_options_build_params_and_detector():
     params = shot_params_from_options(opts)
     assert (params.bins, params.threshold, params.adaptive) == ((8, 4, 4), 0.2, True)
     assert params.structure_threshold == 0.0 and not params.structure
-    assert person_config_from_options(opts).frame_positions == (0.5,)
+    assert person_config_from_options(opts).frames.positions == (0.5,)
     detector = load_configured_detector(detector_config_from_options(opts))
     assert detector.name == "ssd_mobilenet_v2"
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 8

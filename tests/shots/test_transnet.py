@@ -131,9 +131,9 @@ def test_job_with_transnetv2_writes_its_shots(tmp_path):
         rows = [json.loads(line) for line in f]
     assert [(r["start_frame"], r["transition"], r["kept"]) for r in rows] == [
         (0, "start", True), (98, "cut", True), (154, "cut", True)]
-    assert report["settings"]["shot_detector"] == {
-        "name": "transnetv2", "transnet": {"threshold": 0.5, "device": "CPU",
-                                           "windows_per_batch": 1}}
+    shots = report["settings"]["shots"]
+    assert (shots["name"], shots["transnet"]) == (
+        "transnetv2", {"threshold": 0.5, "device": "CPU", "windows_per_batch": 1})
 
 
 def test_a_broken_install_stops_the_job_before_it_starts(tmp_path):

@@ -17,7 +17,7 @@ then ``.meta``): a video whose ``.meta`` exists is complete, and a rerun or a re
 re-uses it instead of decoding the video again. ``<name>`` is the video id (made safe for a
 file name) and a digest of what identifies the input (id, URI, size, modification time), so a
 changed file is decoded again. The folder itself is named by a digest of every setting that
-changes these results (``work_folder``). Plain Python and Beam's FileSystems (local or gs://).
+changes these results (:func:`work_folder`). Plain Python and Beam's FileSystems (local or gs://).
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import json
 import re
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
+from transforms.analyze.part import AnalysisPart, settings
 from transforms.output.shards import RecordWriter, iter_records
 from transforms.types import (
     Shot,
@@ -57,6 +58,13 @@ def settings_digest(settings: dict) -> str:
     """A short digest of the settings (a JSON-able dict) that change the per-video results."""
     text = json.dumps({"format": FORMAT_VERSION, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def work_folder(root: str, parts: Sequence[AnalysisPart]) -> str:
+    """Where the per-video results of a pass with ``parts`` go: a folder of ``root`` named by
+    the digest of the parts' configs (``part.settings``: every setting that changes the
+    results, and only those), so a run with other settings never re-uses them."""
+    return _fs().join(root, settings_digest(settings(parts)))
 
 
 def source_identity(uri: str) -> tuple[int, float] | None:

@@ -36,31 +36,53 @@ class PreviousRun:
 
 
 @dataclass(frozen=True)
+class FingerprintConfig:
+    """What a fingerprint holds (the settings that change the analysis pass's fingerprints:
+    the config of ``transforms.dedup.part.FingerprintPart``): ``fps`` frames hashed per
+    second, ``kind`` the frame hash, ``crop_variants`` hash crop windows of each frame too."""
+
+    fps: float = FINGERPRINT_FPS
+    kind: str = DEFAULT_KIND
+    crop_variants: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.fps > 0:
+            raise ValueError(f"--dedup_fps must be > 0, not {self.fps}")
+
+    @classmethod
+    def from_options(cls, options) -> FingerprintConfig:
+        """From ``--dedup_fps``, ``--dedup_hash`` and ``--dedup_crop_variants``."""
+        return cls(fps=options.dedup_fps, kind=options.dedup_hash,
+                   crop_variants=options.dedup_crop_variants == "on")
+
+
+@dataclass(frozen=True)
 class DedupConfig:
     """What the fingerprints hold and how duplicates are decided.
 
-    ``fps``: frames fingerprinted per second; ``kind``: the frame hash; ``crop_variants``:
-    hash crop windows of each frame too; ``references``: ``(name, index path)`` pairs in
+    ``fingerprint``: what the analysis pass hashes; ``references``: ``(name, index path)`` pairs in
     priority order; ``previous``: earlier runs of the dataset, checked before the reference
     sets (their videos count as kept videos of this collection); ``match``: the duplicate
     decision; ``bands``: hash bands of the candidate
     join; ``hot_bucket_cap``: buckets shared by more videos than this are skipped.
     """
 
-    fps: float = FINGERPRINT_FPS
-    kind: str = DEFAULT_KIND
-    crop_variants: bool = True
+    fingerprint: FingerprintConfig = field(default_factory=FingerprintConfig)
     references: tuple[tuple[str, str], ...] = ()
     previous: tuple[PreviousRun, ...] = ()
     match: MatchParams = field(default_factory=MatchParams)
     bands: int = BANDS
     hot_bucket_cap: int = HOT_BUCKET_CAP
 
+    @property
+    def kind(self) -> str:
+        """The frame hash of the fingerprints (never compared across kinds)."""
+        return self.fingerprint.kind
+
     def __post_init__(self) -> None:
         bits = 8 * HASH_BYTES[self.kind]
         m = self.match
         checks = [
-            (self.fps > 0, f"--dedup_fps must be > 0, not {self.fps}"),
             (0 <= m.distance <= bits,
              f"--dedup_distance must be 0..{bits} bits, not {m.distance}"),
             (0 <= m.min_quality <= 100,
@@ -181,18 +203,18 @@ def add_dedup_arguments(parser) -> None:
 def dedup_config_from_options(options) -> DedupConfig:
     """DedupConfig from options added by :func:`add_dedup_arguments` (ValueError naming the
     option for a value that cannot work)."""
-    variants = options.dedup_crop_variants == "on"
+    fingerprint = FingerprintConfig.from_options(options)
     match = MatchParams(distance=options.dedup_distance,
                         min_quality=options.dedup_min_quality,
                         contain=options.dedup_contain, overlap=options.dedup_overlap,
-                        crop_variants=variants,
+                        crop_variants=fingerprint.crop_variants,
                         variant_key_stride=options.dedup_variant_key_stride,
                         key_budget=options.dedup_key_budget,
                         variant_key_budget=options.dedup_variant_key_budget,
                         min_shared_keys=options.dedup_min_shared_keys,
                         reference_overlap=options.dedup_reference_overlap,
                         reference_key_rate=options.dedup_reference_key_rate)
-    return DedupConfig(fps=options.dedup_fps, kind=options.dedup_hash, crop_variants=variants,
+    return DedupConfig(fingerprint=fingerprint,
                        references=tuple(parse_reference(r) for r in options.reference or ()),
                        match=match, bands=options.dedup_bands,
                        hot_bucket_cap=options.dedup_hot_bucket_cap)

@@ -5,26 +5,36 @@ when its best person score reaches 0.5. The detector's own options are in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transforms.persons.sampling import PERSON_THRESHOLD, POSITIONS
 
 
 @dataclass(frozen=True)
-class PersonConfig:
-    """``threshold``: a shot is kept when its max person score (0..1) reaches this;
-    ``frame_positions``: where in each shot the frames to score are taken, as fractions
+class ShotFrameConfig:
+    """The frames of each shot the analysis pass keeps for scoring (the config of
+    ``transforms.persons.part.ShotFramesPart``): ``positions`` in each shot, as fractions
     (0..1) of its span."""
 
+    positions: tuple[float, ...] = POSITIONS
+
+    def __post_init__(self) -> None:
+        if not self.positions or any(not 0 <= p <= 1 for p in self.positions):
+            raise ValueError("--person_frame_positions must be fractions in 0..1, not "
+                             f"{self.positions}")
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    """``threshold``: a shot is kept when its max person score (0..1) reaches this;
+    ``frames``: which frames of each shot are scored."""
+
     threshold: float = PERSON_THRESHOLD
-    frame_positions: tuple[float, ...] = POSITIONS
+    frames: ShotFrameConfig = field(default_factory=ShotFrameConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
             raise ValueError(f"--person_threshold must be in 0..1, not {self.threshold}")
-        if not self.frame_positions or any(not 0 <= p <= 1 for p in self.frame_positions):
-            raise ValueError("--person_frame_positions must be fractions in 0..1, not "
-                             f"{self.frame_positions}")
 
 
 def add_person_arguments(parser) -> None:
@@ -44,4 +54,4 @@ def person_config_from_options(options) -> PersonConfig:
     except ValueError:
         raise ValueError("--person_frame_positions must be comma-separated fractions, not "
                          f"{options.person_frame_positions!r}") from None
-    return PersonConfig(threshold=options.person_threshold, frame_positions=positions)
+    return PersonConfig(threshold=options.person_threshold, frames=ShotFrameConfig(positions))

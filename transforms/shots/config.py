@@ -1,11 +1,12 @@
-"""Options of the shot stage: the command-line options that fill ``ShotParams`` (the shot
-detector's config dataclass, in ``histogram.py``). The defaults were chosen on
-``benchmarks/bench_shots.py`` (docs/shots.md). ``--shot_detector`` picks the detector
-(``ShotDetectorConfig``): the histogram one or TransNetV2 (``transnet.py``)."""
+"""Options of the shot stage: ``ShotDetectorConfig`` (which detector rides the decode pass,
+with its settings: the config of ``transforms.shots.part.ShotsPart``) and the command-line
+options that fill it. ``--shot_detector`` picks the detector: the histogram one
+(``ShotParams``, in ``histogram.py``; defaults chosen on ``benchmarks/bench_shots.py``, see
+docs/shots.md) or TransNetV2 (``transnet.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transforms.shots.histogram import (
     BINS,
@@ -72,10 +73,11 @@ SHOT_DETECTORS = ("histogram", "transnetv2")
 @dataclass(frozen=True)
 class ShotDetectorConfig:
     """Which shot detector rides the decode pass: ``name`` histogram (colour histograms,
-    ``ShotParams``) or transnetv2 (the TransNetV2 network, ``transnet``: its settings, set
-    only for it)."""
+    with the settings ``histogram``) or transnetv2 (the TransNetV2 network, ``transnet``: its
+    settings, set only for it)."""
 
     name: str = "histogram"
+    histogram: ShotParams = field(default_factory=ShotParams)
     transnet: TransNetParams | None = None
 
     def __post_init__(self) -> None:
@@ -97,14 +99,17 @@ def add_shot_detector_arguments(parser) -> None:
 
 
 def shot_detector_config_from_options(options) -> ShotDetectorConfig:
-    """ShotDetectorConfig from ``--shot_detector`` (and ``--device``). ValueError naming the
-    package when transnetv2 is asked for and its wheel is not installed, so the job fails
-    before it starts."""
-    name = getattr(options, "shot_detector", "histogram")
-    if name != "transnetv2":
-        return ShotDetectorConfig(name)
+    """ShotDetectorConfig from ``--shot_detector``, the histogram options
+    (:func:`add_shot_arguments`) and, for TransNetV2, ``--device`` (the person detector's
+    option). ValueError naming the option for a value that cannot work, or naming the package
+    when transnetv2 is asked for and its wheel is not installed, so the job fails before it
+    starts."""
+    histogram = shot_params_from_options(options)
+    if options.shot_detector != "transnetv2":
+        return ShotDetectorConfig(options.shot_detector, histogram)
     try:
         weights_path()
     except TransNetUnavailable as exc:
         raise ValueError(str(exc)) from exc
-    return ShotDetectorConfig(name, TransNetParams(device=getattr(options, "device", "CPU")))
+    return ShotDetectorConfig(options.shot_detector, histogram,
+                              TransNetParams(device=options.device))
