@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 
 CLIP_SECONDS = 2.0
 CLIP_STRIDE = 2.0

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.shots.histogram import ShotDetector
 from transforms.shots.transnet import TransNetDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
