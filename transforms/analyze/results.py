@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
 
+from transforms.files import filesystems
 from transforms.output.shards import RecordWriter, iter_records
 from transforms.types import (
     Shot,
@@ -47,12 +48,6 @@ _TIME = struct.Struct("<d")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _fs():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
 def settings_digest(settings: dict) -> str:
     """A short digest of the settings (a JSON-able dict) that change the per-video results."""
     text = json.dumps({"format": FORMAT_VERSION, **settings}, sort_keys=True, default=str)
@@ -63,7 +58,7 @@ def source_identity(uri: str) -> tuple[int, float] | None:
     """``(size in bytes, modification time in seconds)`` of the input, or None when it cannot
     be listed (the decode then reports why)."""
     try:
-        found = _fs().match([uri])[0].metadata_list
+        found = filesystems().match([uri])[0].metadata_list
     except Exception:  # noqa: BLE001 - missing objects, bad buckets: the decoder says which
         return None
     if not found:
@@ -81,7 +76,7 @@ def result_name(ref: VideoRef, identity: tuple[int, float] | None) -> str:
 
 def result_paths(folder: str, name: str) -> tuple[str, str]:
     """``(meta path, clips path)`` of the results named ``name`` in ``folder``."""
-    base = _fs().join(folder, name)
+    base = filesystems().join(folder, name)
     return base + ".meta", base + ".clips"
 
 
@@ -144,7 +139,7 @@ class ResultWriter:
                          .encode("utf-8"))
         self._meta.close()
         self._clips.close()
-        fs = _fs()
+        fs = filesystems()
         fs.rename([self._tmp_clips], [self.clips_path])
         fs.rename([self._tmp_meta], [self.meta_path])
 
@@ -155,7 +150,7 @@ class ResultWriter:
                 writer.close()
             except Exception:  # noqa: BLE001 - closed already or failed: deleting is what counts
                 pass
-        fs = _fs()
+        fs = filesystems()
         for path in (self._tmp_meta, self._tmp_clips):
             try:
                 if fs.exists(path):
@@ -165,7 +160,7 @@ class ResultWriter:
 
 
 def is_committed(meta_path: str) -> bool:
-    return _fs().exists(meta_path)
+    return filesystems().exists(meta_path)
 
 
 def read_result(meta_path: str, thumbnails: bool = False,
