@@ -38,7 +38,7 @@ from transforms.output.records import UNKNOWN_LABEL_ID, ClipRecord, make_clip_id
 from transforms.output.thumbnails import FPS as THUMB_FPS
 from transforms.output.thumbnails import Thumbnailer
 from transforms.persons.sampling import ShotFrameSampler
-from transforms.progress import Progress
+from transforms.progress import NAMESPACE, Progress
 from transforms.shots.config import ShotDetectorConfig
 from transforms.shots.histogram import ShotDetector, ShotParams
 from transforms.shots.transnet import TransNetDetector, load_model
@@ -52,8 +52,6 @@ from transforms.types import (
     VideoAnalysis,
     VideoRef,
 )
-
-NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 
 
 @dataclass(frozen=True)
