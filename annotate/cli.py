@@ -23,7 +23,7 @@ from annotate.formats import (
 )
 from annotate.media import resolve_inside, scan_shards, scan_videos, video_duration
 from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
-from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
+from transforms.hacs_files import FormatError, format_clips_csv, parse_clips_csv
 
 
 def _read_text(path: str) -> str:

@@ -2,7 +2,7 @@
 
 Plain functions and frozen dataclasses, no web or database code, so they are reusable from a
 notebook. The Clips CSV reader and writer are shared with the evaluation toolkit and the
-pipelines: :mod:`transforms.output.hacs_files`.
+pipelines: :mod:`transforms.hacs_files`.
 
 Segments JSON (HACS Segments v1.1, same layout as ActivityNet 1.3)::
 
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from transforms.output.hacs_files import CLIPS_HEADER, ClipLabel, FormatError, check_span
+from transforms.hacs_files import CLIPS_HEADER, ClipLabel, FormatError, check_span
 
 
 class SourceNumber(float):

@@ -41,7 +41,7 @@ from annotate.formats import (
     dump_json,
     load_json,
 )
-from transforms.output.hacs_files import ClipLabel, FormatError, check_span
+from transforms.hacs_files import ClipLabel, FormatError, check_span
 from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
 
 DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"

@@ -35,8 +35,8 @@ from annotate.store import Store
 from benchmarks.common import TEST_VIDEOS, timed
 from pipelines.apply_labels import matching_rows, run
 from tests.media import iter_frames
+from transforms.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv
 from transforms.jpeg import encode_jpeg
-from transforms.output.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv
 from transforms.output.records import (
     ClipRecord,
     from_example,

@@ -7,7 +7,7 @@
   (``{"results": {video_id: [{"label", "score", "segment"}]}}``; ``label`` is optional for
   proposals).
 * Clip labels: HACS Clips CSV (``classname,youtube_id,subset,start,end,label``, read by
-  :mod:`transforms.output.hacs_files`) or our TFRecord clip shards.
+  :mod:`transforms.hacs_files`) or our TFRecord clip shards.
 * Clip predictions: CSV or JSON (see :func:`load_clip_predictions`).
 * An optional local list of blocked video ids (one per line, or a JSON list) replaces the
   reference's network look-up.
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from transforms.output.hacs_files import (
+from transforms.hacs_files import (
     POSITIVE_LABEL,
     ClipRowProblem,
     FormatError,

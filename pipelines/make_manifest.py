@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 from annotate.formats import parse_segments_json
+from transforms.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.inputs.manifest import ManifestError, glob_videos, normalise_video_id
-from transforms.output.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.text import decode_utf8
 from transforms.types import VideoRef
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hacs_eval.formats import Issues, load_clips_csv
-from transforms.output.hacs_files import (
+from transforms.hacs_files import (
     ClipLabel,
     ClipRowProblem,
     FormatError,

@@ -21,7 +21,7 @@ from annotate.formats import (
     parse_guidelines_json,
     parse_segments_json,
 )
-from transforms.output.hacs_files import ClipLabel, FormatError, format_clips_csv, parse_clips_csv
+from transforms.hacs_files import ClipLabel, FormatError, format_clips_csv, parse_clips_csv
 
 CLIPS_CSV = """classname,youtube_id,subset,start,end,label
 Applying sunscreen,--0edUL8zmA,training,92.0,94.0,1
