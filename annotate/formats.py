@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from transforms.hacs_files import CLIPS_HEADER, ClipLabel, FormatError
+from transforms.hacs_files import CLIPS_HEADER, ClipLabel, FormatError, clips_csv_fields
 
 AGREEMENT_HEADER = (*CLIPS_HEADER, "labels", "positive", "negative", "agreement", "annotators")
 
@@ -51,10 +51,8 @@ def format_agreement_csv(rows: Iterable[ClipVotes]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(AGREEMENT_HEADER)
     for v in rows:
-        r = v.row
         share = "" if v.agreement is None else f"{v.agreement:.3f}"
-        writer.writerow([r.classname, r.video_id, r.subset, repr(float(r.start)),
-                         repr(float(r.end)), r.label, len(v.votes), v.positive, v.negative,
+        writer.writerow([*clips_csv_fields(v.row), len(v.votes), v.positive, v.negative,
                          share, ";".join(f"{name}:{label}" for name, label in v.votes)])
     return out.getvalue()
 

@@ -194,10 +194,15 @@ def format_clips_csv(rows: Iterable[ClipLabel]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CLIPS_HEADER)
-    for r in rows:
-        writer.writerow([r.classname, r.video_id, r.subset, repr(float(r.start)),
-                         repr(float(r.end)), r.label])
+    writer.writerows(clips_csv_fields(r) for r in rows)
     return out.getvalue()
+
+
+def clips_csv_fields(row: ClipLabel) -> list[str | int]:
+    """The fields of ``row`` in :data:`CLIPS_HEADER` order, as :func:`format_clips_csv`
+    writes them (for files that extend the Clips CSV with columns of their own)."""
+    return [row.classname, row.video_id, row.subset, repr(float(row.start)),
+            repr(float(row.end)), row.label]
 
 
 # --- Segments JSON ---------------------------------------------------------------------
