@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from apache_beam.io.filesystems import FileSystems
 
 from annotate.app import DEFAULT_PAGE_SIZE, LOCAL_HOSTS, create_app
-from annotate.formats import (
-    format_agreement_csv,
-    format_segments_json,
-    missing_durations,
-    parse_guidelines_json,
-    parse_segments_json,
-)
+from annotate.formats import format_agreement_csv, parse_guidelines_json
 from annotate.media import resolve_inside, scan_shards, scan_videos, video_duration
 from annotate.store import DEFAULT_LEASE_SECONDS, ApiError, Store
-from transforms.output.hacs_files import FormatError, format_clips_csv, parse_clips_csv
+from transforms.hacs_files import (
+    FormatError,
+    format_clips_csv,
+    format_segments_json,
+    missing_durations,
+    parse_clips_csv,
+    parse_segments_json,
+)
 
 
 def _read_text(path: str) -> str:

@@ -16,7 +16,8 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.inputs.manifest import video_id_from_path
-from transforms.output.records import ClipRecord, decode_jpeg, encode_jpeg, from_example
+from transforms.jpeg import decode_jpeg, encode_jpeg
+from transforms.output.records import ClipRecord, from_example
 from transforms.output.shards import iter_record_spans, match_shards
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".m4v", ".mov", ".mkv", ".ogv", ".ogg")

@@ -30,18 +30,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from annotate.formats import (
-    ClipVotes,
-    Guideline,
+from annotate.formats import ClipVotes, Guideline
+from transforms.hacs_files import (
+    ClipLabel,
+    FormatError,
     Segment,
     SegmentsFile,
     SegmentVideo,
     SourceNumber,
+    check_span,
     default_taxonomy,
     dump_json,
     load_json,
 )
-from transforms.output.hacs_files import ClipLabel, FormatError, check_span
 from transforms.output.records import NEGATIVE, POSITIVE, ClipRecord, make_clip_id
 
 DEFAULT_SEGMENTS_VERSION = "HACS Segments v1.1"

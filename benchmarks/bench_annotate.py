@@ -35,10 +35,10 @@ from annotate.store import Store
 from benchmarks.common import TEST_VIDEOS, timed
 from pipelines.apply_labels import matching_rows, run
 from tests.media import iter_frames
-from transforms.output.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv
+from transforms.hacs_files import ClipLabel, format_clips_csv, parse_clips_csv
+from transforms.jpeg import encode_jpeg
 from transforms.output.records import (
     ClipRecord,
-    encode_jpeg,
     from_example,
     make_clip_id,
     to_example,

@@ -24,7 +24,7 @@ from models.detectors import (
     jpeg_to_tensor,
 )
 from transforms.analyze.decode import decode_pass
-from transforms.output.records import decode_jpeg
+from transforms.jpeg import decode_jpeg
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.shots.histogram import ShotDetector
 

@@ -19,7 +19,7 @@ from benchmarks.common import DecodeOnly, add_videos_option, timed
 from models.detectors import load_person_detector
 from tests.media import iter_frames
 from transforms.analyze.decode import decode_pass
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.persons.sampling import (
     ShotFrameSampler,
     select_person_shots,

@@ -2,12 +2,14 @@
 
 * Ground truth: ActivityNet / HACS Segments JSON
   (``{"database": {video_id: {"subset", "annotations": [{"label", "segment"}]}}}``;
-  ``taxonomy`` and ``version`` are optional).
+  ``taxonomy`` and ``version`` are optional), read by the project's one Segments reader
+  (:func:`transforms.hacs_files.read_segments`, whose docstring has the rules); with a subset
+  to evaluate, every video must also name its ``subset``.
 * Localization results: ActivityNet results JSON
   (``{"results": {video_id: [{"label", "score", "segment"}]}}``; ``label`` is optional for
   proposals).
 * Clip labels: HACS Clips CSV (``classname,youtube_id,subset,start,end,label``, read by
-  :mod:`transforms.output.hacs_files`) or our TFRecord clip shards.
+  :mod:`transforms.hacs_files`) or our TFRecord clip shards.
 * Clip predictions: CSV or JSON (see :func:`load_clip_predictions`).
 * An optional local list of blocked video ids (one per line, or a JSON list) replaces the
   reference's network look-up.
@@ -15,7 +17,9 @@
 Structural problems (missing fields, wrong types) raise :class:`FormatError`. Problems with
 single entries (reversed segments, NaN scores, unknown videos or labels) are dropped and counted
 in an :class:`Issues` tally, so they are reported instead of silently changing a number; with
-``strict=True`` the first one raises instead.
+``strict=True`` the first one raises instead. A ground-truth segment must be finite and
+``0 <= start < end`` (``gt_<problem>`` otherwise); a predicted one may start before 0, as
+ActivityNet's evaluation allows.
 """
 
 from __future__ import annotations
@@ -24,16 +28,19 @@ import csv
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from transforms.output.hacs_files import (
+from transforms.hacs_files import (
     POSITIVE_LABEL,
     ClipRowProblem,
     FormatError,
+    Segment,
+    SegmentVideo,
     iter_clips_csv,
+    read_segments,
     span_problem,
 )
 
@@ -170,43 +177,41 @@ def _segment(value: object, where: str) -> tuple[float, float]:
 
 
 def _segment_problem(start: float, end: float) -> str | None:
-    """What is wrong with a segment: the span rules of the HACS files, except that a
-    segment may start before 0 (ActivityNet's evaluation does not refuse one)."""
+    """What is wrong with a predicted segment: the span rules of the HACS files, except that
+    a prediction may start before 0 (ActivityNet's evaluation does not refuse one)."""
     problem = span_problem(start, end)
     return None if problem == "negative_start" else problem
 
 
-def _subset_annotations(data: object, subset: str | None, blocked: Iterable[str],
-                        issues: Issues, source: str
-                        ) -> Iterator[tuple[str, list[Mapping], str]]:
-    """``(video_id, annotations, where)`` of each video of ``subset`` (``None``: all) in an
-    ActivityNet/HACS ground-truth JSON, in file order, blocked videos left out (counted as
-    ``blocked_video_skipped``). Every annotation is checked to be an object with a string
-    ``label``; ``where`` names the entry for error messages."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("database"), Mapping):
-        raise FormatError(f"{source}: expected an object with a 'database' object")
+def _subset_videos(data: object, subset: str | None, blocked: Iterable[str], issues: Issues,
+                   source: str) -> list[SegmentVideo]:
+    """The videos of ``subset`` (``None``: all) of a parsed ActivityNet/HACS ground-truth JSON,
+    read by :func:`transforms.hacs_files.read_segments`, in file order, blocked videos left
+    out (counted as ``blocked_video_skipped``). With a subset every video must name its own."""
     blocked = frozenset(blocked)
-    for video_id, entry in data["database"].items():
-        where = f"{source}: database[{video_id!r}]"
-        if not isinstance(entry, Mapping):
-            raise FormatError(f"{where}: expected an object")
+    videos = []
+    for video in read_segments(data, source).videos:
         if subset is not None:
-            if "subset" not in entry:
-                raise FormatError(f"{where}: missing 'subset'")
-            if entry["subset"] != subset:
+            if "subset" not in (video.keys or ()):
+                raise FormatError(f"{source} database[{video.video_id!r}]: missing 'subset'")
+            if video.subset != subset:
                 continue
-        if video_id in blocked:
+        if video.video_id in blocked:
             issues.note("blocked_video_skipped")
             continue
-        annotations = entry.get("annotations", [])
-        if not isinstance(annotations, list):
-            raise FormatError(f"{where}: 'annotations' must be a list")
-        for k, ann in enumerate(annotations):
-            if not isinstance(ann, Mapping) or "label" not in ann:
-                raise FormatError(f"{where}.annotations[{k}]: needs 'segment' and 'label'")
-            if not isinstance(ann["label"], str):
-                raise FormatError(f"{where}.annotations[{k}]: 'label' must be a string")
-        yield video_id, annotations, where
+        videos.append(video)
+    if not videos:
+        raise FormatError(f"{source}: no video in subset {subset!r}")
+    return videos
+
+
+def _count_bad_span(video_id: str, segment: Segment, issues: Issues) -> bool:
+    """Whether the span of a ground-truth segment breaks the format's rule (finite,
+    ``0 <= start < end``); such a span is counted as ``gt_<problem>``."""
+    problem = segment.problem
+    if problem:
+        issues.add(f"gt_{problem}", f"{video_id} [{float(segment.start)}, {float(segment.end)}]")
+    return problem is not None
 
 
 def parse_ground_truth(data: object, subset: str | None = "validation",
@@ -214,27 +219,18 @@ def parse_ground_truth(data: object, subset: str | None = "validation",
                        source: str = "ground truth") -> GroundTruth:
     """Ground truth of ``subset`` (``None``: all subsets) from a parsed ActivityNet/HACS JSON.
 
-    Videos in ``blocked`` are left out. Segments that are reversed, zero-length or not finite
-    are dropped and counted as ``gt_<problem>`` in ``issues``. Labels are indexed in sorted
-    name order.
+    Videos in ``blocked`` are left out. Segments that are reversed, zero-length, not finite or
+    start before 0 are dropped and counted as ``gt_<problem>`` in ``issues``. Labels are
+    indexed in sorted name order.
     """
     issues = issues if issues is not None else Issues()
     videos: list[str] = []
     rows: list[tuple[int, float, float, str]] = []
-    for video_id, anns, where in _subset_annotations(data, subset, blocked, issues, source):
+    for video in _subset_videos(data, subset, blocked, issues, source):
         vidx = len(videos)
-        videos.append(video_id)
-        for k, ann in enumerate(anns):
-            if "segment" not in ann:
-                raise FormatError(f"{where}.annotations[{k}]: needs 'segment' and 'label'")
-            start, end = _segment(ann["segment"], f"{where}.annotations[{k}]")
-            problem = _segment_problem(start, end)
-            if problem:
-                issues.add(f"gt_{problem}", f"{video_id} [{start}, {end}]")
-                continue
-            rows.append((vidx, start, end, ann["label"]))
-    if not videos:
-        raise FormatError(f"{source}: no video in subset {subset!r}")
+        videos.append(video.video_id)
+        rows += [(vidx, float(s.start), float(s.end), s.label) for s in video.segments
+                 if not _count_bad_span(video.video_id, s, issues)]
     names = tuple(sorted({r[3] for r in rows}))
     index = {name: i for i, name in enumerate(names)}
     segments = Segments(
@@ -390,19 +386,20 @@ def parse_video_labels(data: object, subset: str | None = "validation",
                        source: str = "ground truth") -> VideoLabels:
     """Class labels per video of ``subset`` (``None``: all) from a parsed ActivityNet / HACS
     JSON, as ActivityNet's ``eval_classification.py`` reads them (lines 73-86): every
-    annotation's ``label`` counts, whatever its segment (a segment is neither needed nor
-    looked at), and a label given twice in one video is one pair (its ``drop_duplicates``).
+    annotation's ``label`` counts, whatever its span, and a label given twice in one video is
+    one pair (its ``drop_duplicates``). The file is read by the same rules as for
+    localization, so every annotation needs a ``segment``; a span that breaks them is counted
+    (``gt_<problem>``) and its label still counts, as the span has no part in the score.
     """
     issues = issues if issues is not None else Issues()
     videos: list[str] = []
     pairs: dict[tuple[int, str], None] = {}
-    for video_id, anns, _ in _subset_annotations(data, subset, blocked, issues, source):
+    for video in _subset_videos(data, subset, blocked, issues, source):
         vidx = len(videos)
-        videos.append(video_id)
-        for ann in anns:
-            pairs.setdefault((vidx, ann["label"]), None)
-    if not videos:
-        raise FormatError(f"{source}: no video in subset {subset!r}")
+        videos.append(video.video_id)
+        for segment in video.segments:
+            _count_bad_span(video.video_id, segment, issues)
+            pairs.setdefault((vidx, segment.label), None)
     names = tuple(sorted({label for _, label in pairs}))
     index = {name: i for i, name in enumerate(names)}
     return VideoLabels(videos=tuple(videos),

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from transforms.output.records import ClipRecord, decode_jpeg, from_example
+from transforms.jpeg import decode_jpeg
+from transforms.output.records import ClipRecord, from_example
 from transforms.output.shards import iter_records, match_shards
 
 

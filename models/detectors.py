@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from transforms.output.records import decode_jpeg
+from transforms.jpeg import decode_jpeg
 
 PERSON = 1                      # COCO category id of "person" in both models
 SSD_INPUT = 300                 # SSD MobileNet-v2 COCO input side, pixels

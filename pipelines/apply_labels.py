@@ -35,8 +35,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines import cli
+from transforms.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.inputs.manifest import normalise_video_id
-from transforms.output.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import (
     ShardError,

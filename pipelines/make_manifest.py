@@ -45,9 +45,8 @@ from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
-from annotate.formats import parse_segments_json
+from transforms.hacs_files import ClipLabel, FormatError, parse_clips_csv, parse_segments_json
 from transforms.inputs.manifest import ManifestError, glob_videos, normalise_video_id
-from transforms.output.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.text import decode_utf8
 from transforms.types import VideoRef
 
@@ -115,7 +114,7 @@ def videos_from_clips(rows: Iterable[ClipLabel], subset: str | None = None,
 def videos_from_segments(text: str, subset: str | None = None,
                          name: str = "labels") -> list[LabelledVideo]:
     """The videos of a Segments JSON (of ``subset``; None: all), in file order, read by the
-    project's Segments reader (``annotate.formats.parse_segments_json``); a video without
+    project's Segments reader (``transforms.hacs_files.parse_segments_json``); a video without
     annotations has no class."""
     return [LabelledVideo(v.video_id, v.subset, tuple(sorted({s.label for s in v.segments})))
             for v in parse_segments_json(text, name).videos

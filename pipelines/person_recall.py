@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.hacs_files import parse_segments_json
 from transforms.inputs.manifest import normalise_video_id
 
 Span = tuple[float, float]
@@ -61,15 +62,14 @@ def read_text(uri: str) -> str:
 
 
 def load_ground_truth(uri: str, subset: str | None = None) -> dict[str, list[tuple[str, Span]]]:
-    """Video id -> [(label, (start, end))] from an ActivityNet-style JSON (local or remote)."""
-    database = json.loads(read_text(uri))["database"]
+    """Video id -> [(label, (start, end))] from a Segments / ActivityNet JSON (local or
+    remote), read by the project's Segments reader (``transforms.hacs_files``)."""
     out: dict[str, list[tuple[str, Span]]] = {}
-    for vid, entry in database.items():
-        if subset and entry.get("subset") != subset:
+    for video in parse_segments_json(read_text(uri), uri).videos:
+        if subset and video.subset != subset:
             continue
-        out[normalise_video_id(vid)] = [(a.get("label", ""), (float(a["segment"][0]),
-                                                        float(a["segment"][1])))
-                                  for a in entry.get("annotations", [])]
+        out[normalise_video_id(video.video_id)] = [(s.label, (float(s.start), float(s.end)))
+                                                   for s in video.segments]
     return out
 
 

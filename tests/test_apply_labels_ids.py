@@ -12,14 +12,9 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
 from pipelines.apply_labels import ApplyLabelsError, ApplyLabelsOptions, row_matches, run
 from pipelines.cli import add_shared_flag
-from transforms.output.hacs_files import ClipLabel
-from transforms.output.records import (
-    ClipRecord,
-    encode_jpeg,
-    from_example,
-    make_clip_id,
-    to_example,
-)
+from transforms.hacs_files import ClipLabel
+from transforms.jpeg import encode_jpeg
+from transforms.output.records import ClipRecord, from_example, make_clip_id, to_example
 from transforms.output.shards import iter_records, match_shards, write_records
 
 

@@ -9,7 +9,8 @@ from pipelines.build_dataset import run
 from tests.conftest import run_dir, video
 from tests.media import iter_frames
 from transforms.inputs.manifest import ManifestError
-from transforms.output.records import decode_jpeg, from_example
+from transforms.jpeg import decode_jpeg
+from transforms.output.records import from_example
 from transforms.output.shards import iter_records, match_shards
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.media import ArrayFrame
 from transforms.clips.sampler import ClipCutter
-from transforms.output.records import decode_jpeg
+from transforms.jpeg import decode_jpeg
 
 
 class Cuts:

@@ -20,7 +20,7 @@ from pipelines.build_dataset import BuildDatasetOptions, JobConfig, build
 from tests.conftest import video, write_manifest
 from tests.media import encode_video
 from transforms.inputs.manifest import load_inputs
-from transforms.output.records import decode_jpeg
+from transforms.jpeg import decode_jpeg
 
 ERROR = "CUDA error: an illegal memory access was encountered"
 

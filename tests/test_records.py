@@ -2,11 +2,10 @@ import numpy as np
 import pytest
 from tfrecord import example_pb2
 
+from transforms.jpeg import decode_jpeg, encode_jpeg
 from transforms.output.records import (
     NEGATIVE,
     ClipRecord,
-    decode_jpeg,
-    encode_jpeg,
     from_example,
     make_clip_id,
     to_example,

@@ -11,7 +11,10 @@
 Each package holds its algorithm (plain numpy, no Beam) beside its Beam wiring (``stage.py``)
 and its options (``config.py``), and exports its composite PTransform. ``types.py`` is the one
 vocabulary: every element between stages and every status, reason and tag. ``routing.py``
-holds the joins that carry a video from one stage to the next. docs/architecture.md draws it.
+holds the joins that carry a video from one stage to the next. The stages, the pipelines and
+the tools share ``hacs_files.py`` (the HACS Clips CSV and Segments JSON), ``jpeg.py`` (the
+codec of stored frames), ``files.py`` (Beam's FileSystems, imported on first use) and
+``progress.py`` (the Metrics namespace, progress lines). docs/architecture.md draws it.
 """
 
 

@@ -1,4 +1,5 @@
-"""Progress lines on stderr while a local run goes (Beam's own logging says little)."""
+"""How a run shows its progress: the Beam Metrics namespace of the job's counters, and lines on
+stderr while a local run goes (Beam's own logging says little)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 import sys
 import threading
 import time
+
+# The Beam Metrics namespace of the job's counters (the stages that count under their own
+# name, ``dedup`` and ``persons``, keep theirs).
+NAMESPACE = "hacs"
 
 
 class Progress:

@@ -9,7 +9,7 @@ import json
 
 import apache_beam as beam
 
-from transforms.persons.sampling import shot_row
+from transforms.output.shot_rows import shot_row
 from transforms.types import ClipJob, Status, Tag, TimeRange, VideoAnalysis
 
 

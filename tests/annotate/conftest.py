@@ -20,7 +20,8 @@ from annotate.app import create_app
 from annotate.cli import prepare
 from annotate.store import Store
 from tests.media import iter_frames
-from transforms.output.records import NEGATIVE, ClipRecord, encode_jpeg, make_clip_id, to_example
+from transforms.jpeg import encode_jpeg
+from transforms.output.records import NEGATIVE, ClipRecord, make_clip_id, to_example
 
 VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"
 CLIP_FPS = 8.0

@@ -26,7 +26,7 @@ from annotate.app import create_app
 from annotate.cli import _parser, main, prepare
 from annotate.media import scan_videos
 from annotate.store import Store
-from transforms.output.hacs_files import ClipLabel, parse_clips_csv
+from transforms.hacs_files import ClipLabel, parse_clips_csv
 from transforms.output.records import make_clip_id
 
 ANN = {"X-Annotator": "ann", "X-Token": "ann-token"}

@@ -16,14 +16,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests_annotate_helpers import write_shard
 
 from pipelines.apply_labels import ApplyLabels, ApplyLabelsError, main, row_matches, run
-from transforms.output.hacs_files import ClipLabel, parse_clips_csv
-from transforms.output.records import (
-    ClipRecord,
-    encode_jpeg,
-    from_example,
-    make_clip_id,
-    to_example,
-)
+from transforms.hacs_files import ClipLabel, parse_clips_csv
+from transforms.jpeg import encode_jpeg
+from transforms.output.records import ClipRecord, from_example, make_clip_id, to_example
 from transforms.output.shards import index_path, iter_records, match_shards
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests_annotate_helpers import CHROMIUM, FRAME_SECONDS
 
 from annotate.cli import main
-from transforms.output.hacs_files import parse_clips_csv
+from transforms.hacs_files import parse_clips_csv
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"{CHROMIUM} is missing: run scripts/setup-browser.sh")

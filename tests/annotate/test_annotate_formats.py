@@ -10,18 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests_annotate_helpers import as_written
 
-from annotate.formats import (
+from annotate.formats import parse_guidelines_json
+from transforms.hacs_files import (
+    ClipLabel,
+    FormatError,
     Segment,
     SegmentsFile,
     SegmentVideo,
     dump_json,
+    format_clips_csv,
     format_segments_json,
     load_json,
     missing_durations,
-    parse_guidelines_json,
+    parse_clips_csv,
     parse_segments_json,
 )
-from transforms.output.hacs_files import ClipLabel, FormatError, format_clips_csv, parse_clips_csv
 
 CLIPS_CSV = """classname,youtube_id,subset,start,end,label
 Applying sunscreen,--0edUL8zmA,training,92.0,94.0,1

@@ -108,19 +108,25 @@ def test_class_without_predictions_has_ap_zero():
     assert r.hit_at_k == 0.5 and r.num_videos_without_prediction == 1
 
 
-def test_labels_ignore_segments_and_blocked_videos():
+def test_labels_ignore_spans_and_blocked_videos():
     doc = {"database": {
-        "v1": {"subset": "validation", "annotations": [{"label": "A"},
+        "v1": {"subset": "validation", "annotations": [{"label": "A", "segment": [0, 1]},
                                                        {"label": "B", "segment": [5, 2]}]},
         "v2": {"subset": "validation", "annotations": [{"label": "C", "segment": [0, 1]}]},
         "v3": {"subset": "training", "annotations": [{"label": "D", "segment": [0, 1]}]}}}
     issues = Issues()
     gt = parse_video_labels(doc, "validation", blocked=["v2"], issues=issues)
+    # B's span is reversed: counted, and its label still counts (the span has no part here)
     assert gt.videos == ("v1",) and gt.label_names == ("A", "B")
-    assert issues.notes["blocked_video_skipped"] == 1 and not issues.counts
+    assert issues.notes["blocked_video_skipped"] == 1
+    assert dict(issues.counts) == {"gt_reversed_segment": 1}
     assert parse_video_labels(doc, None).label_names == ("A", "B", "C", "D")
     with pytest.raises(FormatError, match="no video in subset"):
         parse_video_labels(doc, "testing")
+    # the one Segments reader: an annotation without a segment is not a Segments annotation
+    doc["database"]["v3"]["annotations"].append({"label": "E"})
+    with pytest.raises(FormatError, match=r"database\['v3'\] annotation 1: 'segment' must be"):
+        parse_video_labels(doc, "validation")
 
 
 def test_bad_predictions():

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipelines.person_recall import clips_in, covered, run
-from transforms.persons.sampling import shot_row
+from transforms.output.shot_rows import shot_row
 from transforms.types import Shot, Transition
 
 

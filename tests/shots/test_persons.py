@@ -1,7 +1,7 @@
 import pytest
 
 from transforms.analyze.decode import DecodeStats, decode_pass
-from transforms.output.records import decode_jpeg
+from transforms.jpeg import decode_jpeg
 from transforms.persons.sampling import (
     ShotFrameSampler,
     no_person_outcome,

@@ -26,7 +26,7 @@ from models.detectors import (
     person_score,
     resolve_faster_rcnn_weights,
 )
-from transforms.output.records import decode_jpeg, encode_jpeg
+from transforms.jpeg import decode_jpeg, encode_jpeg
 from transforms.persons.stage import ScorePersons, SelectPersonShots
 from transforms.types import Shot, ShotFrame, Tag, TimeRange
 

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from transforms.analyze.part import AnalysisPart, settings
+from transforms.files import filesystems
 from transforms.output.shards import RecordWriter, iter_records
 from transforms.types import (
     Shot,
@@ -48,12 +49,6 @@ _TIME = struct.Struct("<d")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _fs():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
 def settings_digest(settings: dict) -> str:
     """A short digest of the settings (a JSON-able dict) that change the per-video results."""
     text = json.dumps({"format": FORMAT_VERSION, **settings}, sort_keys=True, default=str)
@@ -64,14 +59,14 @@ def work_folder(root: str, parts: Sequence[AnalysisPart]) -> str:
     """Where the per-video results of a pass with ``parts`` go: a folder of ``root`` named by
     the digest of the parts' configs (``part.settings``: every setting that changes the
     results, and only those), so a run with other settings never re-uses them."""
-    return _fs().join(root, settings_digest(settings(parts)))
+    return filesystems().join(root, settings_digest(settings(parts)))
 
 
 def source_identity(uri: str) -> tuple[int, float] | None:
     """``(size in bytes, modification time in seconds)`` of the input, or None when it cannot
     be listed (the decode then reports why)."""
     try:
-        found = _fs().match([uri])[0].metadata_list
+        found = filesystems().match([uri])[0].metadata_list
     except Exception:  # noqa: BLE001 - missing objects, bad buckets: the decoder says which
         return None
     if not found:
@@ -89,7 +84,7 @@ def result_name(ref: VideoRef, identity: tuple[int, float] | None) -> str:
 
 def result_paths(folder: str, name: str) -> tuple[str, str]:
     """``(meta path, clips path)`` of the results named ``name`` in ``folder``."""
-    base = _fs().join(folder, name)
+    base = filesystems().join(folder, name)
     return base + ".meta", base + ".clips"
 
 
@@ -152,7 +147,7 @@ class ResultWriter:
                          .encode("utf-8"))
         self._meta.close()
         self._clips.close()
-        fs = _fs()
+        fs = filesystems()
         fs.rename([self._tmp_clips], [self.clips_path])
         fs.rename([self._tmp_meta], [self.meta_path])
 
@@ -163,7 +158,7 @@ class ResultWriter:
                 writer.close()
             except Exception:  # noqa: BLE001 - closed already or failed: deleting is what counts
                 pass
-        fs = _fs()
+        fs = filesystems()
         for path in (self._tmp_meta, self._tmp_clips):
             try:
                 if fs.exists(path):
@@ -173,7 +168,7 @@ class ResultWriter:
 
 
 def is_committed(meta_path: str) -> bool:
-    return _fs().exists(meta_path)
+    return filesystems().exists(meta_path)
 
 
 def read_result(meta_path: str, thumbnails: bool = False,

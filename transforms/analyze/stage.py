@@ -34,7 +34,7 @@ from transforms.analyze.results import (
     result_paths,
     source_identity,
 )
-from transforms.progress import Progress
+from transforms.progress import NAMESPACE, Progress
 from transforms.types import (
     Outcome,
     Reason,
@@ -45,8 +45,6 @@ from transforms.types import (
     VideoAnalysis,
     VideoRef,
 )
-
-NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 
 
 class _AnalyzeFn(beam.DoFn):

@@ -17,7 +17,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.shots.detector import ShotBoundaries
 
 CLIP_SECONDS = 2.0

@@ -18,10 +18,8 @@ from apache_beam.metrics import Metrics
 from transforms.analyze.results import iter_candidates
 from transforms.clips.config import ClipConfig
 from transforms.output.records import UNKNOWN_LABEL_ID, from_example, to_example
-from transforms.progress import Progress
+from transforms.progress import NAMESPACE, Progress
 from transforms.types import ClipJob, Outcome, Reason, Stage, Status, Tag
-
-NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 
 
 def kept_record(candidate: bytes, label_id: int, label_name: str, subset: str,

@@ -24,6 +24,8 @@ import json
 import secrets
 import time
 
+from transforms.files import filesystems
+
 DATASET = "dataset.json"
 SHOTS = "shots.jsonl"   # one line per shot of every analysed video (docs/shots.md)
 RUNS = "runs"
@@ -35,15 +37,9 @@ class OutputError(ValueError):
     """The output folder cannot take this run; the message says how to go on."""
 
 
-def _fs():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
 def _children(folder: str) -> set[str]:
     """Names directly inside ``folder`` (files and folders)."""
-    fs = _fs()
+    fs = filesystems()
     prefix = fs.join(folder, "")
     names = set()
     found = fs.match([fs.join(folder, "**")])[0].metadata_list
@@ -60,11 +56,11 @@ def new_run_id() -> str:
 
 
 def run_folder(output: str, run_id: str) -> str:
-    return _fs().join(output, RUNS, run_id)
+    return filesystems().join(output, RUNS, run_id)
 
 
 def work_root(output: str) -> str:
-    return _fs().join(output, WORK)
+    return filesystems().join(output, WORK)
 
 
 def check_output(output: str, overwrite: bool, resume: bool) -> None:
@@ -88,7 +84,7 @@ def check_output(output: str, overwrite: bool, resume: bool) -> None:
 
 def published(output: str) -> dict | None:
     """The published ``dataset.json`` of ``output`` (a folder or the file), or None."""
-    fs = _fs()
+    fs = filesystems()
     path = output if output.endswith(".json") else fs.join(output, DATASET)
     if not fs.exists(path):
         return None
@@ -99,7 +95,7 @@ def published(output: str) -> dict | None:
 def write_json_atomically(path: str, doc: dict) -> None:
     """Write a JSON document in one step: a local file is written beside and renamed over
     ``path``; on object stores a single upload is already all or nothing."""
-    fs = _fs()
+    fs = filesystems()
     data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
     if "://" in path and not path.startswith("file://"):
         with fs.create(path, mime_type="application/json") as f:
@@ -113,7 +109,7 @@ def write_json_atomically(path: str, doc: dict) -> None:
 
 def remove_tree(folder: str) -> None:
     """Delete a folder (local or gs://) and everything in it, if it exists."""
-    fs = _fs()
+    fs = filesystems()
     found = fs.match([fs.join(folder, "**")])[0].metadata_list
     if found:
         fs.delete([m.path for m in found])
@@ -125,7 +121,7 @@ def remove_other_runs(output: str, keep: str | None) -> list[str]:
     """Delete every run folder of ``output`` but ``keep`` (a run id); returns those removed.
     Called after publishing (the earlier runs are no longer referenced) and before a run
     starts (folders of interrupted runs, Beam's temporary files inside them included)."""
-    fs = _fs()
+    fs = filesystems()
     removed = []
     for name in sorted(_children(fs.join(output, RUNS))):
         if name != keep:
@@ -137,6 +133,6 @@ def remove_other_runs(output: str, keep: str | None) -> list[str]:
 def publish(output: str, run_id: str, doc: dict) -> str:
     """Make run ``run_id`` the published run of ``output``: write its ``dataset.json`` (with
     ``run`` naming its folder) at the top, in one step; returns the path."""
-    path = _fs().join(output, DATASET)
+    path = filesystems().join(output, DATASET)
     write_json_atomically(path, {**doc, "run": f"{RUNS}/{run_id}"})
     return path

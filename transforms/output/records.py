@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import cv2
-import numpy as np
 from tfrecord import example_pb2
 
 SCHEMA_VERSION = 1
@@ -57,22 +55,6 @@ class ClipRecord:
 def make_clip_id(video_id: str, start: float, end: float) -> str:
     """Stable clip id: the video id and the clip's span in milliseconds."""
     return f"{video_id}_{round(start * 1000):09d}_{round(end * 1000):09d}"
-
-
-def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
-    """BGR uint8 image to JPEG bytes."""
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return buf.tobytes()
-
-
-def decode_jpeg(data: bytes) -> np.ndarray:
-    """JPEG bytes to a BGR uint8 image."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError("not a JPEG image")
-    return image
 
 
 def _bytes(feature, values: Sequence[bytes]) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 from transforms.analyze.results import read_result, result_name, result_paths, source_identity
 from transforms.dedup.fingerprint import MIN_QUALITY
 from transforms.dedup.similarity import MATCH_DISTANCE, frame_distances
+from transforms.files import filesystems
 from transforms.output import layout
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records
@@ -39,12 +40,6 @@ FILES = "report_files"
 PAIRS = 4            # matched frame pairs shown per duplicate
 SHOTS_SHOWN = 6      # shots shown per video without people
 CLIPS_PER_CLASS = 3
-
-
-def _fs():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
 
 
 def sample_key(video_id: str) -> bytes:
@@ -68,7 +63,7 @@ def pick(rows: Iterable[dict], per_reason: int) -> dict[str, list[dict]]:
 
 
 def _read_jsonl(path: str) -> Iterator[dict]:
-    with _fs().open(path) as f:
+    with filesystems().open(path) as f:
         for line in f:
             if line.strip():
                 yield json.loads(line)
@@ -78,7 +73,7 @@ def _result(work_folder: str, video_id: str, uri: str):
     """``(analysis, shot frames, thumbnails)`` of a video from its committed results."""
     meta, _ = result_paths(work_folder, result_name(VideoRef(video_id, uri),
                                                     source_identity(uri)))
-    if not _fs().exists(meta):
+    if not filesystems().exists(meta):
         return None, [], []
     analysis, frames, thumbs = None, [], []
     for item in read_result(meta, thumbnails=True):
@@ -99,7 +94,7 @@ class _Files:
     """Pictures written into ``report_files/`` under short sequential names."""
 
     def __init__(self, run_dir: str):
-        self.folder = _fs().join(run_dir, FILES)
+        self.folder = filesystems().join(run_dir, FILES)
         self.count = 0
         self.bytes = 0
 
@@ -108,7 +103,8 @@ class _Files:
             return None
         self.count += 1
         name = f"{self.count:05d}.jpg"
-        with _fs().create(_fs().join(self.folder, name), mime_type="image/jpeg") as f:
+        fs = filesystems()
+        with fs.create(fs.join(self.folder, name), mime_type="image/jpeg") as f:
             f.write(data)
         self.bytes += len(data)
         return f"{FILES}/{name}"
@@ -213,7 +209,7 @@ class _Tallies:
 
 
 def _labels(inputs: str) -> dict[str, tuple[str, str]]:
-    if not _fs().exists(inputs):
+    if not filesystems().exists(inputs):
         return {}
     return {r["video_id"]: (r.get("label") or "(no label)", r.get("subset") or "(none)")
             for r in _read_jsonl(inputs)}
@@ -222,7 +218,7 @@ def _labels(inputs: str) -> dict[str, tuple[str, str]]:
 def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
     """A contact strip per kept video: the first scored frame of each shot, with the shot's
     person score and whether it was kept (from ``shots.jsonl``)."""
-    fs = _fs()
+    fs = filesystems()
     path = fs.join(run_dir, layout.SHOTS)
     wanted = {r["video_id"] for r in rows}
     shots: dict[str, dict[int, dict]] = {}
@@ -252,7 +248,7 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
                     per_reason: int = PER_REASON, distance: int = MATCH_DISTANCE) -> dict:
     """Pick the gallery videos of a finished run, copy their pictures into
     ``report_files/`` and write ``report_files/gallery.json``; returns it."""
-    fs = _fs()
+    fs = filesystems()
     videos = fs.join(run_dir, "videos.jsonl")
     tallies = _Tallies(_labels(fs.join(run_dir, "inputs.jsonl")))
     # One pass picks the gallery videos and adds up the tallies; a second finds the URIs of
@@ -426,7 +422,7 @@ def render(report: dict, gallery: dict) -> str:
 
 def write_report_html(run_dir: str, report: dict, gallery: dict) -> str:
     """Write ``report.html`` into the run folder; returns its path."""
-    fs = _fs()
+    fs = filesystems()
     path = fs.join(run_dir, "report.html")
     with fs.create(path, mime_type="text/html") as f:
         f.write(render(report, gallery).encode("utf-8"))

@@ -11,16 +11,10 @@ from collections.abc import Iterable, Iterator
 
 import google_crc32c
 
+from transforms.files import filesystems
+
 _HEADER = struct.Struct("<QI")  # length, masked crc of length
 _FOOTER = 4  # masked crc of data
-
-
-def _filesystems():
-    # Beam's FileSystems gives local paths and gs:// one API; imported on first use, so that
-    # the tools that only read records do not load Beam with this module.
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
 
 
 class ShardError(ValueError):
@@ -28,8 +22,8 @@ class ShardError(ValueError):
 
 
 def _open(path: str):
-    return _filesystems().open(path, mime_type="application/octet-stream",
-                               compression_type="uncompressed")
+    return filesystems().open(path, mime_type="application/octet-stream",
+                              compression_type="uncompressed")
 
 
 def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
@@ -77,7 +71,7 @@ class RecordWriter:
         self.path = path
         self.count = 0
         self.bytes = 0
-        self._file = _filesystems().create(path, mime_type="application/octet-stream",
+        self._file = filesystems().create(path, mime_type="application/octet-stream",
                                            compression_type="uncompressed")
 
     def write(self, data: bytes) -> None:
@@ -116,7 +110,7 @@ def write_index(shard_path: str) -> tuple[int, int]:
     for offset, total, _ in iter_record_spans(shard_path):
         lines.append(f"{offset} {total}\n")
         size = offset + total
-    with _filesystems().create(index_path(shard_path), mime_type="text/plain") as out:
+    with filesystems().create(index_path(shard_path), mime_type="text/plain") as out:
         out.write("".join(lines).encode("ascii"))
     return len(lines), size
 
@@ -133,5 +127,5 @@ def match_shards(pattern: str) -> list[str]:
             return sorted(row["path"] for row in doc["shards"])
     if not pattern.endswith(".tfrecord") and "*" not in pattern:
         pattern = pattern.rstrip("/") + "/*.tfrecord"
-    result = _filesystems().match([pattern])[0]
+    result = filesystems().match([pattern])[0]
     return sorted(m.path for m in result.metadata_list)

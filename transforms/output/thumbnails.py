@@ -10,7 +10,7 @@ the few videos it shows into its own folder. No extra decode. Plain Python, no B
 from __future__ import annotations
 
 from transforms.analyze.decode import RateGate
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 
 WIDTH = 96
 QUALITY = 75

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats
-from transforms.output.records import encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.shots.detector import ShotDetector
 from transforms.types import Outcome, Reason, Shot, ShotFrame, Stage, Status, TimeRange
 
@@ -181,14 +181,3 @@ def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],
         size_bytes=stats.size_bytes if stats else 0,
         evidence={"shots": len(shots), "best_score": round(best, 4), "threshold": threshold,
                   "shot_scores": [round(scores.get(shot.index, 0.0), 4) for shot in shots]})
-
-
-def shot_row(video_id: str, shot: Shot, score: float | None, kept: bool) -> dict:
-    """One line of ``shots.jsonl`` (see docs/shots.md): a shot of an analysed video, its
-    frames ``[start_frame, end_frame)`` and seconds ``[start, end)`` on the decoded timeline,
-    how it began (``transition``), its person score (0..1; None when none of its frames was
-    scored) and whether it was kept for clips."""
-    return {"video_id": video_id, "shot_index": shot.index, "start_frame": shot.start_frame,
-            "end_frame": shot.end_frame, "start": round(shot.start, 3),
-            "end": round(shot.end, 3), "transition": str(shot.transition),
-            "person_score": None if score is None else round(score, 4), "kept": kept}
