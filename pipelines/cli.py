@@ -103,6 +103,14 @@ class OptionsParser(argparse.ArgumentParser):
         return self.add_argument(*args, **kwargs)
 
 
+def job_parser(options_cls, **kwargs) -> OptionsParser:
+    """An OptionsParser (made with ``kwargs``; no ``-h`` unless told) holding the options
+    ``options_cls``, a PipelineOptions subclass, adds: the job's own, not Beam's."""
+    parser = OptionsParser(**{"add_help": False, **kwargs})
+    options_cls._add_argparse_args(parser)
+    return parser
+
+
 def _options_parser(options_cls) -> OptionsParser:
     """A parser over Beam's options classes, plus the options ``options_cls`` and its bases
     add."""
@@ -181,13 +189,10 @@ def add_shared_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> No
 def print_options_help(prog: str, doc: str, options_cls) -> None:
     """Print the options ``options_cls`` (a PipelineOptions subclass) adds, under the first
     paragraph of ``doc``."""
-    parser = OptionsParser(
-        prog=prog, description=doc.split("\n\n")[0],
-        epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
-               "--direct_num_workers, ...) passes through to the runner; an option that "
-               "neither this job nor Beam defines stops the job.")
-    options_cls._add_argparse_args(parser)
-    parser.print_help()
+    job_parser(options_cls, add_help=True, prog=prog, description=doc.split("\n\n")[0],
+               epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
+                      "--direct_num_workers, ...) passes through to the runner; an option "
+                      "that neither this job nor Beam defines stops the job.").print_help()
 
 
 def main(run: Callable[[], object], prog: str, doc: str, options_cls,

@@ -10,14 +10,25 @@ tests/test_options_doc.py fails when docs/options.md is not what this prints.
 from __future__ import annotations
 
 import argparse
-import importlib
+import functools
 import os
 import re
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import NamedTuple
 
-from pipelines.cli import OptionsParser
+from annotate import cli as annotate_cli
+from hacs_eval import cli as hacs_eval_cli
+from pipelines import (
+    apply_labels,
+    build_dataset,
+    build_reference_index,
+    make_manifest,
+    person_recall,
+    report_html,
+)
+from pipelines.cli import OptionsParser, job_parser
 from pipelines.provenance import ROOT
 
 PATH = os.path.join(ROOT, "docs", "options.md")
@@ -28,35 +39,37 @@ BEAM_OPTIONS = ("Any Beam pipeline option (`--runner`, `--project`, `--region`, 
 
 
 class Command(NamedTuple):
-    """A command of the project: ``module`` runs as ``python -m module``; ``parser`` fills
-    an OptionsParser with its arguments; ``beam``: a Beam job (runner options pass)."""
+    """A command of the project: ``module`` runs as ``python -m`` (a package's ``cli``
+    as the package); ``parser()`` returns an OptionsParser holding its arguments;
+    ``beam``: a Beam job, whose runner options pass through."""
 
-    module: str
+    module: ModuleType
     parser: Callable[[], OptionsParser]
     beam: bool = False
 
-
-def _beam_job(module: str, options_class: str) -> Command:
-    def parser() -> OptionsParser:
-        parser = OptionsParser(add_help=False)
-        getattr(importlib.import_module(module), options_class)._add_argparse_args(parser)
-        return parser
-    return Command(module, parser, beam=True)
+    @property
+    def name(self) -> str:
+        return self.module.__name__.removesuffix(".cli")
 
 
-def _tool(module: str) -> Command:
-    return Command(module, lambda: importlib.import_module(module).build_parser(OptionsParser))
+def _job(module: ModuleType, options_cls: type) -> Command:
+    return Command(module, functools.partial(job_parser, options_cls), beam=True)
+
+
+def _tool(module: ModuleType) -> Command:
+    """A command whose ``build_parser(parser_class)`` makes its parser."""
+    return Command(module, functools.partial(module.build_parser, OptionsParser))
 
 
 COMMANDS = (
-    _beam_job("pipelines.build_dataset", "BuildDatasetOptions"),
-    _beam_job("pipelines.build_reference_index", "ReferenceIndexOptions"),
-    _beam_job("pipelines.apply_labels", "ApplyLabelsOptions"),
-    _tool("pipelines.make_manifest"),
-    _tool("pipelines.person_recall"),
-    _tool("pipelines.report_html"),
-    _tool("annotate.cli"),
-    _tool("hacs_eval.cli"),
+    _job(build_dataset, build_dataset.BuildDatasetOptions),
+    _job(build_reference_index, build_reference_index.ReferenceIndexOptions),
+    _job(apply_labels, apply_labels.ApplyLabelsOptions),
+    _tool(make_manifest),
+    _tool(person_recall),
+    _tool(report_html),
+    _tool(annotate_cli),
+    _tool(hacs_eval_cli),
 )
 
 
@@ -74,6 +87,8 @@ def _cell(text: str) -> str:
 
 
 def _default(action: argparse.Action) -> str:
+    """The default column: ``required``, ``on``/``off`` for a flag, ``—`` for none, else the
+    value as code."""
     if action.required or (not action.option_strings and action.nargs is None):
         return "required"
     if action.nargs == 0 and isinstance(action.default, bool):
@@ -87,6 +102,7 @@ def _default(action: argparse.Action) -> str:
 
 
 def _meaning(action: argparse.Action, prog: str) -> str:
+    """The meaning column: the help text, and the choices when it does not name them."""
     meaning = (action.help or "") % {**vars(action), "prog": prog}  # as argparse expands it
     choices = [] if isinstance(action.choices, dict) else list(map(str, action.choices or []))
     if not all(choice in meaning for choice in choices):
@@ -95,6 +111,7 @@ def _meaning(action: argparse.Action, prog: str) -> str:
 
 
 def _table(parser: OptionsParser) -> list[str]:
+    """The lines of the table of ``parser``'s arguments (none when it has none)."""
     rows = ["| option | default | meaning |", "|---|---|---|"]
     for action in parser.arguments:
         if action.help is argparse.SUPPRESS or action.dest == "help":
@@ -105,14 +122,15 @@ def _table(parser: OptionsParser) -> list[str]:
 
 
 def _about(doc: str | None) -> str:
+    """The first paragraph of ``doc`` on one line."""
     return _text((doc or "").split("\n\n")[0])
 
 
 def _section(command: Command) -> list[str]:
-    module = importlib.import_module(command.module)
+    """The lines of ``command``'s section: its table, then one per sub-command."""
     parser = command.parser()
-    name = "python -m " + command.module.removesuffix(".cli")
-    lines = [f"## {name}", "", _about(module.__doc__), ""]
+    name = f"python -m {command.name}"
+    lines = [f"## {name}", "", _about(command.module.__doc__), ""]
     if command.beam:
         lines += [BEAM_OPTIONS, ""]
     if table := _table(parser):
@@ -130,7 +148,7 @@ def render() -> str:
              "show each option's help text). Generated: do not edit by hand, run "
              f"`{WRITE}`.", "",
              "Contents: " + ", ".join(
-                 f"[{c.module.removesuffix('.cli')}](#{_anchor(c)})" for c in COMMANDS), ""]
+                 f"[{c.name}](#{_anchor(c)})" for c in COMMANDS), ""]
     for command in COMMANDS:
         lines += _section(command)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -138,7 +156,7 @@ def render() -> str:
 
 def _anchor(command: Command) -> str:
     """GitHub's anchor for the command's heading."""
-    return "python--m-" + command.module.removesuffix(".cli").replace(".", "")
+    return "python--m-" + command.name.replace(".", "")
 
 
 def main(argv: list[str] | None = None) -> None:
