@@ -105,6 +105,34 @@ def test_runner_names_resolve_as_beam_resolves_them(name):
         assert isinstance(create_runner(spelling), getattr(importlib.import_module(module), cls))
 
 
+def test_options_parser_lists_what_was_added():
+    parser = cli.OptionsParser(add_help=False, conflict_handler="resolve")
+    parser.add_argument("--x")
+    taken = parser.add_argument("--x", type=int)  # takes --x over: the first is gone
+    parser.add_value_provider_argument("where")  # Beam's rule: may be left out
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("go").add_argument("--fast", action="store_true")
+    assert parser.arguments[0] is taken and [a.dest for a in parser.arguments] == ["x", "where"]
+    assert parser.flags() == ["--x"] and parser.parse_args([]).where is None
+    assert [a.dest for a in parser.commands["go"].arguments] == ["help", "fast"]
+
+
+@pytest.mark.parametrize("conflicts", ["error", "resolve"])
+def test_a_shared_flag_is_defined_once(conflicts):
+    """The first definition stands, on a parser that refuses a conflict and on one that
+    resolves it; a plain definition of the same name is another meaning."""
+    parser = cli.OptionsParser(conflict_handler=conflicts)
+    cli.add_shared_flag(parser, "--keep_v_prefix", help="first")
+    cli.add_shared_flag(parser, "--keep_v_prefix", help="second")
+    assert [a.help for a in parser.arguments if a.dest == "keep_v_prefix"] == ["first"]
+    assert parser.parse_args(["--keep_v_prefix"]).keep_v_prefix is True
+    other = cli.OptionsParser(conflict_handler=conflicts)
+    other.add_argument("--keep_v_prefix", type=int)
+    with pytest.raises(ValueError, match="defined twice with different meanings"):
+        cli.add_shared_flag(other, "--keep_v_prefix", help="")
+    assert other.parse_args(["--keep_v_prefix", "3"]).keep_v_prefix == 3
+
+
 def _refused(tmp_path, *flags):
     """Run the dataset job on the sample videos with ``flags``; return the UsageError
     message after checking nothing was written."""
