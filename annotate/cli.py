@@ -77,8 +77,11 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m annotate", description=__doc__,
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    """The command line's parser, of class ``parser_class`` (docs/options.md is made with
+    one that lists what is added to it)."""
+    parser = parser_class(prog="python -m annotate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -114,28 +117,30 @@ def _parser() -> argparse.ArgumentParser:
                         "N > 1 the Clips CSV export keeps the majority label and writes the "
                         "votes and agreement beside it")
     p = command("add-annotator", "Create an annotator (or give them a new token).")
-    p.add_argument("name")
+    p.add_argument("name", help="the annotator's name")
     p.add_argument("--token", default=None, help="the token to use (default: a random one)")
     for name, what in (("clips", "HACS Clips CSV"), ("segments", "HACS Segments JSON")):
-        command(f"import-{name}", f"Load a {what} into the database.").add_argument("path")
+        command(f"import-{name}", f"Load a {what} into the database.").add_argument(
+            "path", help=f"the {what} file to load")
     p = command("export-clips", "Write the database's labels as HACS Clips CSV.")
-    p.add_argument("path")
+    p.add_argument("path", help="the Clips CSV file to write")
     p.add_argument("--agreement", default=None, metavar="PATH",
                    help="also write the votes and agreement of every exported clip here "
                         "(default: written to PATH's .agreement.csv when some clip has "
                         "labels from more than one annotator)")
     p = command("export-segments", "Write the database's segments as HACS Segments JSON.")
-    p.add_argument("path")
+    p.add_argument("path", help="the Segments JSON file to write")
     p.add_argument("--add-duration", action="store_true",
                    help="write a 'duration' into imported entries that had none, where the "
                         "server learned it (from the video file or the player); by default "
                         "imported entries keep exactly their keys")
-    command("import-guidelines", "Load per-class guidelines (JSON).").add_argument("path")
+    command("import-guidelines", "Load per-class guidelines (JSON).").add_argument(
+        "path", help="the guidelines JSON file to load")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     store = Store(args.db, getattr(args, "lease_seconds", DEFAULT_LEASE_SECONDS),
                   getattr(args, "labels_per_clip", 1))
     try:

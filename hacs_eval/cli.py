@@ -220,12 +220,18 @@ def _run_video_classification(args, issues: Issues) -> tuple[dict, str]:
     return video_classification_report(result), text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    """The command line's parser, of class ``parser_class`` (docs/options.md is made with
+    one that lists what is added to it)."""
+    parser = parser_class(
         prog="python -m hacs_eval",
         description="Score clip classification, video classification, temporal proposals "
                     "or temporal detection the ActivityNet / HACS way.")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text)
 
     def common(p):
         p.add_argument("--subset", default="validation",
@@ -246,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "first) or file-order (the earlier entry first; departs from the "
                             "reference)")
 
-    p = sub.add_parser("proposals", help="AR@AN and AUC of temporal proposals")
+    p = command("proposals", "AR@AN and AUC of temporal proposals")
     p.add_argument("--ground-truth", required=True, help="ActivityNet / HACS Segments JSON")
     p.add_argument("--proposals", required=True, help="ActivityNet results JSON")
     p.add_argument("--max-avg-proposals", type=float, default=100,
@@ -262,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     tie_break(p, "proposals of one video")
     common(p)
 
-    p = sub.add_parser("detection", help="mAP at tIoU thresholds of temporal detections")
+    p = command("detection", "mAP at tIoU thresholds of temporal detections")
     p.add_argument("--ground-truth", required=True, help="ActivityNet / HACS Segments JSON")
     p.add_argument("--detections", required=True, help="ActivityNet results JSON")
     p.add_argument("--tiou", default="activitynet",
@@ -275,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     tie_break(p, "detections of one class, and equal tIoU with two ground-truth segments")
     common(p)
 
-    p = sub.add_parser("classification", help="clip top-1 / top-5 and per-class accuracy")
+    p = command("classification", "clip top-1 / top-5 and per-class accuracy")
     p.add_argument("--labels", required=True,
                    help="HACS Clips CSV (*.csv) or TFRecord clip shards (glob or folder)")
     p.add_argument("--predictions", required=True, help="per-clip predictions, CSV or JSON")
@@ -290,9 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shards: also score labelled clips not yet annotated (annotation 0)")
     common(p)
 
-    p = sub.add_parser("video-classification",
-                       help="hit@k and mAP over videos (ActivityNet untrimmed video "
-                            "classification)")
+    p = command("video-classification",
+                "hit@k and mAP over videos (ActivityNet untrimmed video classification)")
     p.add_argument("--ground-truth", required=True, help="ActivityNet / HACS Segments JSON")
     p.add_argument("--predictions", required=True,
                    help="ActivityNet classification results JSON: {results: {video_id: "

@@ -120,8 +120,8 @@ class BuildDatasetOptions(PipelineOptions):
         parser.add_argument("--skip_dedup", action="store_true",
                             help="Do not fingerprint or remove near-duplicates (HACS step 1).")
         parser.add_argument("--skip_person_filter", action="store_true",
-                            help="Do not segment shots or score people (HACS step 2): clips "
-                            "are cut from whole videos.")
+                            help="Do not score people (HACS step 2): every shot's clips are "
+                            "kept (shots are still segmented: a clip never spans a cut).")
         add_limit_arguments(parser)
         add_clip_arguments(parser)
         add_output_arguments(parser)

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 
 # What argparse itself takes for a negative number rather than an option (``--x -5``).
@@ -35,30 +36,88 @@ def _beam_options_classes() -> list[type]:
     return list(found.values())
 
 
-def _import_runner(argv: list[str]) -> None:
-    """Import the module of the runner ``--runner`` names (as Beam resolves the name), so
-    that options classes defined beside a runner (RenderRunner's, DaskRunner's) are known;
-    a runner that cannot be imported is left for Beam to report."""
+def runner_path(name: str) -> str:
+    """The dotted path of the runner class ``--runner name`` stands for, resolved as Beam
+    resolves it: a known runner's class name in any case, with or without the ``Runner``
+    ending (``dataflow``, ``FlinkRunner``), else ``name`` itself (a dotted path)."""
     from apache_beam.options.pipeline_options import StandardOptions
-    from apache_beam.runners import runner as runners
+
+    known = {path.rsplit(".", 1)[-1].lower(): path for path in StandardOptions.ALL_KNOWN_RUNNERS}
+    return known.get(name.lower(), known.get(name.lower() + "runner", name))
+
+
+def _import_runner(argv: list[str]) -> None:
+    """Import the module of the runner ``--runner`` names, so that options classes defined
+    beside a runner (RenderRunner's, DaskRunner's) are known; a runner that cannot be
+    imported is left for Beam to report."""
+    from apache_beam.options.pipeline_options import StandardOptions
 
     name = StandardOptions(argv).runner
     if not isinstance(name, str):
         return
-    known = runners._RUNNER_MAP
-    path = known.get(name.lower(), known.get(name.lower() + "runner", name))
+    path = runner_path(name)
     if "." in path:
         with contextlib.suppress(ImportError):
             importlib.import_module(path.rsplit(".", 1)[0])
 
 
-def _options_parser(options_cls) -> argparse.ArgumentParser:
-    """The parser Beam builds over its options classes, plus the options ``options_cls``
-    and its bases add (Beam's parser class: it knows ``add_value_provider_argument``)."""
-    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+class OptionsParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that keeps what is added to it, since argparse lists a parser's
+    actions nowhere public: :attr:`arguments`, the actions its ``add_argument`` returned,
+    and :attr:`commands`, the sub-command parsers by name once ``add_subparsers`` is called
+    (OptionsParsers too). It also offers ``add_value_provider_argument``, which Beam's
+    parser adds and an options class may call on the parser Beam hands it."""
 
-    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False, exit_on_error=False,
-                                 conflict_handler="resolve")
+    def __init__(self, *args, **kwargs) -> None:
+        self._added: list[tuple[argparse.Action, bool]] = []  # (action, has flags)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def arguments(self) -> list[argparse.Action]:
+        """The actions added, in order; an option whose every flag a later one took over
+        (``conflict_handler="resolve"``) is no longer one."""
+        return [action for action, flagged in self._added
+                if action.option_strings or not flagged]
+
+    def flags(self) -> list[str]:
+        """Every option string of :attr:`arguments` (``--num_shards``), in order."""
+        return [flag for action in self.arguments for flag in action.option_strings]
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self._added.append((action, bool(action.option_strings)))
+        return action
+
+    def add_subparsers(self, **kwargs):
+        action = super().add_subparsers(**kwargs)
+        self.commands = action.choices  # the name -> parser map add_parser fills
+        return action
+
+    def add_value_provider_argument(self, *args, **kwargs) -> argparse.Action:
+        """Add the argument as Beam's parser does (a positional one may be left out) but
+        without wrapping its value and default in value providers: this parser checks
+        and lists options, it never makes the job's options."""
+        if not args[0].startswith("-") and kwargs.get("nargs") is None:
+            kwargs["nargs"] = "?"
+        return self.add_argument(*args, **kwargs)
+
+
+def job_parser(options_cls, **kwargs) -> OptionsParser:
+    """An OptionsParser (made with ``kwargs``; no ``-h`` unless told) holding the options
+    ``options_cls``, a PipelineOptions subclass, adds: the job's own, not Beam's."""
+    parser = OptionsParser(**{"add_help": False, **kwargs})
+    options_cls._add_argparse_args(parser)
+    return parser
+
+
+def _options_parser(options_cls) -> OptionsParser:
+    """A parser over Beam's options classes, plus the options ``options_cls`` and its bases
+    add."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = OptionsParser(allow_abbrev=False, add_help=False, exit_on_error=False,
+                           conflict_handler="resolve")
     job = [c for c in options_cls.mro() if issubclass(c, PipelineOptions)
            and c is not PipelineOptions]
     for cls in [*_beam_options_classes(), *reversed(job)]:
@@ -95,8 +154,7 @@ def check_known_options(argv: Sequence[str] | None, options_cls,
         raise error(str(exc)) from exc
     if not unknown:
         return
-    known = [flag for action in _options_parser(options_cls)._actions
-             for flag in action.option_strings]
+    known = _options_parser(options_cls).flags()
     parts = []
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
@@ -105,29 +163,36 @@ def check_known_options(argv: Sequence[str] | None, options_cls,
                 "--help lists the job's options")
 
 
+# The flags add_shared_flag gave each parser (argparse looks a flag up nowhere public).
+_SHARED_FLAGS: weakref.WeakKeyDictionary[argparse.ArgumentParser, set[str]] = (
+    weakref.WeakKeyDictionary())
+
+
 def add_shared_flag(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
     """Add the on/off option ``flag`` (``store_true``) that several jobs define with one
     meaning, e.g. ``--keep_v_prefix``: Beam parses the options of every job imported into a
     process with one parser, where a second plain definition would conflict. The first
-    definition stands; one of the same name that is not such a flag raises ValueError."""
-    existing = parser._option_string_actions.get(flag)
-    if existing is None:
-        parser.add_argument(flag, action="store_true", help=help)
-    elif not (isinstance(existing, argparse._StoreTrueAction)
-              and existing.dest == flag.lstrip("-").replace("-", "_")):
+    definition stands; a definition of the same name not made here raises ValueError."""
+    shared = _SHARED_FLAGS.setdefault(parser, set())
+    if flag in shared:
+        return
+    # a parser that resolves conflicts would let this one replace the other silently
+    if isinstance(parser, OptionsParser) and flag in parser.flags():
         raise ValueError(f"{flag} is defined twice with different meanings")
+    try:
+        parser.add_argument(flag, action="store_true", help=help)
+    except argparse.ArgumentError as exc:
+        raise ValueError(f"{flag} is defined twice with different meanings") from exc
+    shared.add(flag)
 
 
 def print_options_help(prog: str, doc: str, options_cls) -> None:
     """Print the options ``options_cls`` (a PipelineOptions subclass) adds, under the first
     paragraph of ``doc``."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=doc.split("\n\n")[0],
-        epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
-               "--direct_num_workers, ...) passes through to the runner; an option that "
-               "neither this job nor Beam defines stops the job.")
-    options_cls._add_argparse_args(parser)
-    parser.print_help()
+    job_parser(options_cls, add_help=True, prog=prog, description=doc.split("\n\n")[0],
+               epilog="Any Beam pipeline option (--runner, --project, --temp_location, "
+                      "--direct_num_workers, ...) passes through to the runner; an option "
+                      "that neither this job nor Beam defines stops the job.").print_help()
 
 
 def main(run: Callable[[], object], prog: str, doc: str, options_cls,

@@ -206,8 +206,11 @@ def summary_line(summary: ManifestSummary, labels: str, output: str) -> str:
             f"{len(summary.multi_class_videos)} videos with several classes; wrote {output}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.make_manifest",
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    """The command line's parser, of class ``parser_class`` (docs/options.md is made with
+    one that lists what is added to it)."""
+    parser = parser_class(prog="python -m pipelines.make_manifest",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", required=True,
                         help="HACS Clips CSV or Segments / ActivityNet JSON (local or gs://)")

@@ -145,8 +145,11 @@ def person_recall(truth: dict[str, list[tuple[str, Span]]], kept: dict[str, list
         per_label={k: v[1] / v[0] for k, v in sorted(per_label.items())})
 
 
-def run(argv: list[str] | None = None) -> RecallReport:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    """The command line's parser, of class ``parser_class`` (docs/options.md is made with
+    one that lists what is added to it)."""
+    ap = parser_class(description=__doc__.split("\n")[0])
     ap.add_argument("--ground_truth", required=True,
                     help="ActivityNet-style JSON (local path or gs://...)")
     ap.add_argument("--shots", required=True,
@@ -159,7 +162,11 @@ def run(argv: list[str] | None = None) -> RecallReport:
     ap.add_argument("--clip_seconds", type=float, default=CLIP_SECONDS,
                     help="clip length in seconds (HACS: 2)")
     ap.add_argument("--output", default=None, help="also write the report as JSON here")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(argv: list[str] | None = None) -> RecallReport:
+    args = build_parser().parse_args(argv)
     report = person_recall(load_ground_truth(args.ground_truth, args.subset),
                            load_shots(args.shots), args.min_overlap,
                            args.clip_seconds)

@@ -9,6 +9,8 @@ import os
 import re
 import subprocess
 
+from pipelines.cli import job_parser
+
 PACKAGE = "hacs-pipeline"  # setup.py's name
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder of setup.py
 
@@ -16,11 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder
 def option_names(options_cls) -> list[str]:
     """The destinations (``num_shards`` for ``--num_shards``) of every option
     ``options_cls`` (a PipelineOptions subclass) adds, in the order it adds them."""
-    from apache_beam.options.pipeline_options import _BeamArgumentParser
-
-    parser = _BeamArgumentParser(add_help=False)
-    options_cls._add_argparse_args(parser)
-    return list(dict.fromkeys(a.dest for a in parser._actions
+    return list(dict.fromkeys(a.dest for a in job_parser(options_cls).arguments
                               if a.dest is not argparse.SUPPRESS))
 
 

@@ -32,11 +32,18 @@ def rebuild(output: str) -> str:
     return write_report_html(run_dir, report, gallery)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.report_html",
-                                     description=__doc__.split("\n\n")[0])
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+                 ) -> argparse.ArgumentParser:
+    """The command line's parser, of class ``parser_class`` (docs/options.md is made with
+    one that lists what is added to it)."""
+    parser = parser_class(prog="python -m pipelines.report_html",
+                          description=__doc__.split("\n\n")[0])
     parser.add_argument("output", help="the job's --output folder (local or gs://)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     try:
         print(rebuild(args.output))
     except (ValueError, OSError) as exc:

@@ -1,11 +1,16 @@
 """Options are checked before a job starts: an option nobody knows and a value that cannot
 work both stop the job with a message naming the option, and nothing is written."""
 
+import argparse
+import importlib
+import logging
 import os
 import subprocess
 import sys
 
 import pytest
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.runner import create_runner
 
 from pipelines import build_reference_index, cli
 from pipelines.build_dataset import BuildDatasetOptions, UsageError, run
@@ -49,6 +54,83 @@ def test_another_jobs_options_are_unknown():
                                BuildDatasetOptions) == ["--index_input"]
     assert cli.unknown_options(["--index_input", "m.csv", "--output", "o"],
                                ReferenceIndexOptions) == ["--output"]
+
+
+def test_beam_handles_options_as_cli_assumes(caplog):
+    """What cli.py leans on in Beam's option handling; a Beam upgrade that changes it
+    fails here: Beam's runner options are Beam's and known to the check, a job option
+    reaches ``view_as`` through its class's ``_add_argparse_args``, and an option nobody
+    defines is only warned about and dropped by Beam (the job has to refuse it)."""
+    argv = ["--runner", "FnApiRunner", "--direct_num_workers", "2", "--num_shards", "4",
+            "--num_shard", "5"]
+    with caplog.at_level(logging.WARNING):
+        options = PipelineOptions(argv)
+        assert options.view_as(StandardOptions).runner == "FnApiRunner"
+        assert options.view_as(DirectOptions).direct_num_workers == 2
+        assert options.view_as(BuildDatasetOptions).num_shards == 4
+        assert "num_shard" not in options.get_all_options()
+    assert any("Discarding unparseable args" in r.getMessage() and "--num_shard" in
+               r.getMessage() for r in caplog.records)
+    assert cli.unknown_options(argv, BuildDatasetOptions) == ["--num_shard"]
+
+
+def test_options_parser_offers_what_beams_parser_offers():
+    """An options class may call any method of the parser Beam hands it, and cli's
+    OptionsParser stands in for that parser in the checks: it offers Beam's one addition,
+    and a value-provider option takes the same value in both."""
+    handed = []
+
+    def probe(parser):
+        handed.append(parser)
+        parser.add_value_provider_argument("--vp_probe", type=int, default=3)
+
+    beam = PipelineOptions(["--vp_probe", "5"]).get_all_options(add_extra_args_fn=probe)
+    added = ({n for n in dir(type(handed[0])) if not n.startswith("_")}
+             - set(dir(argparse.ArgumentParser)))
+    assert added == {"add_value_provider_argument"}
+    assert added <= set(dir(cli.OptionsParser))
+    ours = cli.OptionsParser()
+    ours.add_value_provider_argument("--vp_probe", type=int, default=3)
+    assert beam["vp_probe"].get() == ours.parse_args(["--vp_probe", "5"]).vp_probe == 5
+
+
+@pytest.mark.parametrize("name", [name for name in StandardOptions.KNOWN_RUNNER_NAMES
+                                  # its module needs an older pandas than the project's
+                                  if name != "InteractiveRunner"])
+def test_runner_names_resolve_as_beam_resolves_them(name):
+    """cli imports the module of the runner --runner names (for the options defined
+    there) by Beam's rules: any case, with or without the Runner ending."""
+    for spelling in (name, name.lower(), name.lower().removesuffix("runner")):
+        module, cls = cli.runner_path(spelling).rsplit(".", 1)
+        assert isinstance(create_runner(spelling), getattr(importlib.import_module(module), cls))
+
+
+def test_options_parser_lists_what_was_added():
+    parser = cli.OptionsParser(add_help=False, conflict_handler="resolve")
+    parser.add_argument("--x")
+    taken = parser.add_argument("--x", type=int)  # takes --x over: the first is gone
+    parser.add_value_provider_argument("where")  # Beam's rule: may be left out
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("go").add_argument("--fast", action="store_true")
+    assert parser.arguments[0] is taken and [a.dest for a in parser.arguments] == ["x", "where"]
+    assert parser.flags() == ["--x"] and parser.parse_args([]).where is None
+    assert [a.dest for a in parser.commands["go"].arguments] == ["help", "fast"]
+
+
+@pytest.mark.parametrize("conflicts", ["error", "resolve"])
+def test_a_shared_flag_is_defined_once(conflicts):
+    """The first definition stands, on a parser that refuses a conflict and on one that
+    resolves it; a plain definition of the same name is another meaning."""
+    parser = cli.OptionsParser(conflict_handler=conflicts)
+    cli.add_shared_flag(parser, "--keep_v_prefix", help="first")
+    cli.add_shared_flag(parser, "--keep_v_prefix", help="second")
+    assert [a.help for a in parser.arguments if a.dest == "keep_v_prefix"] == ["first"]
+    assert parser.parse_args(["--keep_v_prefix"]).keep_v_prefix is True
+    other = cli.OptionsParser(conflict_handler=conflicts)
+    other.add_argument("--keep_v_prefix", type=int)
+    with pytest.raises(ValueError, match="defined twice with different meanings"):
+        cli.add_shared_flag(other, "--keep_v_prefix", help="")
+    assert other.parse_args(["--keep_v_prefix", "3"]).keep_v_prefix == 3
 
 
 def _refused(tmp_path, *flags):

@@ -1,6 +1,5 @@
 """The report records what is needed to repeat a run: every option, version, git commit."""
 
-import argparse
 import json
 import os
 import subprocess
@@ -8,6 +7,7 @@ import sys
 
 from pipelines import provenance
 from pipelines.build_dataset import BuildDatasetOptions
+from pipelines.cli import OptionsParser
 from tests.conftest import VIDEOS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,9 +15,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
     out, report = built_dataset
-    parser = argparse.ArgumentParser()  # the job's parser, as --help shows it
+    parser = OptionsParser()  # the job's parser, as --help shows it
     BuildDatasetOptions._add_argparse_args(parser)
-    names = [a.dest for a in parser._actions if a.dest != "help"]
+    names = [a.dest for a in parser.arguments if a.dest != "help"]
     assert len(names) == 49 and {"input", "num_shards", "reference", "previous",
                                  "person_threshold", "detector_max_batch_size",
                                  "max_decode_seconds", "shot_detector"} <= set(names)

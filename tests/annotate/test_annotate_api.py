@@ -23,7 +23,7 @@ from conftest import run_server
 from tests_annotate_helpers import FRAME_SECONDS, as_written
 
 from annotate.app import create_app
-from annotate.cli import _parser, main, prepare
+from annotate.cli import build_parser, main, prepare
 from annotate.media import scan_videos
 from annotate.store import Store
 from transforms.hacs_files import ClipLabel, parse_clips_csv
@@ -819,5 +819,5 @@ def test_videos_root_reads_the_download_layout(tmp_path):
         assert store.videos_without_duration() == []  # durations read from the files
     finally:
         store.close()
-    assert _parser().parse_args(["serve", "--db", "x", "--videos-root", str(root),
+    assert build_parser().parse_args(["serve", "--db", "x", "--videos-root", str(root),
                                  "--keep-v-prefix"]).keep_v_prefix

@@ -2,7 +2,7 @@
 
 The protos come from the ``tfrecord`` package (``tfrecord.example_pb2``), so records written
 here are read by TensorFlow, by ``tfrecord``'s own PyTorch reader and by ``models.clip_dataset``.
-The schema is documented in the README; bump SCHEMA_VERSION on any incompatible change.
+The schema is documented in docs/outputs.md; bump SCHEMA_VERSION on any incompatible change.
 """
 
 from __future__ import annotations
