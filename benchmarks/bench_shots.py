@@ -49,7 +49,7 @@ from benchmarks.common import BENCH_DATA, REPO_ROOT, add_videos_option, timed
 from tests.lighting import relight
 from tests.media import iter_frames
 from transforms.analyze.decode import decode_pass, open_video
-from transforms.shots.histogram import HistogramShotDetector, ShotParams
+from transforms.shots.histogram import HistogramConfig, HistogramShotDetector
 
 SIZE = (384, 288)
 FPS = 25.0
@@ -254,7 +254,7 @@ class Run:
     speed_note: str
 
 
-def run_ours(videos: list[Video], params: ShotParams) -> Run:
+def run_ours(videos: list[Video], params: HistogramConfig) -> Run:
     """Our detector in the decode pass; speed = frames / CPU seconds inside ``add``."""
     cuts, inside, wall, frames = {}, 0.0, 0.0, 0
     for v in videos:
@@ -363,9 +363,9 @@ def table(runs: dict[str, Run], videos: list[Video]) -> dict[str, dict[str, tupl
 # 8-frame span at 0.45 for gradual transitions), with and without --adaptive_shots.
 BEFORE = {"structure_threshold": 0.0, "min_shot_seconds": 0.5, "gradual_frames": 8,
           "gradual_threshold": 0.45}
-OURS = {"ours (default)": ShotParams(),
-        "ours, colour only (before)": ShotParams(**BEFORE),
-        "ours, colour only, adaptive": ShotParams(**BEFORE, adaptive=True)}
+OURS = {"ours (default)": HistogramConfig(),
+        "ours, colour only (before)": HistogramConfig(**BEFORE),
+        "ours, colour only, adaptive": HistogramConfig(**BEFORE, adaptive=True)}
 
 
 # --sweep: each setting of the default moved alone, the rest kept
@@ -382,7 +382,7 @@ def sweep(videos: list[Video]) -> None:
     print("\nsweep: one setting of the default moved at a time")
     for name, values in SWEEP.items():
         for value in values:
-            run = run_ours(videos, ShotParams(**{name: value}))
+            run = run_ours(videos, HistogramConfig(**{name: value}))
             counts = {"overall": [0, 0, 0], "music video": [0, 0, 0], "single takes": [0, 0, 0]}
             for v in videos:
                 c = score(v.scored(run.cuts[v.name]), v.truth)

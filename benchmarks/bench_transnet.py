@@ -27,7 +27,7 @@ import av
 
 from transforms.analyze.decode import PREFETCH, decode_pass
 from transforms.shots.histogram import HistogramShotDetector
-from transforms.shots.transnet import TransNetDetector, TransNetParams, load_model
+from transforms.shots.transnet import TransNetConfig, TransNetDetector, load_model
 
 
 def wheel_video() -> str:
@@ -103,7 +103,7 @@ def main() -> None:
         if args.seconds:
             path = os.path.join(tmp, "excerpt" + os.path.splitext(src)[1])
             excerpt(src, args.seconds, path)
-        params = TransNetParams(device=args.device)
+        params = TransNetConfig(device=args.device)
         rows = {"decode only": measure(path, _Nothing),
                 "histogram": measure(path, HistogramShotDetector),
                 "transnetv2": measure(path, lambda: TransNetDetector(model, params))}

@@ -30,6 +30,7 @@ import torch
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from transforms.jpeg import decode_jpeg
+from transforms.persons.detector import PersonDetector
 
 PERSON = 1                      # COCO category id of "person" in both models
 SSD_INPUT = 300                 # SSD MobileNet-v2 COCO input side, pixels
@@ -254,16 +255,6 @@ def jpeg_to_tensor(data: bytes) -> torch.Tensor:
     """JPEG bytes to the float CHW RGB 0..1 tensor torchvision detection models take."""
     rgb = cv2.cvtColor(decode_jpeg(data), cv2.COLOR_BGR2RGB)
     return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
-
-
-@dataclass(frozen=True)
-class PersonDetector:
-    """A ready detector: its RunInference ``handler`` and ``prepare``, which turns a frame's
-    JPEG bytes into the handler's input."""
-
-    name: str
-    handler: ModelHandler
-    prepare: Callable[[bytes], Any]
 
 
 def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = None,

@@ -11,8 +11,6 @@ job starts; every input video ends in ``videos.jsonl`` as kept, dropped or faile
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 import time
@@ -54,23 +52,43 @@ from transforms.inputs.manifest import ManifestError, load_inputs, ref_from_json
 from transforms.output import layout
 from transforms.output.config import OutputConfig, add_output_arguments, output_config_from_options
 from transforms.output.part import ThumbnailConfig, ThumbnailPart
-from transforms.output.report import stage_costs, summary_text
-from transforms.output.report_html import collect_gallery, write_report_html
-from transforms.output.stage import WriteClipShards, WriteRunReport, WriteSortedLines
+from transforms.output.report import (
+    add_shot_counts,
+    complete_report,
+    shot_totals,
+    summary_text,
+)
+from transforms.output.report_html import write_report_page
+from transforms.output.stage import (
+    ReportInputs,
+    WriteClipShards,
+    WriteRunReport,
+    WriteSortedLines,
+    sorted_line_buckets,
+)
 from transforms.persons.config import (
     PersonConfig,
     add_person_arguments,
     person_config_from_options,
 )
 from transforms.persons.part import ShotFramesPart
-from transforms.persons.stage import ScorePersons, SelectPersonShots
+from transforms.persons.stage import NAMESPACE as PERSONS_NAMESPACE
+from transforms.persons.stage import PersonInputs, ScorePersons, SelectPersonShots
+from transforms.progress import NAMESPACE
 from transforms.routing import (
+    AllShotInputs,
     FillVideoStats,
+    JobInputs,
     KeptFingerprints,
+    KeptInputs,
     MakeAllShotJobs,
     MakeClipJobs,
+    RouteInputs,
     RouteSurvivors,
+    ScoredShotRowInputs,
+    ShotRowInputs,
     ShotRows,
+    StatsInputs,
     by_id,
 )
 from transforms.shots.config import (
@@ -191,30 +209,6 @@ def job_work_folder(output: str, cfg: JobConfig) -> str:
     return work_folder(layout.work_root(output), analysis_parts(cfg))
 
 
-def shot_buckets(videos: int) -> int:
-    """How many sorted parts ``shots.jsonl`` is written from: one per 2 000 input videos
-    (about 20 MB of lines each at 50 shots a video), at least 1, at most 1 024."""
-    return max(1, min(1024, videos // 2000))
-
-
-def _add_counts(counts) -> tuple[int, int]:
-    """Sum ``(shots, kept)`` pairs (a combiner: partial sums come back in as pairs)."""
-    total = kept = 0
-    for shots, kept_shots in counts:
-        total += shots
-        kept += kept_shots
-    return total, kept
-
-
-def _shot_totals(counts: tuple[int, int]) -> dict:
-    """report.json's ``shots``: shots of the videos that reached the person filter, and how
-    many it kept (``counts``: their ``(shots, kept)`` summed over the videos)."""
-    total, kept = counts
-    return {"shots": {"total": total, "kept": kept,
-                      "share_kept": round(kept / total, 4) if total else 0.0,
-                      "hacs_share_kept": 0.497}}
-
-
 def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
           start_time: float, detector=None, run_dir: str | None = None) -> None:
     """Wire the dataset job onto ``p`` for the already-validated input videos ``refs``.
@@ -254,51 +248,48 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                        references=dedup.references, params=dedup.match,
                        bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap,
                        previous=dedup.previous))
-        outcomes.append((deduped[Tag.DROPPED], deduped[Tag.FAILED])
-                        | "DedupVideoStats" >> FillVideoStats(analyses))
+        dropped = ((deduped[Tag.DROPPED], deduped[Tag.FAILED])
+                   | "DedupOutcomes" >> beam.Flatten())
+        outcomes.append(StatsInputs(dropped, analyses) | "DedupVideoStats" >> FillVideoStats())
         survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
-    rows = {"analyses": analyses, "survived": survivors}
     if cfg.persons is None:
-        jobs = ({"analyses": analyses, "kept": survivors}
-                | "MakeAllShotJobs" >> MakeAllShotJobs())
+        jobs = AllShotInputs(analyses, survivors) | "MakeAllShotJobs" >> MakeAllShotJobs()
+        row_inputs = ShotRowInputs(analyses, survivors)
     else:
-        routed = ({"analyses": analyses, "kept": survivors,
-                   "frames": analysis[Tag.SHOT_FRAMES]}
+        routed = (RouteInputs(analyses, survivors, analysis[Tag.SHOT_FRAMES])
                   | "RouteSurvivors" >> RouteSurvivors())
-        scored = routed[Tag.FRAMES] | "ScorePersons" >> ScorePersons(detector)
-        selected = ({"shots": routed[Tag.SHOTS], "scores": scored[Tag.SCORES],
-                     "failed": scored[Tag.FAILED]}
+        scored = routed.shot_frames | "ScorePersons" >> ScorePersons(detector)
+        selected = (PersonInputs(routed.shots, scored.scores, scored.failed)
                     | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))
-        made = ({"analyses": routed.analyses, "kept": selected.kept,
-                 "no_person": selected[Tag.NO_PERSON], "failed": selected[Tag.FAILED]}
+        made = (JobInputs(routed.analyses, selected.kept_shots, selected.no_person,
+                          selected.failed)
                 | "MakeClipJobs" >> MakeClipJobs())
         jobs = made.jobs
-        outcomes.append(made[Tag.OUTCOMES])
-        rows.update(scores=scored[Tag.SCORES], kept=selected.kept)
-    shot_rows = rows | "ShotRows" >> ShotRows()
-    _ = shot_rows[Tag.SHOT_ROWS] | "WriteShotsJsonl" >> WriteSortedLines(
+        outcomes.append(made.outcomes)
+        row_inputs = ScoredShotRowInputs(analyses, survivors, scored.scores,
+                                         selected.kept_shots)
+    shot_rows = row_inputs | "ShotRows" >> ShotRows()
+    _ = shot_rows.rows | "WriteShotsJsonl" >> WriteSortedLines(
         FileSystems.join(run_dir, layout.SHOTS),
         parts=FileSystems.join(work, "shots-" + run_dir.rstrip("/").split("/")[-1]),
-        buckets=shot_buckets(len(refs)))
+        buckets=sorted_line_buckets(len(refs)))
     if cfg.persons is not None:
-        extras.append(shot_rows[Tag.SHOT_TOTALS]
-                      | "AddShotCounts" >> beam.CombineGlobally(_add_counts)
-                      | "ShotTotals" >> beam.Map(_shot_totals))
+        extras.append(shot_rows.totals
+                      | "AddShotCounts" >> beam.CombineGlobally(add_shot_counts)
+                      | "ShotTotals" >> beam.Map(shot_totals))
     sampled = jobs | "KeepClips" >> KeepClips(cfg.clips, label_ids, total=len(refs))
     outcomes.append(sampled[Tag.OUTCOMES])
     index = None
     if cfg.dedup is not None:  # the kept videos' index: what a later run's --previous reads
         folder = FileSystems.join(run_dir, "fingerprints")
-        _ = ({"fingerprints": survivors, "outcomes": sampled[Tag.OUTCOMES]}
+        _ = (KeptInputs(survivors, sampled[Tag.OUTCOMES])
              | "KeptFingerprints" >> KeptFingerprints()
              | "WriteFingerprints" >> WriteFingerprintIndex(folder))
         index = index_pattern(folder)
     shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
         run_dir, cfg.output.num_shards)
-    report_inputs = {"outcomes": tuple(outcomes) | "AllOutcomes" >> beam.Flatten(),
-                     "shards": shards}
-    if extras:
-        report_inputs["extras"] = tuple(extras) | "AllExtras" >> beam.Flatten()
+    report_inputs = ReportInputs(tuple(outcomes) | "AllOutcomes" >> beam.Flatten(), shards,
+                                 tuple(extras) | "AllExtras" >> beam.Flatten(pipeline=p))
     settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}
     _ = report_inputs | "WriteRunReport" >> WriteRunReport(run_dir, STAGES, labels,
                                                            settings, start_time, index)
@@ -375,26 +366,50 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     opts = options.view_as(BuildDatasetOptions)
     cfg, refs = _check(opts)
     detector = load_configured_detector(cfg.detector) if cfg.detector else None
-    output = opts.output
-    before = layout.published(output)
-    # Folders of runs that never published (interrupted, failed) go; the published one stays
-    # readable until this run replaces it.
-    layout.remove_other_runs(output, keep=before["run"].split("/")[-1] if before else None)
-    if opts.overwrite:
-        layout.remove_tree(layout.work_root(output))
-    run_id = layout.new_run_id()
-    run_dir = layout.run_folder(output, run_id)
+    before, run_id = _start_run(opts)
+    run_dir = layout.run_folder(opts.output, run_id)
     sys.stderr.write(f"[hacs-pipeline] {len(refs)} input videos -> {run_dir}\n")
     p = test_pipeline or beam.Pipeline(options=options)
     build(p, opts, cfg, refs, start, detector, run_dir)
+    result = _run_or_clean_up(p, run_dir, before)
+    return _publish(opts, cfg, run_id, result)
+
+
+def _start_run(opts: BuildDatasetOptions) -> tuple[dict | None, str]:
+    """The run published in ``--output`` before this one (None: none) and a new run id.
+    Folders of runs that never published (interrupted, failed) go; the published one stays
+    readable until this run replaces it; ``--overwrite`` also drops the per-video results."""
+    before = layout.published(opts.output)
+    layout.remove_other_runs(opts.output,
+                             keep=before["run"].split("/")[-1] if before else None)
+    if opts.overwrite:
+        layout.remove_tree(layout.work_root(opts.output))
+    return before, layout.new_run_id()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether the job ended because of Ctrl-C: a KeyboardInterrupt, in the exception's
+    chain, or (from a runner that re-raises a worker's error as text) named in its message."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "KeyboardInterrupt" in str(exc)
+
+
+def _run_or_clean_up(p: beam.Pipeline, run_dir: str, before: dict | None):
+    """Run the pipeline to the end and return its result. On any failure or interruption
+    nothing of this run is published: its folder (Beam's temporary files too) goes, the
+    per-video results stay for --resume, and the exception goes on (a KeyboardInterrupt for
+    Ctrl-C)."""
     try:
         result = p.run()
         result.wait_until_finish()
+        return result
     except BaseException as exc:
-        # Nothing of this run is published; its folder (Beam's temporary files too) goes,
-        # the per-video results stay for --resume.
         layout.remove_tree(run_dir)
-        interrupted = isinstance(exc, KeyboardInterrupt) or "KeyboardInterrupt" in str(exc)
+        interrupted = _interrupted(exc)
         sys.stderr.write(f"[hacs-pipeline] {'interrupted' if interrupted else 'failed'}: "
                          "nothing was published ("
                          f"{'the earlier run stays published' if before else 'no run yet'}); "
@@ -403,42 +418,35 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
         if interrupted:
             raise KeyboardInterrupt from None
         raise
+
+
+def _publish(opts: BuildDatasetOptions, cfg: JobConfig, run_id: str, result) -> dict | None:
+    """Complete the report, write report.html and publish the run; the report, or None when
+    the runner did not finish the job here (no report.json)."""
+    run_dir = layout.run_folder(opts.output, run_id)
     report_path = FileSystems.join(run_dir, "report.json")
     if not FileSystems.exists(report_path):
         return None
-    with FileSystems.open(report_path) as f:
-        report = json.loads(f.read().decode("utf-8"))
-    report.update(stage_costs(_counters(result), report))
-    report["run"] = run_id
-    layout.write_json_atomically(report_path, report)
-    try:
-        gallery = collect_gallery(run_dir, job_work_folder(output, cfg),
-                                  [row["path"] for row in report["shards"]],
-                                  distance=cfg.dedup.match.distance if cfg.dedup else 32)
-        page = write_report_html(run_dir, report, gallery)
-    except Exception:  # the page is a view of the run: it never costs the run itself
-        logging.exception("report.html could not be built; the run is published without it")
-        page = None
-    with FileSystems.open(FileSystems.join(run_dir, layout.DATASET)) as f:
-        dataset = json.loads(f.read().decode("utf-8"))
-    published = layout.publish(output, run_id, {
-        **dataset, "report": report_path, "report_html": page,
-        "videos": FileSystems.join(run_dir, "videos.jsonl")})
-    layout.remove_other_runs(output, keep=run_id)
-    if not opts.keep_work:
-        layout.remove_tree(layout.work_root(output))
+    report = complete_report(report_path, _counters(result), run_id)
+    page = write_report_page(run_dir, report, job_work_folder(opts.output, cfg),
+                             distance=(cfg.dedup or DedupConfig()).match.distance)
+    videos = FileSystems.join(run_dir, "videos.jsonl")
+    published = layout.publish_run(opts.output, run_id, {
+        "report": report_path, "report_html": page, "videos": videos},
+        keep_work=opts.keep_work)
     sys.stderr.write(summary_text(report) + "\n")
-    sys.stderr.write(f"published: {published}\nreport: {page or report_path}\nper video: "
-                     f"{FileSystems.join(run_dir, 'videos.jsonl')}\n")
+    sys.stderr.write(f"published: {published}\nreport: {page or report_path}\n"
+                     f"per video: {videos}\n")
     return report
 
 
 def _counters(result) -> dict[str, int]:
-    """The job's Beam Metrics counters by name (namespaces ``hacs`` and ``persons``)."""
+    """The job's Beam Metrics counters by name (the job's namespace and the person
+    stage's)."""
     from apache_beam.metrics.metric import MetricsFilter
 
     totals: dict[str, int] = {}
-    for namespace in ("hacs", "persons"):
+    for namespace in (NAMESPACE, PERSONS_NAMESPACE):
         query = result.metrics().query(MetricsFilter().with_namespace(namespace))
         for counter in query["counters"]:
             value = counter.committed if counter.committed is not None else counter.attempted

@@ -57,6 +57,16 @@ def test_dependencies_point_one_way(folder, forbidden):
     assert not offenders
 
 
+def test_the_decode_pass_imports_none_of_the_stages_that_ride_it():
+    # AnalyzeVideos loops over the AnalysisParts the job gives it (transforms/analyze/part.py)
+    modules = _modules("transforms/analyze")
+    offenders = {str(p.relative_to(ROOT)): name for p in modules for name in _imports(p)
+                 if name.split(".")[:2] in (["transforms", s] for s in
+                                            ("dedup", "shots", "persons", "clips", "output"))
+                 and name not in ("transforms.output.shards",)}
+    assert len(modules) >= 4 and not offenders
+
+
 def test_tools_use_the_formats_never_the_stages():
     tools = [p for folder in ("annotate", "hacs_eval", "evaluate") if (ROOT / folder).exists()
              for p in _modules(folder)]
@@ -131,7 +141,8 @@ def test_stage_packages_export_their_transform_and_algorithms_load_without_beam(
     code = ("import sys\n"
             "import transforms.dedup.fingerprint, transforms.dedup.similarity, "
             "transforms.shots.histogram, transforms.shots.transnet, transforms.persons.sampling, "
-            "transforms.clips.sampler, "
+            "transforms.clips.sampler, transforms.dedup.part, transforms.shots.part, "
+            "transforms.persons.part, transforms.clips.part, transforms.output.part, "
             "transforms.output.records, transforms.output.report, transforms.dedup, "
             "transforms.clips\n"
             "assert 'apache_beam' not in sys.modules, 'an algorithm import loaded Beam'\n"

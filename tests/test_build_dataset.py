@@ -36,10 +36,10 @@ def test_every_input_video_ends_in_exactly_one_place(built_dataset):
     assert status == {"vtest_a": ("kept", "clips", ""), "megamind": ("kept", "clips", ""),
                       "megamind_bugy": ("dropped", "dedup", "duplicate"),
                       "tree": ("dropped", "persons", "no_person"),
-                      "truncated": ("failed", "decode", "unreadable"),
-                      "empty": ("failed", "decode", "empty"),
-                      "text": ("failed", "decode", "unreadable"),
-                      "missing": ("failed", "decode", "missing")}
+                      "truncated": ("failed", "analyze", "unreadable"),
+                      "empty": ("failed", "analyze", "empty"),
+                      "text": ("failed", "analyze", "unreadable"),
+                      "missing": ("failed", "analyze", "missing")}
     assert all(rows[k]["message"] for k in ("truncated", "empty", "text", "missing"))
     assert report["videos"] == {"input": 8, "kept": 2, "dropped": 2, "failed": 4}
     assert report["reasons"]["failed"] == {"empty": 1, "missing": 1, "unreadable": 2}

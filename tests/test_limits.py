@@ -92,11 +92,11 @@ def test_videos_over_a_limit_fail_with_their_reason_and_the_others_are_kept(
         rows = {row["video_id"]: row for row in map(json.loads, f)}
     assert {k: (v["status"], v["stage"], v["reason"]) for k, v in rows.items()} == {
         "ok": ("kept", "clips", ""),
-        "long": ("failed", "decode", "too_long"),
-        "raw": ("failed", "decode", "too_long"),
-        "big": ("failed", "decode", "too_large"),
-        "slow": ("failed", "decode", "timeout"),
-        "hung": ("failed", "decode", "timeout")}
+        "long": ("failed", "analyze", "too_long"),
+        "raw": ("failed", "analyze", "too_long"),
+        "big": ("failed", "analyze", "too_large"),
+        "slow": ("failed", "analyze", "timeout"),
+        "hung": ("failed", "analyze", "timeout")}
     assert rows["ok"]["clips"] == 1
     assert "header says 5.0 s, over --max_video_seconds 4" in rows["long"]["message"]
     assert ("decoded timestamps pass --max_video_seconds 4 (the header gives no duration)"

@@ -8,8 +8,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipelines.build_dataset import shot_buckets
-from transforms.output.stage import WriteSortedLines
+from transforms.output.stage import WriteSortedLines, sorted_line_buckets
 
 
 def _write(tmp_path, rows, buckets):
@@ -44,4 +43,4 @@ def test_buckets_must_be_positive(tmp_path):
 
 
 def test_one_bucket_per_two_thousand_videos_within_bounds():
-    assert [shot_buckets(n) for n in (0, 1999, 2000, 10**6, 10**8)] == [1, 1, 1, 500, 1024]
+    assert [sorted_line_buckets(n) for n in (0, 1999, 2000, 10**6, 10**8)] == [1, 1, 1, 500, 1024]

@@ -1,21 +1,46 @@
 """Beam joins that carry each video from one filter to the next, keyed by ``video_id``.
 
-They move small things only (analyses, shot frames, time ranges, outcomes), never video.
+Each join takes a NamedTuple of PCollections (its inputs, by name) and returns one PCollection
+or a NamedTuple of them; the words are those of the glossary in ``transforms/types.py``
+(``survivors``: videos left after de-duplication; ``kept_shots``: the shots the person filter
+kept). They move small things only (analyses, shot frames, time ranges, outcomes), never
+video. Each has its own TestPipeline test (tests/test_routing.py).
 """
 
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import apache_beam as beam
 
 from transforms.output.shot_rows import shot_row
-from transforms.types import ClipJob, Status, Tag, TimeRange, VideoAnalysis
+from transforms.types import ClipJob, Outcome, Status, Tag, TimeRange, VideoAnalysis
 
 
 def by_id(label: str, pcoll, key=lambda x: x.video_id):
     """``(video_id, element)`` pairs of ``pcoll``."""
     return pcoll | label >> beam.Map(lambda x: (key(x), x))
+
+
+def job_for(analysis: VideoAnalysis, kept_shots) -> ClipJob:
+    """The ClipJob that keeps the candidate clips of ``kept_shots`` (TimeRanges of shots)."""
+    return ClipJob(analysis.ref, tuple(kept_shots), analysis.facts, analysis.clips_path)
+
+
+def all_shots(analysis: VideoAnalysis) -> list[TimeRange]:
+    """Every shot of a video as a kept range (no person filter: score -1)."""
+    return [TimeRange(s.start, s.end, s.index) for s in analysis.shots or ()]
+
+
+# --- FillVideoStats ---------------------------------------------------------------------------
+
+class StatsInputs(NamedTuple):
+    """``outcomes``: Outcome decided from small data (dedup); ``analyses``: (video_id,
+    VideoAnalysis)."""
+
+    outcomes: beam.PCollection
+    analyses: beam.PCollection
 
 
 class _FillStats(beam.DoFn):
@@ -27,20 +52,23 @@ class _FillStats(beam.DoFn):
 
 
 class FillVideoStats(beam.PTransform):
-    """Outcomes decided from small data (dedup; one PCollection or a tuple of them) get the
-    decoded facts of their video (duration, frames, bytes) from its analysis, so the report
-    adds them up."""
+    """StatsInputs -> the outcomes, each with the decoded facts of its video (duration,
+    frames, bytes) from its analysis, so the report adds them up."""
 
-    def __init__(self, analyses):
-        super().__init__()
-        self._analyses = analyses
-
-    def expand(self, outcomes):
-        if isinstance(outcomes, tuple):
-            outcomes = outcomes | "AllOutcomes" >> beam.Flatten()
-        return ({"outcome": by_id("KeyOutcomes", outcomes), "analysis": self._analyses}
+    def expand(self, inputs):
+        return ({"outcome": by_id("KeyOutcomes", inputs.outcomes), "analysis": inputs.analyses}
                 | "Join" >> beam.CoGroupByKey()
                 | "Fill" >> beam.ParDo(_FillStats()))
+
+
+# --- KeptFingerprints -------------------------------------------------------------------------
+
+class KeptInputs(NamedTuple):
+    """``survivors``: (video_id, VideoFingerprint) of the videos dedup kept; ``outcomes``:
+    Outcome of the clip stage."""
+
+    survivors: beam.PCollection
+    outcomes: beam.PCollection
 
 
 class _KeptFingerprint(beam.DoFn):
@@ -51,45 +79,108 @@ class _KeptFingerprint(beam.DoFn):
 
 
 class KeptFingerprints(beam.PTransform):
-    """{"fingerprints": (id, VideoFingerprint), "outcomes": Outcome of the clip stage} -> the
-    VideoFingerprint of every video kept in the end (status kept: it has clips), for the
-    run's fingerprint index (what a later run's ``--previous`` matches against)."""
+    """KeptInputs -> the VideoFingerprint of every video kept in the end (status kept: it has
+    clips), for the run's fingerprint index (what a later run's ``--previous`` matches)."""
 
     def expand(self, inputs):
-        kept = inputs["outcomes"] | "KeptOnly" >> beam.Filter(
-            lambda o: o.status == Status.KEPT)
-        return ({"fingerprint": inputs["fingerprints"], "kept": by_id("KeyKept", kept)}
+        kept = inputs.outcomes | "KeptOnly" >> beam.Filter(lambda o: o.status == Status.KEPT)
+        return ({"fingerprint": inputs.survivors, "kept": by_id("KeyKept", kept)}
                 | "Join" >> beam.CoGroupByKey()
                 | "Kept" >> beam.ParDo(_KeptFingerprint()))
 
 
-class _Route(beam.DoFn):
-    """Per surviving video: its shots (for the person decision), its shot frames (for the
-    detector) and its analysis (main output, for clip jobs)."""
+# --- RouteSurvivors ---------------------------------------------------------------------------
 
+class RouteInputs(NamedTuple):
+    """``analyses``: (video_id, VideoAnalysis); ``survivors``: (video_id, anything) of the
+    videos left after dedup; ``shot_frames``: ShotFrame of every analysed video."""
+
+    analyses: beam.PCollection
+    survivors: beam.PCollection
+    shot_frames: beam.PCollection
+
+
+class Routed(NamedTuple):
+    """The survivors only: ``analyses`` (video_id, VideoAnalysis); ``shots`` (video_id,
+    (uri, [Shot])), for the person decision; ``shot_frames`` (ShotFrame), for the
+    detector."""
+
+    analyses: beam.PCollection
+    shots: beam.PCollection
+    shot_frames: beam.PCollection
+
+
+class _Route(beam.DoFn):
     def process(self, element):
         video_id, joined = element
-        if not joined["kept"] or not joined["analysis"]:
+        if not joined["survivor"] or not joined["analysis"]:
             return
         analysis: VideoAnalysis = joined["analysis"][0]
         yield video_id, analysis
         yield beam.pvalue.TaggedOutput(Tag.SHOTS, (video_id, (analysis.ref.uri,
                                                           list(analysis.shots or ()))))
         for frame in joined["frames"]:
-            yield beam.pvalue.TaggedOutput(Tag.FRAMES, frame)
+            yield beam.pvalue.TaggedOutput(Tag.SHOT_FRAMES, frame)
 
 
 class RouteSurvivors(beam.PTransform):
-    """{"analyses": (id, VideoAnalysis), "kept": (id, anything), "frames": ShotFrame} ->
-    outputs main (id, VideoAnalysis), ``shots`` (id, (uri, [Shot])) and ``frames`` of the
-    videos in ``kept`` only, so the detector never sees frames of dropped duplicates."""
+    """RouteInputs -> Routed: the analyses, shots and shot frames of the survivors, so the
+    detector never sees frames of dropped duplicates."""
 
     def expand(self, inputs):
-        return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
-                 "frames": by_id("KeyFrames", inputs["frames"])}
+        routed = ({"analysis": inputs.analyses, "survivor": inputs.survivors,
+                   "frames": by_id("KeyFrames", inputs.shot_frames)}
+                  | "Join" >> beam.CoGroupByKey()
+                  | "Route" >> beam.ParDo(_Route()).with_outputs(
+                      Tag.SHOTS, Tag.SHOT_FRAMES, main=Tag.ANALYSES))
+        return Routed(routed[Tag.ANALYSES], routed[Tag.SHOTS], routed[Tag.SHOT_FRAMES])
+
+
+# --- MakeAllShotJobs --------------------------------------------------------------------------
+
+class AllShotInputs(NamedTuple):
+    """``analyses``: (video_id, VideoAnalysis); ``survivors``: (video_id, anything)."""
+
+    analyses: beam.PCollection
+    survivors: beam.PCollection
+
+
+class _AllShotJobs(beam.DoFn):
+    def process(self, element):
+        _, joined = element
+        if joined["survivor"] and joined["analysis"]:
+            analysis = joined["analysis"][0]
+            yield job_for(analysis, all_shots(analysis))
+
+
+class MakeAllShotJobs(beam.PTransform):
+    """AllShotInputs -> a ClipJob keeping the clips of every shot, per survivor (the job
+    without the person filter)."""
+
+    def expand(self, inputs):
+        return ({"analysis": inputs.analyses, "survivor": inputs.survivors}
                 | "Join" >> beam.CoGroupByKey()
-                | "Route" >> beam.ParDo(_Route()).with_outputs(Tag.SHOTS, Tag.FRAMES,
-                                                                 main=Tag.ANALYSES))
+                | "Jobs" >> beam.ParDo(_AllShotJobs()))
+
+
+# --- MakeClipJobs -----------------------------------------------------------------------------
+
+class JobInputs(NamedTuple):
+    """``analyses``: (video_id, VideoAnalysis); ``kept_shots``: (video_id, [TimeRange]);
+    ``no_person`` and ``failed``: Outcome of the person stage (SelectPersonShots)."""
+
+    analyses: beam.PCollection
+    kept_shots: beam.PCollection
+    no_person: beam.PCollection
+    failed: beam.PCollection
+
+
+class ClipJobs(NamedTuple):
+    """``jobs``: ClipJob per video with kept shots; ``outcomes``: the person stage's
+    Outcomes (no_person drops, detector failures) with the videos' decoded facts."""
+
+    jobs: beam.PCollection
+    outcomes: beam.PCollection
 
 
 class _Jobs(beam.DoFn):
@@ -99,52 +190,52 @@ class _Jobs(beam.DoFn):
             return
         analysis: VideoAnalysis = joined["analysis"][0]
         kept = joined["kept"][0] if joined["kept"] else []
-        decided = joined["no_person"] + joined["failed"]  # one at most: SelectPersonShots
+        decided: list[Outcome] = joined["no_person"] + joined["failed"]  # one at most
         if decided:
             yield beam.pvalue.TaggedOutput(Tag.OUTCOMES, decided[0].with_facts(analysis.facts))
         if kept:
             yield job_for(analysis, kept)
 
 
-def job_for(analysis: VideoAnalysis, kept) -> ClipJob:
-    """The ClipJob that keeps the candidate clips of ``kept`` (TimeRanges of shots)."""
-    return ClipJob(analysis.ref, tuple(kept), analysis.facts, analysis.clips_path)
-
-
-def all_shots(analysis: VideoAnalysis) -> list[TimeRange]:
-    """Every shot of a video as a kept range (no person filter: score -1)."""
-    return [TimeRange(s.start, s.end, s.index) for s in analysis.shots or ()]
-
-
-class _AllShotJobs(beam.DoFn):
-    def process(self, element):
-        _, joined = element
-        if joined["kept"] and joined["analysis"]:
-            analysis = joined["analysis"][0]
-            yield job_for(analysis, all_shots(analysis))
-
-
-class MakeAllShotJobs(beam.PTransform):
-    """{"analyses": (id, VideoAnalysis), "kept": (id, anything)} -> a ClipJob keeping the
-    clips of every shot, per video in ``kept`` (the job without the person filter)."""
-
-    def expand(self, inputs):
-        return ({"analysis": inputs["analyses"], "kept": inputs["kept"]}
-                | "Join" >> beam.CoGroupByKey()
-                | "Jobs" >> beam.ParDo(_AllShotJobs()))
-
-
 class MakeClipJobs(beam.PTransform):
-    """{"analyses": (id, VideoAnalysis), "kept": (id, [TimeRange]), "no_person": Outcome,
-    "failed": Outcome} -> ClipJob per video with kept shots (main) and its ``outcomes``
-    (no_person drops and detector failures, with decoded facts)."""
+    """JobInputs -> ClipJobs."""
 
     def expand(self, inputs):
-        return ({"analysis": inputs["analyses"], "kept": inputs["kept"],
-                 "no_person": by_id("KeyNoPerson", inputs["no_person"]),
-                 "failed": by_id("KeyFailed", inputs["failed"])}
+        made = ({"analysis": inputs.analyses, "kept": inputs.kept_shots,
+                 "no_person": by_id("KeyNoPerson", inputs.no_person),
+                 "failed": by_id("KeyFailed", inputs.failed)}
                 | "Join" >> beam.CoGroupByKey()
                 | "Jobs" >> beam.ParDo(_Jobs()).with_outputs(Tag.OUTCOMES, main=Tag.JOBS))
+        return ClipJobs(made[Tag.JOBS], made[Tag.OUTCOMES])
+
+
+# --- ShotRows ---------------------------------------------------------------------------------
+
+class ShotRowInputs(NamedTuple):
+    """Without the person filter: ``analyses`` (video_id, VideoAnalysis) and ``survivors``
+    (video_id, anything) of the videos that reached the shot filters; every shot of a
+    survivor is kept."""
+
+    analyses: beam.PCollection
+    survivors: beam.PCollection
+
+
+class ScoredShotRowInputs(NamedTuple):
+    """With the person filter: as ShotRowInputs, and ``scores`` ((video_id, shot_index),
+    score) and ``kept_shots`` (video_id, [TimeRange])."""
+
+    analyses: beam.PCollection
+    survivors: beam.PCollection
+    scores: beam.PCollection
+    kept_shots: beam.PCollection
+
+
+class ShotRowOutputs(NamedTuple):
+    """``rows``: ((video_id, shot_index), JSON line of ``shots.jsonl``); ``totals``: (shots,
+    kept shots) per video that reached the person filter (none without it)."""
+
+    rows: beam.PCollection
+    totals: beam.PCollection
 
 
 class _ShotRows(beam.DoFn):
@@ -156,7 +247,7 @@ class _ShotRows(beam.DoFn):
         if not joined["analysis"] or joined["analysis"][0].shots is None:
             return
         shots = joined["analysis"][0].shots
-        survived = bool(joined["survived"])
+        survived = bool(joined["survivor"])
         scores = dict(joined.get("scores", ()))
         if self._filtered:
             kept = {r.shot_index for ranges in joined.get("kept", ()) for r in ranges}
@@ -170,25 +261,19 @@ class _ShotRows(beam.DoFn):
 
 
 class ShotRows(beam.PTransform):
-    """The lines of ``shots.jsonl``: one per shot of every analysed video (each video whose
-    decode pass gave shots, duplicates dropped later included).
-
-    Inputs: ``{"analyses": (id, VideoAnalysis), "survived": (id, anything)}`` (the videos
-    that reached the shot filters) and, with the person filter, ``"scores": ((id, shot),
-    score)`` and ``"kept": (id, [TimeRange])``. Without the person filter every shot of a
-    survivor is kept. Outputs: main ``((video_id, shot_index), JSON line)`` and
-    ``shot_totals``: ``(shots, kept shots)`` per video that reached the person filter (none
-    without it).
-    """
+    """ShotRowInputs or ScoredShotRowInputs -> ShotRowOutputs: one line per shot of every
+    analysed video (each video whose decode pass gave shots, duplicates dropped later
+    included)."""
 
     def expand(self, inputs):
-        filtered = "kept" in inputs
-        joined = {"analysis": inputs["analyses"], "survived": inputs["survived"]}
+        filtered = isinstance(inputs, ScoredShotRowInputs)
+        joined = {"analysis": inputs.analyses, "survivor": inputs.survivors}
         if filtered:
-            joined["scores"] = inputs["scores"] | "ScoresByVideo" >> beam.Map(
+            joined["scores"] = inputs.scores | "ScoresByVideo" >> beam.Map(
                 lambda item: (item[0][0], (item[0][1], item[1])))
-            joined["kept"] = inputs["kept"]
-        return (joined
+            joined["kept"] = inputs.kept_shots
+        rows = (joined
                 | "Join" >> beam.CoGroupByKey()
                 | "Rows" >> beam.ParDo(_ShotRows(filtered)).with_outputs(
                     Tag.SHOT_TOTALS, main=Tag.SHOT_ROWS))
+        return ShotRowOutputs(rows[Tag.SHOT_ROWS], rows[Tag.SHOT_TOTALS])

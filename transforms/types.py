@@ -7,10 +7,24 @@ small results). Plain Python and numpy; no Beam here.
 The stages, in order, and what flows between them (see docs/architecture.md):
 
     VideoRef -> analyze -> VideoAnalysis (+ ShotFrame, failed Outcome)
-    VideoAnalysis.fingerprint (VideoFingerprint) -> dedup -> kept ids + dropped Outcome
-    ShotFrame -> persons -> per-shot scores -> kept TimeRanges + no_person Outcome
+    VideoAnalysis.fingerprint (VideoFingerprint) -> dedup -> survivors + dropped Outcome
+    ShotFrame -> persons -> per-shot scores -> kept_shots (TimeRanges) + no_person Outcome
     ClipJob (kept shots + the analysis pass's candidate clips) -> clips -> records + Outcome
     records -> output -> ShardInfo; Outcomes -> videos.jsonl, report.json, dataset.json
+
+Glossary (the words of the joins' named inputs and outputs, ``transforms/routing.py``):
+
+- ``analyses``: ``(video_id, VideoAnalysis)``, one per video the decode pass analysed;
+- ``survivors``: ``(video_id, ...)`` of the videos left after de-duplication (all analysed
+  videos with ``--skip_dedup``);
+- ``shot_frames``: ``ShotFrame``, the frames of each shot to score for people;
+- ``shots``: ``(video_id, (uri, [Shot]))``, a survivor's shots, for the person decision;
+- ``scores``: ``((video_id, shot_index), score)``, a shot's max person score (0..1);
+- ``kept_shots``: ``(video_id, [TimeRange])``, the shots the person filter kept;
+- ``no_person`` / ``failed`` / ``outcomes``: ``Outcome``, where a video ended;
+- ``jobs``: ``ClipJob``, a video whose clips are written;
+- ``rows`` / ``totals``: the lines of shots.jsonl and the shot counts per video.
+
 """
 
 from __future__ import annotations
@@ -33,7 +47,7 @@ class Status(StrEnum):
 class Stage(StrEnum):
     """The stage that decided an Outcome (also the funnel's steps, in order)."""
 
-    DECODE = "decode"
+    ANALYZE = "analyze"
     DEDUP = "dedup"
     PERSONS = "persons"
     CLIPS = "clips"
@@ -62,7 +76,8 @@ class Reason(StrEnum):
 
 
 class Tag(StrEnum):
-    """Names of the tagged outputs stages hand each other."""
+    """Names of the tagged outputs of the stages' DoFns (the composite transforms return
+    NamedTuples with the same words)."""
 
     ANALYSES = "analyses"
     SHOT_FRAMES = "shot_frames"
@@ -70,8 +85,7 @@ class Tag(StrEnum):
     KEPT = "kept"
     DROPPED = "dropped"
     SHOTS = "shots"
-    SCORES = "scores"
-    FRAMES = "frames"
+    KEPT_SHOTS = "kept_shots"
     NO_PERSON = "no_person"
     SHOT_ROWS = "shot_rows"
     SHOT_TOTALS = "shot_totals"
@@ -330,7 +344,7 @@ class ClipJob:
 
     ref: VideoRef
     ranges: tuple[TimeRange, ...]
-    decoded: DecodedFacts
+    facts: DecodedFacts
     clips_path: str
 
 

@@ -209,9 +209,9 @@ def test_options_build_the_config_in_reference_order():
     cfg = dedup_config_from_options(opts)
     assert cfg.references == (("kinetics", "gs://b/k"), ("ucf101", "/refs/ucf"))
     assert cfg.match.distance == 20 and cfg.match.contain == 0.5
-    assert cfg.match.crop_variants and cfg.crop_variants
+    assert cfg.match.crop_variants and cfg.fingerprint.crop_variants
     off = dedup_config_from_options(parser.parse_args(["--dedup_crop_variants=off"]))
-    assert not off.match.crop_variants and not off.crop_variants
+    assert not off.match.crop_variants and not off.fingerprint.crop_variants
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_reference("no-equals-sign")
     with pytest.raises(ValueError, match="--dedup_bands must divide"):

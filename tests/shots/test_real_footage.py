@@ -8,16 +8,16 @@ import pytest
 from tests.lighting import relight
 from tests.media import encode_video, iter_frames
 from transforms.analyze.decode import decode_pass
-from transforms.shots.histogram import HistogramShotDetector, ShotParams
+from transforms.shots.histogram import HistogramConfig, HistogramShotDetector
 
 VIDEOS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "videos")
 SHOTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "shots")
 # the detector before the pattern check: colour histograms alone
-COLOUR_ONLY = ShotParams(structure_threshold=0.0, min_shot_seconds=0.5, gradual_frames=8,
+COLOUR_ONLY = HistogramConfig(structure_threshold=0.0, min_shot_seconds=0.5, gradual_frames=8,
                          gradual_threshold=0.45)
 
 
-def boundaries(path: str, params: ShotParams | None = None) -> tuple[list[int], list[str]]:
+def boundaries(path: str, params: HistogramConfig | None = None) -> tuple[list[int], list[str]]:
     detector = HistogramShotDetector(params)
     shots = detector.result(decode_pass(path, [detector]))
     return [s.start_frame for s in shots[1:]], detector.final_transitions

@@ -27,7 +27,7 @@ from models.detectors import (
     resolve_faster_rcnn_weights,
 )
 from transforms.jpeg import decode_jpeg, encode_jpeg
-from transforms.persons.stage import ScorePersons, SelectPersonShots
+from transforms.persons.stage import PersonInputs, ScorePersons, SelectPersonShots
 from transforms.types import Shot, ShotFrame, Tag, TimeRange
 
 
@@ -111,7 +111,7 @@ def test_runinference_batches_across_videos_and_keys_max_back_to_shots(tiny_weig
             assert score == pytest.approx(expected[key], abs=1e-4), key
 
     p = TestPipeline()
-    scores = (p | beam.Create(FRAMES) | ScorePersons(detector))[Tag.SCORES]
+    scores = (p | beam.Create(FRAMES) | ScorePersons(detector)).scores
     assert_that(scores, close_to_expected)
     result = p.run()
     result.wait_until_finish()
@@ -150,15 +150,16 @@ def test_select_keeps_person_shots_and_drops_videos_without():
              ("v2", ("/v2.mp4", [Shot(0, 0, 30, 0.0, 1.0), Shot(1, 30, 60, 1.0, 2.0)]))]
     detector = PersonDetector("grey", GreyLevelHandler(), decode_jpeg)
     with TestPipeline() as p:
-        scores = (p | "Frames" >> beam.Create(frames) | ScorePersons(detector))[Tag.SCORES]
-        out = {"shots": p | "Shots" >> beam.Create(shots), "scores": scores} \
-            | SelectPersonShots(threshold=0.5)
+        scores = (p | "Frames" >> beam.Create(frames) | ScorePersons(detector)).scores
+        out = (PersonInputs(p | "Shots" >> beam.Create(shots), scores,
+                            p | "NoFailures" >> beam.Create([]))
+               | SelectPersonShots(threshold=0.5))
         assert_that(scores, equal_to([(("v1", 0), 0.8), (("v1", 1), 0.4), (("v1", 2), 0.5),
                                       (("v2", 0), 0.2), (("v2", 1), 0.4)]), label="Scores")
-        assert_that(out.kept, equal_to([("v1", [TimeRange(0.0, 2.0, 0, 0.8),
+        assert_that(out.kept_shots, equal_to([("v1", [TimeRange(0.0, 2.0, 0, 0.8),
                                                 TimeRange(4.0, 6.0, 2, 0.5)])]), label="Kept")
-        assert_that(out[Tag.NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason,
-                                                         o.evidence["best_score"])),
+        assert_that(out.no_person | beam.Map(lambda o: (o.video_id, o.reason,
+                                                      o.evidence["best_score"])),
                     equal_to([("v2", "no_person", 0.4)]), label="Dropped")
 
 
@@ -222,13 +223,13 @@ def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
                                                          LimitsConfig(), total=len(refs))
         shots = analysis.analyses | beam.Map(
             lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
-        scores = (analysis[Tag.SHOT_FRAMES] | ScorePersons(detector))[Tag.SCORES]
-        out = {"shots": shots, "scores": scores} | SelectPersonShots()
-        assert_that(out.kept | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
+        scored = analysis[Tag.SHOT_FRAMES] | ScorePersons(detector)
+        out = PersonInputs(shots, scored.scores, scored.failed) | SelectPersonShots()
+        assert_that(out.kept_shots | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
                                                             for r in kv[1]])),
                     equal_to([("people", [(0, 0.0, pytest.approx(20.0, abs=1e-3))])]),
                     label="Kept")
-        assert_that(out[Tag.NO_PERSON] | beam.Map(lambda o: (o.video_id, o.reason)),
+        assert_that(out.no_person | beam.Map(lambda o: (o.video_id, o.reason)),
                     equal_to([("tree", "no_person")]), label="NoPerson")
         assert_that(analysis[Tag.FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
                     equal_to([("gone", "failed", "missing")]), label="Failed")
@@ -284,7 +285,7 @@ def test_pipeline_options_build_params_and_detector():
         load_configured_detector,
     )
     from transforms.persons.config import add_person_arguments, person_config_from_options
-    from transforms.shots.config import add_shot_arguments, shot_params_from_options
+    from transforms.shots.config import add_shot_arguments, histogram_config_from_options
 
     class Options(PipelineOptions):
         @classmethod
@@ -296,7 +297,7 @@ def test_pipeline_options_build_params_and_detector():
     opts = Options(["--shot_bins", "8,4,4", "--shot_threshold", "0.2", "--adaptive_shots",
                     "--shot_structure_threshold", "0", "--person_frame_positions", "0.5",
                     "--detector_max_batch_size", "8"]).view_as(Options)
-    params = shot_params_from_options(opts)
+    params = histogram_config_from_options(opts)
     assert (params.bins, params.threshold, params.adaptive) == ((8, 4, 4), 0.2, True)
     assert params.structure_threshold == 0.0 and not params.structure
     assert person_config_from_options(opts).frames.positions == (0.5,)

@@ -5,8 +5,8 @@ import pytest
 from transforms.analyze.decode import decode_pass
 from transforms.shots.histogram import (
     DISTANCES,
+    HistogramConfig,
     HistogramShotDetector,
-    ShotParams,
     hsv_histogram,
     shrink,
 )
@@ -15,7 +15,7 @@ from transforms.shots.structure import cell_distance, cells, linearity
 from .conftest import FPS, scene_frame, write_video
 
 
-def detect(path: str, params: ShotParams | None = None):
+def detect(path: str, params: HistogramConfig | None = None):
     detector = HistogramShotDetector(params)
     stats = decode_pass(path, [detector])
     return detector.result(stats), stats
@@ -42,9 +42,9 @@ def test_histogram_is_normalised_and_small_input_kept():
     assert shrink(image, 400) is image
 
 
-@pytest.mark.parametrize("params", [ShotParams(), ShotParams(adaptive=True),
-                                    ShotParams(distance="chi2", threshold=0.15),
-                                    ShotParams(gradual_frames=0)],
+@pytest.mark.parametrize("params", [HistogramConfig(), HistogramConfig(adaptive=True),
+                                    HistogramConfig(distance="chi2", threshold=0.15),
+                                    HistogramConfig(gradual_frames=0)],
                          ids=["default", "adaptive", "chi2", "no-gradual"])
 def test_cuts_found_at_known_frames(cut_video, params):
     path, truth = cut_video
@@ -60,7 +60,7 @@ def test_cuts_found_at_known_frames(cut_video, params):
 
 def test_rate_limited_detector_places_cuts_on_sampled_frames(cut_video):
     path, truth = cut_video
-    shots, _ = detect(path, ShotParams(fps=12.5))
+    shots, _ = detect(path, HistogramConfig(fps=12.5))
     found = [s.start_frame for s in shots[1:]]
     assert len(found) == len(truth)
     assert all(0 <= f - t <= 1 for f, t in zip(found, truth, strict=True))
@@ -71,10 +71,10 @@ def test_min_shot_length_merges_a_flash(tmp_path):
     frames[20] = scene_frame(7, 0)              # a one-frame flash of another scene
     frames += [scene_frame(3, t) for t in range(40)]
     path = write_video(str(tmp_path / "flash.mp4"), frames)
-    shots, _ = detect(path, ShotParams(min_shot_seconds=0.5))
+    shots, _ = detect(path, HistogramConfig(min_shot_seconds=0.5))
     assert all(s.end_frame - s.start_frame >= 12 for s in shots)
     assert 40 in [s.start_frame for s in shots]
-    shots_short, _ = detect(path, ShotParams(min_shot_seconds=0.0))
+    shots_short, _ = detect(path, HistogramConfig(min_shot_seconds=0.0))
     assert {20, 21, 40} <= {s.start_frame for s in shots_short}
 
 
@@ -99,11 +99,11 @@ def test_colour_flicker_cut_by_colour_alone_but_not_with_patterns_or_adaptive(tm
         frames.append(image)
     frames += [scene_frame(9, t) for t in range(40)]
     path = write_video(str(tmp_path / "flicker.mp4"), frames)
-    colour_only, _ = detect(path, ShotParams(structure_threshold=0.0, min_shot_seconds=0.0))
-    adaptive, _ = detect(path, ShotParams(structure_threshold=0.0, adaptive=True,
+    colour_only, _ = detect(path, HistogramConfig(structure_threshold=0.0, min_shot_seconds=0.0))
+    adaptive, _ = detect(path, HistogramConfig(structure_threshold=0.0, adaptive=True,
                                           adaptive_ratio=2.5, min_shot_seconds=0.0,
                                           gradual_frames=0))
-    default, _ = detect(path, ShotParams(min_shot_seconds=0.0))
+    default, _ = detect(path, HistogramConfig(min_shot_seconds=0.0))
     assert len(colour_only) > 10
     assert [s.start_frame for s in adaptive[1:]] == [60]
     assert [s.start_frame for s in default[1:]] == [60]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_dir
 from transforms.analyze.decode import PREFETCH, dispatch, open_video
-from transforms.shots.transnet import TransNetDetector, TransNetParams, load_model
+from transforms.shots.transnet import TransNetConfig, TransNetDetector, load_model
 from transforms.types import Transition
 
 from .conftest import scene_frame, write_video
@@ -75,7 +75,7 @@ class _Watch:
         self._cuts = list(cuts)
 
 
-def _pass(path: str, model, params: TransNetParams | None = None):
+def _pass(path: str, model, params: TransNetConfig | None = None):
     detector = TransNetDetector(model, params)
     watch = _Watch(detector)
     with open_video(path) as video:
@@ -111,7 +111,7 @@ def test_dissolve_is_gradual_and_a_cut_is_not(model, tmp_path):
     b = [scene_frame(1, 20 + t) for t in range(45)]
     c = [scene_frame(2, t) for t in range(45)]
     path = write_video(str(tmp_path / "dissolve.mp4"), a + mix + b + c)
-    _, _, shots = _pass(path, model, TransNetParams(windows_per_batch=2))
+    _, _, shots = _pass(path, model, TransNetConfig(windows_per_batch=2))
     assert [s.transition for s in shots] == [Transition.START, Transition.GRADUAL,
                                              Transition.CUT]
     assert 40 <= shots[1].start_frame <= 60   # inside the dissolve

@@ -55,6 +55,22 @@ class PartRun(Protocol):
         part adds to the video's ``VideoAnalysis`` (``{"shots": ...}``; empty for none)."""
 
 
+class ResultRun:
+    """A run that writes nothing to the result files and adds its consumer's
+    ``result(stats)`` (made into ``kind``, e.g. ``tuple``) to the analysis as ``field``."""
+
+    def __init__(self, consumer, field: str, kind: Callable = lambda result: result):
+        self.consumer = consumer
+        self._field = field
+        self._kind = kind
+
+    def drain(self, writer) -> Iterable:
+        return ()
+
+    def finish(self, stats: DecodeStats) -> dict:
+        return {self._field: self._kind(self.consumer.result(stats))}
+
+
 class AnalysisPart:
     """A stage's part of the decode pass (see the module docstring). ``name`` keys its
     settings in the work folder's key; ``output`` names the tagged output its runs' drained

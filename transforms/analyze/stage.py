@@ -85,14 +85,14 @@ class _AnalyzeFn(beam.DoFn):
                 writer.abort()
             self._progress.video_done(ref.video_id, 0, f"failed ({exc.reason})")
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
-                ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, exc.reason, exc.message))
+                ref.video_id, ref.uri, Status.FAILED, Stage.ANALYZE, exc.reason, exc.message))
         except Exception as exc:
             if writer is not None:
                 writer.abort()
             logging.exception("analysis failed for %s", ref.video_id)
             self._progress.video_done(ref.video_id, 0, "failed (error)")
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
-                ref.video_id, ref.uri, Status.FAILED, Stage.DECODE, Reason.ERROR,
+                ref.video_id, ref.uri, Status.FAILED, Stage.ANALYZE, Reason.ERROR,
                 f"{type(exc).__name__}: {exc}"))
         finally:
             self._cpu.inc(round((time.thread_time() - start) * 1000))

@@ -68,9 +68,9 @@ class _KeepClipsFn(beam.DoFn):
                 outcome = Outcome(ref.video_id, ref.uri, Status.DROPPED, Stage.CLIPS,
                                   Reason.TOO_SHORT,
                                   f"no {self._config.clip_seconds:g} s clip fits in the "
-                                  f"{len(scores)} kept shots of {job.decoded.duration:.2f} s "
+                                  f"{len(scores)} kept shots of {job.facts.duration:.2f} s "
                                   "of decoded video")
-        outcome = outcome.with_facts(job.decoded)
+        outcome = outcome.with_facts(job.facts)
         self._clips.inc(count)
         self._cpu.inc(round((time.thread_time() - start) * 1000))
         self._progress.video_done(ref.video_id, count, outcome.status

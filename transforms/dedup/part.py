@@ -3,20 +3,9 @@ frames it samples while the video streams past (``transforms.analyze.part``). No
 
 from __future__ import annotations
 
-from transforms.analyze.part import AnalysisPart, VideoPass
+from transforms.analyze.part import AnalysisPart, ResultRun, VideoPass
 from transforms.dedup.config import FingerprintConfig
 from transforms.dedup.fingerprint import Fingerprinter
-
-
-class _Run:
-    def __init__(self, fingerprinter: Fingerprinter):
-        self.consumer = fingerprinter
-
-    def drain(self, writer):
-        return ()
-
-    def finish(self, stats) -> dict:
-        return {"fingerprint": self.consumer.result(stats)}
 
 
 class FingerprintPart(AnalysisPart):
@@ -25,7 +14,7 @@ class FingerprintPart(AnalysisPart):
     name = "fingerprints"
     config: FingerprintConfig
 
-    def start(self, video: VideoPass) -> _Run:
+    def start(self, video: VideoPass) -> ResultRun:
         cfg = self.config
-        return _Run(Fingerprinter(video.ref.video_id, cfg.fps, cfg.kind, uri=video.ref.uri,
-                                  variants=cfg.crop_variants))
+        return ResultRun(Fingerprinter(video.ref.video_id, cfg.fps, cfg.kind, uri=video.ref.uri,
+                                       variants=cfg.crop_variants), "fingerprint")

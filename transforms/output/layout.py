@@ -136,3 +136,18 @@ def publish(output: str, run_id: str, doc: dict) -> str:
     path = filesystems().join(output, DATASET)
     write_json_atomically(path, {**doc, "run": f"{RUNS}/{run_id}"})
     return path
+
+
+def publish_run(output: str, run_id: str, extra: dict, keep_work: bool) -> str:
+    """Publish the finished run ``run_id`` of ``output`` (see the module docstring): its
+    ``dataset.json`` with ``extra`` (the report's paths) becomes the output's, then the other
+    run folders and, unless ``keep_work``, the per-video results go. Returns the published
+    ``dataset.json``'s path."""
+    fs = filesystems()
+    with fs.open(fs.join(run_folder(output, run_id), DATASET)) as f:
+        dataset = json.loads(f.read().decode("utf-8"))
+    path = publish(output, run_id, {**dataset, **extra})
+    remove_other_runs(output, keep=run_id)
+    if not keep_work:
+        remove_tree(work_root(output))
+    return path

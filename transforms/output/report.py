@@ -1,7 +1,10 @@
-"""The run report: where every input video ended, added up. Plain functions, no Beam."""
+"""The run report: where every input video ended, added up, and every other figure of
+``report.json``, assembled here and nowhere else. Plain functions, no Beam (its files through
+Beam's FileSystems, local or gs://)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -110,6 +113,29 @@ def build_report(t: Tally, stages: Sequence[str], shards: Sequence[ShardInfo],
     }
 
 
+# HACS (Zhao et al., ICCV 2019, Sec. 3.1) kept 49.7% of its shots after the person filter.
+HACS_SHARE_KEPT = 0.497
+
+
+def add_shot_counts(counts: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """Sum ``(shots, kept)`` pairs, one per video that reached the person filter (a
+    combiner: partial sums come back in as pairs)."""
+    total = kept = 0
+    for shots, kept_shots in counts:
+        total += shots
+        kept += kept_shots
+    return total, kept
+
+
+def shot_totals(counts: tuple[int, int]) -> dict:
+    """report.json's ``shots``: shots of the videos that reached the person filter and how
+    many it kept (``counts``: :func:`add_shot_counts` over the videos), against HACS."""
+    total, kept = counts
+    return {"shots": {"total": total, "kept": kept,
+                      "share_kept": round(kept / total, 4) if total else 0.0,
+                      "hacs_share_kept": HACS_SHARE_KEPT}}
+
+
 def stage_costs(counters: dict[str, int], report: dict) -> dict:
     """What each stage cost, from the job's counters (Beam Metrics of namespace ``hacs``):
     CPU seconds and frames decoded per stage, and the bytes of candidate clips the analysis
@@ -134,6 +160,22 @@ def stage_costs(counters: dict[str, int], report: dict) -> dict:
                             "bytes_per_input_byte": round(candidates / input_bytes, 4)
                             if input_bytes else 0.0},
     }
+
+
+def complete_report(path: str, counters: dict[str, int], run_id: str) -> dict:
+    """Add what is known only once the job has finished to the run's ``report.json`` at
+    ``path`` (written by the job): the stage costs from the job's ``counters`` and the run
+    id; rewrite it and return it."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.output.layout import write_json_atomically
+
+    with FileSystems.open(path) as f:
+        report = json.loads(f.read().decode("utf-8"))
+    report.update(stage_costs(counters, report))
+    report["run"] = run_id
+    write_json_atomically(path, report)
+    return report
 
 
 def summary_text(report: dict) -> str:

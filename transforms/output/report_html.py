@@ -22,6 +22,7 @@ import hashlib
 import heapq
 import html
 import json
+import logging
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -427,3 +428,16 @@ def write_report_html(run_dir: str, report: dict, gallery: dict) -> str:
     with fs.create(path, mime_type="text/html") as f:
         f.write(render(report, gallery).encode("utf-8"))
     return path
+
+
+def write_report_page(run_dir: str, report: dict, work_folder: str, distance: int) -> str | None:
+    """Build the gallery of a finished run and write its ``report.html``; returns the page's
+    path, or None when it could not be built (logged: the page is a view of the run and
+    never costs the run itself). ``distance``: the run's frame-match distance."""
+    try:
+        gallery = collect_gallery(run_dir, work_folder,
+                                  [row["path"] for row in report["shards"]], distance=distance)
+        return write_report_html(run_dir, report, gallery)
+    except Exception:
+        logging.exception("report.html could not be built; the run is published without it")
+        return None

@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 import zlib
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -20,6 +21,7 @@ from apache_beam.metrics import Metrics
 from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
 from transforms.output.shards import RecordWriter, write_index
+from transforms.progress import NAMESPACE
 from transforms.types import ShardInfo
 
 SHARD_PREFIX = "clips"
@@ -106,14 +108,23 @@ class _CountFn(beam.DoFn):
     """Mirror the report's counts as Beam Metrics counters (namespace ``hacs``)."""
 
     def process(self, outcome):
-        Metrics.counter("hacs", f"videos_{outcome.status}").inc()
+        Metrics.counter(NAMESPACE, f"videos_{outcome.status}").inc()
         if outcome.reason:
-            Metrics.counter("hacs", f"{outcome.status}_{outcome.reason}").inc()
+            Metrics.counter(NAMESPACE, f"{outcome.status}_{outcome.reason}").inc()
         yield outcome
 
 
+class ReportInputs(NamedTuple):
+    """WriteRunReport's inputs: ``outcomes`` (Outcome of every input video), ``shards``
+    (ShardInfo) and ``extras`` (dicts merged into report.json, e.g. the shot totals)."""
+
+    outcomes: beam.PCollection
+    shards: beam.PCollection
+    extras: beam.PCollection
+
+
 class WriteRunReport(beam.PTransform):
-    """{"outcomes": PCollection[Outcome], "shards": PCollection[ShardInfo]} -> files.
+    """ReportInputs -> files.
 
     Writes ``videos.jsonl`` (one line per input video), ``report.json`` (funnel per stage,
     reasons, bytes, shards, elapsed) and ``dataset.json`` (shards, record counts, labels,
@@ -132,12 +143,7 @@ class WriteRunReport(beam.PTransform):
         self._start = start_time
 
     def expand(self, inputs):
-        """``inputs`` may also hold ``extras``: a PCollection of dicts (e.g. shot counts)
-        merged into report.json."""
-        outcomes = inputs["outcomes"] | "CountOutcomes" >> beam.ParDo(_CountFn())
-        extras = inputs.get("extras")
-        if extras is None:
-            extras = outcomes.pipeline | "NoExtras" >> beam.Create([])
+        outcomes = inputs.outcomes | "CountOutcomes" >> beam.ParDo(_CountFn())
         (outcomes
          | "OutcomeToJson" >> beam.Map(lambda o: json.dumps(o.to_json_dict(), sort_keys=True))
          | "WriteVideosJsonl" >> beam.io.WriteToText(
@@ -146,8 +152,8 @@ class WriteRunReport(beam.PTransform):
         return (outcomes
                 | "Tally" >> beam.CombineGlobally(_TallyFn())
                 | "WriteReport" >> beam.Map(self._write,
-                                            shards=beam.pvalue.AsList(inputs["shards"]),
-                                            extras=beam.pvalue.AsList(extras)))
+                                            shards=beam.pvalue.AsList(inputs.shards),
+                                            extras=beam.pvalue.AsList(inputs.extras)))
 
     def _write(self, tally: Tally, shards, extras) -> str:
         report = build_report(tally, self._stages, shards, time.time() - self._start,
@@ -160,6 +166,13 @@ class WriteRunReport(beam.PTransform):
         path = FileSystems.join(self._output, "report.json")
         write_json_atomically(path, report)
         return path
+
+
+def sorted_line_buckets(videos: int) -> int:
+    """How many sorted parts a per-video file such as ``shots.jsonl`` is written from (see
+    WriteSortedLines): one per 2 000 input videos (about 20 MB of lines each at 50 shots a
+    video), at least 1, at most 1 024."""
+    return max(1, min(1024, videos // 2000))
 
 
 class _WriteSortedPart(beam.DoFn):

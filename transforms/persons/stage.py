@@ -14,25 +14,17 @@ Outcome for videos whose frames were in a failed batch.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
+from transforms.persons.detector import PersonDetector
 from transforms.persons.sampling import PERSON_THRESHOLD, no_person_outcome, select_person_shots
 from transforms.types import Outcome, Reason, ShotFrame, Stage, Status, Tag, TimeRange
 
 ShotKey = tuple[str, int]
 NAMESPACE = "persons"  # Beam Metrics namespace of the stage's counters
-
-
-class PersonDetector(Protocol):
-    """What the stage needs of a detector (``models.detectors.load_person_detector`` makes
-    one, injected by the pipeline): a RunInference ``handler`` and ``prepare``, which turns a
-    shot frame's JPEG bytes into the handler's input."""
-
-    handler: Any
-    prepare: Any
 
 
 class _Prepare(beam.DoFn):
@@ -75,10 +67,37 @@ class _FailedVideos(beam.DoFn):
                              f"{error}")
 
 
+class Scored(NamedTuple):
+    """ScorePersons' outputs: ``scores`` ((video_id, shot_index), max person score 0..1) and
+    ``failed`` ((video_id, message) of each video with a frame in a batch the detector
+    raised on)."""
+
+    scores: beam.PCollection
+    failed: beam.PCollection
+
+
+class PersonInputs(NamedTuple):
+    """SelectPersonShots' inputs: ``shots`` (video_id, (uri, [Shot])) and ScorePersons'
+    ``scores`` and ``failed``."""
+
+    shots: beam.PCollection
+    scores: beam.PCollection
+    failed: beam.PCollection
+
+
+class PersonShots(NamedTuple):
+    """SelectPersonShots' outputs: ``kept_shots`` (video_id, [TimeRange]) of each video with
+    a kept shot; ``no_person``: Outcome of each video without one; ``failed``: Outcome of
+    each video the detector failed on. Each video with shots ends in exactly one."""
+
+    kept_shots: beam.PCollection
+    no_person: beam.PCollection
+    failed: beam.PCollection
+
+
 class ScorePersons(beam.PTransform):
-    """PCollection[ShotFrame] -> a dict: ``scores``, PCollection[((video_id, shot_index), max
-    person score 0..1)], and ``failed``, PCollection[(video_id, message)] of each video with
-    a frame in a batch the detector raised on (its other shots may have scores).
+    """PCollection[ShotFrame] -> Scored: per-shot max person scores, and the videos with a
+    frame in a batch the detector raised on (their other shots may have scores).
 
     ``detector`` comes from :func:`models.detectors.load_person_detector`, called by the
     pipeline before it is built; its handler sets the batch sizes and the device.
@@ -88,7 +107,7 @@ class ScorePersons(beam.PTransform):
         super().__init__()
         self._detector = detector
 
-    def expand(self, frames: beam.PCollection[ShotFrame]) -> dict[str, beam.PCollection]:
+    def expand(self, frames):
         results, dead = (frames
                          | "Prepare" >> beam.ParDo(_Prepare(self._detector))
                          | "Detect" >> RunInference(KeyedModelHandler(
@@ -97,7 +116,7 @@ class ScorePersons(beam.PTransform):
                   | "Score" >> beam.Map(_score)
                   | "MaxPerShot" >> beam.CombinePerKey(max))
         failed = dead.failed_inferences | "FailedVideos" >> beam.ParDo(_FailedVideos())
-        return {Tag.SCORES: scores, Tag.FAILED: failed}
+        return Scored(scores, failed)
 
 
 class _Select(beam.DoFn):
@@ -115,7 +134,7 @@ class _Select(beam.DoFn):
                 ) -> Iterator[tuple[str, list[TimeRange]] | beam.pvalue.TaggedOutput]:
         video_id, joined = element
         scores = dict(joined["scores"])
-        errors = sorted(joined.get("failed", ()))
+        errors = sorted(joined["failed"])
         for uri, shots in joined["shots"]:
             if errors:
                 self._failed.inc()
@@ -140,25 +159,17 @@ def _by_video(item: tuple[ShotKey, float]) -> tuple[str, tuple[int, float]]:
 
 
 class SelectPersonShots(beam.PTransform):
-    """Join shots with their scores, per video.
-
-    Inputs: a dict ``{"shots": PCollection[(video_id, (uri, list[Shot]))], "scores": ...,
-    "failed": ...}`` (the last two are ScorePersons' outputs; ``failed`` may be left out).
-    Outputs (a DoOutputsTuple): main ``(video_id, list[TimeRange])`` of kept shots;
-    ``no_person``: Outcome of each video without a kept shot; ``failed``: Outcome of each
-    video the detector failed on. Each video with shots ends in exactly one of them.
-    """
+    """PersonInputs -> PersonShots: shots joined with their scores, per video, and the
+    keep/drop decision (``sampling.select_person_shots``, ``no_person_outcome``)."""
 
     def __init__(self, threshold: float = PERSON_THRESHOLD):
         super().__init__()
         self._threshold = threshold
 
-    def expand(self, inputs: dict[str, beam.PCollection]):
-        scores = inputs["scores"] | "ByVideo" >> beam.Map(_by_video)
-        joined = {"shots": inputs["shots"], "scores": scores}
-        if "failed" in inputs:
-            joined["failed"] = inputs["failed"]
-        return (joined
-                | "Join" >> beam.CoGroupByKey()
-                | "Decide" >> beam.ParDo(_Select(self._threshold)).with_outputs(
-                    Tag.NO_PERSON, Tag.FAILED, main=Tag.KEPT))
+    def expand(self, inputs):
+        scores = inputs.scores | "ByVideo" >> beam.Map(_by_video)
+        out = ({"shots": inputs.shots, "scores": scores, "failed": inputs.failed}
+               | "Join" >> beam.CoGroupByKey()
+               | "Decide" >> beam.ParDo(_Select(self._threshold)).with_outputs(
+                   Tag.NO_PERSON, Tag.FAILED, main=Tag.KEPT_SHOTS))
+        return PersonShots(out[Tag.KEPT_SHOTS], out[Tag.NO_PERSON], out[Tag.FAILED])

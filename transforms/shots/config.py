@@ -1,7 +1,7 @@
 """Options of the shot stage: ``ShotDetectorConfig`` (which detector rides the decode pass,
 with its settings: the config of ``transforms.shots.part.ShotsPart``) and the command-line
 options that fill it. ``--shot_detector`` picks the detector: the histogram one
-(``ShotParams``, in ``histogram.py``; defaults chosen on ``benchmarks/bench_shots.py``, see
+(``HistogramConfig``, in ``histogram.py``; defaults chosen on ``benchmarks/bench_shots.py``, see
 docs/shots.md) or TransNetV2 (``transnet.py``)."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from transforms.shots.histogram import (
     MIN_SHOT_SECONDS,
     STRUCTURE_THRESHOLD,
     THRESHOLD,
-    ShotParams,
+    HistogramConfig,
 )
-from transforms.shots.transnet import TransNetParams, TransNetUnavailable, weights_path
+from transforms.shots.transnet import TransNetConfig, TransNetUnavailable, weights_path
 
 
 def add_shot_arguments(parser) -> None:
@@ -42,8 +42,8 @@ def add_shot_arguments(parser) -> None:
                              "(fewer false cuts in fast motion).")
 
 
-def shot_params_from_options(options) -> ShotParams:
-    """ShotParams from options added by :func:`add_shot_arguments` (ValueError naming the
+def histogram_config_from_options(options) -> HistogramConfig:
+    """HistogramConfig from options added by :func:`add_shot_arguments` (ValueError naming the
     option for a value that cannot work)."""
     try:
         bins = tuple(int(b) for b in str(options.shot_bins).split(","))
@@ -58,7 +58,7 @@ def shot_params_from_options(options) -> ShotParams:
                          f"{options.shot_structure_threshold}")
     if options.min_shot_seconds < 0:
         raise ValueError(f"--min_shot_seconds must be >= 0, not {options.min_shot_seconds}")
-    return ShotParams(bins=bins, distance=options.shot_distance,
+    return HistogramConfig(bins=bins, distance=options.shot_distance,
                       threshold=options.shot_threshold,
                       structure_threshold=options.shot_structure_threshold,
                       min_shot_seconds=options.min_shot_seconds,
@@ -77,8 +77,8 @@ class ShotDetectorConfig:
     settings, set only for it)."""
 
     name: str = "histogram"
-    histogram: ShotParams = field(default_factory=ShotParams)
-    transnet: TransNetParams | None = None
+    histogram: HistogramConfig = field(default_factory=HistogramConfig)
+    transnet: TransNetConfig | None = None
 
     def __post_init__(self) -> None:
         if self.name not in SHOT_DETECTORS:
@@ -104,7 +104,7 @@ def shot_detector_config_from_options(options) -> ShotDetectorConfig:
     option). ValueError naming the option for a value that cannot work, or naming the package
     when transnetv2 is asked for and its wheel is not installed, so the job fails before it
     starts."""
-    histogram = shot_params_from_options(options)
+    histogram = histogram_config_from_options(options)
     if options.shot_detector != "transnetv2":
         return ShotDetectorConfig(options.shot_detector, histogram)
     try:
@@ -112,4 +112,4 @@ def shot_detector_config_from_options(options) -> ShotDetectorConfig:
     except TransNetUnavailable as exc:
         raise ValueError(str(exc)) from exc
     return ShotDetectorConfig(options.shot_detector, histogram,
-                              TransNetParams(device=options.device))
+                              TransNetConfig(device=options.device))

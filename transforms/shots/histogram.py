@@ -108,7 +108,7 @@ DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 
 @dataclass(frozen=True)
-class ShotParams:
+class HistogramConfig:
     """Shot detection settings.
 
     ``threshold``: histogram distance (0..1) between consecutive frames that a hard cut must
@@ -190,8 +190,8 @@ class HistogramShotDetector:
     :attr:`settled_before` how far shots are final, for consumers that follow shot boundaries.
     """
 
-    def __init__(self, params: ShotParams | None = None):
-        self.params = p = params or ShotParams()
+    def __init__(self, params: HistogramConfig | None = None):
+        self.params = p = params or HistogramConfig()
         self._distance = DISTANCES[p.distance]
         self._gate = RateGate(p.fps)
         self._half = p.gradual_frames // 2

@@ -5,22 +5,11 @@ into the video's analysis (``transforms.analyze.part``). No Beam."""
 
 from __future__ import annotations
 
-from transforms.analyze.part import AnalysisPart, VideoPass
+from transforms.analyze.part import AnalysisPart, ResultRun, VideoPass
 from transforms.shots.config import ShotDetectorConfig
 from transforms.shots.detector import ShotDetector
 from transforms.shots.histogram import HistogramShotDetector
 from transforms.shots.transnet import TransNetDetector, load_model
-
-
-class _Run:
-    def __init__(self, detector: ShotDetector):
-        self.consumer = detector
-
-    def drain(self, writer):
-        return ()
-
-    def finish(self, stats) -> dict:
-        return {"shots": tuple(self.consumer.result(stats))}
 
 
 class ShotsPart(AnalysisPart):
@@ -39,8 +28,9 @@ class ShotsPart(AnalysisPart):
         if params is not None:
             self._model = acquire(lambda: load_model(params.device))
 
-    def start(self, video: VideoPass) -> _Run:
+    def start(self, video: VideoPass) -> ResultRun:
         cfg = self.config
+        detector: ShotDetector
         if cfg.transnet is not None:
             if self._model is None:
                 raise RuntimeError("ShotsPart.setup() must load TransNetV2 before a pass")
@@ -48,4 +38,4 @@ class ShotsPart(AnalysisPart):
         else:
             detector = HistogramShotDetector(cfg.histogram)
         video.shots = detector
-        return _Run(detector)
+        return ResultRun(detector, "shots", tuple)

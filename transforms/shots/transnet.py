@@ -78,7 +78,7 @@ def weights_path() -> str:
 
 
 @dataclass(frozen=True)
-class TransNetParams:
+class TransNetConfig:
     """TransNetV2 settings: ``threshold`` on the single-frame transition probability (0..1,
     the wheel's 0.5), ``device`` CPU or GPU (CUDA when the worker has it, else CPU),
     ``windows_per_batch`` windows of 100 frames per network call (more: perhaps better GPU
@@ -156,8 +156,8 @@ class TransNetDetector:
     final, for the consumers that follow shot boundaries; it wants every frame.
     """
 
-    def __init__(self, model: Model, params: TransNetParams | None = None):
-        self.params = params or TransNetParams()
+    def __init__(self, model: Model, params: TransNetConfig | None = None):
+        self.params = params or TransNetConfig()
         self._model = model
         self._frames: list[np.ndarray] = []   # frames from decode index self._first on
         self._first = 0
