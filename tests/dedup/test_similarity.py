@@ -15,11 +15,14 @@ from transforms.dedup.similarity import (
     Edge,
     KeepKey,
     MatchParams,
+    SetDecision,
+    SetMatch,
     UnionFind,
     band_keys,
     bucket_pairs,
     candidate_pairs,
     compare,
+    decide_against_sets,
     frame_distances,
     hamming_matrix,
     is_duplicate,
@@ -282,3 +285,35 @@ def test_band_keys_are_the_join_keys_as_bytes():
         "cross-variants-only", "cross", "cross-hash-and-variant", "cross-hot"])
 def test_bucket_pairs(left, right, cap, expected):
     assert bucket_pairs(left, right, cap) == expected
+
+
+def test_a_video_that_matched_no_set_and_whose_id_is_free_is_kept():
+    assert decide_against_sets([]) == SetDecision()
+    assert decide_against_sets([], []) == SetDecision(None, None)
+
+
+def test_one_match_removes_the_video():
+    match = SetMatch(2, "ref_1", 0.1, 0.9)
+    assert decide_against_sets([match]) == SetDecision(removed_by=match)
+
+
+def test_the_first_set_in_priority_order_takes_the_video_whatever_the_scores():
+    weak_earlier = SetMatch(0, "z", 0.3, 0.5)
+    strong_later = SetMatch(1, "a", 1.0, 1.0)
+    for order in ([weak_earlier, strong_later], [strong_later, weak_earlier]):
+        assert decide_against_sets(order, taken=[0]).removed_by == weak_earlier
+
+
+def test_within_a_set_the_larger_share_either_way_then_the_smallest_id_wins():
+    clip_inside = SetMatch(1, "clip", 0.05, 0.95)  # a reference clip inside a long video
+    half = SetMatch(1, "half", 0.6, 0.5)
+    assert decide_against_sets([half, clip_inside]).removed_by == clip_inside
+    tie_b, tie_a = SetMatch(1, "b", 0.8, 0.2), SetMatch(1, "a", 0.2, 0.8)
+    assert decide_against_sets([tie_b, tie_a]).removed_by == tie_a
+
+
+def test_an_id_an_earlier_run_kept_fails_by_the_first_such_run_when_nothing_matched():
+    assert decide_against_sets([], taken=[3, 1, 2]) == SetDecision(id_taken_by=1)
+    assert decide_against_sets(iter([]), taken=iter([0])) == SetDecision(id_taken_by=0)
+    match = SetMatch(4, "r", 0.9, 0.9)
+    assert decide_against_sets([match], taken=[0]) == SetDecision(removed_by=match)

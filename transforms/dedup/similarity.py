@@ -494,6 +494,44 @@ def resolve_groups(edges: Iterable[Edge], keys: dict[str, KeepKey]) -> list[Drop
     return drops
 
 
+@dataclass(frozen=True)
+class SetMatch:
+    """A verified match of a collection video with a video of an earlier run or a reference
+    set: ``set_index``, the set's place in priority order (earlier runs first, then the
+    reference sets in the order given); ``matched_id``, the video it matched there;
+    ``score``, the share (0..1) of the collection video's usable frames matched; ``found``,
+    the share of the matched video's frames found in it."""
+
+    set_index: int
+    matched_id: str
+    score: float
+    found: float
+
+
+@dataclass(frozen=True)
+class SetDecision:
+    """What the earlier runs and reference sets decide for one collection video: removed by
+    the match ``removed_by``, or, when nothing matched it, failed because the earlier run of
+    set index ``id_taken_by`` kept another video of its id; kept when both are None."""
+
+    removed_by: SetMatch | None = None
+    id_taken_by: int | None = None
+
+
+def decide_against_sets(matches: Iterable[SetMatch],
+                        taken: Iterable[int] = ()) -> SetDecision:
+    """The priority rule of the earlier runs and reference sets for one collection video:
+    of its ``matches``, the first set in priority order takes it, by the match with the
+    larger share either way (``max(score, found)``), then the smallest matched id; a video
+    with no match whose id the earlier runs of set indices ``taken`` kept fails by the first
+    of them; any other video is kept."""
+    best = min(matches, key=lambda m: (m.set_index, -max(m.score, m.found), m.matched_id),
+               default=None)
+    if best is not None:
+        return SetDecision(removed_by=best)
+    return SetDecision(id_taken_by=min(taken, default=None))
+
+
 def _sorted(values: np.ndarray) -> np.ndarray:
     """``values`` (uint64) sorted, not copied when they are already (``join_keys``'s are)."""
     values = np.asarray(values, np.uint64)

@@ -45,9 +45,12 @@ from transforms.dedup.similarity import (
     Edge,
     KeepKey,
     MatchParams,
+    SetDecision,
+    SetMatch,
     band_keys,
     bucket_pairs,
     compare,
+    decide_against_sets,
     resolve_groups,
 )
 from transforms.types import Outcome, Reason, Stage, Status, Tag, VideoFingerprint
@@ -289,21 +292,28 @@ def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id:
                      "reference_share": round(found, 4)})
 
 
+def _set_match(verified, set_index: int) -> tuple[str, SetMatch]:
+    """A verified pair of a survivor and a video of the set ``set_index``, keyed by the
+    survivor's id."""
+    left, right, match = verified
+    return left.video_id, SetMatch(set_index, right.video_id, match.share_ab, match.share_ba)
+
+
 class _Decide(beam.DoFn):
     """Per survivor id that matched an earlier run or a reference set, or whose id an earlier
-    run kept: ``(id, (matches, taken))``; nothing for the others."""
+    run kept: ``(id, SetDecision)`` (``similarity.decide_against_sets``); nothing for the
+    others."""
 
-    def process(self, element):
+    def process(self, element) -> Iterator[tuple[str, SetDecision]]:
         video_id, grouped = element
         if grouped["survivor"] and (grouped["match"] or grouped["taken"]):
-            yield video_id, (list(grouped["match"]), list(grouped["taken"]))
+            yield video_id, decide_against_sets(grouped["match"], grouped["taken"])
 
 
 class _ApplyMatches(beam.DoFn):
-    """Removes a video that matched an earlier run or a reference set (the first in order
-    takes it); fails a video that matched nothing but whose id an earlier run kept (its clips
-    would get that run's clip ids). The decisions of the few videos concerned are a side
-    input."""
+    """Removes a video that matched an earlier run or a reference set; fails a video that
+    matched nothing but whose id an earlier run kept (its clips would get that run's clip
+    ids). The decisions of the few videos concerned are a side input."""
 
     def __init__(self, sets: Sequence[str | PreviousRun]):
         self._sets = list(sets)
@@ -312,18 +322,17 @@ class _ApplyMatches(beam.DoFn):
                                          else f"reference_{s}_removed") for s in sets]
         self._taken = Metrics.counter(NAMESPACE, "previous_id_taken")
 
-    def process(self, fp: VideoFingerprint, decisions: dict):
+    def process(self, fp: VideoFingerprint, decisions: dict[str, SetDecision]):
         video_id = fp.video_id
-        matches, taken = decisions.get(video_id, ((), ()))
-        if matches:
-            index, matched_id, score, found = min(
-                matches, key=lambda m: (m[0], -max(m[2], m[3]), m[1]))
-            self._removed[index].inc()
+        decision = decisions.get(video_id, SetDecision())
+        match = decision.removed_by
+        if match is not None:
+            self._removed[match.set_index].inc()
             yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
-                fp, self._sets[index], matched_id, score, found))
-        elif taken:
+                fp, self._sets[match.set_index], match.matched_id, match.score, match.found))
+        elif decision.id_taken_by is not None:
             self._taken.inc()
-            run = self._sets[min(taken)]
+            run = self._sets[decision.id_taken_by]
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
                 video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
                 reason=Reason.ID_TAKEN, duration=fp.duration,
@@ -431,9 +440,7 @@ class DropNearDuplicates(beam.PTransform):
                 pairs
                 | f"Verify{label}" >> _Verify(params, f"{counter}verified_pairs",
                                               settled_survivors, settled_refs)
-                | f"ToMatch{label}" >> beam.Map(
-                    lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab,
-                                                        v[2].share_ba))))
+                | f"ToMatch{label}" >> beam.Map(_set_match, index))
             if previous:
                 taken.append(refs | f"TakenIds{label}" >> beam.Map(
                     lambda f, i=index: (f.video_id, i)))
