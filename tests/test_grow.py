@@ -152,14 +152,21 @@ def test_bad_previous_is_refused_before_the_job(grown, tmp_path):
     assert not os.path.exists(os.path.join(run_dir(plain), "fingerprints"))
     empty = tmp_path / "empty"
     empty.mkdir()
+    # a run whose fingerprints are of another hash kind (one this job does not make)
+    other_kind = tmp_path / "other_kind"
+    other_kind.mkdir()
+    doc = _doc(grown["out1"])
+    assert doc["clip_settings"]["dedup"]["kind"] == "phash256"
+    doc["clip_settings"]["dedup"]["kind"] = "pdq256"
+    (other_kind / "dataset.json").write_text(json.dumps(doc))
     out = str(tmp_path / "out")
     cases = [
         (["--previous", str(empty)], "--previous .*empty: no published run"),
         (["--previous", str(tmp_path / "missing")], "--previous .*missing: no published run"),
         (["--previous", plain], "--previous .*plain: its run runs/.* has no fingerprint index"),
         (["--previous", grown["out1"], "--skip_dedup"], "--previous needs near-duplicate"),
-        (["--previous", grown["out1"], "--dedup_hash", "phash64"],
-         "fingerprints are phash256 hashes, this run makes phash64"),
+        (["--previous", str(other_kind)],
+         "fingerprints are pdq256 hashes, this run makes phash256"),
         (["--previous", out + "/"], "--previous .* is this run's --output"),
     ]
     for extra, message in cases:
