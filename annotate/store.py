@@ -321,16 +321,9 @@ class Store:
                              (r.classname, clip_id, r.label, IMPORT_ANNOTATOR, at, source))
         return len(rows)
 
-    def export_clips(self) -> list[ClipLabel]:
-        """Every clip with a decided label (imported or submitted), in queue order."""
-        with self._read() as conn:
-            rows = conn.execute('SELECT classname, video_id, subset, start, "end", label '
-                                "FROM clips WHERE labelled_by IS NOT NULL ORDER BY id")
-            return [ClipLabel(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
-
     def export_clip_votes(self) -> list[ClipVotes]:
-        """The rows of :meth:`export_clips`, in the same order, with the labels given to
-        each clip in the clip tool (annotator, label), in the order they came."""
+        """Every clip with a decided label (imported or submitted), in queue order, with the
+        labels given to it in the clip tool (annotator, label), in the order they came."""
         with self._read() as conn:
             conn.execute("BEGIN")  # one snapshot for the clips and their votes
             rows = conn.execute('SELECT classname, clip_id, video_id, subset, start, "end", '

@@ -33,9 +33,14 @@ from tests.media import iter_frames
 from transforms.analyze.decode import decode_pass
 from transforms.dedup.fingerprint import (
     FINGERPRINT_FPS,
+    HASHERS,
     VARIANT_KINDS,
     Fingerprinter,
     VideoFingerprint,
+    content_box,
+    dct_matrix,
+    median_bits,
+    quality_of,
 )
 from transforms.dedup.similarity import (
     BANDS,
@@ -46,7 +51,39 @@ from transforms.dedup.similarity import (
     is_duplicate,
     join_keys,
 )
+from transforms.types import HASH_BYTES
 
+
+def _area(gray: np.ndarray, side: int) -> np.ndarray:
+    return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+_DCT_32_8 = dct_matrix(32, 8)
+
+
+def phash64(gray: np.ndarray) -> tuple[bytes, int]:
+    """Classic 64-bit pHash (8 bytes: 32x32 -> 8x8 DCT, median threshold) and the quality of
+    the same frame (borders trimmed first, as for ``phash256``)."""
+    top, bottom, left, right = content_box(gray)
+    crop = gray[top:bottom, left:right]
+    small = _area(crop, 32)
+    return median_bits(_DCT_32_8 @ small @ _DCT_32_8.T), quality_of(_area(crop, 64))
+
+
+def pdq256(gray: np.ndarray) -> tuple[bytes, int]:
+    """PDQ hash (32 bytes) and PDQ quality via the optional ``pdqhash`` package (C++), after
+    the same border trim."""
+    import pdqhash
+
+    top, bottom, left, right = content_box(gray)
+    crop = np.ascontiguousarray(gray[top:bottom, left:right])
+    bits, quality = pdqhash.compute(cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB))
+    return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
+
+
+# The hashes compared with the job's phash256 are this benchmark's own, not options of the job:
+# main() adds them to the hash registries for its Fingerprinters: kind -> (hasher, bytes).
+OTHER_HASHES = {"phash64": (phash64, 8), "pdq256": (pdq256, 32)}
 try:  # PDQ is compared when the optional pdqhash package (C++ build) is installed
     import pdqhash  # noqa: F401
 
@@ -284,6 +321,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_videos_option(parser)
     args = parser.parse_args(argv)
+    for kind in KINDS[1:]:
+        HASHERS[kind], HASH_BYTES[kind] = OTHER_HASHES[kind]
     defaults = MatchParams()
     with tempfile.TemporaryDirectory(prefix="hacs-dedup-bench-") as work:
         with timed() as build:

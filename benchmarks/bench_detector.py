@@ -26,7 +26,7 @@ from models.detectors import (
 from transforms.analyze.decode import decode_pass
 from transforms.jpeg import decode_jpeg
 from transforms.persons.sampling import ShotFrameSampler
-from transforms.shots.histogram import ShotDetector
+from transforms.shots.histogram import HistogramShotDetector
 
 VIDEOS = ("vtest_a.mp4", "vtest_b.mp4", "Megamind.avi", "Megamind_bugy.avi", "tree.avi")
 
@@ -35,7 +35,7 @@ def shot_frames() -> list[bytes]:
     out = []
     for name in VIDEOS:
         path = os.path.join(TEST_VIDEOS, name)
-        detector = ShotDetector()
+        detector = HistogramShotDetector()
         sampler = ShotFrameSampler(detector, name)
         out.extend(f.jpeg for f in sampler.result(decode_pass(path, [detector, sampler])))
     return out

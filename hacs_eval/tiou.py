@@ -22,14 +22,6 @@ def tiou_pairs(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return inter / union
 
 
-def tiou_matrix(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """tIoU of every ``pred`` row (``(n, 2)``) with every ``gt`` row (``(m, 2)``): ``(n, m)``."""
-    inter = (np.minimum(pred[:, None, 1], gt[None, :, 1])
-             - np.maximum(pred[:, None, 0], gt[None, :, 0])).clip(0)
-    union = (gt[None, :, 1] - gt[None, :, 0]) + (pred[:, None, 1] - pred[:, None, 0]) - inter
-    return inter / union
-
-
 def parse_thresholds(spec: str) -> np.ndarray:
     """Thresholds from a command-line spec: ``activitynet`` (0.5:0.05:0.95), ``thumos14``
     (0.3:0.1:0.7), ``START:STEP:STOP`` (inclusive) or a comma list."""

@@ -1,11 +1,13 @@
-"""Clips cut inside every shot while the video streams past (ClipCutter)."""
+"""Clips cut inside every shot while the video streams past (ClipCutter), and where a video
+ends once its clips are written (clips_outcome)."""
 
 import numpy as np
 import pytest
 
 from tests.media import ArrayFrame
-from transforms.clips.sampler import ClipCutter
+from transforms.clips.sampler import ClipCutter, clips_outcome
 from transforms.jpeg import decode_jpeg
+from transforms.types import Reason, Stage, Status, VideoRef
 
 
 class Cuts:
@@ -97,3 +99,24 @@ def test_overlapping_clips_share_frames():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         ClipCutter(Cuts(), 0.1, stride=0.0)
+
+
+REF = VideoRef("v1", "gs://b/v1.mp4", "Archery", "training")
+
+
+def test_a_video_with_clips_is_kept_with_their_count():
+    outcome = clips_outcome(REF, clips=1, kept_shots=1, duration=2.5)
+    assert (outcome.video_id, outcome.uri, outcome.status, outcome.stage, outcome.clips,
+            outcome.reason) == ("v1", "gs://b/v1.mp4", Status.KEPT, Stage.CLIPS, 1, "")
+
+
+@pytest.mark.parametrize("kept_shots, message", [
+    (3, "no 2 s clip fits in the 3 kept shots of 5.40 s of decoded video"),
+    (0, "no 2 s clip fits in the 0 kept shots of 5.40 s of decoded video"),
+], ids=["shots-too-short", "no-kept-shot"])
+def test_a_video_without_clips_is_dropped_too_short(kept_shots, message):
+    outcome = clips_outcome(REF, clips=0, kept_shots=kept_shots, duration=5.4)
+    assert (outcome.status, outcome.stage, outcome.reason, outcome.clips) == (
+        Status.DROPPED, Stage.CLIPS, Reason.TOO_SHORT, 0)
+    assert outcome.message == message
+    assert "1.5 s clip" in clips_outcome(REF, 0, 1, 1.0, clip_seconds=1.5).message

@@ -152,14 +152,29 @@ def test_bad_previous_is_refused_before_the_job(grown, tmp_path):
     assert not os.path.exists(os.path.join(run_dir(plain), "fingerprints"))
     empty = tmp_path / "empty"
     empty.mkdir()
+    # a run whose fingerprints are of another hash kind (one this job does not make)
+    other_kind = tmp_path / "other_kind"
+    other_kind.mkdir()
+    doc = _doc(grown["out1"])
+    assert doc["clip_settings"]["dedup"]["fingerprint"]["kind"] == "phash256"
+    doc["clip_settings"]["dedup"]["fingerprint"]["kind"] = "pdq256"
+    (other_kind / "dataset.json").write_text(json.dumps(doc))
+    # a run from before FingerprintConfig recorded its hash as dedup.kind
+    old_kind = tmp_path / "old_kind"
+    old_kind.mkdir()
+    old = _doc(grown["out1"])
+    old["clip_settings"]["dedup"] = {"kind": "pdq256"}
+    (old_kind / "dataset.json").write_text(json.dumps(old))
     out = str(tmp_path / "out")
     cases = [
         (["--previous", str(empty)], "--previous .*empty: no published run"),
         (["--previous", str(tmp_path / "missing")], "--previous .*missing: no published run"),
         (["--previous", plain], "--previous .*plain: its run runs/.* has no fingerprint index"),
         (["--previous", grown["out1"], "--skip_dedup"], "--previous needs near-duplicate"),
-        (["--previous", grown["out1"], "--dedup_hash", "phash64"],
-         "fingerprints are phash256 hashes, this run makes phash64"),
+        (["--previous", str(other_kind)],
+         "fingerprints are pdq256 hashes, this run makes phash256"),
+        (["--previous", str(old_kind)],
+         "fingerprints are pdq256 hashes, this run makes phash256"),
         (["--previous", out + "/"], "--previous .* is this run's --output"),
     ]
     for extra, message in cases:

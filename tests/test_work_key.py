@@ -82,7 +82,7 @@ def test_every_field_of_every_part_config_changes_the_key(job):
 
 
 @pytest.mark.parametrize("args", [
-    ["--dedup_crop_variants", "off"], ["--dedup_fps", "1"], ["--dedup_hash", "phash64"],
+    ["--dedup_crop_variants", "off"], ["--dedup_fps", "1"],
     ["--clip_seconds", "1"], ["--frames_per_clip", "8"], ["--short_side", "64"],
     ["--jpeg_quality", "80"], ["--shot_threshold", "0.4"], ["--min_shot_seconds", "1"],
     ["--person_frame_positions", "0.5"], ["--shot_detector", "transnetv2"],

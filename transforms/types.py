@@ -94,8 +94,9 @@ class Tag(StrEnum):
     OUTCOMES = "outcomes"
 
 
-# Bytes per frame hash of each hash kind; fingerprints of different kinds are never compared.
-HASH_BYTES = {"phash256": 32, "phash64": 8, "pdq256": 32}
+# Bytes per frame hash of each hash kind (``transforms.dedup.fingerprint.HASHERS``);
+# fingerprints of different kinds are never compared.
+HASH_BYTES = {"phash256": 32}
 DEFAULT_KIND = "phash256"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,20 +11,24 @@ from tests.dedup.synth import flip_bits, synthetic
 from transforms.dedup.similarity import (
     BANDS,
     DEFAULT_PARAMS,
+    BucketSide,
     Edge,
     KeepKey,
     MatchParams,
+    SetDecision,
+    SetMatch,
     UnionFind,
     band_keys,
+    bucket_pairs,
     candidate_pairs,
     compare,
+    decide_against_sets,
     frame_distances,
     hamming_matrix,
     is_duplicate,
     join_keys,
     key_mixes,
     resolve_groups,
-    variant_band_keys,
 )
 
 
@@ -46,13 +51,24 @@ def test_hashes_within_bands_minus_one_bits_share_a_band(bits, seed):
     rng = np.random.default_rng(seed)
     h = rng.integers(0, 256, (1, 32), dtype=np.uint8)
     a, b = synthetic("a", h), synthetic("b", flip_bits(h, bits, rng))
-    assert band_keys(a) & band_keys(b)
+    assert set(_hash_keys(a)) & set(_hash_keys(b))
+
+
+def _hash_keys(fp, **params) -> list[tuple[int, bytes]]:
+    """Every frame-hash band key of ``fp`` (or the sample of ``params``)."""
+    return band_keys(fp, MatchParams(**{"key_budget": 0, **params}))[0]
+
+
+def _variant_keys(fp, **params) -> list[tuple[int, bytes]]:
+    """Every crop-variant band key of ``fp`` (or those of ``params``)."""
+    return band_keys(fp, MatchParams(**{"key_budget": 0, "variant_key_budget": 0,
+                                        **params}))[1]
 
 
 def test_low_quality_frames_give_no_band_keys():
     h = np.random.default_rng(0).integers(0, 256, (3, 32), dtype=np.uint8)
-    assert band_keys(synthetic("a", h, quality=10)) == set()
-    assert len(band_keys(synthetic("a", h))) == 3 * BANDS
+    assert _hash_keys(synthetic("a", h, quality=10)) == []
+    assert len(set(_hash_keys(synthetic("a", h)))) == 3 * BANDS
 
 
 def test_near_copy_is_a_duplicate_and_a_random_video_is_not():
@@ -148,12 +164,13 @@ def test_variant_band_keys_leave_out_the_hash_keys():
     variants = rng.integers(0, 256, (3, 2, 32), dtype=np.uint8)
     variants[1, 0] = hashes[2]  # a variant equal to a frame hash adds no variant key
     fp = synthetic("a", hashes, variants=variants)
-    keys, vkeys = band_keys(fp), variant_band_keys(fp, stride=1)
+    keys, vkeys = set(_hash_keys(fp)), set(_variant_keys(fp, variant_key_stride=1))
     assert len(keys) == 3 * BANDS and len(vkeys) == 5 * BANDS and not keys & vkeys
     # stride 2 keys the variants of frames 0 and 2 only (frame 1's were the duplicate one)
-    assert len(variant_band_keys(fp, stride=2)) == 4 * BANDS
-    assert variant_band_keys(synthetic("a", hashes)) == set()
-    assert variant_band_keys(synthetic("a", hashes, quality=10, variants=variants)) == set()
+    assert len(_variant_keys(fp, variant_key_stride=2)) == 4 * BANDS
+    assert _variant_keys(fp, crop_variants=False) == []
+    assert _variant_keys(synthetic("a", hashes)) == []
+    assert _variant_keys(synthetic("a", hashes, quality=10, variants=variants)) == []
 
 
 def test_key_sample_is_consistent_and_bounded():
@@ -163,8 +180,8 @@ def test_key_sample_is_consistent_and_bounded():
     common = rng.integers(0, 256, (40, 32), dtype=np.uint8)
     a = synthetic("a", np.concatenate([common, rng.integers(0, 256, (60, 32), np.uint8)]))
     b = synthetic("b", np.concatenate([rng.integers(0, 256, (10, 32), np.uint8), common]))
-    all_a, all_b = band_keys(a), band_keys(b)
-    sample_a, sample_b = band_keys(a, budget=64), band_keys(b, budget=64)
+    all_a, all_b = set(_hash_keys(a)), set(_hash_keys(b))
+    sample_a, sample_b = set(_hash_keys(a, key_budget=64)), set(_hash_keys(b, key_budget=64))
     assert len(sample_a) == len(sample_b) == 64
     assert sample_a <= all_a and sample_b <= all_b
     mix = {k: key_mixes(np.frombuffer(bytes(k[0] * 4) + k[1] + bytes(28 - k[0] * 4),
@@ -191,7 +208,8 @@ def test_variant_keys_share_the_hash_keys_cut_off():
     capped = join_keys(fp, MatchParams(key_budget=50, variant_key_budget=20,
                                        variant_key_stride=1))[1]
     assert capped.tolist() == var[:20].tolist()
-    assert len(variant_band_keys(fp, stride=1, budget=20, key_budget=50)) == 20
+    assert len(_variant_keys(fp, variant_key_stride=1, variant_key_budget=20,
+                             key_budget=50)) == 20
 
 
 def test_candidates_need_the_minimum_of_shared_keys():
@@ -220,3 +238,82 @@ def test_sampled_join_drops_what_all_pairs_drop_on_realistic_fingerprints():
     assert {(c, o) for c, o in planted(16, 2)} <= truth  # every edit kind matched
     assert result["keys"] < 0.6 * pure_join([fps], MatchParams(key_budget=0, variant_key_budget=0),
                                             lambda ids: {i: by_id[i] for i in ids})["keys"]
+
+
+def test_band_keys_are_the_join_keys_as_bytes():
+    """The stage's bucket keys and the benchmarks' key mixes are one sample: each band key's
+    mix, in order, is the join key of the same place (hash keys at a reference rate too)."""
+    rng = np.random.default_rng(14)
+    fp = synthetic("a", rng.integers(0, 256, (40, 32), dtype=np.uint8),
+                   variants=rng.integers(0, 256, (40, 3, 32), dtype=np.uint8))
+
+    def mix(key: tuple[int, bytes]) -> int:
+        row = np.zeros((1, 32), np.uint8)
+        row[0, 4 * key[0]:4 * key[0] + 4] = np.frombuffer(key[1], np.uint8)
+        return int(key_mixes(row, BANDS)[0, key[0]])
+
+    params = MatchParams(key_budget=30, variant_key_budget=40)
+    for rate in (0.0, 0.5):
+        full, variant = band_keys(fp, params, rate=rate)
+        join_full, join_variant = join_keys(fp, params, rate=rate)
+        assert [mix(k) for k in full] == join_full.tolist()
+        assert [mix(k) for k in variant] == join_variant.tolist()
+        assert len(set(full)) == len(full) and not set(full) & set(variant)
+    assert len(band_keys(fp, params, rate=0.5)[0]) > 30 == len(band_keys(fp, params)[0])
+    assert band_keys(synthetic("empty", np.zeros((0, 32), np.uint8))) == ([], [])
+
+
+@pytest.mark.parametrize("left, right, cap, expected", [
+    (BucketSide(), None, 2, ([], False)),
+    (BucketSide(["a"]), None, 0, ([], False)),
+    (BucketSide([], ["a", "b"]), None, 2, ([], False)),
+    (BucketSide(["b"], ["a"]), None, 2, ([("a", "b")], False)),
+    (BucketSide(["b", "a", "c"], ["d", "a"]), None, 4,
+     ([("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")], False)),
+    (BucketSide(["a", "b"], ["c"]), None, 2, ([], True)),
+    (BucketSide([], ["a", "b", "c"]), None, 2, ([], False)),
+    (BucketSide(), BucketSide(), 2, ([], False)),
+    (BucketSide(["x", "y"]), BucketSide(), 2, ([], False)),
+    (BucketSide(["x"]), BucketSide(["r"]), 2, ([("x", "r")], False)),
+    (BucketSide([], ["y"]), BucketSide([], ["s"]), 2, ([], False)),
+    (BucketSide(["x"], ["y"]), BucketSide(["r"], ["s"]), 2,
+     ([("x", "r"), ("x", "s"), ("y", "r")], False)),
+    (BucketSide(["x"], ["x"]), BucketSide(["r"], ["r"]), 2, ([("x", "r")], False)),
+    (BucketSide(["x"]), BucketSide(["r", "s"], ["t"]), 2, ([], True)),
+], ids=["empty", "one-video", "variants-only", "variant-before-hash", "internal",
+        "hot", "variants-only-not-hot", "cross-empty", "cross-no-right", "cross-one-each",
+        "cross-variants-only", "cross", "cross-hash-and-variant", "cross-hot"])
+def test_bucket_pairs(left, right, cap, expected):
+    assert bucket_pairs(left, right, cap) == expected
+
+
+def test_a_video_that_matched_no_set_and_whose_id_is_free_is_kept():
+    assert decide_against_sets([]) == SetDecision()
+    assert decide_against_sets([], []) == SetDecision(None, None)
+
+
+def test_one_match_removes_the_video():
+    match = SetMatch(2, "ref_1", 0.1, 0.9)
+    assert decide_against_sets([match]) == SetDecision(removed_by=match)
+
+
+def test_the_first_set_in_priority_order_takes_the_video_whatever_the_scores():
+    weak_earlier = SetMatch(0, "z", 0.3, 0.5)
+    strong_later = SetMatch(1, "a", 1.0, 1.0)
+    for order in ([weak_earlier, strong_later], [strong_later, weak_earlier]):
+        assert decide_against_sets(order, taken=[0]).removed_by == weak_earlier
+
+
+def test_within_a_set_the_larger_share_either_way_then_the_smallest_id_wins():
+    clip_inside = SetMatch(1, "clip", 0.05, 0.95)  # a reference clip inside a long video
+    half = SetMatch(1, "half", 0.6, 0.5)
+    assert decide_against_sets([half, clip_inside]).removed_by == clip_inside
+    tie_b, tie_a = SetMatch(1, "b", 0.8, 0.2), SetMatch(1, "a", 0.2, 0.8)
+    assert decide_against_sets([tie_b, tie_a]).removed_by == tie_a
+
+
+def test_an_id_an_earlier_run_kept_fails_by_the_first_such_run_when_nothing_matched():
+    assert decide_against_sets([], taken=[3, 1, 2]) == SetDecision(id_taken_by=1)
+    assert decide_against_sets(iter([]), taken=iter([0])) == SetDecision(id_taken_by=0)
+    match = SetMatch(4, "r", 0.9, 0.9)
+    assert decide_against_sets([match], taken=[0]) == SetDecision(removed_by=match)

@@ -6,14 +6,15 @@ from eval_helpers import gt_doc, load, results_doc
 
 from hacs_eval.formats import Issues, parse_ground_truth, parse_results
 from hacs_eval.proposals import average_recall_vs_avg_nr_proposals
-from hacs_eval.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU, parse_thresholds, tiou_matrix
+from hacs_eval.tiou import ACTIVITYNET_TIOU, THUMOS14_TIOU, parse_thresholds, tiou_pairs
 
 
 def test_tiou_values():
     pred = np.array([[0.0, 10.0], [5.0, 15.0], [20.0, 30.0], [0.0, 5.0]])
     gt = np.array([[0.0, 10.0]])
     # identical, half-shifted (5 / 15), disjoint, contained (5 / 10)
-    np.testing.assert_allclose(tiou_matrix(pred, gt)[:, 0], [1.0, 1 / 3, 0.0, 0.5])
+    np.testing.assert_allclose(tiou_pairs(pred, np.repeat(gt, 4, axis=0)),
+                               [1.0, 1 / 3, 0.0, 0.5])
 
 
 def test_threshold_specs():

@@ -6,8 +6,6 @@ from transforms.persons.sampling import (
     ShotFrameSampler,
     no_person_outcome,
     select_person_shots,
-    share_kept,
-    shot_scores,
 )
 from transforms.shots.histogram import HistogramShotDetector
 from transforms.types import Shot, TimeRange
@@ -65,17 +63,10 @@ STATS = DecodeStats(frames_decoded=200, frames_retrieved=200, first_time=0.0, la
                     frame_period=0.04, width=160, height=120, size_bytes=1000)
 
 
-def test_shot_score_is_max_over_frames():
-    assert shot_scores([(0, 0.2), (0, 0.7), (1, 0.4), (2, 0.0), (1, 0.1)]) == \
-        {0: 0.7, 1: 0.4, 2: 0.0}
-
-
-def test_keep_shots_at_threshold_and_share():
+def test_keep_shots_at_threshold():
     kept = select_person_shots(SHOTS, {0: 0.5, 1: 0.49, 2: 0.93})
     assert kept == [TimeRange(0.0, 2.0, 0, 0.5), TimeRange(5.0, 8.0, 2, 0.93)]
     assert select_person_shots(SHOTS, {0: 0.5}, threshold=0.6) == []
-    assert share_kept(len(kept), len(SHOTS)) == pytest.approx(2 / 3)
-    assert share_kept(0, 0) == 0.0
 
 
 def test_video_without_person_shot_is_dropped():

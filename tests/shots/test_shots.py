@@ -114,7 +114,8 @@ def test_result_is_idempotent_and_memory_is_a_span_of_small_features(cut_video):
     detector = HistogramShotDetector()
     stats = decode_pass(path, [detector])
     assert detector.result(stats) is detector.result(stats)
-    assert len(detector.distances) == len(detector.structure_distances) == 200
+    # one float per frame looked at for each distance, and a short span of features
+    assert len(detector._dist) == len(detector._struct) == 200
     assert len(detector._recent) == detector.params.gradual_frames + 1
     assert detector.final_transitions == ["cut"] * 4
 

@@ -1,7 +1,8 @@
 """Stage 4, clip sampling: 2-second clips inside the kept shots, encoded as records.
 
-- ``sampler.py``: clip planning and ``ClipSampler``, a frame consumer that fills clips while a
-  video streams past. No Beam.
+- ``sampler.py``: ``ClipCutter``, a frame consumer that cuts clips inside every shot while a
+  video streams past, and ``clips_outcome``, a video kept with its clips or dropped
+  ``too_short``. No Beam.
 - ``config.py``: ``ClipConfig`` and its command-line options.
 - ``stage.py``: ``SampleClips`` (ClipJob -> serialized records + Outcome).
 """

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from transforms.jpeg import encode_jpeg
 from transforms.shots.detector import ShotBoundaries
+from transforms.types import Outcome, Reason, Stage, Status, VideoRef
 
 CLIP_SECONDS = 2.0
 CLIP_STRIDE = 2.0
@@ -47,6 +48,18 @@ class SampledClip:
     timestamps: tuple[float, ...]
     height: int
     width: int
+
+
+def clips_outcome(ref: VideoRef, clips: int, kept_shots: int, duration: float,
+                  clip_seconds: float = CLIP_SECONDS) -> Outcome:
+    """Where a video ends once the clips of its ``kept_shots`` (a count) are written: kept
+    with its ``clips`` (a count), or, with none, dropped ``too_short``: no whole
+    ``clip_seconds`` clip fits in a kept shot of its ``duration`` seconds of decoded video."""
+    if clips:
+        return Outcome(ref.video_id, ref.uri, Status.KEPT, Stage.CLIPS, clips=clips)
+    return Outcome(ref.video_id, ref.uri, Status.DROPPED, Stage.CLIPS, Reason.TOO_SHORT,
+                   f"no {clip_seconds:g} s clip fits in the {kept_shots} kept shots of "
+                   f"{duration:.2f} s of decoded video")
 
 
 class _OpenClip:

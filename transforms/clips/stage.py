@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.analyze.results import iter_candidates
 from transforms.clips.config import ClipConfig
+from transforms.clips.sampler import clips_outcome
 from transforms.output.records import UNKNOWN_LABEL_ID, from_example, to_example
 from transforms.progress import NAMESPACE, Progress
 from transforms.types import ClipJob, Outcome, Reason, Stage, Status, Tag
@@ -62,14 +63,8 @@ class _KeepClipsFn(beam.DoFn):
                               + (f" (after {count} clips were written)" if count else ""),
                               clips=count)
         else:
-            if count:
-                outcome = Outcome(ref.video_id, ref.uri, Status.KEPT, Stage.CLIPS, clips=count)
-            else:
-                outcome = Outcome(ref.video_id, ref.uri, Status.DROPPED, Stage.CLIPS,
-                                  Reason.TOO_SHORT,
-                                  f"no {self._config.clip_seconds:g} s clip fits in the "
-                                  f"{len(scores)} kept shots of {job.facts.duration:.2f} s "
-                                  "of decoded video")
+            outcome = clips_outcome(ref, count, len(scores), job.facts.duration,
+                                    self._config.clip_seconds)
         outcome = outcome.with_facts(job.facts)
         self._clips.inc(count)
         self._cpu.inc(round((time.thread_time() - start) * 1000))

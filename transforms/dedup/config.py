@@ -125,9 +125,9 @@ def add_fingerprint_arguments(parser) -> None:
     parser.add_argument("--dedup_fps", type=float, default=FINGERPRINT_FPS,
                         help="Frames fingerprinted per second of video.")
     parser.add_argument("--dedup_hash", default=DEFAULT_KIND, choices=sorted(HASHERS),
-                        help="Frame hash: phash256 (numpy, centre-weighted, the only kind "
-                             "with crop variants), pdq256 (needs the optional pdqhash "
-                             "package) or phash64 (the classic 64-bit pHash).")
+                        help="Frame hash: phash256 (numpy, centre-weighted, with crop "
+                             "variants), the one kind: the accuracy benchmark chose it over "
+                             "PDQ and the classic 64-bit pHash (docs/dedup.md).")
 
 
 def add_dedup_arguments(parser) -> None:

@@ -16,9 +16,9 @@ A frame is hashed in four steps:
    / 90, capped at 100) says how much structure there is to hash: black leader frames,
    fades and solid cards score near 0 and are not used for matching.
 
-``phash64`` (32x32 -> 8x8 DCT, the classic pHash) and ``pdq256`` (the ``pdqhash`` package,
-optional) are kept for the accuracy benchmark, which chose ``phash256``: see
-``docs/dedup.md``.
+``phash256`` is the one hash the job makes: the accuracy benchmark chose it over PDQ and the
+classic 64-bit pHash, which it defines and registers itself (``docs/dedup.md``). ``HASHERS``
+is the registry of hash kinds (a kind's size is in ``transforms.types.HASH_BYTES``).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ CROP_WINDOWS: tuple[tuple[float, float, float, float], ...] = (
 VARIANT_KINDS = frozenset({"phash256"})
 
 
-def _dct_matrix(n: int, k: int) -> np.ndarray:
+def dct_matrix(n: int, k: int) -> np.ndarray:
     """The first ``k`` rows of the orthonormal DCT-II matrix of size ``n``."""
     i = np.arange(n)
     rows = np.cos(np.pi * (2 * i[None, :] + 1) * np.arange(k)[:, None] / (2 * n))
@@ -83,8 +83,7 @@ def tukey_window(n: int, alpha: float) -> np.ndarray:
     return w
 
 
-_DCT_64_16 = _dct_matrix(64, 16)
-_DCT_32_8 = _dct_matrix(32, 8)
+_DCT_64_16 = dct_matrix(64, 16)
 # Centre weighting of phash256: corners (where logos sit) and edges (where crops and bars cut)
 # count less. alpha 0.8 took a 10%x7% corner logo from ~40 to ~2 changed bits and pushed the
 # same-place negatives (vtest) from ~18 to ~44 bits apart (see docs/dedup.md).
@@ -140,7 +139,8 @@ def _square(gray: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def _median_bits(coeffs: np.ndarray) -> bytes:
+def median_bits(coeffs: np.ndarray) -> bytes:
+    """The bits of ``coeffs`` above their median, packed (a DCT hash's last step)."""
     flat = coeffs.ravel()
     return np.packbits(flat > np.median(flat)).tobytes()
 
@@ -154,7 +154,7 @@ def quality_of(small: np.ndarray) -> int:
 
 def _phash256_square(small: np.ndarray) -> bytes:
     weighted = (small - small.mean()) * _WINDOW_64
-    return _median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T)
+    return median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T)
 
 
 def phash256(gray: np.ndarray) -> tuple[bytes, int]:
@@ -199,30 +199,8 @@ def phash256_variants(gray: np.ndarray,
     return _phash256_square(small), variants, quality_of(small)
 
 
-def phash64(gray: np.ndarray) -> tuple[bytes, int]:
-    """Classic 64-bit pHash (8 bytes: 32x32 -> 8x8 DCT, median threshold) and the quality of
-    the same frame (borders trimmed first, as for ``phash256``)."""
-    top, bottom, left, right = content_box(gray)
-    crop = gray[top:bottom, left:right]
-    small = _square(crop, 32)
-    return _median_bits(_DCT_32_8 @ small @ _DCT_32_8.T), quality_of(_square(crop, 64))
-
-
-def pdq256(gray: np.ndarray) -> tuple[bytes, int]:
-    """PDQ hash (32 bytes) and PDQ quality via the optional ``pdqhash`` package (C++), after
-    the same border trim. Raises ImportError when the package is missing."""
-    import pdqhash
-
-    top, bottom, left, right = content_box(gray)
-    crop = np.ascontiguousarray(gray[top:bottom, left:right])
-    bits, quality = pdqhash.compute(cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB))
-    return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
-
-
 HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
     "phash256": phash256,
-    "phash64": phash64,
-    "pdq256": pdq256,
 }
 
 

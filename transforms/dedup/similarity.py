@@ -18,14 +18,17 @@ without comparing all pairs. Each video keeps only a consistent sample of its ke
 join's keys per video stop growing with its length while duplicates, which share many keys,
 still share some kept ones; against a reference set the collection video also keeps its keys
 at a fixed rate (``reference_key_rate``), so a short clip inside a long one keeps sharing some.
-``candidate_pairs`` is the join as one in-memory function.
+The stage's join and ``candidate_pairs`` (the same join as one in-memory function, for the
+benchmarks) take the same keys (``band_keys`` / ``join_keys``) and pair the videos of each
+bucket with the same rule (``bucket_pairs``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -246,8 +249,7 @@ def rate_cut_off(rate: float) -> np.uint64 | None:
 
 
 def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
-                exclude: np.ndarray | None = None, below: np.uint64 | None = None,
-                also_below: np.uint64 | None = None
+                exclude: np.ndarray | None = None, below: np.uint64 | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct band keys of ``hashes`` (n, bytes) uint8 that the join keeps, as
     ``(mixes, rows, band indices)`` arrays sorted by mix (the row of ``hashes`` and the band
@@ -259,9 +261,7 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
     that grows with the length of their common part, while each keeps ``budget``; shared keys
     among the kept ones are about ``budget`` times the share of a video's keys the other has
     (``docs/dedup.md``, Scale). ``budget`` 0 keeps every key. ``below``: only keys whose mix
-    is at most this (the cut-off of another sample, for the same sampling rate).
-    ``also_below``: with a ``budget``, the keys whose mix is at most this are kept too (a
-    fixed sampling rate on top of the fixed number, :func:`rate_cut_off`)."""
+    is at most this (the cut-off of another sample, for the same sampling rate)."""
     if len(hashes) == 0:
         empty = np.zeros(0, np.int64)
         return np.zeros(0, np.uint64), empty, empty
@@ -273,21 +273,10 @@ def sample_keys(hashes: np.ndarray, bands: int, budget: int = 0,
     if below is not None:
         n = int(np.searchsorted(unique, below, side="right"))
         unique, first = unique[:n].copy(), first[:n]
-    if also_below is not None:
-        budget = max(budget, int(np.searchsorted(unique, also_below, side="right")))
     if budget > 0 and len(unique) > budget:
         # copies: a slice would keep every key of the video alive
         unique, first = unique[:budget].copy(), first[:budget].copy()
     return unique, first // bands, first % bands
-
-
-def _keys_of(hashes: np.ndarray, bands: int, budget: int = 0,
-             exclude: np.ndarray | None = None, below: np.uint64 | None = None,
-             also_below: np.uint64 | None = None) -> set[tuple[int, bytes]]:
-    width = hashes.shape[1] // bands if len(hashes) else 0
-    _, rows, band_idx = sample_keys(hashes, bands, budget, exclude, below, also_below)
-    return {(int(b), hashes[r, b * width:(b + 1) * width].tobytes())
-            for r, b in zip(rows.tolist(), band_idx.tolist(), strict=True)}
 
 
 def _usable_hashes(fp: VideoFingerprint, min_quality: int) -> np.ndarray:
@@ -299,60 +288,113 @@ def _usable_variants(fp: VideoFingerprint, min_quality: int, stride: int) -> np.
     return variants.reshape(-1, fp.hash_bytes)
 
 
-def band_keys(fp: VideoFingerprint, bands: int = BANDS, min_quality: int = MIN_QUALITY,
-              budget: int = 0, rate: float = 0.0) -> set[tuple[int, bytes]]:
-    """Distinct ``(band index, band bytes)`` keys of a fingerprint's usable frame hashes;
-    ``budget`` > 0: only the consistent sample of that many (:func:`sample_keys`) and, with
-    ``rate`` > 0, every key in that lowest part of the key space too.
-
-    The hash is cut into ``bands`` equal byte ranges (``hash_bytes`` must divide evenly).
-    """
-    return _keys_of(_usable_hashes(fp, min_quality), bands, budget,
-                    also_below=rate_cut_off(rate) if budget > 0 else None)
-
-
 def _cut_off(own: np.ndarray, key_budget: int) -> np.uint64 | None:
     """The largest mix a video's sample of ``key_budget`` hash keys keeps (None: all)."""
     return own[key_budget - 1] if 0 < key_budget <= len(own) else None
 
 
-def variant_band_keys(fp: VideoFingerprint, bands: int = BANDS,
-                      min_quality: int = MIN_QUALITY,
-                      stride: int = VARIANT_KEY_STRIDE,
-                      budget: int = 0, key_budget: int = 0) -> set[tuple[int, bytes]]:
-    """Distinct band keys of the crop variants of every ``stride``-th usable frame that are
-    not keys of its hashes (any of them, kept by the hash budget or not); ``key_budget`` > 0:
-    only those under the cut-off of the video's hash-key sample (:func:`band_keys`), at most
-    ``budget`` (> 0) of them. A bucket pairs a video's hash keys with another's hash or
-    variant keys, never variant with variant, as :func:`frame_matches`."""
-    if not fp.variants:
-        return set()
-    own, _, _ = sample_keys(_usable_hashes(fp, min_quality), bands)
-    return _keys_of(_usable_variants(fp, min_quality, stride), bands, budget, exclude=own,
-                    below=_cut_off(own, key_budget))
+class _KeptKeys(NamedTuple):
+    """Join keys of one array of hashes (n, bytes): their mixes, sorted, and the row of
+    ``hashes`` and the band index that carry each (:func:`sample_keys`)."""
+
+    hashes: np.ndarray
+    mixes: np.ndarray
+    rows: np.ndarray
+    bands: np.ndarray
+
+    def band_bytes(self, bands: int) -> list[tuple[int, bytes]]:
+        """The keys as ``(band index, band bytes)``, in the order of their mixes."""
+        width = self.hashes.shape[1] // bands if len(self.hashes) else 0
+        return [(b, self.hashes[r, b * width:(b + 1) * width].tobytes())
+                for r, b in zip(self.rows.tolist(), self.bands.tolist(), strict=True)]
+
+
+def _kept_keys(fp: VideoFingerprint, params: MatchParams, bands: int,
+               rate: float) -> tuple[_KeptKeys, _KeptKeys]:
+    """The join's keys of a fingerprint: those of its usable frame hashes (the sample of
+    ``params.key_budget`` and, with ``rate`` > 0, every key in that lowest part of the key
+    space too), and those of the crop variants of every ``params.variant_key_stride``-th
+    usable frame that are not keys of its hashes (any of them, kept by the budget or not),
+    under the cut-off of the hash-key sample, at most ``params.variant_key_budget`` (none
+    without ``params.crop_variants`` or variants)."""
+    hashes = _usable_hashes(fp, params.min_quality)
+    own = sample_keys(hashes, bands)
+    budget = params.key_budget
+    if budget > 0 and rate > 0:
+        budget = max(budget, int(np.searchsorted(own[0], rate_cut_off(rate), side="right")))
+    # copies: a slice would keep every key of the video alive
+    full = _KeptKeys(hashes, *(a[:budget].copy() if 0 < budget < len(own[0]) else a
+                               for a in own))
+    if not (params.crop_variants and fp.variants):
+        return full, _KeptKeys(hashes[:0], *sample_keys(hashes[:0], bands))
+    variants = _usable_variants(fp, params.min_quality, params.variant_key_stride)
+    return full, _KeptKeys(variants, *sample_keys(
+        variants, bands, params.variant_key_budget, exclude=own[0],
+        below=_cut_off(own[0], params.key_budget)))
 
 
 def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
               bands: int = BANDS, rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """The join's keys of a fingerprint as two uint64 arrays of key mixes: its frame-hash
-    keys and its crop-variant keys (empty without ``params.crop_variants``), the samples of
-    ``params.key_budget`` and ``params.variant_key_budget``. The same keys as
-    :func:`band_keys` / :func:`variant_band_keys`, as numbers (distinct keys of bands of up
-    to 8 bytes have distinct mixes): what the benchmarks use to run the join without Beam.
-    ``rate``: the collection side of a reference join (``params.reference_key_rate``)."""
-    hashes = _usable_hashes(fp, params.min_quality)
-    own, _, _ = sample_keys(hashes, bands)
-    budget = params.key_budget
-    if budget > 0 and rate > 0:
-        budget = max(budget, int(np.searchsorted(own, rate_cut_off(rate), side="right")))
-    full = own[:budget].copy() if 0 < budget < len(own) else own
-    if not (params.crop_variants and fp.variants):
-        return full, np.zeros(0, np.uint64)
-    variant, _, _ = sample_keys(_usable_variants(fp, params.min_quality,
-                                                 params.variant_key_stride),
-                                bands, params.variant_key_budget, exclude=own,
-                                below=_cut_off(own, params.key_budget))
-    return full, variant
+    """The join's keys of a fingerprint as two sorted uint64 arrays of key mixes: its
+    frame-hash keys and its crop-variant keys (empty without ``params.crop_variants``), the
+    samples of ``params.key_budget`` and ``params.variant_key_budget``; what
+    :func:`candidate_pairs` takes. ``rate``: the collection side of a reference join
+    (``params.reference_key_rate``). The same keys as :func:`band_keys` (distinct keys of
+    bands of up to 8 bytes have distinct mixes)."""
+    full, variant = _kept_keys(fp, params, bands, rate)
+    return full.mixes, variant.mixes
+
+
+def band_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS, bands: int = BANDS,
+              rate: float = 0.0) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+    """The keys of :func:`join_keys` as ``(band index, band bytes)`` (the hash cut into
+    ``bands`` equal byte ranges; ``hash_bytes`` must divide evenly): the frame-hash keys and
+    the crop-variant keys, each distinct. The stage keys its buckets by them. A bucket pairs
+    a video's hash keys with another's hash or variant keys, never variant with variant, as
+    :func:`frame_matches` (:func:`bucket_pairs`)."""
+    full, variant = _kept_keys(fp, params, bands, rate)
+    return full.band_bytes(bands), variant.band_bytes(bands)
+
+
+class BucketSide(NamedTuple):
+    """The videos of one side of a join bucket (one key): ``full``, the ids there by a
+    frame-hash key; ``variant``, those there by a crop-variant key (an id in both counts as
+    ``full``)."""
+
+    full: Collection[str] = ()
+    variant: Collection[str] = ()
+
+
+def bucket_pairs(left: BucketSide, right: BucketSide | None = None,
+                 cap: int = HOT_BUCKET_CAP) -> tuple[list[tuple[str, str]], bool]:
+    """The candidate pairs of one bucket and whether it is hot (skipped). Inside one
+    collection (``right`` None): each video there by a frame-hash key with every other video,
+    as ``(a, b)`` with ``a < b``; against a reference set (``right``: its videos there),
+    ``(left id, right id)`` pairs of a left video there by a frame-hash key with any right
+    video, and of a left video there by a variant key only with a right video there by a
+    frame-hash key (variants are compared with hashes, never with variants). A bucket of
+    fewer than two videos pairs nothing; one with more than ``cap`` videos (on one side) and
+    a pair to give is hot: no pairs."""
+    full = sorted(set(left.full))
+    variant = sorted(set(left.variant) - set(full))
+    if right is None:
+        if len(full) + len(variant) < 2 or not full:
+            return [], False
+        if len(full) + len(variant) > cap:
+            return [], True
+        pairs = []
+        for i, a in enumerate(full):
+            pairs.extend((a, b) for b in full[i + 1:])
+            pairs.extend((a, b) if a < b else (b, a) for b in variant)
+        return pairs, False
+    right_full = sorted(set(right.full))
+    right_variant = sorted(set(right.variant) - set(right_full))
+    if not (full and (right_full or right_variant)) and not (variant and right_full):
+        return [], False
+    if len(full) + len(variant) > cap or len(right_full) + len(right_variant) > cap:
+        return [], True
+    return ([(a, b) for a in full for b in right_full + right_variant]
+            + [(a, b) for a in variant for b in right_full]), False
 
 
 @dataclass(frozen=True)
@@ -452,6 +494,44 @@ def resolve_groups(edges: Iterable[Edge], keys: dict[str, KeepKey]) -> list[Drop
     return drops
 
 
+@dataclass(frozen=True)
+class SetMatch:
+    """A verified match of a collection video with a video of an earlier run or a reference
+    set: ``set_index``, the set's place in priority order (earlier runs first, then the
+    reference sets in the order given); ``matched_id``, the video it matched there;
+    ``score``, the share (0..1) of the collection video's usable frames matched; ``found``,
+    the share of the matched video's frames found in it."""
+
+    set_index: int
+    matched_id: str
+    score: float
+    found: float
+
+
+@dataclass(frozen=True)
+class SetDecision:
+    """What the earlier runs and reference sets decide for one collection video: removed by
+    the match ``removed_by``, or, when nothing matched it, failed because the earlier run of
+    set index ``id_taken_by`` kept another video of its id; kept when both are None."""
+
+    removed_by: SetMatch | None = None
+    id_taken_by: int | None = None
+
+
+def decide_against_sets(matches: Iterable[SetMatch],
+                        taken: Iterable[int] = ()) -> SetDecision:
+    """The priority rule of the earlier runs and reference sets for one collection video:
+    of its ``matches``, the first set in priority order takes it, by the match with the
+    larger share either way (``max(score, found)``), then the smallest matched id; a video
+    with no match whose id the earlier runs of set indices ``taken`` kept fails by the first
+    of them; any other video is kept."""
+    best = min(matches, key=lambda m: (m.set_index, -max(m.score, m.found), m.matched_id),
+               default=None)
+    if best is not None:
+        return SetDecision(removed_by=best)
+    return SetDecision(id_taken_by=min(taken, default=None))
+
+
 def _sorted(values: np.ndarray) -> np.ndarray:
     """``values`` (uint64) sorted, not copied when they are already (``join_keys``'s are)."""
     values = np.asarray(values, np.uint64)
@@ -462,8 +542,8 @@ def _sorted(values: np.ndarray) -> np.ndarray:
 def _bucket_pairs(key: np.ndarray, owner: np.ndarray, is_variant: np.ndarray,
                   ids: list[str], side_of: list[int], cross: bool, cap: int,
                   pairs: Counter) -> int:
-    """Adds the pairs of every bucket of these keys to ``pairs`` (see
-    :func:`candidate_pairs`); returns the number of hot buckets."""
+    """Adds the pairs of every bucket of these keys to ``pairs`` (:func:`bucket_pairs`);
+    returns the number of hot buckets."""
     order = np.lexsort((is_variant, key))
     key, owner, is_variant = key[order], owner[order], is_variant[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
@@ -471,39 +551,14 @@ def _bucket_pairs(key: np.ndarray, owner: np.ndarray, is_variant: np.ndarray,
     hot = 0
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(),
                            strict=True):
-        members = owner[start:start + size].tolist()
-        marks = is_variant[start:start + size].tolist()
-        split: list[tuple[list[int], list[int]]] = []
-        for side in range(2 if cross else 1):
-            full = {m for m, v in zip(members, marks, strict=True)
-                    if not v and side_of[m] == side}
-            variant = {m for m, v in zip(members, marks, strict=True)
-                       if v and side_of[m] == side} - full
-            split.append((sorted(full), sorted(variant)))
-        if not cross:
-            full, variant = split[0]
-            if not full:
-                continue
-            if len(full) + len(variant) > cap:
-                hot += 1
-                continue
-            for i, a in enumerate(full):
-                for b in full[i + 1:] + variant:
-                    x, y = ids[a], ids[b]
-                    pairs[(x, y) if x < y else (y, x)] += 1
-            continue
-        (left, left_var), (right_full, right_var) = split
-        if not (left and (right_full or right_var)) and not (left_var and right_full):
-            continue
-        if len(left) + len(left_var) > cap or len(right_full) + len(right_var) > cap:
-            hot += 1
-            continue
-        for a in left:
-            for b in right_full + right_var:
-                pairs[(ids[a], ids[b])] += 1
-        for a in left_var:
-            for b in right_full:
-                pairs[(ids[a], ids[b])] += 1
+        sides: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in range(2)]
+        for m, v in zip(owner[start:start + size].tolist(),
+                        is_variant[start:start + size].tolist(), strict=True):
+            sides[side_of[m]][1 if v else 0].add(ids[m])
+        found, skipped = bucket_pairs(BucketSide(*sides[0]),
+                                      BucketSide(*sides[1]) if cross else None, cap)
+        hot += skipped
+        pairs.update(found)
     return hot
 
 
@@ -513,13 +568,9 @@ def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
                     ) -> tuple[set[tuple[str, str]], int]:
     """The join of ``DropNearDuplicates``, in memory: ``keys`` holds ``(video_id, frame-hash
     key mixes, crop-variant key mixes)`` per video (:func:`join_keys`); returns the distinct
-    candidate pairs and the number of hot buckets skipped. The same pairs as the stage's
-    buckets: inside one collection (``right`` None), a bucket (one key) pairs each video there
-    by a frame-hash key with every other video there, as ``(a, b)`` with ``a < b``; against a
-    reference set (``right``: its keys), ``(left id, right id)`` pairs of a left video there
-    by a frame-hash key with any right video, and of a left video there by a variant key only
-    with a right video there by a frame-hash key. Buckets with more than ``cap`` videos (on
-    one side) are skipped and counted; a pair is a candidate when it meets in at least
+    candidate pairs and the number of hot buckets skipped. A bucket (one key) gives the pairs
+    of :func:`bucket_pairs` (inside one collection with ``right`` None; else ``right`` holds
+    the reference set's keys); a pair is a candidate when it meets in at least
     ``min_shared`` buckets."""
     ids: list[str] = []
     side_of: list[int] = []
@@ -540,8 +591,6 @@ def candidate_pairs(keys: Iterable[tuple[str, np.ndarray, np.ndarray]],
         for owner, ((full, variant), (cf, cv)) in enumerate(zip(arrays, cuts, strict=True)):
             f = full[cf[part - 1] if part else 0:cf[part] if part < 15 else len(full)]
             v = variant[cv[part - 1] if part else 0:cv[part] if part < 15 else len(variant)]
-            if len(f) and len(v):  # a key that is both is a frame-hash key
-                v = np.setdiff1d(v, f, assume_unique=True)
             for values, is_variant in ((f, False), (v, True)):
                 if len(values):
                     key_parts.append(values)

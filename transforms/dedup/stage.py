@@ -6,12 +6,12 @@ The algorithms live in ``transforms.dedup.similarity``; this module only wires t
 * candidates: every usable frame hash, and every crop-variant hash, is cut into bands; a video
   is keyed by the consistent sample of its ``(hash kind, band index, band bytes)`` keys
   (``similarity.sample_keys``: at most ``key_budget`` frame-hash keys and the variant keys
-  under the same cut-off) and grouped; each bucket emits its video pairs (a video there by a
-  frame hash with any other; two videos there by variants only are not paired, as variants are
-  only compared with frame hashes), except hot buckets (more than ``hot_bucket_cap`` videos),
-  which are counted and skipped. Pairs are counted and kept when they meet in
-  ``min_shared_keys`` buckets, so the work is proportional to the candidates, never to all
-  pairs.
+  under the same cut-off) and grouped; each bucket emits its video pairs
+  (``similarity.bucket_pairs``: a video there by a frame hash with any other; two videos
+  there by variants only are not paired, as variants are only compared with frame hashes),
+  except hot buckets (more than ``hot_bucket_cap`` videos), which are counted and skipped.
+  Pairs are counted and kept when they meet in ``min_shared_keys`` buckets, so the work is
+  proportional to the candidates, never to all pairs.
 * verification: the ids of the candidate pairs (a side input) select the fingerprints to
   group; two joins bring both fingerprints to each candidate pair; the exact vPDQ comparison
   decides. The collection's fingerprints wait once (``Settle``) for those side inputs.
@@ -41,13 +41,17 @@ from transforms.dedup.similarity import (
     BANDS,
     DEFAULT_PARAMS,
     HOT_BUCKET_CAP,
+    BucketSide,
     Edge,
     KeepKey,
     MatchParams,
+    SetDecision,
+    SetMatch,
     band_keys,
+    bucket_pairs,
     compare,
+    decide_against_sets,
     resolve_groups,
-    variant_band_keys,
 )
 from transforms.types import Outcome, Reason, Stage, Status, Tag, VideoFingerprint
 
@@ -77,34 +81,27 @@ _FULL, _VARIANT = "F", "V"
 
 def _band_entries(fp: VideoFingerprint, bands: int, params: MatchParams,
                   right: bool = False, rate: float = 0.0) -> Iterator[tuple[bytes, str]]:
-    """``(bucket key, member)`` per band key the join keeps of a fingerprint (the samples of
-    ``params.key_budget`` and ``params.variant_key_budget``, see
-    ``similarity.sample_keys``, and with ``rate`` > 0 every frame-hash key in that lowest
-    part of the key space too): the key is the hash kind, a NUL, the band index (one byte)
-    and the band's bytes."""
+    """``(bucket key, member)`` per join key of a fingerprint (``similarity.band_keys``):
+    the key is the hash kind, a NUL, the band index (one byte) and the band's bytes."""
     kind = fp.kind.encode() + b"\0"
     full, variant = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
-    q = params.min_quality
-    for band, value in band_keys(fp, bands, q, params.key_budget, rate):
+    full_keys, variant_keys = band_keys(fp, params, bands, rate)
+    for band, value in full_keys:
         yield kind + bytes((band,)) + value, full + fp.video_id
-    if params.crop_variants:
-        for band, value in variant_band_keys(fp, bands, q, params.variant_key_stride,
-                                             params.variant_key_budget, params.key_budget):
-            yield kind + bytes((band,)) + value, variant + fp.video_id
+    for band, value in variant_keys:
+        yield kind + bytes((band,)) + value, variant + fp.video_id
 
 
-def _split(members, right: bool = False) -> tuple[list[str], list[str]]:
-    """(sorted ids of one side with a hash key here, sorted ids with only a variant key)."""
+def _side(members: list[str], right: bool = False) -> BucketSide:
+    """The videos of one side of a bucket, from its members' marks."""
     full_mark, variant_mark = (_FULL.lower(), _VARIANT.lower()) if right else (_FULL, _VARIANT)
-    full = {m[1:] for m in members if m[0] == full_mark}
-    variant = {m[1:] for m in members if m[0] == variant_mark}
-    return sorted(full), sorted(variant - full)
+    return BucketSide({m[1:] for m in members if m[0] == full_mark},
+                      {m[1:] for m in members if m[0] == variant_mark})
 
 
 class _BucketPairs(beam.DoFn):
-    """Candidate pairs of one bucket: all pairs (internal) or left x right pairs (reference),
-    except pairs where both videos are here by a crop-variant key only (variants are matched
-    with hashes, not with variants); nothing for a hot bucket."""
+    """Candidate pairs of one bucket (``similarity.bucket_pairs``): internal, or left x
+    right (a reference set's join); nothing for a hot bucket, which is counted."""
 
     def __init__(self, cap: int, cross: bool, counter_prefix: str):
         self._cap = cap
@@ -116,32 +113,11 @@ class _BucketPairs(beam.DoFn):
         members = members if isinstance(members, list) else list(members)
         if len(members) < 2:  # most buckets: one random band value, one video
             return
-        if self._cross:
-            left, left_var = _split(members)
-            right, right_var = _split(members, right=True)
-            if not (left and (right or right_var)) and not (left_var and right):
-                return
-            if (len(left) + len(left_var) > self._cap
-                    or len(right) + len(right_var) > self._cap):
-                self._hot.inc()
-                return
-            for a in left:
-                for b in right + right_var:
-                    yield a, b
-            for a in left_var:
-                for b in right:
-                    yield a, b
-            return
-        full, variant = _split(members)
-        if not full or len(full) + len(variant) > self._cap:
-            if full:
-                self._hot.inc()
-            return
-        for i, a in enumerate(full):
-            for b in full[i + 1:]:
-                yield a, b
-            for b in variant:
-                yield (a, b) if a < b else (b, a)
+        pairs, hot = bucket_pairs(_side(members), _side(members, right=True)
+                                  if self._cross else None, self._cap)
+        if hot:
+            self._hot.inc()
+        yield from pairs
 
 
 def _count(counter_name: str):
@@ -316,21 +292,28 @@ def _match_outcome(fp: VideoFingerprint, against: str | PreviousRun, matched_id:
                      "reference_share": round(found, 4)})
 
 
+def _set_match(verified, set_index: int) -> tuple[str, SetMatch]:
+    """A verified pair of a survivor and a video of the set ``set_index``, keyed by the
+    survivor's id."""
+    left, right, match = verified
+    return left.video_id, SetMatch(set_index, right.video_id, match.share_ab, match.share_ba)
+
+
 class _Decide(beam.DoFn):
     """Per survivor id that matched an earlier run or a reference set, or whose id an earlier
-    run kept: ``(id, (matches, taken))``; nothing for the others."""
+    run kept: ``(id, SetDecision)`` (``similarity.decide_against_sets``); nothing for the
+    others."""
 
-    def process(self, element):
+    def process(self, element) -> Iterator[tuple[str, SetDecision]]:
         video_id, grouped = element
         if grouped["survivor"] and (grouped["match"] or grouped["taken"]):
-            yield video_id, (list(grouped["match"]), list(grouped["taken"]))
+            yield video_id, decide_against_sets(grouped["match"], grouped["taken"])
 
 
 class _ApplyMatches(beam.DoFn):
-    """Removes a video that matched an earlier run or a reference set (the first in order
-    takes it); fails a video that matched nothing but whose id an earlier run kept (its clips
-    would get that run's clip ids). The decisions of the few videos concerned are a side
-    input."""
+    """Removes a video that matched an earlier run or a reference set; fails a video that
+    matched nothing but whose id an earlier run kept (its clips would get that run's clip
+    ids). The decisions of the few videos concerned are a side input."""
 
     def __init__(self, sets: Sequence[str | PreviousRun]):
         self._sets = list(sets)
@@ -339,18 +322,17 @@ class _ApplyMatches(beam.DoFn):
                                          else f"reference_{s}_removed") for s in sets]
         self._taken = Metrics.counter(NAMESPACE, "previous_id_taken")
 
-    def process(self, fp: VideoFingerprint, decisions: dict):
+    def process(self, fp: VideoFingerprint, decisions: dict[str, SetDecision]):
         video_id = fp.video_id
-        matches, taken = decisions.get(video_id, ((), ()))
-        if matches:
-            index, matched_id, score, found = min(
-                matches, key=lambda m: (m[0], -max(m[2], m[3]), m[1]))
-            self._removed[index].inc()
+        decision = decisions.get(video_id, SetDecision())
+        match = decision.removed_by
+        if match is not None:
+            self._removed[match.set_index].inc()
             yield beam.pvalue.TaggedOutput(Tag.DROPPED, _match_outcome(
-                fp, self._sets[index], matched_id, score, found))
-        elif taken:
+                fp, self._sets[match.set_index], match.matched_id, match.score, match.found))
+        elif decision.id_taken_by is not None:
             self._taken.inc()
-            run = self._sets[min(taken)]
+            run = self._sets[decision.id_taken_by]
             yield beam.pvalue.TaggedOutput(Tag.FAILED, Outcome(
                 video_id=video_id, uri=fp.uri, status=Status.FAILED, stage=Stage.DEDUP,
                 reason=Reason.ID_TAKEN, duration=fp.duration,
@@ -458,9 +440,7 @@ class DropNearDuplicates(beam.PTransform):
                 pairs
                 | f"Verify{label}" >> _Verify(params, f"{counter}verified_pairs",
                                               settled_survivors, settled_refs)
-                | f"ToMatch{label}" >> beam.Map(
-                    lambda v, i=index: (v[0].video_id, (i, v[1].video_id, v[2].share_ab,
-                                                        v[2].share_ba))))
+                | f"ToMatch{label}" >> beam.Map(_set_match, index))
             if previous:
                 taken.append(refs | f"TakenIds{label}" >> beam.Map(
                     lambda f, i=index: (f.video_id, i)))

@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
-from transforms.output.shards import RecordWriter, write_index
+from transforms.output.shards import write_index, write_records
 from transforms.progress import NAMESPACE
 from transforms.types import ShardInfo
 
@@ -52,9 +52,7 @@ class _WriteShard(beam.DoFn):
         shard, grouped = element
         path = shard_path(self._output, shard, self._num_shards)
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
-        with RecordWriter(tmp) as writer:
-            for record in sorted(grouped["records"]):
-                writer.write(record)
+        write_records(tmp, sorted(grouped["records"]))
         FileSystems.rename([tmp], [path])
         records, size = write_index(path)
         yield ShardInfo(path=path, records=records, size_bytes=size)

@@ -19,7 +19,7 @@ Plain functions; no Beam here.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from transforms.analyze.decode import DecodedFrame, DecodeStats
 from transforms.jpeg import encode_jpeg
@@ -140,26 +140,12 @@ class ShotFrameSampler:
         return self.drain()
 
 
-def shot_scores(frame_scores: Iterable[tuple[int, float]]) -> dict[int, float]:
-    """Per-shot person score: the max over its frames' scores (``(shot_index, score)`` pairs,
-    scores 0..1)."""
-    best: dict[int, float] = {}
-    for shot, score in frame_scores:
-        best[shot] = max(score, best.get(shot, 0.0))
-    return best
-
-
 def select_person_shots(shots: Sequence[Shot], scores: Mapping[int, float],
                         threshold: float = PERSON_THRESHOLD) -> list[TimeRange]:
     """Shots whose person score reaches ``threshold``, as time ranges for clip sampling.
     A shot with no score (no frame scored) is not kept."""
     return [TimeRange(s.start, s.end, s.index, scores[s.index]) for s in shots
             if scores.get(s.index, -1.0) >= threshold]
-
-
-def share_kept(kept: int, total: int) -> float:
-    """Share of shots kept, 0..1 (HACS: 0.497); 0 when there is no shot."""
-    return kept / total if total else 0.0
 
 
 def no_person_outcome(video_id: str, uri: str, shots: Sequence[Shot],

@@ -384,14 +384,3 @@ class HistogramShotDetector:
                                   for pos, kind in zip(self._cuts, self.final_transitions,
                                                        strict=True)], stats)
         return self._shots
-
-    @property
-    def distances(self) -> np.ndarray:
-        """Consecutive-frame histogram distances so far, one per frame looked at (first 0)."""
-        return np.asarray(self._dist, dtype=np.float64)
-
-    @property
-    def structure_distances(self) -> np.ndarray:
-        """Consecutive-frame cell-pattern distances so far, one per frame looked at (first 0;
-        all 0 with the pattern check off)."""
-        return np.asarray(self._struct, dtype=np.float64)
