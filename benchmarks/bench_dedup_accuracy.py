@@ -11,7 +11,7 @@ Positives are (source, edited copy) pairs; negatives are all pairs of videos fro
 sources. Each video is decoded once, feeding several ``Fingerprinter``s (hash kinds x rates)
 and the middle frame of the baseline (``imagehash.phash``, distance <= 10, its usual cut-off).
 Prints precision, recall and F1 per edit and overall at the defaults, the same without the crop
-variants (``MatchParams.crop_variants``), the baseline's in the same run, and a sweep over hash
+variants (``MatchConfig.crop_variants``), the baseline's in the same run, and a sweep over hash
 kinds, rates, crop variants and thresholds that the defaults were chosen from.
 
     python -m benchmarks.bench_dedup_accuracy [--videos DIR]
@@ -45,7 +45,7 @@ from transforms.dedup.fingerprint import (
 from transforms.dedup.similarity import (
     BANDS,
     HOT_BUCKET_CAP,
-    MatchParams,
+    MatchConfig,
     candidate_pairs,
     frame_distances,
     is_duplicate,
@@ -323,7 +323,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     for kind in KINDS[1:]:
         HASHERS[kind], HASH_BYTES[kind] = OTHER_HASHES[kind]
-    defaults = MatchParams()
+    defaults = MatchConfig()
     with tempfile.TemporaryDirectory(prefix="hacs-dedup-bench-") as work:
         with timed() as build:
             paths, pairs = build_set(args.videos, work)
@@ -381,7 +381,7 @@ def main(argv=None) -> None:
     join_fps = fps_by[default_key[:2]]
     found = [(a, b) for (a, b), (pos, _) in labels.items()
              if decide_with(default_key, defaults)(a, b)]
-    exhaustive = MatchParams(key_budget=0, variant_key_budget=0, variant_key_stride=1,
+    exhaustive = MatchConfig(key_budget=0, variant_key_budget=0, variant_key_stride=1,
                              min_shared_keys=1)
     for name, prm in (("every key of every frame and variant", exhaustive),
                       ("sampled keys (the defaults)", defaults)):
@@ -400,7 +400,7 @@ def main(argv=None) -> None:
           f"   (without the crop edits: recall)")
     for key in sorted(tables):
         bits = 64 if key[0] == "phash64" else 256
-        params = MatchParams(distance=defaults.distance * bits // 256,
+        params = MatchConfig(distance=defaults.distance * bits // 256,
                              contain=defaults.contain, overlap=defaults.overlap,
                              min_quality=defaults.min_quality)
         res = evaluate(labels, decide_with(key, params))
@@ -420,7 +420,7 @@ def main(argv=None) -> None:
                                  (0.2, 0.25, 0.3, 0.35, 0.4))
         scored = []
         for d, c, o in grid:
-            params = MatchParams(distance=d, contain=c, overlap=o,
+            params = MatchConfig(distance=d, contain=c, overlap=o,
                                  min_quality=defaults.min_quality)
             tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(key, params))["ALL"]
             scored.append((f1, p, r, d, c, o))
@@ -432,13 +432,13 @@ def main(argv=None) -> None:
 
     print("\nDISTANCE SWEEP for the default kind, rate and shares (overall)")
     for d in range(8, 57, 4):
-        params = MatchParams(distance=d, contain=defaults.contain, overlap=defaults.overlap,
+        params = MatchConfig(distance=d, contain=defaults.contain, overlap=defaults.overlap,
                              min_quality=defaults.min_quality)
         tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
         print(f"  distance<={d:2d}: TP {tp:3d} FP {fp:4d} FN {fn:3d} "
               f"precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
     for key in (default_key, default_key[:2] + (False,)):
-        false_positives = [evaluate(labels, decide_with(key, MatchParams(
+        false_positives = [evaluate(labels, decide_with(key, MatchConfig(
             distance=d, contain=defaults.contain, overlap=defaults.overlap,
             min_quality=defaults.min_quality)))["ALL"][1] for d in range(max_d + 1)]
         first = next((d for d, n in enumerate(false_positives) if n), None)
@@ -449,7 +449,7 @@ def main(argv=None) -> None:
     for c in (0.4, 0.5, 0.6, 0.7, 0.8):
         cells = []
         for o in overlaps:
-            params = MatchParams(distance=defaults.distance, contain=c, overlap=o,
+            params = MatchConfig(distance=defaults.distance, contain=c, overlap=o,
                                  min_quality=defaults.min_quality)
             tp, fp, fn, p, r, f1 = evaluate(labels, decide_with(default_key, params))["ALL"]
             cells.append(f"{f1:.3f} ({p:.3f}/{r:.3f})")

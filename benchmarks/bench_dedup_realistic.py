@@ -71,7 +71,7 @@ from transforms.dedup.similarity import (
     HOT_BUCKET_CAP,
     Edge,
     KeepKey,
-    MatchParams,
+    MatchConfig,
     candidate_pairs,
     compare,
     is_duplicate,
@@ -206,7 +206,7 @@ def planted(n: int, plant_every: int) -> dict[tuple[str, str], str]:
             for i in range(0, n, plant_every)}
 
 
-def pure_join(chunks, params: MatchParams, fetch, bands: int = BANDS,
+def pure_join(chunks, params: MatchConfig, fetch, bands: int = BANDS,
               cap: int = HOT_BUCKET_CAP) -> dict:
     """The join without Beam: keys (``chunks`` yields lists of fingerprints, dropped once
     keyed), candidates, exact verification (``fetch(ids)`` gives the fingerprints back),
@@ -260,7 +260,7 @@ def make_reference(i: int, plant_every: int, seed: int) -> list[VideoFingerprint
     return out
 
 
-def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
+def reference_join(refs: int, plant_every: int, seed: int, params: MatchConfig,
                    left_stream, left_fetch) -> None:
     """The survivors-vs-reference join against ``refs`` Kinetics-like clips, pure function:
     the collection side (``left_stream()`` yields lists of fingerprints) keyed as the stage
@@ -306,8 +306,8 @@ def reference_join(refs: int, plant_every: int, seed: int, params: MatchParams,
           f"{len(matched - plants)}")
 
 
-def _contained_pair(video: VideoFingerprint, ref: VideoFingerprint, before: MatchParams,
-                    now: MatchParams) -> dict:
+def _contained_pair(video: VideoFingerprint, ref: VideoFingerprint, before: MatchConfig,
+                    now: MatchConfig) -> dict:
     """One collection video holding a reference clip: keys, shared kept keys, candidate and
     removal, before and now, and the two shares."""
     out = {"shares": match_shares(video, ref, now)}
@@ -356,8 +356,8 @@ def _padded(fp: VideoFingerprint, minutes: float, rng: np.random.Generator) -> V
 
 def contained(args) -> None:
     """``--contained``: see the module docstring."""
-    now = MatchParams(reference_key_rate=args.reference_key_rate)
-    before = MatchParams(reference_overlap=now.overlap, reference_key_rate=0.0)
+    now = MatchConfig(reference_key_rate=args.reference_key_rate)
+    before = MatchConfig(reference_overlap=now.overlap, reference_key_rate=0.0)
     print(f"10 s clips inside longer videos; reference join before (overlap {before.overlap}, "
           f"bottom-{before.key_budget} keys) and now (reference_overlap "
           f"{now.reference_overlap}, + keys under rate {now.reference_key_rate})")
@@ -406,7 +406,7 @@ def contained(args) -> None:
                 _contained_row(label, minutes, [_contained_pair(video, ref, before, now)])
 
 
-def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str, str]]:
+def all_pairs(fps: list[VideoFingerprint], params: MatchConfig) -> set[tuple[str, str]]:
     """Every video pair compared exactly (no join at all): the drops."""
     edges = []
     for i, a in enumerate(fps):
@@ -418,7 +418,7 @@ def all_pairs(fps: list[VideoFingerprint], params: MatchParams) -> set[tuple[str
         edges, {fp.video_id: KeepKey.of(fp) for fp in fps})}
 
 
-def run_beam(args, n: int, params: MatchParams, work: str) -> dict:
+def run_beam(args, n: int, params: MatchConfig, work: str) -> dict:
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -459,13 +459,13 @@ def _extra(drops: set, plants: dict) -> int:
 
 
 def bench(args, n: int) -> None:
-    params = MatchParams(key_budget=args.key_budget,
+    params = MatchConfig(key_budget=args.key_budget,
                          variant_key_budget=args.variant_key_budget,
                          variant_key_stride=args.variant_key_stride,
                          min_shared_keys=args.min_shared_keys)
-    exhaustive = MatchParams(key_budget=0, variant_key_budget=0, variant_key_stride=1,
+    exhaustive = MatchConfig(key_budget=0, variant_key_budget=0, variant_key_stride=1,
                              min_shared_keys=1)
-    before = MatchParams(key_budget=0, variant_key_budget=0, min_shared_keys=1,
+    before = MatchConfig(key_budget=0, variant_key_budget=0, min_shared_keys=1,
                          variant_key_stride=DEFAULT_PARAMS.variant_key_stride)
     plants = planted(n, args.plant_every)
     gen = (args.plant_every, args.seed, args.median_s, args.sigma)
@@ -565,7 +565,7 @@ def real(videos: str) -> None:
     extra = os.path.join(os.path.dirname(np.__file__), "..", "tests", "test.mp4")
     if os.path.exists(extra):
         paths.append(os.path.normpath(extra))
-    before = MatchParams(key_budget=0, variant_key_budget=0, min_shared_keys=1)
+    before = MatchConfig(key_budget=0, variant_key_budget=0, min_shared_keys=1)
     print(f"{'video':20s} {'s':>6s} {'keys before':>11s} {'/s':>6s} {'no variants':>11s} "
           f"{'keys after':>10s} {'/s':>6s} {'drift lag1':>10s} {'lag>=2':>6s} {'shots':>5s} "
           f"{'analysis ms/s':>13s} {'keys ms/s':>9s}")
@@ -581,7 +581,7 @@ def real(videos: str) -> None:
         with timed() as tk:
             after = sum(map(len, join_keys(f, DEFAULT_PARAMS)))
         n_before = sum(map(len, join_keys(f, before)))
-        n_novar = len(join_keys(f, MatchParams(key_budget=0, crop_variants=False))[0])
+        n_novar = len(join_keys(f, MatchConfig(key_budget=0, crop_variants=False))[0])
         bits = np.unpackbits(f.hash_array(), axis=1).astype(np.int16)
         times = np.asarray(f.times)
         lag1, lag2 = [], []

@@ -42,7 +42,7 @@ from transforms.dedup.similarity import (
     VARIANT_KEY_STRIDE,
     Edge,
     KeepKey,
-    MatchParams,
+    MatchConfig,
     compare,
     resolve_groups,
 )
@@ -114,7 +114,7 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
                | "Generate" >> beam.FlatMap(make_chunk, args.n, args.frames, args.variants,
                                             args.plant_every, args.flip, args.seed))
         out = fps | DropNearDuplicates(
-            params=MatchParams(variant_key_stride=args.variant_key_stride))
+            params=MatchConfig(variant_key_stride=args.variant_key_stride))
         (out[Tag.DROPPED]
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))

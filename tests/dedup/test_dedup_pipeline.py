@@ -23,7 +23,7 @@ from transforms.dedup.config import add_dedup_arguments, dedup_config_from_optio
 from transforms.dedup.fingerprint import fingerprint_video
 from transforms.dedup.similarity import (
     DEFAULT_PARAMS,
-    MatchParams,
+    MatchConfig,
     candidate_pairs,
     compare,
     join_keys,
@@ -193,7 +193,7 @@ def test_a_reference_clip_inside_a_longer_video_removes_it(tmp_path, real_fps):
     assert counters["reference_kinetics_removed"] == 1
     assert counters["reference_hour_removed"] == 1
     # the rule as it was (the collection's overlap, bottom-k keys only) kept both
-    before = MatchParams(reference_overlap=DEFAULT_PARAMS.overlap, reference_key_rate=0.0)
+    before = MatchConfig(reference_overlap=DEFAULT_PARAMS.overlap, reference_key_rate=0.0)
     assert not compare(real_fps["vtest_a"], clip, before.for_reference()).duplicate
     pairs, _ = candidate_pairs([("hour", *join_keys(synthetic("hour", long), before,
                                                     rate=before.reference_key_rate))],
@@ -268,7 +268,7 @@ def test_sampled_keys_on_real_clips_fewer_and_the_real_duplicate_still_found(rea
     duplicates."""
     from transforms.dedup.similarity import (
         DEFAULT_PARAMS,
-        MatchParams,
+        MatchConfig,
         candidate_pairs,
         compare,
         join_keys,
@@ -280,7 +280,7 @@ def test_sampled_keys_on_real_clips_fewer_and_the_real_duplicate_still_found(rea
         tuple(float(t) for t in range(sum(len(f) for f in clips))),
         b"".join(f.hashes for f in clips), tuple(q for f in clips for q in f.qualities),
         variants=b"".join(f.variants for f in clips))
-    before = MatchParams(key_budget=0, variant_key_budget=0, min_shared_keys=1)
+    before = MatchConfig(key_budget=0, variant_key_budget=0, min_shared_keys=1)
     after = sum(map(len, join_keys(reel, DEFAULT_PARAMS)))
     assert after <= DEFAULT_PARAMS.key_budget + DEFAULT_PARAMS.variant_key_budget
     assert after < sum(map(len, join_keys(reel, before))) / 3

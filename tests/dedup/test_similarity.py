@@ -14,7 +14,7 @@ from transforms.dedup.similarity import (
     BucketSide,
     Edge,
     KeepKey,
-    MatchParams,
+    MatchConfig,
     SetDecision,
     SetMatch,
     UnionFind,
@@ -56,12 +56,12 @@ def test_hashes_within_bands_minus_one_bits_share_a_band(bits, seed):
 
 def _hash_keys(fp, **params) -> list[tuple[int, bytes]]:
     """Every frame-hash band key of ``fp`` (or the sample of ``params``)."""
-    return band_keys(fp, MatchParams(**{"key_budget": 0, **params}))[0]
+    return band_keys(fp, MatchConfig(**{"key_budget": 0, **params}))[0]
 
 
 def _variant_keys(fp, **params) -> list[tuple[int, bytes]]:
     """Every crop-variant band key of ``fp`` (or those of ``params``)."""
-    return band_keys(fp, MatchParams(**{"key_budget": 0, "variant_key_budget": 0,
+    return band_keys(fp, MatchConfig(**{"key_budget": 0, "variant_key_budget": 0,
                                         **params}))[1]
 
 
@@ -92,7 +92,7 @@ def test_trim_of_at_least_half_matches_and_a_short_excerpt_does_not():
 
 
 def test_decision_thresholds():
-    p = MatchParams(distance=24, contain=0.5, overlap=0.3)
+    p = MatchConfig(distance=24, contain=0.5, overlap=0.3)
     assert is_duplicate(0.5, 0.3, p)
     assert not is_duplicate(0.49, 0.49, p)
     assert not is_duplicate(1.0, 0.29, p)
@@ -151,7 +151,7 @@ def test_a_crop_matches_through_the_variants_of_the_original_only():
     assert (d[~np.eye(10, dtype=bool)] > 64).all()
     assert compare(original, crop).duplicate and compare(crop, original).duplicate
     assert frame_distances(crop, original).T.tolist() == d.tolist()
-    assert not compare(original, crop, MatchParams(crop_variants=False)).duplicate
+    assert not compare(original, crop, MatchConfig(crop_variants=False)).duplicate
     assert frame_distances(original, crop, crop_variants=False).min() > 64
     # variants are never compared with variants
     twin = synthetic("twin", rand(10), variants=variants)
@@ -191,7 +191,7 @@ def test_key_sample_is_consistent_and_bounded():
     shared_below = {k for k in all_a & all_b if mix[k] <= cut}
     assert shared_below and shared_below <= sample_a & sample_b
     # the number form of the join keys is the same sample
-    full, _ = join_keys(a, MatchParams(key_budget=64))
+    full, _ = join_keys(a, MatchConfig(key_budget=64))
     assert sorted(full.tolist()) == sorted(int(mix[k]) for k in sample_a)
 
 
@@ -200,12 +200,12 @@ def test_variant_keys_share_the_hash_keys_cut_off():
     hashes = rng.integers(0, 256, (30, 32), dtype=np.uint8)
     variants = rng.integers(0, 256, (30, 4, 32), dtype=np.uint8)
     fp = synthetic("a", hashes, variants=variants)
-    full, var = join_keys(fp, MatchParams(key_budget=50, variant_key_budget=10_000,
+    full, var = join_keys(fp, MatchConfig(key_budget=50, variant_key_budget=10_000,
                                           variant_key_stride=1))
     assert len(full) == 50 and len(var) > 0 and var.max() <= full.max()
     # about the same sampling rate: 4 variants per frame, so about 4 times the hash keys
     assert 100 < len(var) < 300
-    capped = join_keys(fp, MatchParams(key_budget=50, variant_key_budget=20,
+    capped = join_keys(fp, MatchConfig(key_budget=50, variant_key_budget=20,
                                        variant_key_stride=1))[1]
     assert capped.tolist() == var[:20].tolist()
     assert len(_variant_keys(fp, variant_key_stride=1, variant_key_budget=20,
@@ -219,7 +219,7 @@ def test_candidates_need_the_minimum_of_shared_keys():
     one[1:] = rng.integers(0, 256, (19, 32), dtype=np.uint8)
     one[0, 4:] = rng.integers(0, 256, 28, dtype=np.uint8)  # shares band 0 of frame 0 only
     fps = [synthetic("a", h), synthetic("copy", flip_bits(h, 10, rng)), synthetic("one", one)]
-    keys = [(fp.video_id, *join_keys(fp, MatchParams(key_budget=0))) for fp in fps]
+    keys = [(fp.video_id, *join_keys(fp, MatchConfig(key_budget=0))) for fp in fps]
     assert candidate_pairs(keys, min_shared=1)[0] == {("a", "copy"), ("a", "one")}
     assert candidate_pairs(keys, min_shared=2)[0] == {("a", "copy")}
     assert candidate_pairs(keys, cap=1)[0] == set()
@@ -236,7 +236,7 @@ def test_sampled_join_drops_what_all_pairs_drop_on_realistic_fingerprints():
     truth = all_pairs(fps, DEFAULT_PARAMS)
     assert result["drops"] == truth
     assert {(c, o) for c, o in planted(16, 2)} <= truth  # every edit kind matched
-    assert result["keys"] < 0.6 * pure_join([fps], MatchParams(key_budget=0, variant_key_budget=0),
+    assert result["keys"] < 0.6 * pure_join([fps], MatchConfig(key_budget=0, variant_key_budget=0),
                                             lambda ids: {i: by_id[i] for i in ids})["keys"]
 
 
@@ -252,7 +252,7 @@ def test_band_keys_are_the_join_keys_as_bytes():
         row[0, 4 * key[0]:4 * key[0] + 4] = np.frombuffer(key[1], np.uint8)
         return int(key_mixes(row, BANDS)[0, key[0]])
 
-    params = MatchParams(key_budget=30, variant_key_budget=40)
+    params = MatchConfig(key_budget=30, variant_key_budget=40)
     for rate in (0.0, 0.5):
         full, variant = band_keys(fp, params, rate=rate)
         join_full, join_variant = join_keys(fp, params, rate=rate)

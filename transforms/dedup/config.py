@@ -19,7 +19,7 @@ from transforms.dedup.similarity import (
     REFERENCE_OVERLAP_SHARE,
     VARIANT_KEY_BUDGET,
     VARIANT_KEY_STRIDE,
-    MatchParams,
+    MatchConfig,
 )
 from transforms.types import DEFAULT_KIND, HASH_BYTES
 
@@ -70,7 +70,7 @@ class DedupConfig:
     fingerprint: FingerprintConfig = field(default_factory=FingerprintConfig)
     references: tuple[tuple[str, str], ...] = ()
     previous: tuple[PreviousRun, ...] = ()
-    match: MatchParams = field(default_factory=MatchParams)
+    match: MatchConfig = field(default_factory=MatchConfig)
     bands: int = BANDS
     hot_bucket_cap: int = HOT_BUCKET_CAP
 
@@ -204,7 +204,7 @@ def dedup_config_from_options(options) -> DedupConfig:
     """DedupConfig from options added by :func:`add_dedup_arguments` (ValueError naming the
     option for a value that cannot work)."""
     fingerprint = FingerprintConfig.from_options(options)
-    match = MatchParams(distance=options.dedup_distance,
+    match = MatchConfig(distance=options.dedup_distance,
                         min_quality=options.dedup_min_quality,
                         contain=options.dedup_contain, overlap=options.dedup_overlap,
                         crop_variants=fingerprint.crop_variants,

@@ -7,7 +7,7 @@ have a frame of B within a Hamming distance, and the same from B to A. A pair is
 when the larger share (the shorter video found in the longer) reaches ``contain`` and the
 smaller share reaches ``overlap``: a copy trimmed to at least half of the original has a
 large share one way and about one half the other way. Against a reference set
-(``MatchParams.for_reference``) the smaller share need only reach ``reference_overlap`` (0): a
+(``MatchConfig.for_reference``) the smaller share need only reach ``reference_overlap`` (0): a
 10 s benchmark clip found in a long video removes it.
 
 Candidates come from multi-index hashing: a hash cut into ``b`` bands of equal width shares
@@ -66,7 +66,7 @@ _CHUNK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
-class MatchParams:
+class MatchConfig:
     """Thresholds of the duplicate decision.
 
     ``distance``: largest Hamming distance (bits) of two matching frame hashes;
@@ -101,12 +101,12 @@ class MatchParams:
     reference_overlap: float = REFERENCE_OVERLAP_SHARE
     reference_key_rate: float = REFERENCE_KEY_RATE
 
-    def for_reference(self) -> MatchParams:
+    def for_reference(self) -> MatchConfig:
         """The decision against a reference set: ``overlap`` is ``reference_overlap``."""
         return replace(self, overlap=self.reference_overlap)
 
 
-DEFAULT_PARAMS = MatchParams()
+DEFAULT_PARAMS = MatchConfig()
 
 
 @dataclass(frozen=True)
@@ -179,14 +179,14 @@ def frame_distances(a: VideoFingerprint, b: VideoFingerprint,
 
 
 def frame_matches(a: VideoFingerprint, b: VideoFingerprint,
-                  params: MatchParams = MatchParams()) -> np.ndarray:
+                  params: MatchConfig = MatchConfig()) -> np.ndarray:
     """(usable frames of A, usable frames of B) bool: frame pairs within ``params.distance``
     bits (:func:`frame_distances`)."""
     return frame_distances(a, b, params.min_quality, params.crop_variants) <= params.distance
 
 
 def match_shares(a: VideoFingerprint, b: VideoFingerprint,
-                 params: MatchParams = MatchParams()) -> tuple[float, float]:
+                 params: MatchConfig = MatchConfig()) -> tuple[float, float]:
     """(share of A's usable frames with a match in B, share of B's in A), each 0..1; 0 when
     a side has no usable frame. Frames match as in :func:`frame_matches`."""
     close = frame_matches(a, b, params)
@@ -195,14 +195,14 @@ def match_shares(a: VideoFingerprint, b: VideoFingerprint,
     return float(close.any(axis=1).mean()), float(close.any(axis=0).mean())
 
 
-def is_duplicate(share_ab: float, share_ba: float, params: MatchParams = MatchParams()) -> bool:
+def is_duplicate(share_ab: float, share_ba: float, params: MatchConfig = MatchConfig()) -> bool:
     """The decision rule on two shares (see the module docstring)."""
     return (max(share_ab, share_ba) >= params.contain
             and min(share_ab, share_ba) >= params.overlap)
 
 
 def compare(a: VideoFingerprint, b: VideoFingerprint,
-            params: MatchParams = MatchParams()) -> Match:
+            params: MatchConfig = MatchConfig()) -> Match:
     """Compare two fingerprints exactly."""
     sab, sba = match_shares(a, b, params)
     return Match(sab, sba, is_duplicate(sab, sba, params))
@@ -309,7 +309,7 @@ class _KeptKeys(NamedTuple):
                 for r, b in zip(self.rows.tolist(), self.bands.tolist(), strict=True)]
 
 
-def _kept_keys(fp: VideoFingerprint, params: MatchParams, bands: int,
+def _kept_keys(fp: VideoFingerprint, params: MatchConfig, bands: int,
                rate: float) -> tuple[_KeptKeys, _KeptKeys]:
     """The join's keys of a fingerprint: those of its usable frame hashes (the sample of
     ``params.key_budget`` and, with ``rate`` > 0, every key in that lowest part of the key
@@ -333,7 +333,7 @@ def _kept_keys(fp: VideoFingerprint, params: MatchParams, bands: int,
         below=_cut_off(own[0], params.key_budget)))
 
 
-def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
+def join_keys(fp: VideoFingerprint, params: MatchConfig = DEFAULT_PARAMS,
               bands: int = BANDS, rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The join's keys of a fingerprint as two sorted uint64 arrays of key mixes: its
     frame-hash keys and its crop-variant keys (empty without ``params.crop_variants``), the
@@ -345,7 +345,7 @@ def join_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS,
     return full.mixes, variant.mixes
 
 
-def band_keys(fp: VideoFingerprint, params: MatchParams = DEFAULT_PARAMS, bands: int = BANDS,
+def band_keys(fp: VideoFingerprint, params: MatchConfig = DEFAULT_PARAMS, bands: int = BANDS,
               rate: float = 0.0) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
     """The keys of :func:`join_keys` as ``(band index, band bytes)`` (the hash cut into
     ``bands`` equal byte ranges; ``hash_bytes`` must divide evenly): the frame-hash keys and

@@ -44,7 +44,7 @@ from transforms.dedup.similarity import (
     BucketSide,
     Edge,
     KeepKey,
-    MatchParams,
+    MatchConfig,
     SetDecision,
     SetMatch,
     band_keys,
@@ -79,7 +79,7 @@ def read_fingerprint_index(pipeline: beam.Pipeline, pattern: str,
 _FULL, _VARIANT = "F", "V"
 
 
-def _band_entries(fp: VideoFingerprint, bands: int, params: MatchParams,
+def _band_entries(fp: VideoFingerprint, bands: int, params: MatchConfig,
                   right: bool = False, rate: float = 0.0) -> Iterator[tuple[bytes, str]]:
     """``(bucket key, member)`` per join key of a fingerprint (``similarity.band_keys``):
     the key is the hash kind, a NUL, the band index (one byte) and the band's bytes."""
@@ -140,7 +140,7 @@ class _Candidates(beam.PTransform):
     meet in at least ``params.min_shared_keys`` buckets. ``rate``: the left side also keys
     its frame-hash keys at that fixed rate (a reference set's join)."""
 
-    def __init__(self, bands: int, params: MatchParams, cap: int, prefix: str,
+    def __init__(self, bands: int, params: MatchConfig, cap: int, prefix: str,
                  right: beam.PCollection | None = None, rate: float = 0.0):
         super().__init__()
         self._bands, self._params, self._cap, self._prefix = bands, params, cap, prefix
@@ -175,7 +175,7 @@ class _VerifyPairs(beam.DoFn):
     """Exact comparison of each candidate pair; emits ``(left_fp, right_fp, Match)`` for
     duplicates."""
 
-    def __init__(self, params: MatchParams, counter_name: str):
+    def __init__(self, params: MatchConfig, counter_name: str):
         self._params = params
         self._verified = Metrics.counter(NAMESPACE, counter_name)
 
@@ -201,7 +201,7 @@ class _Verify(beam.PTransform):
     the ids of each side are a side input that selects them, so the collection's
     fingerprints are not grouped (on the DirectRunner, not held a second and third time)."""
 
-    def __init__(self, params: MatchParams, counter_name: str, left: beam.PCollection,
+    def __init__(self, params: MatchConfig, counter_name: str, left: beam.PCollection,
                  right: beam.PCollection):
         super().__init__()
         self._params, self._counter = params, counter_name
@@ -369,7 +369,7 @@ class DropNearDuplicates(beam.PTransform):
     """
 
     def __init__(self, references: Sequence[tuple[str, str | beam.PCollection]] = (),
-                 params: MatchParams = DEFAULT_PARAMS, bands: int = BANDS,
+                 params: MatchConfig = DEFAULT_PARAMS, bands: int = BANDS,
                  hot_bucket_cap: int = HOT_BUCKET_CAP, previous: Sequence[PreviousRun] = ()):
         super().__init__()
         names = [name for name, _ in references]
