@@ -96,10 +96,10 @@ class BuildDatasetOptions(PipelineOptions):
                             "download tools name files, gives video_id <id>).")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
-        parser.add_argument("--overwrite", action="store_true",
+        cli.add_shared_flag(parser, "--overwrite",
                             help="Replace the run published in --output (it stays readable "
                             "until the new one is published) and start from scratch.")
-        parser.add_argument("--resume", action="store_true",
+        cli.add_shared_flag(parser, "--resume",
                             help="Go on with an interrupted run in --output: videos it "
                             "finished (same input files, same settings) are not decoded "
                             "again.")
