@@ -154,10 +154,13 @@ def _copy(src, dst_path: str, cfg: DownloadConfig, deadline: float,
     the size limit or the deadline. Returns (bytes, sha256 hex)."""
     digest = hashlib.sha256()
     size = 0
+    # read1 returns what has arrived (up to CHUNK), so a slow server does not hold a read
+    # past the deadline until a whole chunk is in
+    read = getattr(src, "read1", src.read)
     with open(dst_path, "wb") as dst:
         while True:
             _check_time(deadline, cfg)
-            chunk = src.read(CHUNK)
+            chunk = read(CHUNK)
             if not chunk:
                 break
             size += len(chunk)
