@@ -452,6 +452,8 @@ def _check_claims(info: dict, cfg: DownloadConfig, url: str) -> None:
 
 
 def _clean(message: str) -> str:
-    """yt-dlp's message without its ``ERROR:`` prefix and colour codes."""
+    """yt-dlp's message without its ``ERROR:`` prefix, colour codes and its request to report
+    a bug to yt-dlp (which a failing network also gets)."""
     message = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    message = re.sub(r";? *please report this issue on .*$", "", message, flags=re.S)
     return message.removeprefix("ERROR: ").strip()
