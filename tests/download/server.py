@@ -14,7 +14,7 @@ videos (tests/data/videos/) and misbehaves on purpose, route by route.
     /fake.mp4                 an HTML page sent as video/mp4
     /endless                  video/mp4 without a length, bytes until the client stops
     /page/<name>              an HTML page with a <video> of /v/<name> (for yt-dlp)
-    /slow/<seconds>/<name>    the video after a pause
+    /slow/<seconds>/<name>[/<tag>]  the video after a pause (a tag makes the path distinct)
     /trickle/<name>           the video, 16 kB every 0.1 s
 
 ``hits`` counts requests per path (query strings ignored), ``sent`` the body bytes sent.
