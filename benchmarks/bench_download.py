@@ -16,6 +16,7 @@ time over all threads divided by the MB downloaded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -52,15 +53,13 @@ def measure(url: str, videos: int, concurrency: int, latency: float, downloader:
                                        f"{run}-{i}", ("walking",)) for i in range(videos)]
     fn = _DownloadFn(cfg, out, os.path.join(out, "work"), total=videos)
     fn.setup()
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - the progress lines, for the run only
-    stderr, sys.stderr = sys.stderr, devnull
     try:
-        with timed() as t:
+        # the progress lines go nowhere: the run's figures are the output
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), \
+                timed() as t:
             outcomes = [o for target in targets for o in fn.process(target)]
             outcomes += [w.value for w in fn.finish_bundle()]
     finally:
-        sys.stderr = stderr
-        devnull.close()
         fn.teardown()
         shutil.rmtree(out, ignore_errors=True)
     failed = [o for o in outcomes if o.status != "downloaded"]
