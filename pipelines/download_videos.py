@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import time
 
@@ -186,6 +187,8 @@ def _check(opts: DownloadVideosOptions) -> tuple[DownloadConfig, list[DownloadTa
         cfg = download_config_from_options(opts)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if cfg.cookies and not FileSystems.exists(cfg.cookies):
+        raise UsageError(f"--cookies {cfg.cookies}: no such file")
     return cfg, read_targets(opts.sources, opts.subset)
 
 
@@ -204,7 +207,8 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     options.view_as(SetupOptions).save_main_session = save_main_session
     opts = options.view_as(DownloadVideosOptions)
     cfg, targets = _check(opts)
-    output = opts.videos
+    # a local folder made absolute: the manifest's uris must not depend on where it is read
+    output = opts.videos if "://" in opts.videos else os.path.abspath(opts.videos)
     before = layout.published(output)
     layout.remove_other_runs(output, keep=before["run"].split("/")[-1] if before else None)
     layout.remove_staging_leftovers(output)

@@ -17,7 +17,8 @@ videos (tests/data/videos/) and misbehaves on purpose, route by route.
     /slow/<seconds>/<name>[/<tag>]  the video after a pause (a tag makes the path distinct)
     /trickle/<name>           the video, 16 kB every 0.1 s
 
-``hits`` counts requests per path (query strings ignored), ``sent`` the body bytes sent.
+``hits`` counts requests per path (query strings ignored), ``sent`` the body bytes sent,
+``cookies`` holds the last Cookie header per path.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, body: bool) -> None:
         path = self.path.split("?")[0]
         hits = self.server.hit(path)
+        self.server.cookies[path] = self.headers.get("Cookie")
         parts = path.strip("/").split("/")
         kind, args = parts[0], parts[1:]
         if kind == "v":
@@ -155,6 +157,7 @@ class TestServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter = Counter()
         self.sent: Counter = Counter()
+        self.cookies: dict[str, str | None] = {}  # the Cookie header last sent, per path
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,),

@@ -146,6 +146,9 @@ def test_a_folder_of_other_files_is_refused(sources, tmp_path):
 def test_options_are_checked_and_secrets_never_stored(tmp_path):
     with pytest.raises(UsageError, match="did you mean --concurrent_downloads"):
         run(["--sources", "x.csv", "--videos", "y", "--concurrent_download", "2"])
+    with pytest.raises(UsageError, match="--cookies .*: no such file"):
+        run(["--sources", "x.csv", "--videos", str(tmp_path / "y"), "--cookies",
+             str(tmp_path / "nope.txt")])
     with pytest.raises(UsageError, match="--concurrent_downloads must be >= 1"):
         run(["--sources", "x.csv", "--videos", str(tmp_path / "y"),
              "--concurrent_downloads", "0"])
@@ -204,12 +207,16 @@ def test_sigkill_then_resume_downloads_only_the_rest(server, tmp_path):
     assert len(_videos(out)) == 8
 
 
-def test_the_dataset_job_runs_on_the_download_folder(server, sources, tmp_path):
+def test_the_dataset_job_runs_on_the_download_folder(server, sources, tmp_path, monkeypatch):
     from pipelines.build_dataset import run as build
 
-    out = str(tmp_path / "videos")
+    monkeypatch.chdir(tmp_path)
+    out = "videos"  # relative: the manifest's uris are absolute all the same
     run(["--sources", sources, "--videos", out, *FAST], save_main_session=False)
-    report = build(["--input", out, "--output", str(tmp_path / "dataset"), "--skip_dedup",
+    _, _, manifest = _published(out)
+    assert all(line.split(",")[1].startswith(str(tmp_path / out)) for line in manifest[1:])
+    report = build(["--input", str(tmp_path / out), "--output", str(tmp_path / "dataset"),
+                    "--skip_dedup",
                     "--skip_person_filter", "--num_shards", "1", "--runner", "FnApiRunner"],
                    save_main_session=False)
     assert report["videos"]["input"] == 3 and report["videos"]["kept"] == 3

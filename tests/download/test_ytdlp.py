@@ -206,3 +206,16 @@ def test_an_unreachable_proxy_fails_without_its_password(server, tmp_path, downl
     assert (outcome.status, outcome.reason) == ("failed", "error")
     assert "s3cret" not in outcome.message and "report this issue" not in outcome.message
     assert server.hits["/v/vtest_a.mp4"] == 0
+
+
+def test_cookies_reach_the_site_and_the_file_is_left_as_it_was(server, tmp_path):
+    cookies = tmp_path / "cookies.txt"
+    text = ("# Netscape HTTP Cookie File\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tsession\tabc123\n")
+    cookies.write_text(text)
+    cfg = DownloadConfig(url_downloader="yt-dlp", cookies=str(cookies),
+                         downloads_per_second=0)
+    outcome, _ = _get(server, "/v/vtest_b.mp4", tmp_path, cfg)
+    assert outcome.status == "downloaded", outcome.message
+    assert server.cookies["/v/vtest_b.mp4"] == "session=abc123"
+    assert cookies.read_text() == text  # yt-dlp wrote its jar back to a private copy

@@ -26,6 +26,8 @@ import hashlib
 import http.client
 import os
 import re
+import shutil
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -368,7 +370,26 @@ class _Log:
     info = warning = error = debug
 
 
-def _ytdlp_params(folder: str, cfg: DownloadConfig, hook, log: _Log) -> dict:
+@contextlib.contextmanager
+def _cookies_copy(cfg: DownloadConfig):
+    """A private copy of the cookies file (local or gs://) for one try, or None: yt-dlp
+    writes its cookie jar back to the file when it ends, and tries on other threads would
+    write the user's file at once."""
+    if not cfg.cookies:
+        yield None
+        return
+    from apache_beam.io.filesystems import FileSystems
+
+    with tempfile.TemporaryDirectory(prefix="hacs-cookies-") as folder:
+        path = os.path.join(folder, "cookies.txt")
+        with FileSystems.open(cfg.cookies, compression_type="uncompressed") as src, \
+                open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        yield path
+
+
+def _ytdlp_params(folder: str, cfg: DownloadConfig, hook, log: _Log,
+                  cookies: str | None) -> dict:
     return {
         "format": cfg.video_format,
         "outtmpl": {"default": os.path.join(folder, "video.%(ext)s")},
@@ -376,7 +397,7 @@ def _ytdlp_params(folder: str, cfg: DownloadConfig, hook, log: _Log) -> dict:
         "logger": log, "progress_hooks": [hook], "socket_timeout": cfg.socket_timeout,
         # retries are this job's (transient errors only, with backoff, counted)
         "retries": 0, "fragment_retries": 0, "extractor_retries": 0,
-        "max_filesize": cfg.max_bytes or None, "cookiefile": cfg.cookies or None,
+        "max_filesize": cfg.max_bytes or None, "cookiefile": cookies,
         "proxy": cfg.proxy or None, "cachedir": False, "updatetime": False,
         "overwrites": True, "color": "no_color",
     }
@@ -401,7 +422,8 @@ def fetch_ytdlp(url: str, folder: str, cfg: DownloadConfig, deadline: float) -> 
 
     log = _Log()
     try:
-        with yt_dlp.YoutubeDL(_ytdlp_params(folder, cfg, hook, log)) as ydl:
+        with _cookies_copy(cfg) as cookies, \
+                yt_dlp.YoutubeDL(_ytdlp_params(folder, cfg, hook, log, cookies)) as ydl:
             info = ydl.extract_info(url, download=False)
             _check_claims(info, cfg, url)
             _check_time(deadline, cfg)
