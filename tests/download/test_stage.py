@@ -4,6 +4,7 @@ outcome per target out) and WriteDownloadResults (outcomes in, the run's files o
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import apache_beam as beam
@@ -59,3 +60,23 @@ def test_write_download_results_accounts_for_every_outcome(tmp_path):
     assert lines[0] == "video_id,uri,label,subset,classes"
     assert sorted(lines[1:]) == ["a,/v/walk/v_a.mp4,walk,training,walk",
                                  'b,/v/run/v_b.avi,,,"run|walk, fast"']
+
+
+def test_the_algorithms_load_without_beam_and_the_stage_exports_its_transforms():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import transforms.download.fetch, transforms.download.download, "
+            "transforms.download.sources, transforms.download.report, "
+            "transforms.download.layout, transforms.download.config, transforms.download\n"
+            "assert 'apache_beam' not in sys.modules, 'an algorithm import loaded Beam'\n"
+            "assert 'yt_dlp' not in sys.modules, 'yt-dlp is imported only when a source needs it'\n"
+            "import apache_beam as beam\n"
+            "from transforms.download import DownloadVideos, WriteDownloadResults\n"
+            "assert issubclass(DownloadVideos, beam.PTransform)\n"
+            "assert issubclass(WriteDownloadResults, beam.PTransform)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr

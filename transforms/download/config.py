@@ -131,8 +131,10 @@ def add_download_arguments(parser) -> None:
                         help="Wall-clock seconds one video may take, retries included; then "
                              "it fails as timeout. Default 1800; 0: no limit.")
     parser.add_argument("--cookies", default="",
-                        help="Netscape cookies file for yt-dlp (sites that ask to sign in). "
-                             "Never written to the report.")
+                        help="Netscape cookies file for yt-dlp (sites that ask to sign in), "
+                             "local or gs:// (workers read it; each try uses a private copy, "
+                             "as yt-dlp writes its cookies back). Never written to the "
+                             "report.")
     parser.add_argument("--proxy", default="",
                         help="Proxy URL for yt-dlp and plain HTTP(S) downloads, e.g. "
                              "http://user:pass@host:3128. Never written to the report.")

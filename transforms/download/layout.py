@@ -28,6 +28,7 @@ import glob
 import os
 import secrets
 
+from transforms.inputs.manifest import V_PREFIX, VIDEO_EXTENSIONS
 from transforms.output.layout import OutputError, remove_tree, write_json_atomically
 
 PUBLISHED = "downloads.json"
@@ -38,7 +39,6 @@ INPUTS = "inputs.jsonl"
 RUNS = "runs"
 WORK = "work"
 PARTIAL = ".partial-"
-V_PREFIX = "v_"
 MANIFEST_COLUMNS = ("video_id", "uri", "label", "subset", "classes")
 CLASS_SEPARATOR = "|"  # between the classes of the manifest's ``classes`` column
 
@@ -179,8 +179,6 @@ def publish(output: str, run_id: str) -> str:
 def stale_videos(output: str, keep: set[str]) -> list[str]:
     """Video files under ``output`` (at the top and one class folder down) that ``keep``
     (the published manifest's uris) does not name: what a run with --overwrite removes."""
-    from transforms.inputs.manifest import VIDEO_EXTENSIONS
-
     fs = _fs()
     found = fs.match([fs.join(output, "*"), fs.join(output, "*", "*")])
     return sorted({m.path for result in found for m in result.metadata_list
