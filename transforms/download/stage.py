@@ -59,7 +59,10 @@ class _DownloadFn(beam.DoFn):
         self._pending: set[concurrent.futures.Future] = set()
 
     def _done(self, outcome: DownloadOutcome) -> DownloadOutcome:
+        """Count a finished video (on the bundle's thread: Beam's metrics are per thread)."""
         Metrics.counter(NAMESPACE, f"downloads_{outcome.status}").inc()
+        if outcome.resumed:
+            self._resumed.inc()
         if outcome.status == DownloadStatus.FAILED:
             Metrics.counter(NAMESPACE, f"download_failed_{outcome.reason}").inc()
         elif not outcome.resumed:
@@ -79,14 +82,16 @@ class _DownloadFn(beam.DoFn):
         for future in done:
             yield self._done(future.result())
 
-    def process(self, target: DownloadTarget):
+    def _download(self, target: DownloadTarget) -> DownloadOutcome:
+        """On a worker thread: what an earlier run downloaded, else a download (the record
+        is read here too: one request on a bucket)."""
         earlier = committed(self._work, target)
         if earlier is not None:
-            self._resumed.inc()
-            yield self._done(earlier)
-            return
-        self._pending.add(self._pool.submit(download_video, target, self._config,
-                                            self._output, self._work, self._gate))
+            return earlier
+        return download_video(target, self._config, self._output, self._work, self._gate)
+
+    def process(self, target: DownloadTarget):
+        self._pending.add(self._pool.submit(self._download, target))
         yield from self._finished(wait=False)
         # Hold at most two downloads in waiting per thread: the rest of the bundle waits in
         # Beam, where another worker can take it.
