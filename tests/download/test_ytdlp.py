@@ -187,8 +187,11 @@ def test_generic_extractor_downloads(server, tmp_path, route, name, attempts):
                                                        downloads_per_second=0)),
     ("/v/vtest_a.mp4", "too_long", 1, DownloadConfig(url_downloader="yt-dlp", max_duration=10,
                                                      downloads_per_second=0)),
+    ("/trickle/vtest_a.mp4", "timeout", 1, DownloadConfig(url_downloader="yt-dlp",
+                                                          max_download_seconds=1.5,
+                                                          downloads_per_second=0)),
 ], ids=["404", "410", "html", "redirect_loop", "stall", "cut_short", "endless_too_large",
-        "announced_too_large", "too_long"])
+        "announced_too_large", "too_long", "slow_past_time_limit"])
 def test_generic_extractor_failures(server, tmp_path, route, reason, attempts, cfg):
     outcome, out = _get(server, route, tmp_path, cfg)
     assert (outcome.status, outcome.reason, outcome.attempts) == ("failed", reason, attempts), (
