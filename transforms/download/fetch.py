@@ -38,12 +38,12 @@ from transforms.download.config import DownloadConfig
 from transforms.types import DownloadReason, http_reason
 
 CHUNK = 1 << 20
-MAX_REDIRECTS = 10
+MAX_REDIRECTS = urllib.request.HTTPRedirectHandler.max_redirections  # 10
 # HTTP statuses worth another try: the server was busy or failed for a while.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
-USER_AGENT = "hacs-pipeline-download/1 (+https://github.com/; research dataset builder)"
+USER_AGENT = "hacs-pipeline-download/0.1"
 # Content types a server sends for video files; an extension from them names the file when
 # the URL has none (the container probe has the last word: transforms.download.download).
 CONTENT_TYPES = {"video/mp4": "mp4", "video/webm": "webm", "video/x-matroska": "mkv",
@@ -176,14 +176,10 @@ def _copy(src, dst_path: str, cfg: DownloadConfig, deadline: float,
     return size, digest.hexdigest()
 
 
-class _NoRedirectLoops(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
-
-
 def _opener(cfg: DownloadConfig) -> urllib.request.OpenerDirector:
     proxies = {"http": cfg.proxy, "https": cfg.proxy} if cfg.proxy else None
-    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies),
-                                       _NoRedirectLoops())
+    # build_opener adds urllib's redirect handler: MAX_REDIRECTS hops, a loop refused
+    return urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
 
 
 def _ext_of(url: str, content_type: str) -> str:
