@@ -145,9 +145,7 @@ def committed(work: str, target: DownloadTarget) -> DownloadOutcome | None:
     try:
         with FileSystems.open(path) as f:
             outcome = DownloadOutcome.from_json_dict(json.loads(f.read().decode("utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    except Exception:  # noqa: BLE001 - a missing object on a bucket: not downloaded yet
+    except Exception:  # noqa: BLE001 - no record (a missing file or object), or a broken one
         return None
     if outcome.source != target.source or outcome.status != DownloadStatus.DOWNLOADED:
         return None
