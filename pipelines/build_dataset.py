@@ -88,8 +88,9 @@ class BuildDatasetOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--input", help="Manifest (.csv or .jsonl with video_id, uri and "
-                            "optional label, subset) or a glob / directory of videos, local "
-                            "or gs://. Required.")
+                            "optional label, subset), the --videos folder of a download run "
+                            "(the manifest it published), or a glob / directory of videos, "
+                            "local or gs://. Required.")
         cli.add_shared_flag(parser, "--keep_v_prefix",
                             help="With a glob --input, keep a leading v_ in the file names "
                             "as part of the video id (by default v_<id>.mp4, as the HACS "
