@@ -223,3 +223,30 @@ def test_the_dataset_job_runs_on_the_download_folder(server, sources, tmp_path, 
     with open(tmp_path / "dataset" / "dataset.json") as f:
         assert json.load(f)["labels"] == ["talking"]  # walk has two classes: no single label
     shutil.rmtree(tmp_path / "dataset")
+
+
+def test_each_job_refuses_the_others_options():
+    from pipelines import cli
+    from pipelines.build_dataset import BuildDatasetOptions
+    from pipelines.download_videos import DownloadVideosOptions
+
+    argv = ["--sources", "s.csv", "--videos", "v", "--input", "i", "--resume"]
+    assert cli.unknown_options(argv, BuildDatasetOptions) == ["--sources", "--videos"]
+    assert cli.unknown_options(argv, DownloadVideosOptions) == ["--input"]
+
+
+def test_cli_help_and_one_error_line(tmp_path):
+    shown = subprocess.run([sys.executable, "-m", "pipelines.download_videos", "--help"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert shown.returncode == 0
+    for option in ("--sources", "--videos", "--max_file_mb", "--cookies", "--resume"):
+        assert option in shown.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("video_id,link\na,http://x\n")
+    proc = subprocess.run([sys.executable, "-m", "pipelines.download_videos", "--sources",
+                           str(bad), "--videos", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {bad}: need columns video_id and url (header is video_id, link)")
+    assert not (tmp_path / "out").exists()
