@@ -17,7 +17,13 @@ from transforms.inputs.manifest import load_inputs
 FAST = ["--runner", "FnApiRunner", "--downloads_per_second", "0"]
 
 
-def test_gs_sources_and_download_folder(gcs, server):  # noqa: F811 - the fixture
+def test_gs_sources_and_download_folder(gcs, server, monkeypatch):  # noqa: F811 - the fixture
+    # Beam looks for credentials with 20 s of retries before it connects anonymously, as the
+    # emulator wants: start anonymous (a private of Beam: setattr fails loudly if it goes)
+    from apache_beam.internal.gcp.auth import _Credentials
+
+    monkeypatch.setattr(_Credentials, "_credentials_init", True)
+    monkeypatch.setattr(_Credentials, "_credentials", None)
     gcs.blob("dl/urls.csv").upload_from_string(
         "video_id,url,label,subset\n"
         f"mega,gs://{BUCKET}/in/Megamind.avi,talking,training\n"
