@@ -222,3 +222,14 @@ def test_cookies_reach_the_site_and_the_file_is_left_as_it_was(server, tmp_path)
     assert outcome.status == "downloaded", outcome.message
     assert server.cookies["/v/vtest_b.mp4"] == "session=abc123"
     assert cookies.read_text() == text  # yt-dlp wrote its jar back to a private copy
+
+
+def test_youtube_challenge_solver_is_installed():
+    """What YouTube extraction needs besides yt-dlp (requirements-download.txt): the solver
+    scripts and a JavaScript runtime yt-dlp finds and supports. ``_js_runtimes`` is yt-dlp's
+    own (private) view of them: this fails loudly if it goes."""
+    import yt_dlp_ejs  # noqa: F401 - the solver scripts
+
+    runtimes = yt_dlp.YoutubeDL({"quiet": True})._js_runtimes
+    info = runtimes["deno"].info
+    assert info is not None and info.supported, "yt-dlp finds no supported deno"
