@@ -17,14 +17,13 @@ import io
 import os
 
 import pytest
+import yt_dlp
 
 from tests.conftest import video
 from transforms.download.config import DownloadConfig
 from transforms.download.download import download_video
 from transforms.download.fetch import is_youtube, message_reason, source_url, ytdlp_reason
 from transforms.types import DownloadTarget
-
-yt_dlp = pytest.importorskip("yt_dlp")
 
 RECORDED_WITH = "2026.10.26"
 COOKIES_HINT = ("Use --cookies-from-browser or --cookies for the authentication. See  "
