@@ -13,7 +13,7 @@ videos (tests/data/videos/) and misbehaves on purpose, route by route.
     /html                     an HTML page (text/html)
     /fake.mp4                 an HTML page sent as video/mp4
     /endless                  video/mp4 without a length, bytes until the client stops
-    /page/<name>              an HTML page with a <video> of /v/<name> (for yt-dlp)
+    /page/<name>[/<name>...]  an HTML page with a <video> of /v/<name> for each name (yt-dlp)
     /slow/<seconds>/<name>[/<tag>]  the video after a pause (a tag makes the path distinct)
     /trickle/<name>           the video, 16 kB every 0.1 s
 
@@ -127,9 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.server.sent[path] > (256 << 20):
                     return
         elif kind == "page":
+            videos = "".join(f'<video src="/v/{name}" type="{TYPES[os.path.splitext(name)[1]]}">'
+                             "</video>" for name in args)
             page = (f"<!DOCTYPE html><html><head><title>{args[0]}</title></head><body>"
-                    f'<video src="/v/{args[0]}" type="{TYPES[os.path.splitext(args[0])[1]]}">'
-                    "</video></body></html>").encode()
+                    f"{videos}</body></html>").encode()
             self._send(200, page, "text/html; charset=utf-8", body=body)
         elif kind == "trickle":
             with open(os.path.join(VIDEOS, args[0]), "rb") as f:

@@ -177,6 +177,7 @@ def test_generic_extractor_downloads(server, tmp_path, route, name, attempts):
     ("/status/410", "http_410", 1, YTDLP),
     ("/html", "not_video", 1, YTDLP),
     ("/loop", "error", 1, YTDLP),
+    ("/page/vtest_a.mp4/tree.avi", "error", 1, YTDLP),     # two videos: which one?
     ("/stall/vtest_a.mp4", "timeout", 3, YTDLP),
     ("/cut/vtest_a.mp4", "error", 3, YTDLP),
     ("/endless", "too_large", 1, DownloadConfig(url_downloader="yt-dlp", max_file_mb=1,
@@ -189,13 +190,15 @@ def test_generic_extractor_downloads(server, tmp_path, route, name, attempts):
     ("/trickle/vtest_a.mp4", "timeout", 1, DownloadConfig(url_downloader="yt-dlp",
                                                           max_download_seconds=1.5,
                                                           downloads_per_second=0)),
-], ids=["404", "410", "html", "redirect_loop", "stall", "cut_short", "endless_too_large",
-        "announced_too_large", "too_long", "slow_past_time_limit"])
+], ids=["404", "410", "html", "redirect_loop", "page_of_two", "stall", "cut_short",
+        "endless_too_large", "announced_too_large", "too_long", "slow_past_time_limit"])
 def test_generic_extractor_failures(server, tmp_path, route, reason, attempts, cfg):
     outcome, out = _get(server, route, tmp_path, cfg)
     assert (outcome.status, outcome.reason, outcome.attempts) == ("failed", reason, attempts), (
         outcome.message)
     assert not (out / "walking").exists() or os.listdir(out / "walking") == []
+    if route.startswith("/page/"):
+        assert "holds 2 videos" in outcome.message and server.hits["/v/tree.avi"] == 0
     if route == "/endless":
         assert server.sent["/endless"] < 32 << 20
 

@@ -420,7 +420,7 @@ def fetch_ytdlp(url: str, folder: str, cfg: DownloadConfig, deadline: float) -> 
     try:
         with _cookies_copy(cfg) as cookies, \
                 yt_dlp.YoutubeDL(_ytdlp_params(folder, cfg, hook, log, cookies)) as ydl:
-            info = ydl.extract_info(url, download=False)
+            info = _one_video(ydl.extract_info(url, download=False), url)
             _check_claims(info, cfg, url)
             _check_time(deadline, cfg)
             info = ydl.process_ie_result(info, download=True)
@@ -455,6 +455,20 @@ def _check_time_stop(deadline: float, cfg: DownloadConfig) -> None:
         _check_time(deadline, cfg)
     except FetchError as err:
         raise _Stop(err) from None
+
+
+def _one_video(info: dict, url: str) -> dict:
+    """The video of ``url``'s info: a playlist (a channel, a page with several videos) is
+    refused, since one id names one file; a playlist of one video is that video."""
+    if info.get("_type") not in ("playlist", "multi_video"):
+        return info
+    entries = [e for e in info.get("entries") or () if e]
+    if len(entries) == 1:
+        return entries[0]
+    if not entries:
+        raise FetchError(DownloadReason.NOT_VIDEO, f"no video on the page: {url}")
+    raise FetchError(DownloadReason.ERROR, f"{url} holds {len(entries)} videos (a playlist "
+                     "or a page of several): list each video's own URL")
 
 
 def _check_claims(info: dict, cfg: DownloadConfig, url: str) -> None:
