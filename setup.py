@@ -2,9 +2,10 @@
 
 Installable with ``pip install .`` (``pip install .[annotate,plots]`` adds the annotation web
 app's Flask and the evaluation plots' matplotlib, ``.[transnet]`` the TransNetV2 shot
-detector); also usable as Dataflow's ``--setup_file ./setup.py`` so workers get the same
-packages (without the extras; a job with ``--shot_detector transnetv2`` also passes
-``--requirements_file requirements-transnet.txt``).
+detector, ``.[download]`` yt-dlp for the download job); also usable as Dataflow's
+``--setup_file ./setup.py`` so workers get the same packages (without the extras; a job with
+``--shot_detector transnetv2`` also passes ``--requirements_file requirements-transnet.txt``,
+the download job ``--requirements_file requirements-download.txt``).
 """
 
 import os
@@ -31,5 +32,6 @@ setup(
     install_requires=read_requirements("requirements.txt"),
     extras_require={"annotate": read_requirements("requirements-annotate.txt"),
                     "plots": read_requirements("requirements-plots.txt"),
-                    "transnet": read_requirements("requirements-transnet.txt")},
+                    "transnet": read_requirements("requirements-transnet.txt"),
+                    "download": read_requirements("requirements-download.txt")},
 )

@@ -110,18 +110,19 @@ class BuildDatasetOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--input", help="Manifest (.csv or .jsonl with video_id, uri and "
-                            "optional label, subset) or a glob / directory of videos, local "
-                            "or gs://. Required.")
+                            "optional label, subset), the --videos folder of a download run "
+                            "(the manifest it published), or a glob / directory of videos, "
+                            "local or gs://. Required.")
         cli.add_shared_flag(parser, "--keep_v_prefix",
                             help="With a glob --input, keep a leading v_ in the file names "
                             "as part of the video id (by default v_<id>.mp4, as the HACS "
                             "download tools name files, gives video_id <id>).")
         parser.add_argument("--output", help="Output directory, local or gs://: shards, "
                             "videos.jsonl, report.json, dataset.json. Required.")
-        parser.add_argument("--overwrite", action="store_true",
+        cli.add_shared_flag(parser, "--overwrite",
                             help="Replace the run published in --output (it stays readable "
                             "until the new one is published) and start from scratch.")
-        parser.add_argument("--resume", action="store_true",
+        cli.add_shared_flag(parser, "--resume",
                             help="Go on with an interrupted run in --output: videos it "
                             "finished (same input files, same settings) are not decoded "
                             "again.")

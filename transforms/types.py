@@ -356,3 +356,89 @@ class ShardInfo:
     path: str
     records: int
     size_bytes: int
+
+
+# The download job (pipelines.download_videos): videos fetched into a folder, before the
+# dataset job. Every input video ends in ``downloads.jsonl`` as downloaded or failed.
+
+
+class DownloadStatus(StrEnum):
+    """Where a video of the download job ends (``downloads.jsonl``'s ``status``)."""
+
+    DOWNLOADED = "downloaded"
+    FAILED = "failed"
+
+
+class DownloadReason(StrEnum):
+    """Why a download failed (``downloads.jsonl``'s ``reason``), besides ``http_<code>`` for
+    an HTTP status the server answered with (:func:`http_reason`)."""
+
+    UNAVAILABLE = "unavailable"        # the site says it is not available, and not why
+    PRIVATE = "private"                # the uploader made it private
+    REMOVED = "removed"                # taken down: uploader, policy, copyright, closed account
+    AGE_RESTRICTED = "age_restricted"  # needs a signed-in, age-verified account (--cookies)
+    GEO_BLOCKED = "geo_blocked"        # not available from where the worker is (--proxy)
+    BOT_CHECK = "bot_check"            # "sign in to confirm you're not a bot": slow down, cookies
+    TIMEOUT = "timeout"                # the socket stalled, or the video took over its time limit
+    TOO_LARGE = "too_large"            # over --max_file_mb (stopped early, never downloaded whole)
+    TOO_LONG = "too_long"              # over --max_duration seconds
+    NOT_VIDEO = "not_video"            # the bytes do not decode as video (an HTML page, ...)
+    ERROR = "error"                    # anything else, with the message
+
+
+def http_reason(code: int) -> str:
+    """The reason of a download the server answered with HTTP status ``code``: ``http_404``."""
+    return f"http_{code}"
+
+
+@dataclass(frozen=True)
+class DownloadTarget:
+    """A video to download: its id, ``source`` (a YouTube id or URL, an http(s) URL, or a Beam
+    FileSystems URI such as ``gs://b/v.mp4``), the classes the labels give it (sorted; the
+    file goes under the first) and its subset."""
+
+    video_id: str
+    source: str
+    classes: tuple[str, ...] = ()
+    subset: str = ""
+
+
+@dataclass(frozen=True)
+class DownloadOutcome:
+    """Where one video of the download job ended: ``downloaded`` at ``uri`` (``size_bytes``,
+    ``duration`` in seconds from the container, ``format`` as the site names it, ``container``
+    the file's extension, ``sha256`` of the file, frame ``width``/``height``), or ``failed``
+    with ``reason`` and ``message``. ``attempts`` counts tries (retries of transient errors
+    included); ``resumed`` is True for a video an earlier, interrupted run downloaded."""
+
+    video_id: str
+    source: str
+    status: DownloadStatus
+    reason: str = ""
+    message: str = ""
+    uri: str = ""
+    size_bytes: int = 0
+    duration: float = 0.0
+    format: str = ""
+    container: str = ""
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+    attempts: int = 0
+    classes: tuple[str, ...] = ()
+    subset: str = ""
+    resumed: bool = False
+
+    def to_json_dict(self) -> dict:
+        return {"video_id": self.video_id, "source": self.source, "status": str(self.status),
+                "reason": self.reason, "message": self.message, "uri": self.uri,
+                "size_bytes": self.size_bytes, "duration": round(self.duration, 3),
+                "format": self.format, "container": self.container, "sha256": self.sha256,
+                "width": self.width, "height": self.height, "attempts": self.attempts,
+                "classes": list(self.classes), "subset": self.subset, "resumed": self.resumed}
+
+    @classmethod
+    def from_json_dict(cls, row: dict) -> DownloadOutcome:
+        """Inverse of :meth:`to_json_dict`."""
+        return cls(**{**row, "status": DownloadStatus(row["status"]),
+                      "classes": tuple(row.get("classes") or ())})

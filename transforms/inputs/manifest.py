@@ -223,8 +223,15 @@ def glob_videos(pattern: str | Sequence[str], strip_v_prefix: bool = True) -> li
 
 def load_inputs(spec: str, strip_v_prefix: bool = True) -> list[VideoRef]:
     """A manifest (named ``.csv``, ``.jsonl`` or ``.json``; its content says which format it
-    is) or else a glob / directory of videos (``strip_v_prefix``: see
-    :func:`glob_videos`; a manifest's ids are taken as written)."""
+    is), the folder of a download run (the manifest it published, see
+    ``transforms.download.layout``) or else a glob / directory of videos
+    (``strip_v_prefix``: see :func:`glob_videos`; a manifest's ids are taken as written)."""
     if spec.lower().endswith((".csv", ".jsonl", ".json")):
         return read_manifest(spec)
+    if "*" not in spec and "?" not in spec:
+        from transforms.download.layout import published
+
+        download = published(spec.rstrip("/"))
+        if download is not None:
+            return read_manifest(download["manifest"])
     return glob_videos(spec, strip_v_prefix)
