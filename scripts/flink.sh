@@ -14,7 +14,8 @@
 # jar there yourself (or set HACS_FLINK_JOB_SERVER_JAR) where Maven Central does not serve it.
 #
 # Settings (environment): HACS_FLINK_TASKMANAGERS (2), HACS_FLINK_REST_PORT (8081),
-# HACS_FLINK_RPC_PORT (6123), HACS_FLINK_POOL_PORT (50000), HACS_FLINK_DIR (.flink).
+# HACS_FLINK_RPC_PORT (6123), HACS_FLINK_POOL_PORT (50000), HACS_FLINK_DIR (.flink: the cached
+# installs), HACS_FLINK_RUN_DIR (HACS_FLINK_DIR: pids/, log/, conf/ of the running cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,8 +31,9 @@ POOL_PORT=${HACS_FLINK_POOL_PORT:-50000}
 # the name every TaskManager resolves (own hosts file) to its own worker pool's address
 POOL_HOST=hacs-beam-worker-pool
 FLINK_HOME=$FLINK_DIR/dist/pyflink
-PIDS=$FLINK_DIR/pids
-LOGS=$FLINK_DIR/log
+RUN_DIR=${HACS_FLINK_RUN_DIR:-$FLINK_DIR}
+PIDS=$RUN_DIR/pids
+LOGS=$RUN_DIR/log
 JAR=${HACS_FLINK_JOB_SERVER_JAR:-$FLINK_DIR/jars/$JOB_SERVER-$BEAM_VERSION.jar}
 
 log() { echo "[flink.sh] $*" >&2; }
@@ -47,15 +49,17 @@ setup_flink() {
   chmod +x "$FLINK_HOME"/bin/*.sh "$FLINK_HOME/bin/flink"
 }
 
+JAR_MISSING=""
 setup_job_server() {
   [ -f "$JAR" ] && return 0
-  command -v mvn >/dev/null || { log "no mvn on the PATH: cannot fetch $JOB_SERVER"; return 1; }
+  JAR_MISSING="no mvn on the PATH to fetch org.apache.beam:$JOB_SERVER:$BEAM_VERSION"
+  command -v mvn >/dev/null || return 1
   log "fetching org.apache.beam:$JOB_SERVER:$BEAM_VERSION from Maven Central (once)"
   mkdir -p "$(dirname "$JAR")"
   if ! mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
       -Dartifact="org.apache.beam:$JOB_SERVER:$BEAM_VERSION" \
       -DoutputDirectory="$(dirname "$JAR")" >"$FLINK_DIR/mvn.log" 2>&1; then
-    log "Maven did not serve org.apache.beam:$JOB_SERVER:$BEAM_VERSION (see $FLINK_DIR/mvn.log)"
+    JAR_MISSING="Maven did not serve org.apache.beam:$JOB_SERVER:$BEAM_VERSION ($FLINK_DIR/mvn.log)"
     return 1
   fi
 }
@@ -89,7 +93,7 @@ restart-strategy:
   fixed-delay: {attempts: 3, delay: 2 s}
 # notice a killed TaskManager in seconds rather than the default 50
 heartbeat: {interval: 2000, timeout: 10000}
-io: {tmp: {dirs: $FLINK_DIR/tmp}}
+io: {tmp: {dirs: $RUN_DIR/tmp}}
 EOF
 }
 
@@ -115,20 +119,20 @@ start() {
   trap 'log "start failed: stopping what it started"; stop' ERR
   local job_server=1
   setup_job_server || job_server=0
-  rm -rf "$LOGS" "$FLINK_DIR/conf" "$FLINK_DIR/tmp" "$FLINK_DIR/run"
-  mkdir -p "$PIDS" "$LOGS" "$FLINK_DIR/tmp"
+  rm -rf "$LOGS" "$RUN_DIR/conf" "$RUN_DIR/tmp" "$RUN_DIR/run"
+  mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/tmp"
   # Flink's own scripts keep PID files too: away from ours
-  export FLINK_LOG_DIR=$LOGS FLINK_PID_DIR=$FLINK_DIR/run
+  export FLINK_LOG_DIR=$LOGS FLINK_PID_DIR=$RUN_DIR/run
 
-  write_conf "$FLINK_DIR/conf/jobmanager"
-  FLINK_CONF_DIR=$FLINK_DIR/conf/jobmanager launch jobmanager \
+  write_conf "$RUN_DIR/conf/jobmanager"
+  FLINK_CONF_DIR=$RUN_DIR/conf/jobmanager launch jobmanager \
     "$FLINK_HOME/bin/jobmanager.sh" start-foreground
   wait_port 127.0.0.1 "$REST_PORT" "$(cat "$PIDS/jobmanager")" jobmanager
 
   local venv_bin
   venv_bin=$(cd .venv/bin && pwd)
   for i in $(seq "$TASKMANAGERS"); do
-    local ip=127.0.0.$((10 + i)) conf=$FLINK_DIR/conf/taskmanager-$i
+    local ip=127.0.0.$((10 + i)) conf=$RUN_DIR/conf/taskmanager-$i
     # the pool's SDK workers run `python` from PATH and import the job's code from PYTHONPATH
     PATH="$venv_bin:$PATH" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" launch "worker-pool-$i" \
       "$venv_bin/python" scripts/flink_worker_pool.py --address "$ip" --port "$POOL_PORT"
@@ -149,7 +153,7 @@ start() {
   [ "$n" -ge "$TASKMANAGERS" ] || { log "only $n of $TASKMANAGERS TaskManagers registered"; stop; exit 1; }
   log "Flink $FLINK_VERSION up: http://127.0.0.1:$REST_PORT, $TASKMANAGERS TaskManagers, logs in $LOGS"
   if [ "$job_server" = 0 ]; then
-    log "no Beam job server jar ($JAR): the cluster runs, but Beam jobs cannot be submitted"
+    log "the cluster runs, but Beam jobs cannot be submitted without $JAR: $JAR_MISSING"
     exit 3
   fi
   echo "--runner FlinkRunner --flink_master 127.0.0.1:$REST_PORT --flink_job_server_jar $JAR" \

@@ -1,0 +1,207 @@
+"""The dataset job on a real local Flink cluster (``scripts/flink.sh``): one JobManager, two
+TaskManager JVMs and a Beam worker pool per TaskManager, started once for this module.
+
+The job itself needs Beam's Flink job server jar (Maven ``org.apache.beam:
+beam-runners-flink-1.20-job-server``, same version as apache-beam); where it cannot be had,
+``flink.sh start`` brings the cluster up without it and the tests that submit to Flink say so
+when they skip. Everything else runs wherever ``java`` is on the PATH.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import run_dir, video, write_manifest
+
+pytestmark = [pytest.mark.flink,
+              pytest.mark.skipif(shutil.which("java") is None, reason="no java on the PATH")]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROLES = ("jobmanager", "taskmanager-1", "taskmanager-2", "worker-pool-1", "worker-pool-2")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    env: dict[str, str]
+    run_dir: str
+    rest: str
+    pool_port: int
+    job_options: list[str] | None  # None: no job server jar (why: ``missing``)
+    missing: str
+
+    def pid(self, role: str) -> int:
+        with open(os.path.join(self.run_dir, "pids", role)) as f:
+            return int(f.read())
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.rest + path, timeout=10) as response:
+            return json.load(response)
+
+    def flink_sh(self, command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "scripts/flink.sh", command], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The cluster on free ports, its state in a temporary folder (installs cached in .flink/)."""
+    state = str(tmp_path_factory.mktemp("flink"))
+    rest_port, pool_port = _free_port(), _free_port()
+    env = {**os.environ, "HACS_FLINK_RUN_DIR": state, "HACS_FLINK_REST_PORT": str(rest_port),
+           "HACS_FLINK_RPC_PORT": str(_free_port()), "HACS_FLINK_POOL_PORT": str(pool_port)}
+    started = subprocess.run(["bash", "scripts/flink.sh", "start"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=900)
+    c = Cluster(env, state, f"http://127.0.0.1:{rest_port}", pool_port,
+                started.stdout.split() if started.returncode == 0 else None,
+                started.stderr.strip().splitlines()[-1] if started.stderr.strip() else "")
+    try:
+        assert started.returncode in (0, 3), started.stderr
+        yield c
+    finally:
+        c.flink_sh("stop")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a dead process not yet reaped is a zombie
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().decode().split("\0")
+
+
+def test_one_jobmanager_two_taskmanagers_and_a_pool_each(cluster):
+    pids = {role: cluster.pid(role) for role in ROLES}
+    assert len(set(pids.values())) == len(ROLES)
+    assert all(_alive(pid) for pid in pids.values())
+    for role in ("jobmanager", "taskmanager-1", "taskmanager-2"):
+        assert _cmdline(pids[role])[0].endswith("java"), role  # the JVM itself, not a script
+    registered = sorted(tm["id"] for tm in cluster.get("/taskmanagers")["taskmanagers"])
+    assert registered == ["taskmanager-1", "taskmanager-2"]
+    config = {row["key"]: row["value"] for row in cluster.get("/jobmanager/config")}
+    assert config["restart-strategy.type"] == "fixed-delay"
+    assert int(config["restart-strategy.fixed-delay.attempts"]) >= 1
+
+
+def test_each_taskmanager_resolves_the_pool_name_to_its_own_pool(cluster):
+    for i in (1, 2):
+        flag = next(arg for arg in _cmdline(cluster.pid(f"taskmanager-{i}"))
+                    if arg.startswith("-Djdk.net.hosts.file="))
+        with open(flag.split("=", 1)[1]) as f:
+            hosts = {name: line.split()[0] for line in f for name in line.split()[1:]}
+        address = hosts["hacs-beam-worker-pool"]
+        assert address == f"127.0.0.1{i}"
+        assert f"--address {address}" in " ".join(_cmdline(cluster.pid(f"worker-pool-{i}")))
+        with socket.create_connection((address, cluster.pool_port), timeout=5):
+            pass
+
+
+def _records(out: str) -> dict[str, bytes]:
+    folder = run_dir(out)
+    return {name: open(os.path.join(folder, name), "rb").read()
+            for name in sorted(os.listdir(folder)) if name.endswith(".tfrecord")}
+
+
+def _outcomes(out: str) -> list[tuple]:
+    with open(os.path.join(run_dir(out), "videos.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    return sorted((r["video_id"], r["status"], r["reason"], r["clips"]) for r in rows)
+
+
+def _job(args: list[str], timeout: int) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "pipelines.build_dataset", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def test_the_pools_run_sdk_workers_in_processes_of_their_own(cluster, tmp_path):
+    """A pool of the cluster serves the job's Python work (the detector included) from worker
+    processes it starts, and the records are the DirectRunner's."""
+    manifest = write_manifest(str(tmp_path / "m.csv"),
+                              [("vtest_a", video("vtest_a.mp4"), "walking", "training"),
+                               ("tree", video("tree.avi"), "", "")])
+    job = ["--input", manifest, "--num_shards", "2"]
+    _job([*job, "--output", str(tmp_path / "direct")], timeout=300)
+    _job([*job, "--output", str(tmp_path / "pool"), "--runner", "PortableRunner",
+          "--job_endpoint", "embed", "--environment_type", "EXTERNAL",
+          "--environment_config", f"127.0.0.11:{cluster.pool_port}"], timeout=300)
+    assert _records(str(tmp_path / "pool")) == _records(str(tmp_path / "direct"))
+    assert _outcomes(str(tmp_path / "pool")) == _outcomes(str(tmp_path / "direct"))
+    with open(os.path.join(cluster.run_dir, "log", "worker-pool-1.out")) as f:
+        assert "Starting worker with command" in f.read()
+
+
+def test_demo_on_flink_writes_the_directrunners_shards(cluster, tmp_path):
+    if cluster.job_options is None:
+        pytest.skip(f"flink.sh start: {cluster.missing}")
+    demo = ["--input", os.path.join(ROOT, "tests", "data", "demo_manifest.csv"),
+            "--num_shards", "2"]
+    direct, flink = str(tmp_path / "direct"), str(tmp_path / "flink")
+    _job([*demo, "--output", direct], timeout=300)
+    _job([*demo, "--output", flink, *cluster.job_options], timeout=900)
+    assert _outcomes(flink) == _outcomes(direct)
+    shards = sorted(_records(direct))
+    assert shards == sorted(_records(flink)) and len(shards) == 2
+    for name in shards:
+        assert filecmp.cmp(os.path.join(run_dir(direct), name),
+                           os.path.join(run_dir(flink), name), shallow=False), name
+    for name in ("report.json", "report.html", "shots.jsonl"):
+        assert os.path.exists(os.path.join(run_dir(flink), name)), name
+
+
+def test_a_killed_taskmanager_is_noticed(cluster):
+    """SIGKILL by the PID file: the JobManager drops it within its heartbeat timeout (10 s)."""
+    os.kill(cluster.pid("taskmanager-2"), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ids = [tm["id"] for tm in cluster.get("/taskmanagers")["taskmanagers"]]
+        if ids == ["taskmanager-1"]:
+            break
+        time.sleep(1)
+    assert ids == ["taskmanager-1"]
+
+
+def test_stop_ends_every_process_it_started(cluster):
+    pids = {role: cluster.pid(role) for role in ROLES}
+    pool = pids["worker-pool-1"]
+    sdk_workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and p != str(pool)
+                   and _pgid(int(p)) == pool]
+    stopped = cluster.flink_sh("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not [role for role, pid in pids.items() if _alive(pid)]
+    assert not [pid for pid in sdk_workers if _alive(pid)]
+    assert not os.listdir(os.path.join(cluster.run_dir, "pids"))
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
