@@ -4,6 +4,7 @@
 #                                 two TaskManagers (separate JVMs) and a Beam worker pool per
 #                                 TaskManager; print one line of job options, starting --runner
 #   bash scripts/flink.sh stop    stop what start started, by the PIDs in .flink/pids/
+#   bash scripts/flink.sh options print again the line of job options start printed
 # Every process started has its PID in .flink/pids/<role> (jobmanager, taskmanager-N,
 # worker-pool-N): kill one by its id to test a lost worker. A worker pool's SDK workers run in
 # the pool's process group, so `kill -- -<pool pid>` ends them too.
@@ -119,7 +120,7 @@ start() {
   trap 'log "start failed: stopping what it started"; stop' ERR
   local job_server=1
   setup_job_server || job_server=0
-  rm -rf "$LOGS" "$RUN_DIR/conf" "$RUN_DIR/tmp" "$RUN_DIR/run"
+  rm -rf "$LOGS" "$RUN_DIR/conf" "$RUN_DIR/tmp" "$RUN_DIR/run" "$RUN_DIR/options"
   mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/tmp"
   # Flink's own scripts keep PID files too: away from ours
   export FLINK_LOG_DIR=$LOGS FLINK_PID_DIR=$RUN_DIR/run
@@ -156,9 +157,10 @@ start() {
     log "the cluster runs, but Beam jobs cannot be submitted without $JAR: $JAR_MISSING"
     exit 3
   fi
-  echo "--runner FlinkRunner --flink_master 127.0.0.1:$REST_PORT --flink_job_server_jar $JAR" \
+  echo "--runner FlinkRunner --flink_master 127.0.0.1:$REST_PORT --flink_version 1.20" \
+    "--flink_job_server_jar $JAR" \
     "--parallelism $TASKMANAGERS --environment_type EXTERNAL" \
-    "--environment_config $POOL_HOST:$POOL_PORT"
+    "--environment_config $POOL_HOST:$POOL_PORT" | tee "$RUN_DIR/options"
 }
 
 stop() {
@@ -177,11 +179,13 @@ stop() {
     kill -KILL -- "-$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  rm -f "$RUN_DIR/options"
   log "stopped"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  options) cat "$RUN_DIR/options" ;;  # the line start printed, for $(bash scripts/flink.sh options)
+  *) echo "usage: $0 start|stop|options" >&2; exit 2 ;;
 esac
