@@ -83,10 +83,13 @@ ${3:+      taskmanager: -Djdk.net.hosts.file=$3
 taskmanager:
   bind-host: 127.0.0.1
   host: 127.0.0.1
-  numberOfTaskSlots: 1
+  # a slot per TaskManager of the cluster: the survivors of a lost TaskManager still hold
+  # the job's parallelism when it restarts (evenly-spread-out-slots uses them all otherwise)
+  numberOfTaskSlots: $TASKMANAGERS
   resource-id: ${2:-unused}
   memory: {process: {size: 1024m}, managed: {size: 64m}}
 parallelism: {default: $TASKMANAGERS}
+cluster: {evenly-spread-out-slots: true}
 rest: {address: 127.0.0.1, bind-address: 127.0.0.1, port: $REST_PORT}
 # a lost TaskManager or worker fails its tasks; the job restarts from its start, up to 3 times
 restart-strategy:

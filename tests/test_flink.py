@@ -4,7 +4,9 @@ TaskManager JVMs and a Beam worker pool per TaskManager, started once for this m
 The job itself needs Beam's Flink job server jar (Maven ``org.apache.beam:
 beam-runners-flink-1.20-job-server``, same version as apache-beam); where it cannot be had,
 ``flink.sh start`` brings the cluster up without it and the tests that submit to Flink say so
-when they skip. Everything else runs wherever ``java`` is on the PATH.
+when they skip. Everything else runs wherever ``java`` is on the PATH: the cluster's processes,
+the pools' SDK workers running the job (from a Python job server), and a plain Flink job
+(tests/flink/SlowSequence.java) that outlives a TaskManager killed under it.
 """
 
 from __future__ import annotations
@@ -176,16 +178,60 @@ def test_demo_on_flink_writes_the_directrunners_shards(cluster, tmp_path):
         assert os.path.exists(os.path.join(run_dir(flink), name)), name
 
 
-def test_a_killed_taskmanager_is_noticed(cluster):
-    """SIGKILL by the PID file: the JobManager drops it within its heartbeat timeout (10 s)."""
-    os.kill(cluster.pid("taskmanager-2"), signal.SIGKILL)
-    deadline = time.monotonic() + 30
+@pytest.fixture(scope="module")
+def slow_sequence_jar(tmp_path_factory) -> str:
+    """tests/flink/SlowSequence.java compiled against the cluster's Flink."""
+    if shutil.which("javac") is None:
+        pytest.skip("no javac on the PATH (a JDK) to build the Flink test job")
+    folder = tmp_path_factory.mktemp("slow_sequence")
+    lib = os.path.join(ROOT, ".flink", "dist", "pyflink", "lib", "*")
+    subprocess.run(["javac", "-nowarn", "-cp", lib, "-d", str(folder),
+                    os.path.join(ROOT, "tests", "flink", "SlowSequence.java")],
+                   check=True, capture_output=True, timeout=120)
+    jar = str(folder / "slow-sequence.jar")
+    subprocess.run(["jar", "cf", jar, "-C", str(folder), "."], check=True, timeout=60)
+    return jar
+
+
+def _wait(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        ids = [tm["id"] for tm in cluster.get("/taskmanagers")["taskmanagers"]]
-        if ids == ["taskmanager-1"]:
-            break
-        time.sleep(1)
-    assert ids == ["taskmanager-1"]
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def test_a_job_survives_a_taskmanager_killed_under_it(cluster, slow_sequence_jar):
+    """SIGKILL by the PID file while a Flink job runs on both TaskManagers: the JobManager
+    drops the TaskManager, restarts the lost tasks on the other (fixed-delay) and the job
+    finishes."""
+    flink = os.path.join(ROOT, ".flink", "dist", "pyflink", "bin", "flink")
+    env = {**os.environ, "FLINK_CONF_DIR": os.path.join(cluster.run_dir, "conf", "jobmanager"),
+           "FLINK_LOG_DIR": os.path.join(cluster.run_dir, "log")}
+    # 600 numbers at 50 ms each over 2 tasks: 15 s
+    submitted = subprocess.run([flink, "run", "-d", "-c", "SlowSequence", slow_sequence_jar,
+                                "600", "50"], env=env, capture_output=True, text=True,
+                               timeout=120)
+    assert submitted.returncode == 0, submitted.stderr
+    job = "/jobs/" + submitted.stdout.split("JobID")[-1].split()[0]
+
+    def running_on_both() -> bool:
+        vertex = cluster.get(job)["vertices"][0]["id"]  # source, map and sink: one chain
+        tasks = cluster.get(f"{job}/vertices/{vertex}/taskmanagers")["taskmanagers"]
+        return sorted((tm["taskmanager-id"], tm["status-counts"]["RUNNING"]) for tm in tasks) \
+            == [("taskmanager-1", 1), ("taskmanager-2", 1)]
+
+    _wait(running_on_both, 60, "the job running a task on each TaskManager")
+    os.kill(cluster.pid("taskmanager-2"), signal.SIGKILL)
+    state = _wait(lambda: cluster.get(job)["state"] in ("FINISHED", "FAILED")
+                  and cluster.get(job)["state"], 120, "the job's end")
+    assert state == "FINISHED"
+    restarts = cluster.get(job + "/metrics?get=numRestarts")[0]["value"]
+    assert int(restarts) >= 1
+    assert "taskmanager-2" in cluster.get(job + "/exceptions")["root-exception"]
+    assert [tm["id"] for tm in cluster.get("/taskmanagers")["taskmanagers"]] == ["taskmanager-1"]
 
 
 def test_stop_ends_every_process_it_started(cluster):
