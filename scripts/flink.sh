@@ -21,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+[ "${1:-}" = start ] && [ ! -x .venv/bin/python ] && bash scripts/setup.sh  # a fresh clone
 FLINK_VERSION=1.20.5
 BEAM_VERSION=$(.venv/bin/python -c "import apache_beam; print(apache_beam.__version__)" 2>/dev/null)
 JOB_SERVER=beam-runners-flink-1.20-job-server
