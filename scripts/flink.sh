@@ -111,9 +111,15 @@ wait_port() {  # host port pid role
   log "$4 does not listen on $1:$2"; return 1
 }
 
+started_at() {  # pid -> its start time (clock ticks since boot), empty when there is none
+  { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; } 2>/dev/null || true
+}
+
 launch() {  # role, command... (own process group: stop ends it with its children)
   setsid "${@:2}" >"$LOGS/$1.out" 2>&1 </dev/null &
   echo $! >"$PIDS/$1"
+  # with the PID, what tells the process apart from a later one given the same PID
+  started_at $! >"$RUN_DIR/run/$1.started"
 }
 
 start() {
@@ -125,7 +131,7 @@ start() {
   local job_server=1
   setup_job_server || job_server=0
   rm -rf "$LOGS" "$RUN_DIR/conf" "$RUN_DIR/tmp" "$RUN_DIR/run" "$RUN_DIR/options"
-  mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/tmp"
+  mkdir -p "$PIDS" "$LOGS" "$RUN_DIR/tmp" "$RUN_DIR/run"
   # Flink's own scripts keep PID files too: away from ours
   export FLINK_LOG_DIR=$LOGS FLINK_PID_DIR=$RUN_DIR/run
 
@@ -169,17 +175,25 @@ start() {
 
 stop() {
   [ -d "$PIDS" ] || return 0
-  local f pid
+  local f pid now
   for f in "$PIDS"/*; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
+    now=$(started_at "$pid")
+    # A process under that PID that started at another time is not ours: leave it. Without
+    # one, the process group may still hold what ours started (a killed pool's SDK workers).
+    if [ -n "$now" ] && [ "$now" != "$(cat "$RUN_DIR/run/$(basename "$f").started" 2>/dev/null)" ]; then
+      log "$(basename "$f"): PID $pid is another process now; not stopped"
+      rm -f "$f"
+      continue
+    fi
     # the process group the role was started in (the pool's SDK workers are in it too)
     kill -TERM -- "-$pid" 2>/dev/null || true
   done
   for f in "$PIDS"/*; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    for _ in $(seq 40); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
     kill -KILL -- "-$pid" 2>/dev/null || true
     rm -f "$f"
   done
