@@ -25,13 +25,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import run_dir, video, write_manifest
+from tests.conftest import run_dir
 
 pytestmark = [pytest.mark.flink,
               pytest.mark.skipif(shutil.which("java") is None, reason="no java on the PATH")]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLES = ("jobmanager", "taskmanager-1", "taskmanager-2", "worker-pool-1", "worker-pool-2")
+DEMO = ["--input", os.path.join(ROOT, "tests", "data", "demo_manifest.csv"), "--num_shards", "2"]
 
 
 def _free_port() -> int:
@@ -143,37 +144,88 @@ def _job(args: list[str], timeout: int) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_the_pools_run_sdk_workers_in_processes_of_their_own(cluster, tmp_path):
+@pytest.fixture(scope="module")
+def direct_demo(tmp_path_factory) -> str:
+    """The demo's output on the DirectRunner, to compare with."""
+    out = str(tmp_path_factory.mktemp("direct_demo"))
+    _job([*DEMO, "--output", out], timeout=300)
+    return out
+
+
+def _same_shards(one: str, other: str) -> None:
+    shards = sorted(_records(one))
+    assert shards == sorted(_records(other)) and len(shards) == 2
+    for name in shards:
+        assert filecmp.cmp(os.path.join(run_dir(one), name),
+                           os.path.join(run_dir(other), name), shallow=False), name
+
+
+def _on_pool(cluster: Cluster) -> list[str]:
+    """Options that run the job on a Python job server with the work in worker-pool-1."""
+    return ["--runner", "PortableRunner", "--job_endpoint", "embed",
+            "--environment_type", "EXTERNAL",
+            "--environment_config", f"127.0.0.11:{cluster.pool_port}"]
+
+
+def test_the_pools_run_sdk_workers_in_processes_of_their_own(cluster, direct_demo, tmp_path):
     """A pool of the cluster serves the job's Python work (the detector included) from worker
     processes it starts, and the records are the DirectRunner's."""
-    manifest = write_manifest(str(tmp_path / "m.csv"),
-                              [("vtest_a", video("vtest_a.mp4"), "walking", "training"),
-                               ("tree", video("tree.avi"), "", "")])
-    job = ["--input", manifest, "--num_shards", "2"]
-    _job([*job, "--output", str(tmp_path / "direct")], timeout=300)
-    _job([*job, "--output", str(tmp_path / "pool"), "--runner", "PortableRunner",
-          "--job_endpoint", "embed", "--environment_type", "EXTERNAL",
-          "--environment_config", f"127.0.0.11:{cluster.pool_port}"], timeout=300)
-    assert _records(str(tmp_path / "pool")) == _records(str(tmp_path / "direct"))
-    assert _outcomes(str(tmp_path / "pool")) == _outcomes(str(tmp_path / "direct"))
+    out = str(tmp_path / "pool")
+    _job([*DEMO, "--output", out, *_on_pool(cluster)], timeout=300)
+    assert _outcomes(out) == _outcomes(direct_demo)
+    _same_shards(out, direct_demo)
     with open(os.path.join(cluster.run_dir, "log", "worker-pool-1.out")) as f:
         assert "Starting worker with command" in f.read()
 
 
-def test_demo_on_flink_writes_the_directrunners_shards(cluster, tmp_path):
+def test_a_killed_sdk_worker_then_resume(cluster, direct_demo, tmp_path):
+    """SIGKILL the SDK worker process a pool started while videos are being analysed: the
+    job (on a Python job server, which does not retry) fails and publishes nothing; the
+    rerun with --resume re-uses the videos committed before the kill and writes the
+    DirectRunner's shards, each video once."""
+    out = str(tmp_path / "out")
+    pool = cluster.pid("worker-pool-1")
+    on_pool = _on_pool(cluster)
+    job = subprocess.Popen([sys.executable, "-m", "pipelines.build_dataset", *DEMO,
+                            "--output", out, *on_pool], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(lambda: _committed(out) >= 1, 240, "a video's results committed")
+        workers = _wait(lambda: [pid for pid in _pids() if pid != pool and _pgid(pid) == pool],
+                        30, "the pool's SDK worker")
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        _, stderr = job.communicate(timeout=240)
+    finally:
+        job.kill()
+    assert job.returncode != 0 and "run again with --resume" in stderr
+    assert not os.path.exists(os.path.join(out, "dataset.json"))
+    committed = _committed(out)
+    _job([*DEMO, "--output", out, "--resume", *on_pool], timeout=300)
+    with open(os.path.join(run_dir(out), "report.json")) as f:
+        resumed = json.load(f)["stages"]["analyze"]["videos_resumed"]
+    assert resumed == committed >= 1
+    assert _outcomes(out) == _outcomes(direct_demo)  # every input video once, same outcome
+    _same_shards(out, direct_demo)
+
+
+def _committed(out: str) -> int:
+    """Videos whose analysis is committed in the output's work folder."""
+    return sum(name.endswith(".meta") for _, _, names in os.walk(os.path.join(out, "work"))
+               for name in names)
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def test_demo_on_flink_writes_the_directrunners_shards(cluster, direct_demo, tmp_path):
     if cluster.job_options is None:
         pytest.skip(f"flink.sh start: {cluster.missing}")
-    demo = ["--input", os.path.join(ROOT, "tests", "data", "demo_manifest.csv"),
-            "--num_shards", "2"]
-    direct, flink = str(tmp_path / "direct"), str(tmp_path / "flink")
-    _job([*demo, "--output", direct], timeout=300)
-    _job([*demo, "--output", flink, *cluster.job_options], timeout=900)
-    assert _outcomes(flink) == _outcomes(direct)
-    shards = sorted(_records(direct))
-    assert shards == sorted(_records(flink)) and len(shards) == 2
-    for name in shards:
-        assert filecmp.cmp(os.path.join(run_dir(direct), name),
-                           os.path.join(run_dir(flink), name), shallow=False), name
+    flink = str(tmp_path / "flink")
+    _job([*DEMO, "--output", flink, *cluster.job_options], timeout=900)
+    assert _outcomes(flink) == _outcomes(direct_demo)
+    _same_shards(flink, direct_demo)
     for name in ("report.json", "report.html", "shots.jsonl"):
         assert os.path.exists(os.path.join(run_dir(flink), name)), name
 
@@ -237,8 +289,7 @@ def test_a_job_survives_a_taskmanager_killed_under_it(cluster, slow_sequence_jar
 def test_stop_ends_every_process_it_started(cluster):
     pids = {role: cluster.pid(role) for role in ROLES}
     pool = pids["worker-pool-1"]
-    sdk_workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and p != str(pool)
-                   and _pgid(int(p)) == pool]
+    sdk_workers = [pid for pid in _pids() if pid != pool and _pgid(pid) == pool]
     stopped = cluster.flink_sh("stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not [role for role, pid in pids.items() if _alive(pid)]
