@@ -43,8 +43,8 @@ from transforms.download.config import (
 from transforms.download.report import download_summary
 from transforms.download.sources import parse_url_manifest, target_of_labelled
 from transforms.download.stage import DownloadVideos, WriteDownloadResults
+from transforms.hacs_files import FormatError, parse_clips_csv
 from transforms.inputs.manifest import ManifestError
-from transforms.output.hacs_files import FormatError, parse_clips_csv
 from transforms.output.layout import OutputError, new_run_id, remove_tree
 from transforms.text import decode_utf8
 from transforms.types import DownloadTarget

@@ -28,6 +28,7 @@ import glob
 import os
 import secrets
 
+from transforms.files import filesystems
 from transforms.inputs.manifest import V_PREFIX, VIDEO_EXTENSIONS
 from transforms.output.layout import OutputError, remove_tree, write_json_atomically
 
@@ -41,12 +42,6 @@ WORK = "work"
 PARTIAL = ".partial-"
 MANIFEST_COLUMNS = ("video_id", "uri", "label", "subset", "classes")
 CLASS_SEPARATOR = "|"  # between the classes of the manifest's ``classes`` column
-
-
-def _fs():
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
 
 
 def is_local(path: str) -> bool:
@@ -64,13 +59,13 @@ def class_folder(name: str) -> str:
 
 def video_folder(output: str, classes: tuple[str, ...]) -> str:
     """The folder of a video with ``classes`` (sorted): the first one's, else ``output``."""
-    return _fs().join(output, class_folder(classes[0])) if classes else output
+    return filesystems().join(output, class_folder(classes[0])) if classes else output
 
 
 def video_path(output: str, video_id: str, classes: tuple[str, ...], ext: str) -> str:
     """``<output>/<first class>/v_<video_id>.<ext>`` (``<output>/v_<id>.<ext>`` without a
     class)."""
-    return _fs().join(video_folder(output, classes), f"{V_PREFIX}{video_id}.{ext}")
+    return filesystems().join(video_folder(output, classes), f"{V_PREFIX}{video_id}.{ext}")
 
 
 def staging_folder(output: str, video_id: str, classes: tuple[str, ...]) -> str | None:
@@ -100,25 +95,25 @@ def remove_staging_leftovers(output: str) -> list[str]:
 
 def work_folder(output: str, digest: str) -> str:
     """Where the records of the videos downloaded with settings ``digest`` go."""
-    return _fs().join(output, WORK, digest)
+    return filesystems().join(output, WORK, digest)
 
 
 def record_path(work: str, video_id: str) -> str:
-    return _fs().join(work, f"{video_id}.json")
+    return filesystems().join(work, f"{video_id}.json")
 
 
 def run_folder(output: str, run_id: str) -> str:
-    return _fs().join(output, RUNS, run_id)
+    return filesystems().join(output, RUNS, run_id)
 
 
 def _exists_under(pattern: str) -> bool:
-    return bool(_fs().match([pattern], limits=[1])[0].metadata_list)
+    return bool(filesystems().match([pattern], limits=[1])[0].metadata_list)
 
 
 def check_download_output(output: str, overwrite: bool, resume: bool) -> None:
     """Refuse an ``output`` that holds files unless it holds a download run and
     ``overwrite`` or ``resume`` say what to do with it, as the dataset job does."""
-    fs = _fs()
+    fs = filesystems()
     if not _exists_under(fs.join(output, "**")):
         return
     ours = (fs.exists(fs.join(output, PUBLISHED)) or _exists_under(fs.join(output, RUNS, "**"))
@@ -139,7 +134,7 @@ def published(output: str) -> dict | None:
     """The published ``downloads.json`` of ``output``, or None."""
     import json
 
-    fs = _fs()
+    fs = filesystems()
     path = fs.join(output, PUBLISHED)
     if not fs.exists(path):
         return None
@@ -149,7 +144,7 @@ def published(output: str) -> dict | None:
 
 def remove_other_runs(output: str, keep: str | None) -> list[str]:
     """Delete every run folder of ``output`` but ``keep`` (a run id); returns those removed."""
-    fs = _fs()
+    fs = filesystems()
     runs = fs.join(output, RUNS)
     found = fs.match([fs.join(runs, "**")])[0].metadata_list
     prefix = fs.join(runs, "")
@@ -166,7 +161,7 @@ def remove_other_runs(output: str, keep: str | None) -> list[str]:
 def publish(output: str, run_id: str) -> str:
     """Make run ``run_id`` the published run of ``output``: write ``downloads.json`` naming
     its folder and files, in one step; returns its path."""
-    fs = _fs()
+    fs = filesystems()
     folder = run_folder(output, run_id)
     path = fs.join(output, PUBLISHED)
     write_json_atomically(path, {"run": f"{RUNS}/{run_id}",
@@ -179,7 +174,7 @@ def publish(output: str, run_id: str) -> str:
 def stale_videos(output: str, keep: set[str]) -> list[str]:
     """Video files under ``output`` (at the top and one class folder down) that ``keep``
     (the published manifest's uris) does not name: what a run with --overwrite removes."""
-    fs = _fs()
+    fs = filesystems()
     found = fs.match([fs.join(output, "*"), fs.join(output, "*", "*")])
     return sorted({m.path for result in found for m in result.metadata_list
                    if m.path.lower().endswith(VIDEO_EXTENSIONS)

@@ -29,10 +29,8 @@ from transforms.download.download import WorkerGate, committed, download_video
 from transforms.download.report import DownloadTally, build_download_report
 from transforms.download.sources import manifest_line
 from transforms.output.layout import write_json_atomically
-from transforms.progress import Progress
+from transforms.progress import NAMESPACE, Progress
 from transforms.types import DownloadOutcome, DownloadStatus, DownloadTarget
-
-NAMESPACE = "hacs"  # Beam Metrics namespace of the job's counters
 
 
 class _DownloadFn(beam.DoFn):
