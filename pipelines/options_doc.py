@@ -24,6 +24,7 @@ from pipelines import (
     apply_labels,
     build_dataset,
     build_reference_index,
+    download_videos,
     make_manifest,
     person_recall,
     report_html,
@@ -63,6 +64,7 @@ def _tool(module: ModuleType) -> Command:
 
 COMMANDS = (
     _job(build_dataset, build_dataset.BuildDatasetOptions),
+    _job(download_videos, download_videos.DownloadVideosOptions),
     _job(build_reference_index, build_reference_index.ReferenceIndexOptions),
     _job(apply_labels, apply_labels.ApplyLabelsOptions),
     _tool(make_manifest),
