@@ -424,7 +424,6 @@ def run_beam(args, n: int, params: MatchConfig, work: str) -> dict:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from transforms.dedup.stage import DropNearDuplicates
-    from transforms.types import Tag
 
     chunks = (n + CHUNK - 1) // CHUNK
     with timed() as t, beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
@@ -433,7 +432,7 @@ def run_beam(args, n: int, params: MatchConfig, work: str) -> dict:
                | "Generate" >> beam.FlatMap(make_chunk, n, args.plant_every, args.seed,
                                             args.median_s, args.sigma))
         out = fps | DropNearDuplicates(params=params)
-        (out[Tag.DROPPED]
+        (out.dropped
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))
          | "WriteDrops" >> beam.io.WriteToText(os.path.join(work, "drops"), ".jsonl"))

@@ -47,7 +47,7 @@ from transforms.dedup.similarity import (
     resolve_groups,
 )
 from transforms.dedup.stage import DropNearDuplicates
-from transforms.types import Tag, VideoFingerprint
+from transforms.types import VideoFingerprint
 
 CHUNK = 1000
 WORK_PREFIX = "hacs-dedup-scale-"
@@ -115,7 +115,7 @@ def run_pipeline(args, work: str) -> tuple[float, dict[str, int], set[tuple[str,
                                             args.plant_every, args.flip, args.seed))
         out = fps | DropNearDuplicates(
             params=MatchConfig(variant_key_stride=args.variant_key_stride))
-        (out[Tag.DROPPED]
+        (out.dropped
          | "DropJson" >> beam.Map(lambda o: json.dumps([o.video_id,
                                                         o.evidence["kept_video_id"]]))
          | "WriteDrops" >> beam.io.WriteToText(os.path.join(work, "drops"), ".jsonl"))

@@ -249,10 +249,10 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
                        references=dedup.references, params=dedup.match,
                        bands=dedup.bands, hot_bucket_cap=dedup.hot_bucket_cap,
                        previous=dedup.previous))
-        dropped = ((deduped[Tag.DROPPED], deduped[Tag.FAILED])
+        dropped = ((deduped.dropped, deduped.failed)
                    | "DedupOutcomes" >> beam.Flatten())
         outcomes.append(StatsInputs(dropped, analyses) | "DedupVideoStats" >> FillVideoStats())
-        survivors = by_id("KeySurvivors", deduped[Tag.KEPT])
+        survivors = by_id("KeySurvivors", deduped.survivors)
     if cfg.persons is None:
         jobs = AllShotInputs(analyses, survivors) | "MakeAllShotJobs" >> MakeAllShotJobs()
         row_inputs = ShotRowInputs(analyses, survivors)

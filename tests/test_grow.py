@@ -24,7 +24,7 @@ from tests.dedup.synth import flip_bits, synthetic
 from transforms.dedup.config import PreviousRun
 from transforms.dedup.stage import DropNearDuplicates
 from transforms.output.shards import iter_records
-from transforms.types import Tag, VideoFingerprint
+from transforms.types import VideoFingerprint
 
 FAST = ["--skip_person_filter", "--runner", "FnApiRunner"]
 
@@ -199,15 +199,15 @@ def test_an_earlier_run_is_checked_before_the_reference_sets(tmp_path):
     refs = p | "Refs" >> beam.Create([synthetic("r_a", ha), synthetic("r_c", hc)])
     out = (p | "Inputs" >> beam.Create(inputs)
            | DropNearDuplicates(references=[("kinetics", refs)], previous=[previous]))
-    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["fresh"]),
+    assert_that(out.survivors | beam.Map(lambda f: f.video_id), equal_to(["fresh"]),
                 label="Kept")
-    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.reason, o.evidence)),
+    assert_that(out.dropped | beam.Map(lambda o: (o.video_id, o.reason, o.evidence)),
                 equal_to([
                     ("new_a", "duplicate", {"previous": "gs://b/run1", "run": "runs/r1",
                                             "kept_video_id": "old_a", "score": 1.0}),
                     ("new_c", "reference", {"set": "kinetics", "reference_id": "r_c",
                                             "score": 1.0, "reference_share": 1.0})]),
                 label="Dropped")
-    assert_that(out[Tag.FAILED] | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
+    assert_that(out.failed | beam.Map(lambda o: (o.video_id, o.status, o.reason)),
                 equal_to([("taken", "failed", "id_taken")]), label="Failed")
     p.run().wait_until_finish()

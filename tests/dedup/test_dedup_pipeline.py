@@ -29,7 +29,7 @@ from transforms.dedup.similarity import (
     join_keys,
 )
 from transforms.dedup.stage import DropNearDuplicates
-from transforms.types import Tag, VideoFingerprint
+from transforms.types import VideoFingerprint
 
 
 def _drop_row(outcome):
@@ -65,9 +65,9 @@ def test_internal_and_external_dedup_first_reference_set_takes_the_video(tmp_pat
     refs = p | "First" >> beam.Create(first)
     out = (p | beam.Create(inputs)
            | DropNearDuplicates(references=[("first", refs), ("second", str(index))]))
-    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["a_copy", "b"]),
+    assert_that(out.survivors | beam.Map(lambda f: f.video_id), equal_to(["a_copy", "b"]),
                 label="Kept")
-    assert_that(out[Tag.DROPPED] | beam.Map(_drop_row), equal_to([
+    assert_that(out.dropped | beam.Map(_drop_row), equal_to([
         ("a", "dropped", "dedup", "duplicate",
          json.dumps({"kept_video_id": "a_copy", "score": 1.0}, sort_keys=True)),
         ("a_trim", "dropped", "dedup", "duplicate",
@@ -110,9 +110,9 @@ def test_crop_copies_are_joined_through_variant_keys_and_variant_pairs_are_not()
     p = TestPipeline()
     out = (p | "Inputs" >> beam.Create(inputs)
            | DropNearDuplicates(references=[("set", p | "Refs" >> beam.Create(refs))]))
-    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["orig", "twin"]),
+    assert_that(out.survivors | beam.Map(lambda f: f.video_id), equal_to(["orig", "twin"]),
                 label="Kept")
-    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.reason)),
+    assert_that(out.dropped | beam.Map(lambda o: (o.video_id, o.reason)),
                 equal_to([("orig_crop", "duplicate"), ("ref_crop", "reference")]),
                 label="Dropped")
     result = p.run()
@@ -139,9 +139,9 @@ def test_real_videos_end_to_end(tmp_path, real_fps):
     with TestPipeline() as p:
         out = (p | beam.Create(list(real_fps.values()))
                | DropNearDuplicates(references=[("cartoons", str(out_dir))]))
-        assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id),
+        assert_that(out.survivors | beam.Map(lambda f: f.video_id),
                     equal_to(["vtest_a", "vtest_b", "tree"]), label="Kept")
-        assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.reason,
+        assert_that(out.dropped | beam.Map(lambda o: (o.video_id, o.reason,
                                                            o.evidence.get("kept_video_id"),
                                                            o.evidence.get("reference_id"))),
                     equal_to([("Megamind_bugy", "duplicate", "Megamind", None),
@@ -174,15 +174,15 @@ def test_a_reference_clip_inside_a_longer_video_removes_it(tmp_path, real_fps):
         # within the collection, the excerpt and its source are not duplicates: both kept
         out = (p | "Collection" >> beam.Create([real_fps["vtest_a"], clip])
                | "Internal" >> DropNearDuplicates())
-        assert_that(out[Tag.KEPT] | "KeptIds" >> beam.Map(lambda f: f.video_id),
+        assert_that(out.survivors | "KeptIds" >> beam.Map(lambda f: f.video_id),
                     equal_to(["vtest_a", "excerpt"]), label="BothKept")
     p = TestPipeline()
     refs = p | "HourRef" >> beam.Create([ref_long])
     out = (p | "Videos" >> beam.Create(collection)
            | DropNearDuplicates(references=[("kinetics", str(index)), ("hour", refs)]))
-    assert_that(out[Tag.KEPT] | beam.Map(lambda f: f.video_id), equal_to(["vtest_b"]),
+    assert_that(out.survivors | beam.Map(lambda f: f.video_id), equal_to(["vtest_b"]),
                 label="Kept")
-    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (
+    assert_that(out.dropped | beam.Map(lambda o: (
         o.video_id, o.reason, o.evidence["set"], o.evidence["reference_id"],
         o.evidence["reference_share"] >= 0.9, o.evidence["score"] < 0.3)), equal_to([
             ("vtest_a", "reference", "kinetics", "excerpt", True, True),
@@ -253,7 +253,7 @@ def test_stage_join_equals_the_pure_function_on_realistic_fingerprints():
     assert len(expected["drops"]) == 8  # every planted copy (all four edit kinds)
     p = TestPipeline()
     out = p | beam.Create(fps) | DropNearDuplicates()
-    assert_that(out[Tag.DROPPED] | beam.Map(lambda o: (o.video_id, o.evidence["kept_video_id"])),
+    assert_that(out.dropped | beam.Map(lambda o: (o.video_id, o.evidence["kept_video_id"])),
                 equal_to(sorted(expected["drops"])))
     result = p.run()
     result.wait_until_finish()

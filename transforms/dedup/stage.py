@@ -32,6 +32,7 @@ The algorithms live in ``transforms.dedup.similarity``; this module only wires t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -344,6 +345,15 @@ class _ApplyMatches(beam.DoFn):
             yield fp
 
 
+class Deduped(NamedTuple):
+    """DropNearDuplicates' outputs: ``survivors`` (VideoFingerprint of the videos left),
+    ``dropped`` and ``failed`` (Outcome), as its docstring says."""
+
+    survivors: beam.PCollection
+    dropped: beam.PCollection
+    failed: beam.PCollection
+
+
 class DropNearDuplicates(beam.PTransform):
     """Near-duplicate removal on a PCollection of ``VideoFingerprint``.
 
@@ -355,13 +365,13 @@ class DropNearDuplicates(beam.PTransform):
     bits always shares a band); ``hot_bucket_cap``: buckets holding more videos than this are
     skipped.
 
-    Returns a dict of three PCollections: ``"kept"`` (VideoFingerprint of the survivors),
-    ``"dropped"`` (``Outcome``: stage ``dedup``, reason ``duplicate`` with evidence
+    Returns Deduped: ``survivors`` (VideoFingerprint of the videos left), ``dropped``
+    (``Outcome``: stage ``dedup``, reason ``duplicate`` with evidence
     ``{kept_video_id, score[, matched_video_id]}`` or, for a video an earlier run kept,
     ``{previous, run, kept_video_id, score}``; or reference with evidence
     ``{set, reference_id, score, reference_share}``: a reference clip whose share found in
     the video reaches ``params.contain`` removes it, whatever share of the video it covers
-    (``params.reference_overlap``)) and ``"failed"`` (``Outcome`` of reason ``id_taken``: a
+    (``params.reference_overlap``)) and ``failed`` (``Outcome`` of reason ``id_taken``: a
     video that matches no earlier video but whose id an earlier run kept, evidence
     ``{previous, run}``). ``score`` is the share (0..1) of the dropped video's usable frames
     that have a match in the video it was matched with, ``reference_share`` the share of the
@@ -384,7 +394,7 @@ class DropNearDuplicates(beam.PTransform):
         self._bands = bands
         self._cap = hot_bucket_cap
 
-    def expand(self, fingerprints: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, fingerprints: beam.PCollection) -> Deduped:
         pairs = fingerprints | "InternalCandidates" >> _Candidates(self._bands, self._params,
                                                                    self._cap, "")
         # the fingerprints wait here for the candidates (the side inputs below); one
@@ -409,9 +419,7 @@ class DropNearDuplicates(beam.PTransform):
             failed = matched[Tag.FAILED]
         else:
             failed = fingerprints.pipeline | "NoIdClashes" >> beam.Create([])
-        return {Tag.KEPT: survivors,
-                Tag.DROPPED: tuple(dropped) | "AllDropped" >> beam.Flatten(),
-                Tag.FAILED: failed}
+        return Deduped(survivors, tuple(dropped) | "AllDropped" >> beam.Flatten(), failed)
 
     def _against_sets(self, survivors: beam.PCollection):
         """The survivors matched against each earlier run, then each reference set (in
