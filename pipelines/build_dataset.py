@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.detectors import (
     DetectorConfig,
@@ -361,10 +361,7 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     """Run the job and publish it (see transforms/output/layout.py); return the report, or
     None when the runner did not finish the job here."""
     start = time.time()
-    cli.check_known_options(argv, BuildDatasetOptions, UsageError)
-    options = PipelineOptions(argv)
-    options.view_as(SetupOptions).save_main_session = save_main_session
-    opts = options.view_as(BuildDatasetOptions)
+    options, opts = cli.job_options(argv, BuildDatasetOptions, save_main_session, UsageError)
     cfg, refs = _check(opts)
     detector = load_configured_detector(cfg.detector) if cfg.detector else None
     before, run_id = _start_run(opts)

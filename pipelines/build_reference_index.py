@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import cli
 from transforms.analyze.decode import VideoError
@@ -138,10 +138,7 @@ def build_pipeline(p: beam.Pipeline, opts: ReferenceIndexOptions) -> None:
 def run(argv=None, save_main_session=True, test_pipeline=None):
     """Build the index; returns the PipelineResult (finished). An option neither this job
     nor Beam knows raises ValueError before anything runs."""
-    cli.check_known_options(argv, ReferenceIndexOptions)
-    options = PipelineOptions(argv)
-    options.view_as(SetupOptions).save_main_session = save_main_session
-    opts = options.view_as(ReferenceIndexOptions)
+    options, opts = cli.job_options(argv, ReferenceIndexOptions, save_main_session)
     p = test_pipeline or beam.Pipeline(options=options)
     build_pipeline(p, opts)
     result = p.run()

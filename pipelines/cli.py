@@ -163,6 +163,19 @@ def check_known_options(argv: Sequence[str] | None, options_cls,
                 "--help lists the job's options")
 
 
+def job_options(argv: Sequence[str] | None, options_cls, save_main_session: bool,
+                error: type[Exception] = ValueError):
+    """A Beam job's options from ``argv``, once :func:`check_known_options` passed:
+    ``(options, view)``: the PipelineOptions to build the pipeline with (``save_main_session``
+    set) and their view as ``options_cls``."""
+    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+    check_known_options(argv, options_cls, error)
+    options = PipelineOptions(argv)
+    options.view_as(SetupOptions).save_main_session = save_main_session
+    return options, options.view_as(options_cls)
+
+
 # The flags add_shared_flag gave each parser (argparse looks a flag up nowhere public).
 _SHARED_FLAGS: weakref.WeakKeyDictionary[argparse.ArgumentParser, set[str]] = (
     weakref.WeakKeyDictionary())

@@ -23,7 +23,7 @@ import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import cli
 from pipelines.make_manifest import (
@@ -202,10 +202,7 @@ def run(argv=None, save_main_session=True, test_pipeline=None) -> dict | None:
     """Run the job and publish it (transforms/download/layout.py); return the report, or
     None when the runner did not finish the job here."""
     start = time.time()
-    cli.check_known_options(argv, DownloadVideosOptions, UsageError)
-    options = PipelineOptions(argv)
-    options.view_as(SetupOptions).save_main_session = save_main_session
-    opts = options.view_as(DownloadVideosOptions)
+    options, opts = cli.job_options(argv, DownloadVideosOptions, save_main_session, UsageError)
     cfg, targets = _check(opts)
     # a local folder made absolute: the manifest's uris must not depend on where it is read
     output = opts.videos if "://" in opts.videos else os.path.abspath(opts.videos)

@@ -29,6 +29,7 @@ from transforms.download.download import WorkerGate, committed, download_video
 from transforms.download.report import DownloadTally, build_download_report
 from transforms.download.sources import manifest_line
 from transforms.output.layout import write_json_atomically
+from transforms.output.stage import TallyFn
 from transforms.progress import NAMESPACE, Progress
 from transforms.types import DownloadOutcome, DownloadStatus, DownloadTarget
 
@@ -122,24 +123,6 @@ class DownloadVideos(beam.PTransform):
                 | "Download" >> beam.ParDo(self._fn))
 
 
-class _TallyFn(beam.CombineFn):
-    def create_accumulator(self):
-        return DownloadTally()
-
-    def add_input(self, acc, outcome):
-        return acc.add(outcome)
-
-    def merge_accumulators(self, accs):
-        accs = iter(accs)
-        first = next(accs)
-        for acc in accs:
-            first.merge(acc)
-        return first
-
-    def extract_output(self, acc):
-        return acc
-
-
 class WriteDownloadResults(beam.PTransform):
     """PCollection[DownloadOutcome] -> files in ``run_dir``: ``downloads.jsonl`` (one line
     per video), ``manifest.csv`` (the downloaded videos, as the dataset job reads them) and
@@ -166,7 +149,7 @@ class WriteDownloadResults(beam.PTransform):
              FileSystems.join(self._run_dir, layout.MANIFEST), num_shards=1,
              shard_name_template="", header=",".join(layout.MANIFEST_COLUMNS)))
         return (outcomes
-                | "Tally" >> beam.CombineGlobally(_TallyFn())
+                | "Tally" >> beam.CombineGlobally(TallyFn(DownloadTally))
                 | "WriteReport" >> beam.Map(self._write))
 
     def _write(self, tally: DownloadTally) -> str:

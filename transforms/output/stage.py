@@ -84,9 +84,15 @@ class WriteClipShards(beam.PTransform):
                 | "WriteShards" >> beam.ParDo(_WriteShard(self._output, n)))
 
 
-class _TallyFn(beam.CombineFn):
+class TallyFn(beam.CombineFn):
+    """Add up outcomes into a tally that ``make()`` starts (a ``Tally`` of the run report, a
+    ``DownloadTally``...: anything with ``add(outcome)`` and ``merge(other)``)."""
+
+    def __init__(self, make=Tally):
+        self._make = make
+
     def create_accumulator(self):
-        return Tally()
+        return self._make()
 
     def add_input(self, acc, outcome):
         return acc.add(outcome)
@@ -148,7 +154,7 @@ class WriteRunReport(beam.PTransform):
              FileSystems.join(self._output, "videos"), file_name_suffix=".jsonl",
              num_shards=1, shard_name_template=""))
         return (outcomes
-                | "Tally" >> beam.CombineGlobally(_TallyFn())
+                | "Tally" >> beam.CombineGlobally(TallyFn())
                 | "WriteReport" >> beam.Map(self._write,
                                             shards=beam.pvalue.AsList(inputs.shards),
                                             extras=beam.pvalue.AsList(inputs.extras)))
