@@ -1,21 +1,32 @@
 """The shared analysis pass vs one decode per filter, and vs a bare decode loop, same run.
 
     .venv/bin/python -m benchmarks.bench_analyze [--videos DIR] [--repeat 3]
+    .venv/bin/python -m benchmarks.bench_analyze --per_part [--videos DIR] [--repeat 3]
 
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
 do); and the shared pass that feeds all three consumers from one decode (what
 ``AnalyzeVideos`` runs), all with the same prefetching decoder thread. Prints times (best
 of --repeat) and the ratios shared / separate and shared / bare.
+
+``--per_part``: each part of the job's pass (``transforms.analyze.part``, default configs, as
+``pipelines.build_dataset.analysis_parts`` makes them) alone in the pass, written to a
+temporary work folder as the job writes them, in CPU seconds (user + system of this process,
+decoder thread included), against a bare PyAV decode (one decoder thread) and the pass with
+no part measured in the same run, configurations interleaved, least of ``--repeat``. A part
+that follows shot boundaries runs behind the shots part; its share is the difference.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
+import time
 
 from benchmarks.common import add_videos_option, bare_decode, best_of, video_files
-from transforms.analyze.decode import PREFETCH, decode_pass
+from transforms.analyze.decode import PREFETCH, decode_pass, dispatch, open_video
 from transforms.dedup.fingerprint import Fingerprinter
 from transforms.persons.sampling import ShotFrameSampler
 from transforms.shots.histogram import HistogramShotDetector
@@ -48,12 +59,114 @@ def best(fn, path: str, repeat: int) -> float:
     return best_of(lambda: fn(path), repeat)[0]
 
 
+def pyav_decode(path: str) -> None:
+    """Every frame through PyAV, one decoder thread, nothing converted: the floor."""
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        for _ in container.decode(stream):
+            pass
+
+
+def job_parts() -> dict:
+    """The default job's parts by name (person filter and dedup on, default configs)."""
+    from transforms.clips.config import ClipConfig
+    from transforms.clips.part import CandidateClipsPart
+    from transforms.dedup.config import FingerprintConfig
+    from transforms.dedup.part import FingerprintPart
+    from transforms.output.part import ThumbnailConfig, ThumbnailPart
+    from transforms.persons.config import ShotFrameConfig
+    from transforms.persons.part import ShotFramesPart
+    from transforms.shots.config import ShotDetectorConfig
+    from transforms.shots.part import ShotsPart
+
+    return {"fingerprints": FingerprintPart(FingerprintConfig()),
+            "shots": ShotsPart(ShotDetectorConfig()),
+            "shot_frames": ShotFramesPart(ShotFrameConfig()),
+            "clips": CandidateClipsPart(ClipConfig()),
+            "thumbnails": ThumbnailPart(ThumbnailConfig())}
+
+
+# (label, parts in the pass, the configuration its share is measured against)
+PART_RUNS = (("pass, no part", (), None),
+             ("fingerprints", ("fingerprints",), "pass, no part"),
+             ("shots", ("shots",), "pass, no part"),
+             ("shot_frames", ("shots", "shot_frames"), "shots"),
+             ("clips", ("shots", "clips"), "shots"),
+             ("thumbnails", ("thumbnails",), "pass, no part"),
+             ("all parts", ("fingerprints", "shots", "shot_frames", "clips", "thumbnails"),
+              "pass, no part"))
+
+
+def run_parts(path: str, parts: list, work: str) -> None:
+    """One video through the pass with ``parts``, as ``AnalyzeVideos`` runs it (results
+    written to ``work``, then removed)."""
+    from transforms.analyze.part import VideoPass
+    from transforms.analyze.results import ResultWriter
+    from transforms.types import VideoRef
+
+    ref = VideoRef(os.path.basename(path), path)
+    writer = ResultWriter(work, ref.video_id)
+    with open_video(path) as video:
+        here = VideoPass(ref, video.frame_period)
+        runs = [part.start(here) for part in parts]
+        for _ in dispatch(video, [run.consumer for run in runs], PREFETCH):
+            for run in runs:
+                for _ in run.drain(writer):
+                    pass
+        for run in runs:
+            run.finish(video.stats)
+        for run in runs:
+            for _ in run.drain(writer):
+                pass
+    writer.abort()
+
+
+def per_part(paths: list[str], repeat: int) -> None:
+    """Print each part's CPU share of the pass (see the module docstring)."""
+    parts = job_parts()
+    for part in parts.values():
+        part.setup(lambda load: load())
+    work = tempfile.mkdtemp(prefix="bench-parts-")
+    best: dict[str, float] = {}
+    try:
+        run_parts(paths[0], list(parts.values()), work)  # imports and first-call costs
+        for _ in range(max(repeat, 1)):
+            runs = [("bare PyAV decode", lambda: [pyav_decode(p) for p in paths])]
+            runs += [(label, lambda names=names: [run_parts(p, [parts[n] for n in names], work)
+                                                  for p in paths])
+                     for label, names, _ in PART_RUNS]
+            for label, fn in runs:
+                cpu = time.process_time()
+                fn()
+                best[label] = min(best.get(label, float("inf")), time.process_time() - cpu)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    bare = best["bare PyAV decode"]
+    print(f"{len(paths)} videos: " + ", ".join(os.path.basename(p) for p in paths))
+    print(f"CPU seconds (user + system, this process), least of {repeat}")
+    print(f"{'configuration':22s} {'CPU s':>8s} {'part s':>8s} {'part/decode':>12s} "
+          f"{'pass/decode':>12s}")
+    print(f"{'bare PyAV decode':22s} {bare:8.2f} {'':8s} {'':12s} {1.0:12.2f}")
+    for label, _, base in PART_RUNS:
+        cpu = best[label]
+        share = cpu - best[base] if base else cpu - bare
+        print(f"{label:22s} {cpu:8.2f} {share:8.2f} {share / bare:12.1%} {cpu / bare:12.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_videos_option(ap)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--per_part", action="store_true",
+                    help="each part of the job's pass alone, in CPU seconds (see above)")
     args = ap.parse_args()
     paths = video_files(args.videos)
+    if args.per_part:
+        per_part(paths, args.repeat)
+        return
     cols = ("bare", "fingerprint", "shots", "separate", "shared")
     print(f"{'video':22s} " + " ".join(f"{c:>11s}" for c in cols)
           + f" {'shared/sep':>10s} {'shared/bare':>11s}")

@@ -24,7 +24,7 @@ for PySceneDetect end to end in its own venv (``--scenedetect_python``, it needs
 opencv-python-headless``).
 
     python -m benchmarks.bench_shots [--videos DIR] [--scenedetect_python PY] [--sweep]
-        [--show_errors]
+        [--show_errors] [--ours_only]
 """
 
 from __future__ import annotations
@@ -402,6 +402,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="also move each setting of our default alone (F1 per setting)")
     ap.add_argument("--show_errors", action="store_true",
                     help="list each detector's false and missed boundaries per video")
+    ap.add_argument("--ours_only", action="store_true",
+                    help="quick: our detector only (no TransNetV2, no PySceneDetect)")
     args = ap.parse_args(argv)
 
     work = tempfile.mkdtemp(prefix="bench-shots-")
@@ -412,10 +414,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{v.set:>13} | {v.name:<18} {len(v.times):5d} frames  boundaries "
               f"{ {k: n for k, n in kinds.items() if n} }")
     runs = {name: run_ours(videos, params) for name, params in OURS.items()}
-    transnet = run_transnet(videos)
+    transnet = None if args.ours_only else run_transnet(videos)
     if transnet is not None:
         runs["TransNetV2 (PyTorch, CPU)"] = transnet
-    runs.update(run_scenedetect(args.scenedetect_python, videos))
+    if not args.ours_only:
+        runs.update(run_scenedetect(args.scenedetect_python, videos))
     table(runs, videos)
     if transnet is not None:
         ours = runs["ours (default)"].frames_per_second

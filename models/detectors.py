@@ -22,15 +22,17 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
+from transforms.inference import ModelHandler, PredictionResult
 from transforms.jpeg import decode_jpeg
 from transforms.persons.detector import PersonDetector
+
+if TYPE_CHECKING:  # torch is imported where Faster R-CNN needs it: the SSD job runs without
+    import torch
 
 PERSON = 1                      # COCO category id of "person" in both models
 SSD_INPUT = 300                 # SSD MobileNet-v2 COCO input side, pixels
@@ -148,6 +150,8 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
     Images are run in groups of one size: torchvision pads a list to its largest image, which
     would make a frame's score depend on which other videos share its batch.
     """
+    import torch
+
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(batch):
         groups.setdefault(tuple(x.shape), []).append(i)
@@ -169,6 +173,8 @@ def torchvision_weights_url() -> str:
 
 def torchvision_weights_cache() -> str:
     """Local file the torch hub cache keeps those weights in."""
+    import torch
+
     return os.path.join(torch.hub.get_dir(), "checkpoints",
                         os.path.basename(torchvision_weights_url()))
 
@@ -200,6 +206,8 @@ def resolve_faster_rcnn_weights(weights: str | None = None,
     if os.path.isfile(cache):
         return cache
     if download:
+        import torch
+
         try:
             torch.hub.load_state_dict_from_url(torchvision_weights_url(), progress=False,
                                                check_hash=True)
@@ -219,6 +227,7 @@ def check_faster_rcnn_weights(path: str) -> None:
     starts instead of failing every worker later. Raises DetectorUnavailable."""
     import io
 
+    import torch
     from apache_beam.io.filesystems import FileSystems
 
     try:
@@ -253,6 +262,8 @@ def faster_rcnn_handler(state_dict_path: str, device: str = "CPU", min_batch_siz
 
 def jpeg_to_tensor(data: bytes) -> torch.Tensor:
     """JPEG bytes to the float CHW RGB 0..1 tensor torchvision detection models take."""
+    import torch
+
     rgb = cv2.cvtColor(decode_jpeg(data), cv2.COLOR_BGR2RGB)
     return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
 

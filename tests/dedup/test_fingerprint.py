@@ -20,6 +20,7 @@ from transforms.dedup.fingerprint import (
     Fingerprinter,
     content_box,
     crop_windows,
+    phash256,
     phash256_variants,
 )
 from transforms.dedup.similarity import MATCH_DISTANCE, hamming_matrix
@@ -221,3 +222,28 @@ def test_inconsistent_fingerprint_is_rejected():
         VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 32, (100, 100))
     with pytest.raises(ValueError, match="variant"):
         VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 64, (100, 100), variants=b"\0" * 32)
+
+
+def test_batched_hashes_equal_one_at_a_time():
+    """The crop variants are hashed as one batch: the same bits as hashing each alone."""
+    from transforms.dedup.fingerprint import _phash256_square, _phash256_squares, _square
+
+    class Grab:
+        def __init__(self):
+            self.grays = []
+
+        def wants(self, index, time):
+            return index % 10 == 0
+
+        def add(self, index, time, frame):
+            self.grays.append(frame.gray(max_side=512))
+
+    grab = Grab()
+    decode_pass(video("vtest_b.mp4"), [grab])
+    rng = np.random.default_rng(0)
+    stack = np.stack([_square(g, 64) for g in grab.grays]
+                     + [rng.uniform(0, 255, (64, 64)).astype(np.float32) for _ in range(5)])
+    batched = _phash256_squares(stack)
+    assert [row.tobytes() for row in batched] == [_phash256_square(s) for s in stack]
+    digest, variants, _ = phash256_variants(grab.grays[0])
+    assert digest == phash256(grab.grays[0])[0] and len(variants) == 32 * 13

@@ -115,6 +115,7 @@ class ClipCutter:
         self._shot = -1
         self._shot_start = 0.0
         self._k = 0                                 # next clip of the shot to open
+        self._spec: ClipSpec | None = None          # its spec, made once (not per frame)
         self._open: list[_OpenClip] = []
         self._finished: list[_OpenClip] = []        # complete, waiting for the shot to last
         self._ready: list[SampledClip] = []
@@ -155,6 +156,7 @@ class ClipCutter:
         self._shot += 1
         self._shot_start = time
         self._k = 0
+        self._spec = None
 
     def _close_shot(self, end: float) -> None:
         """The shot in progress ends at ``end`` seconds: its clips that end by then are good,
@@ -173,11 +175,12 @@ class ClipCutter:
         if self._finished:  # the shot lasts at least until this frame
             self._confirm([c for c in self._finished if c.spec.end <= time + 1e-6])
             self._finished = [c for c in self._finished if c.spec.end > time + 1e-6]
-        spec = self._next_spec()
-        while spec.targets[0] - self._half <= time:
-            self._open.append(_OpenClip(spec))
+        if self._spec is None:
+            self._spec = self._next_spec()
+        while self._spec.targets[0] - self._half <= time:
+            self._open.append(_OpenClip(self._spec))
             self._k += 1
-            spec = self._next_spec()
+            self._spec = self._next_spec()
         still_open = []
         for clip in self._open:
             while not clip.done and time >= clip.next_target - self._half:

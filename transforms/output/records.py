@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from tfrecord import example_pb2
+from transforms.imports import import_without
+
+# tfrecord's __init__ imports its PyTorch reader (torch); the protos need none of it
+example_pb2 = import_without("tfrecord", "tfrecord.torch").example_pb2
 
 SCHEMA_VERSION = 1
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
+from transforms.inference import KeyedModelHandler, PredictionResult, RunInference
 from transforms.persons.detector import PersonDetector
 from transforms.persons.sampling import PERSON_THRESHOLD, no_person_outcome, select_person_shots
 from transforms.types import Outcome, Reason, ShotFrame, Stage, Status, Tag, TimeRange
