@@ -79,7 +79,7 @@ def score_shots(detector, jpegs: dict[str, list[bytes]], batch: int = 8
         results = list(detector.handler.run_inference(inputs, model))
         cpu += cpu_seconds() - start
         for (key, _), result in zip(part, results, strict=True):
-            scores[key] = max(scores.get(key, 0.0), float(result.inference))
+            scores[key] = max(scores.get(key, 0.0), result.inference.score)
     return scores, cpu, len(items)
 
 

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         with timed() as detect:
             results = detector.handler.run_inference(
                 [detector.prepare(f.jpeg) for f in frames], model)
-            scores = [float(r.inference) for r in results]
+            scores = [r.inference.score for r in results]
         per_shot = shot_scores((f.shot_index, s) for f, s in zip(frames, scores, strict=True))
         kept = select_person_shots(shots, per_shot, args.threshold)
         kept_total += len(kept)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         scores = []
         for i in range(0, len(images), 8):
             batch = [detector.prepare(encode_jpeg(x, 85)) for x in images[i:i + 8]]
-            scores += [float(r.inference) for r in
+            scores += [r.inference.score for r in
                        detector.handler.run_inference(batch, model)]
         above = sum(s >= args.threshold for s in scores)
         print(f"{name:<18} {len(scores)} frames: min {min(scores):.2f} max {max(scores):.2f}, "

@@ -1,7 +1,8 @@
 """Person detectors behind Beam RunInference model handlers, and their loading.
 
-Two detectors give a per-image person score in 0..1 (the best "person" detection, COCO
-class 1; 0 when there is none):
+Two detectors give each image's best person (``BestPerson``: the best "person" detection,
+COCO class 1, its score in 0..1 and its box in fractions of the image; score 0 and no box when
+there is none):
 
 * ``faster_rcnn``: torchvision's Faster R-CNN ResNet-50 FPN trained on COCO, the detector of
   HACS. Run through ``PytorchModelHandlerTensor`` with :func:`detection_inference_fn` (detection
@@ -30,7 +31,7 @@ import torch
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from transforms.jpeg import decode_jpeg
-from transforms.persons.detector import PersonDetector
+from transforms.persons.detector import BestPerson, PersonDetector, best_person
 
 PERSON = 1                      # COCO category id of "person" in both models
 SSD_INPUT = 300                 # SSD MobileNet-v2 COCO input side, pixels
@@ -39,6 +40,10 @@ SSD_GRAPH = ("models", "frozen_inference_graph.pb")
 SSD_CONFIG = ("models", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
 DETECTORS = ("ssd_mobilenet_v2", "faster_rcnn")
 DEFAULT_DETECTOR = "ssd_mobilenet_v2"
+# Person score a shot must reach, per detector: scores are not calibrated alike. Faster R-CNN
+# keeps HACS's 0.5; the SSD's was chosen on the labelled shots of
+# benchmarks/bench_person_filter.py (benchmarks/RESULTS.md).
+OPERATING_THRESHOLD = {"ssd_mobilenet_v2": 0.3, "faster_rcnn": 0.5}
 FASTER_RCNN_SIZE = 800          # torchvision's default shorter side for the COCO model
 
 HOW_TO_PROVIDE = (
@@ -87,25 +92,23 @@ class SsdPersonModel:
         if threads:
             cv2.setNumThreads(threads)
 
-    def person_scores(self, images: Sequence[np.ndarray]) -> list[float]:
-        """Best person score (0..1) of each BGR uint8 image, any sizes, in one forward pass."""
+    def best_persons(self, images: Sequence[np.ndarray]) -> list[BestPerson]:
+        """Best person (score 0..1, box in fractions of the image) of each BGR uint8 image,
+        any sizes, in one forward pass."""
         if not images:
             return []
         blob = cv2.dnn.blobFromImages(list(images), size=(SSD_INPUT, SSD_INPUT), swapRB=True)
         with self._lock:
             self.net.setInput(blob)
             out = self.net.forward()
-        scores = [0.0] * len(images)
-        # rows: [image_id, class_id, score, x1, y1, x2, y2]
-        for image_id, class_id, score in out.reshape(-1, 7)[:, :3]:
-            if int(class_id) == PERSON and 0 <= int(image_id) < len(images):
-                scores[int(image_id)] = max(scores[int(image_id)], float(score))
-        return scores
+        # rows: [image_id, class_id, score, x1, y1, x2, y2], box in fractions of the input
+        rows = out.reshape(-1, 7)
+        return [best_person(rows[rows[:, 0] == i][:, 1:], PERSON) for i in range(len(images))]
 
 
 class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]):
     """RunInference handler for the offline detector: BGR uint8 images in, a
-    PredictionResult whose ``inference`` is the best person score (0..1) out."""
+    PredictionResult whose ``inference`` is the image's :class:`BestPerson` out."""
 
     def __init__(self, min_batch_size: int = 1, max_batch_size: int = 16, threads: int = 0):
         super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
@@ -117,8 +120,8 @@ class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]
     def run_inference(self, batch: Sequence[np.ndarray], model: SsdPersonModel,
                       inference_args: dict[str, Any] | None = None
                       ) -> Iterable[PredictionResult]:
-        scores = model.person_scores(batch)
-        return [PredictionResult(x, s) for x, s in zip(batch, scores, strict=True)]
+        found = model.best_persons(batch)
+        return [PredictionResult(x, b) for x, b in zip(batch, found, strict=True)]
 
 
 # --- Faster R-CNN ResNet-50 FPN COCO, torchvision --------------------------------------------
@@ -132,10 +135,16 @@ def faster_rcnn_model(**params: Any) -> torch.nn.Module:
                                    **params)
 
 
-def person_score(output: dict[str, torch.Tensor]) -> float:
-    """Best score (0..1) among a torchvision detection output's person boxes; 0 if none."""
-    scores = output["scores"][output["labels"] == PERSON]
-    return float(scores.max()) if scores.numel() else 0.0
+def best_detected_person(output: dict[str, torch.Tensor], width: int, height: int
+                         ) -> BestPerson:
+    """Best person of a torchvision detection output for an image ``width`` x ``height``
+    pixels: score 0..1 (0 if none) and box in fractions of the image."""
+    boxes = output["boxes"].detach().cpu().double()
+    rows = torch.cat([output["labels"].detach().cpu().double()[:, None],
+                      output["scores"].detach().cpu().double()[:, None],
+                      boxes / torch.tensor([width, height, width, height],
+                                           dtype=torch.float64)], dim=1)
+    return best_person(rows.numpy(), PERSON)
 
 
 def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module,
@@ -143,7 +152,7 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
                            model_id: str | None = None) -> Iterable[PredictionResult]:
     """Inference function for PytorchModelHandlerTensor and torchvision detection models:
     images (float 0..1, CHW RGB, any sizes) are passed as lists, never stacked; the result
-    of each is its best person score.
+    of each is its :class:`BestPerson`.
 
     Images are run in groups of one size: torchvision pads a list to its largest image, which
     would make a frame's score depend on which other videos share its batch.
@@ -151,13 +160,14 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(batch):
         groups.setdefault(tuple(x.shape), []).append(i)
-    scores = [0.0] * len(batch)
+    found = [BestPerson(0.0)] * len(batch)
     with torch.no_grad():
         for members in groups.values():
             outputs = model([batch[i].to(device) for i in members], **(inference_args or {}))
             for i, output in zip(members, outputs, strict=True):
-                scores[i] = person_score(output)
-    return [PredictionResult(x, s, model_id) for x, s in zip(batch, scores, strict=True)]
+                found[i] = best_detected_person(output, batch[i].shape[-1],
+                                                batch[i].shape[-2])
+    return [PredictionResult(x, b, model_id) for x, b in zip(batch, found, strict=True)]
 
 
 def torchvision_weights_url() -> str:

@@ -19,16 +19,16 @@ from torchvision.ops import MultiScaleRoIAlign
 from models.detectors import (
     DetectorUnavailable,
     PersonDetector,
+    best_detected_person,
     detection_inference_fn,
     faster_rcnn_handler,
     jpeg_to_tensor,
     load_person_detector,
-    person_score,
     resolve_faster_rcnn_weights,
 )
 from transforms.jpeg import decode_jpeg, encode_jpeg
 from transforms.persons.stage import PersonInputs, ScorePersons, SelectPersonShots
-from transforms.types import Shot, ShotFrame, Tag, TimeRange
+from transforms.types import FramePerson, Shot, ShotFrame, Tag, TimeRange
 
 
 def tiny_faster_rcnn() -> torch.nn.Module:
@@ -78,7 +78,8 @@ def direct_scores(weights: str) -> dict[tuple[str, int], float]:
     best: dict[tuple[str, int], float] = {}
     with torch.no_grad():
         for f in FRAMES:
-            s = person_score(model([jpeg_to_tensor(f.jpeg)])[0])
+            image = jpeg_to_tensor(f.jpeg)
+            s = best_detected_person(model([image])[0], image.shape[-1], image.shape[-2]).score
             key = (f.video_id, f.shot_index)
             best[key] = max(s, best.get(key, 0.0))
     return best
@@ -90,11 +91,16 @@ def test_inference_fn_takes_a_list_of_sizes_and_scores_each(tiny_weights):
     batch = [jpeg_to_tensor(f.jpeg) for f in FRAMES]   # three different image sizes
     results = list(handler.run_inference(batch, model))
     assert [r.example.shape for r in results] == [b.shape for b in batch]
-    scores = [r.inference for r in results]
+    scores = [r.inference.score for r in results]
     assert all(0.0 < s < 1.0 for s in scores)
     assert len(set(scores)) > 3
+    # each best person's box lies inside its image, in fractions of it
+    for r in results:
+        x0, y0, x1, y1 = r.inference.box
+        assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
     alone = detection_inference_fn([batch[4]], model, torch.device("cpu"))[0].inference
-    assert alone == pytest.approx(scores[4], abs=1e-4)
+    assert alone.score == pytest.approx(scores[4], abs=1e-4)
+    assert alone.box == pytest.approx(results[4].inference.box, abs=1e-4)
 
 
 def test_runinference_batches_across_videos_and_keys_max_back_to_shots(tiny_weights):
@@ -150,7 +156,12 @@ def test_select_keeps_person_shots_and_drops_videos_without():
              ("v2", ("/v2.mp4", [Shot(0, 0, 30, 0.0, 1.0), Shot(1, 30, 60, 1.0, 2.0)]))]
     detector = PersonDetector("grey", GreyLevelHandler(), decode_jpeg)
     with TestPipeline() as p:
-        scores = (p | "Frames" >> beam.Create(frames) | ScorePersons(detector)).scores
+        scored = p | "Frames" >> beam.Create(frames) | ScorePersons(detector)
+        scores = scored.scores
+        # a handler that gives plain scores: each frame's FramePerson has no box
+        assert_that(scored.frames, equal_to(
+            [((f.video_id, f.shot_index), FramePerson(0.0, s, None)) for f, s in
+             zip(frames, (0.2, 0.8, 0.4, 0.5, 0.2, 0.4), strict=True)]), label="Frames")
         out = (PersonInputs(p | "Shots" >> beam.Create(shots), scores,
                             p | "NoFailures" >> beam.Create([]))
                | SelectPersonShots(threshold=0.5))
@@ -182,10 +193,15 @@ def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
     shots = HistogramShotDetector()
     sampler = ShotFrameSampler(shots, video)
     frames = sampler.result(decode_pass(os.path.join(VIDEOS, video), [shots, sampler]))
-    scores = [r.inference for r in detector.handler.run_inference(
+    found = [r.inference for r in detector.handler.run_inference(
         [detector.prepare(f.jpeg) for f in frames], model)]
-    assert len(scores) >= 2
-    assert min(scores) > 0.5
+    assert len(found) >= 2
+    assert min(b.score for b in found) > 0.5
+    # a pedestrian of vtest.avi: a box taller than wide, a small part of the frame
+    for b in found:
+        x0, y0, x1, y1 = b.box
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        assert (y1 - y0) * 3 > (x1 - x0) * 4 and (x1 - x0) * (y1 - y0) < 0.1  # 4:3 frames
 
 
 def test_offline_detector_on_every_frame_of_tree(ssd):
@@ -194,7 +210,7 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
     detector, model = ssd
     images = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "tree.avi"))]
     assert len(images) == 68
-    scores = [r.inference for r in detector.handler.run_inference(images, model)]
+    scores = [r.inference.score for r in detector.handler.run_inference(images, model)]
     # Frames 0-53: only the tree. From frame 54 a human hand reaches into the picture
     # (looked at frame by frame), and the detector rightly sees a person part there.
     assert 0.0 <= min(scores) and max(scores[:54]) < 0.5
