@@ -14,8 +14,13 @@ clear, small and partial; false keeps of none), then precision and recall over t
 all threads, inside ``run_inference``) and per video-minute at the pipeline's 2-frame rate of
 this footage's shots.
 
+Settings: ``--frames`` (frames per shot), ``--second_look`` (the SSD's second look at the
+tiles of an unsure frame: ``off`` or the lowest score that triggers it, up to the threshold),
+``--threshold`` (default: the detector's operating threshold). Each setting prints the whole
+sweep, so today's default (SSD, 2 frames, no second look, 0.5) is a row of the ``off`` run.
+
     python -m benchmarks.bench_person_filter [--detectors ssd_mobilenet_v2,...]
-        [--frames 2,3] [--threshold 0.5] [--show_errors] [--sheets DIR]
+        [--frames 2,3] [--second_look off,0.1] [--threshold T] [--show_errors] [--sheets DIR]
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from benchmarks.person_shots import (
     locate_source,
     shot_jpegs,
 )
-from models.detectors import load_person_detector
+from models.detectors import OPERATING_THRESHOLD, load_person_detector
 from transforms.analyze.decode import probe
 
 SWEEP = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -113,8 +118,8 @@ def report(run: Run, shots: Sequence[LabelledShot], threshold: float, minutes: f
         target = TARGETS[kind]
         ok = share <= target if kind == "none" else share >= target
         what = "kept (false keeps)" if kind == "none" else "kept"
-        verdict.append(f"{kind} {share:.1%}{'' if ok else ' (MISSES target)'}")
-        lines.append(f"  {kind:<8} {kept:>3}/{total:<3} {what:<18} {share:6.1%}   target "
+        verdict.append(f"{kind} {share:.2%}{'' if ok else ' (MISSES target)'}")
+        lines.append(f"  {kind:<8} {kept:>3}/{total:<3} {what:<18} {share:7.2%}   target "
                      f"{'<=' if kind == 'none' else '>='} {target:.0%}")
     ms = 1000 * run.cpu / run.frames
     per_minute = run.cpu / run.frames * 2 * len(shots) / minutes
@@ -144,7 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--detector_weights", default=None,
                     help="Faster R-CNN state dict (for --detectors faster_rcnn)")
     ap.add_argument("--frames", default="2", help="comma-separated frames per shot (HACS: 2)")
-    ap.add_argument("--threshold", type=float, default=0.5, help="operating threshold")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="operating threshold (default: the detector's, OPERATING_THRESHOLD)")
+    ap.add_argument("--second_look", default="off,0.1",
+                    help="comma-separated: off, or the lowest score that makes the SSD look "
+                         "again at a frame's tiles (up to the threshold)")
     ap.add_argument("--show_errors", action="store_true", help="list every wrong shot")
     ap.add_argument("--sheets", default=None,
                     help="write contact sheets for labelling by eye into this folder and stop")
@@ -163,12 +172,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(shots)} shots ({', '.join(f'{v} {k}' for k, v in counts.items())}) from "
           f"{len(paths)} sources, {minutes:.1f} min of footage")
     for name in args.detectors.split(","):
-        detector = load_person_detector(name, weights=args.detector_weights, download=False)
+        threshold = OPERATING_THRESHOLD[name] if args.threshold is None else args.threshold
+        looks = args.second_look.split(",") if name == "ssd_mobilenet_v2" else ["off"]
         for n in (int(f) for f in args.frames.split(",")):
             jpegs = shot_jpegs(shots, paths, positions(n))
-            scores, cpu, frames = score_shots(detector, jpegs)
-            print(report(Run(f"{name}, {n} frames per shot", scores, cpu, frames), shots,
-                         args.threshold, minutes, args.show_errors), flush=True)
+            for look in looks:
+                second = None if look == "off" else (float(look), threshold)
+                detector = load_person_detector(name, weights=args.detector_weights,
+                                                download=False, second_look=second)
+                scores, cpu, frames = score_shots(detector, jpegs)
+                label = f"{name}, {n} frames per shot, second look {look}"
+                print(report(Run(label, scores, cpu, frames), shots, threshold, minutes,
+                             args.show_errors), flush=True)
 
 
 if __name__ == "__main__":

