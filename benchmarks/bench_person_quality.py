@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         with timed() as detect:
             results = detector.handler.run_inference(
                 [detector.prepare(f.jpeg) for f in frames], model)
-            scores = [float(r.inference) for r in results]
+            scores = [r.inference.score for r in results]
         per_shot: dict[int, float] = {}  # the max over a shot's frames, as ScorePersons
         for f, s in zip(frames, scores, strict=True):
             per_shot[f.shot_index] = max(s, per_shot.get(f.shot_index, 0.0))
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         scores = []
         for i in range(0, len(images), 8):
             batch = [detector.prepare(encode_jpeg(x, 85)) for x in images[i:i + 8]]
-            scores += [float(r.inference) for r in
+            scores += [r.inference.score for r in
                        detector.handler.run_inference(batch, model)]
         above = sum(s >= args.threshold for s in scores)
         print(f"{name:<18} {len(scores)} frames: min {min(scores):.2f} max {max(scores):.2f}, "

@@ -278,15 +278,18 @@ def decode_opencv_main(paths: list[str]) -> None:
 
 
 def detector_main(args: list[str]) -> None:
-    """Child: load the offline SSD detector and score the frames of an ``.npy`` stack in
-    batches; print frames, batch size and the CPU seconds of model loading and inference."""
-    from models.detectors import load_person_detector
+    """Child: load the offline SSD detector as the job's defaults set it up (its second look
+    included) and score the frames of an ``.npy`` stack in batches; print frames, batch size
+    and the CPU seconds of model loading and inference."""
+    from models.detectors import OPERATING_THRESHOLD, SECOND_LOOK_FROM, load_person_detector
 
     stack_path, batch = args[0], int(args[1])
     stack = np.load(stack_path)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
-    handler = load_person_detector("ssd_mobilenet_v2", max_batch_size=batch).handler
+    second_look = (SECOND_LOOK_FROM, OPERATING_THRESHOLD["ssd_mobilenet_v2"])
+    handler = load_person_detector("ssd_mobilenet_v2", max_batch_size=batch,
+                                   second_look=second_look).handler
     model = handler.load_model()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu1 = usage.ru_utime + usage.ru_stime

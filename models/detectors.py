@@ -1,7 +1,8 @@
 """Person detectors behind Beam RunInference model handlers, and their loading.
 
-Two detectors give a per-image person score in 0..1 (the best "person" detection, COCO
-class 1; 0 when there is none):
+Two detectors give each image's best person (``BestPerson``: the best "person" detection,
+COCO class 1, its score in 0..1 and its box in fractions of the image; score 0 and no box when
+there is none):
 
 * ``faster_rcnn``: torchvision's Faster R-CNN ResNet-50 FPN trained on COCO, the detector of
   HACS. Run through ``PytorchModelHandlerTensor`` with :func:`detection_inference_fn` (detection
@@ -29,7 +30,7 @@ import numpy as np
 
 from transforms.inference import ModelHandler, PredictionResult
 from transforms.jpeg import decode_jpeg
-from transforms.persons.detector import PersonDetector
+from transforms.persons.detector import BestPerson, PersonDetector, best_person
 
 if TYPE_CHECKING:  # torch is imported where Faster R-CNN needs it: the SSD job runs without
     import torch
@@ -41,6 +42,14 @@ SSD_GRAPH = ("models", "frozen_inference_graph.pb")
 SSD_CONFIG = ("models", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
 DETECTORS = ("ssd_mobilenet_v2", "faster_rcnn")
 DEFAULT_DETECTOR = "ssd_mobilenet_v2"
+# Person score a shot must reach, per detector: scores are not calibrated alike. Faster R-CNN
+# keeps HACS's 0.5; the SSD's was chosen on the labelled shots of
+# benchmarks/bench_person_filter.py (benchmarks/RESULTS.md).
+OPERATING_THRESHOLD = {"ssd_mobilenet_v2": 0.3, "faster_rcnn": 0.5}
+# The SSD looks again, as tiles, at a frame whose best person scores from this up to the
+# operating threshold (benchmarks/RESULTS.md: +1.8 points of clear and +7 of small people
+# for about 1.3x its CPU).
+SECOND_LOOK_FROM = 0.1
 FASTER_RCNN_SIZE = 800          # torchvision's default shorter side for the COCO model
 
 HOW_TO_PROVIDE = (
@@ -78,49 +87,104 @@ def ssd_model_files() -> tuple[str, str]:
     return graph, config
 
 
+def tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Near-square windows ``(x0, y0, x1, y1)`` covering an image along its long side: two
+    (three when it is wider than 1.6:1), each its short side x 1.1 long, overlapping. The
+    square SSD input then shows each at 2x or more, unsqueezed."""
+    long_side, short_side = max(width, height), min(width, height)
+    size = min(long_side, int(short_side * 1.1))
+    starts = ([0, (long_side - size) // 2, long_side - size] if long_side > 1.6 * short_side
+              else [0, long_side - size])
+    if width >= height:
+        return [(x, 0, x + size, height) for x in starts]
+    return [(0, y, width, y + size) for y in starts]
+
+
+def from_tile(found: BestPerson, window: tuple[int, int, int, int], width: int,
+              height: int) -> BestPerson:
+    """A tile's best person with its box in fractions of the whole ``width`` x ``height``
+    image."""
+    if found.box is None:
+        return found
+    x0, y0, x1, y1 = window
+    bx0, by0, bx1, by1 = found.box
+    w, h = x1 - x0, y1 - y0
+    return BestPerson(found.score, ((x0 + bx0 * w) / width, (y0 + by0 * h) / height,
+                                    (x0 + bx1 * w) / width, (y0 + by1 * h) / height))
+
+
 class SsdPersonModel:
     """SSD MobileNet-v2 COCO in OpenCV DNN. An OpenCV net is not safe to run from several
     threads at once, and RunInference shares one model between a worker's threads: a lock
-    serialises the forward passes."""
+    serialises the forward passes.
 
-    def __init__(self, graph: str, config: str, threads: int = 0):
+    ``second_look`` ``(low, high)``: an image whose best person scores at least ``low`` but
+    under ``high`` (the first look is unsure) is looked at again as :func:`tiles`, and the
+    best of both looks counts: a small person squeezed into 300x300 often scores 0.1-0.3 and
+    clearly more at twice the size. None: one look."""
+
+    def __init__(self, graph: str, config: str, threads: int = 0,
+                 second_look: tuple[float, float] | None = None):
         self.net = cv2.dnn.readNetFromTensorflow(graph, config)
         self._lock = threading.Lock()
+        self._second_look = second_look
         if threads:
             cv2.setNumThreads(threads)
 
-    def person_scores(self, images: Sequence[np.ndarray]) -> list[float]:
-        """Best person score (0..1) of each BGR uint8 image, any sizes, in one forward pass."""
-        if not images:
-            return []
+    def _look(self, images: Sequence[np.ndarray]) -> list[BestPerson]:
         blob = cv2.dnn.blobFromImages(list(images), size=(SSD_INPUT, SSD_INPUT), swapRB=True)
         with self._lock:
             self.net.setInput(blob)
             out = self.net.forward()
-        scores = [0.0] * len(images)
-        # rows: [image_id, class_id, score, x1, y1, x2, y2]
-        for image_id, class_id, score in out.reshape(-1, 7)[:, :3]:
-            if int(class_id) == PERSON and 0 <= int(image_id) < len(images):
-                scores[int(image_id)] = max(scores[int(image_id)], float(score))
-        return scores
+        # rows: [image_id, class_id, score, x1, y1, x2, y2], box in fractions of the input
+        rows = out.reshape(-1, 7)
+        return [best_person(rows[rows[:, 0] == i][:, 1:], PERSON) for i in range(len(images))]
+
+    def best_persons(self, images: Sequence[np.ndarray]) -> list[BestPerson]:
+        """Best person (score 0..1, box in fractions of the image) of each BGR uint8 image,
+        any sizes: one forward pass, and one more for the tiles of the unsure ones."""
+        if not images:
+            return []
+        found = self._look(images)
+        if self._second_look is None:
+            return found
+        low, high = self._second_look
+        crops: list[np.ndarray] = []
+        owners: list[tuple[int, tuple[int, int, int, int]]] = []
+        for i, (image, first) in enumerate(zip(images, found, strict=True)):
+            if low <= first.score < high:
+                height, width = image.shape[:2]
+                for window in tiles(width, height):
+                    x0, y0, x1, y1 = window
+                    crops.append(image[y0:y1, x0:x1])
+                    owners.append((i, window))
+        if crops:
+            for (i, window), again in zip(owners, self._look(crops), strict=True):
+                height, width = images[i].shape[:2]
+                if again.score > found[i].score:
+                    found[i] = from_tile(again, window, width, height)
+        return found
 
 
 class SsdModelHandler(ModelHandler[np.ndarray, PredictionResult, SsdPersonModel]):
     """RunInference handler for the offline detector: BGR uint8 images in, a
-    PredictionResult whose ``inference`` is the best person score (0..1) out."""
+    PredictionResult whose ``inference`` is the image's :class:`BestPerson` out."""
 
-    def __init__(self, min_batch_size: int = 1, max_batch_size: int = 16, threads: int = 0):
+    def __init__(self, min_batch_size: int = 1, max_batch_size: int = 16, threads: int = 0,
+                 second_look: tuple[float, float] | None = None):
         super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size)
         self._threads = threads
+        self._second_look = second_look
 
     def load_model(self) -> SsdPersonModel:
-        return SsdPersonModel(*ssd_model_files(), threads=self._threads)
+        return SsdPersonModel(*ssd_model_files(), threads=self._threads,
+                              second_look=self._second_look)
 
     def run_inference(self, batch: Sequence[np.ndarray], model: SsdPersonModel,
                       inference_args: dict[str, Any] | None = None
                       ) -> Iterable[PredictionResult]:
-        scores = model.person_scores(batch)
-        return [PredictionResult(x, s) for x, s in zip(batch, scores, strict=True)]
+        found = model.best_persons(batch)
+        return [PredictionResult(x, b) for x, b in zip(batch, found, strict=True)]
 
 
 # --- Faster R-CNN ResNet-50 FPN COCO, torchvision --------------------------------------------
@@ -134,10 +198,16 @@ def faster_rcnn_model(**params: Any) -> torch.nn.Module:
                                    **params)
 
 
-def person_score(output: dict[str, torch.Tensor]) -> float:
-    """Best score (0..1) among a torchvision detection output's person boxes; 0 if none."""
-    scores = output["scores"][output["labels"] == PERSON]
-    return float(scores.max()) if scores.numel() else 0.0
+def best_detected_person(output: dict[str, torch.Tensor], width: int, height: int
+                         ) -> BestPerson:
+    """Best person of a torchvision detection output for an image ``width`` x ``height``
+    pixels: score 0..1 (0 if none) and box in fractions of the image."""
+    boxes = output["boxes"].detach().cpu().double()
+    rows = torch.cat([output["labels"].detach().cpu().double()[:, None],
+                      output["scores"].detach().cpu().double()[:, None],
+                      boxes / torch.tensor([width, height, width, height],
+                                           dtype=torch.float64)], dim=1)
+    return best_person(rows.numpy(), PERSON)
 
 
 def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module,
@@ -145,7 +215,7 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
                            model_id: str | None = None) -> Iterable[PredictionResult]:
     """Inference function for PytorchModelHandlerTensor and torchvision detection models:
     images (float 0..1, CHW RGB, any sizes) are passed as lists, never stacked; the result
-    of each is its best person score.
+    of each is its :class:`BestPerson`.
 
     Images are run in groups of one size: torchvision pads a list to its largest image, which
     would make a frame's score depend on which other videos share its batch.
@@ -155,13 +225,14 @@ def detection_inference_fn(batch: Sequence[torch.Tensor], model: torch.nn.Module
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(batch):
         groups.setdefault(tuple(x.shape), []).append(i)
-    scores = [0.0] * len(batch)
+    found = [BestPerson(0.0)] * len(batch)
     with torch.no_grad():
         for members in groups.values():
             outputs = model([batch[i].to(device) for i in members], **(inference_args or {}))
             for i, output in zip(members, outputs, strict=True):
-                scores[i] = person_score(output)
-    return [PredictionResult(x, s, model_id) for x, s in zip(batch, scores, strict=True)]
+                found[i] = best_detected_person(output, batch[i].shape[-1],
+                                                batch[i].shape[-2])
+    return [PredictionResult(x, b, model_id) for x, b in zip(batch, found, strict=True)]
 
 
 def torchvision_weights_url() -> str:
@@ -272,7 +343,8 @@ def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = Non
                          device: str = "CPU", min_batch_size: int = 1,
                          max_batch_size: int = 16, download: bool = True,
                          input_size: int = FASTER_RCNN_SIZE,
-                         check_weights: bool = True) -> PersonDetector:
+                         check_weights: bool = True,
+                         second_look: tuple[float, float] | None = None) -> PersonDetector:
     """Check and set up a person detector; call BEFORE building the pipeline.
 
     ``name``: ``ssd_mobilenet_v2`` (offline, weights in a pip package) or ``faster_rcnn``
@@ -280,14 +352,15 @@ def load_person_detector(name: str = DEFAULT_DETECTOR, weights: str | None = Non
     torch hub cache when ``download``; ``input_size``: the shorter side in pixels it resizes
     frames to, torchvision's 800 by default; ``check_weights``: load the state dict into the
     model once now, so a wrong file fails here, not in the workers). ``device``: CPU or GPU
-    (CUDA; Faster R-CNN only).
+    (CUDA; Faster R-CNN only). ``second_look`` (SSD only): ``(low, high)`` best-person scores
+    of a frame that make it looked at again as tiles (see :class:`SsdPersonModel`).
     Raises DetectorUnavailable with instructions when the model cannot be had, and ValueError
     for an unknown name.
     """
     if name == "ssd_mobilenet_v2":
         ssd_model_files()
-        return PersonDetector(name, SsdModelHandler(min_batch_size, max_batch_size),
-                              decode_jpeg)
+        return PersonDetector(name, SsdModelHandler(min_batch_size, max_batch_size,
+                                                    second_look=second_look), decode_jpeg)
     if name == "faster_rcnn":
         path = resolve_faster_rcnn_weights(weights, download=download)
         if check_weights:
@@ -304,7 +377,9 @@ class DetectorConfig:
     """Which person detector scores the shot frames, and how: ``name`` (ssd_mobilenet_v2 or
     faster_rcnn), ``weights`` (Faster R-CNN state dict path or URI; None: torchvision's
     cache), ``input_size`` (Faster R-CNN shorter side, pixels), ``device`` (CPU or GPU) and
-    the batch sizes (frames per detector call, across videos)."""
+    the batch sizes (frames per detector call, across videos); ``second_look`` (SSD only):
+    ``(low, high)`` scores of a frame's best person that make the SSD look again at its tiles,
+    None for one look."""
 
     name: str = DEFAULT_DETECTOR
     weights: str | None = None
@@ -312,6 +387,7 @@ class DetectorConfig:
     device: str = "CPU"
     min_batch_size: int = 1
     max_batch_size: int = 16
+    second_look: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.name not in DETECTORS:
@@ -346,14 +422,28 @@ def add_detector_arguments(parser) -> None:
     parser.add_argument("--detector_max_batch_size", type=int, default=16,
                         help="Largest batch of frames per detector call (frames of several "
                              "videos share a batch).")
+    parser.add_argument("--detector_second_look", type=float, default=SECOND_LOOK_FROM,
+                        help="ssd_mobilenet_v2 only: a frame whose best person score (0..1) "
+                             "is at least this but under the person threshold is looked at "
+                             "again as 2-3 overlapping near-square tiles (small people at 2x "
+                             "or more); 1 turns it off. Default from "
+                             "benchmarks/bench_person_filter.py.")
 
 
 def detector_config_from_options(options) -> DetectorConfig:
-    """DetectorConfig from options added by :func:`add_detector_arguments`."""
+    """DetectorConfig from options added by :func:`add_detector_arguments` (and
+    ``--person_threshold`` when the parser has it: the second look's upper bound)."""
+    threshold = getattr(options, "person_threshold", None)
+    if threshold is None:
+        threshold = OPERATING_THRESHOLD.get(options.detector, 0.5)
+    low = options.detector_second_look
+    second_look = ((low, threshold) if options.detector == "ssd_mobilenet_v2" and low < threshold
+                   else None)
     return DetectorConfig(name=options.detector, weights=options.detector_weights,
                           input_size=options.detector_input_size, device=options.device,
                           min_batch_size=options.detector_min_batch_size,
-                          max_batch_size=options.detector_max_batch_size)
+                          max_batch_size=options.detector_max_batch_size,
+                          second_look=second_look)
 
 
 def load_configured_detector(config: DetectorConfig) -> PersonDetector:
@@ -362,4 +452,5 @@ def load_configured_detector(config: DetectorConfig) -> PersonDetector:
     return load_person_detector(config.name, weights=config.weights, device=config.device,
                                 min_batch_size=config.min_batch_size,
                                 max_batch_size=config.max_batch_size,
-                                input_size=config.input_size)
+                                input_size=config.input_size,
+                                second_look=config.second_look)

@@ -21,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.detectors import (
+    OPERATING_THRESHOLD,
     DetectorConfig,
     DetectorUnavailable,
     add_detector_arguments,
@@ -176,7 +177,8 @@ class JobConfig:
                        output=output_config_from_options(opts),
                        dedup=None if opts.skip_dedup else dedup_config_from_options(opts),
                        shots=shot_detector_config_from_options(opts),
-                       persons=person_config_from_options(opts) if filtered else None,
+                       persons=person_config_from_options(
+                           opts, OPERATING_THRESHOLD[opts.detector]) if filtered else None,
                        detector=detector_config_from_options(opts) if filtered else None)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
@@ -268,7 +270,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         jobs = made.jobs
         outcomes.append(made.outcomes)
         row_inputs = ScoredShotRowInputs(analyses, survivors, scored.scores,
-                                         selected.kept_shots)
+                                         selected.kept_shots, scored.frames)
     shot_rows = row_inputs | "ShotRows" >> ShotRows()
     _ = shot_rows.rows | "WriteShotsJsonl" >> WriteSortedLines(
         FileSystems.join(run_dir, layout.SHOTS),

@@ -41,11 +41,29 @@ def test_the_page_shows_what_was_dropped_and_why(built_dataset):
         assert all(width > 0 for _, width in titles)  # every picture loaded
         assert {t.split()[0] for t, _ in titles} == {"megamind_bugy", "megamind"}
         # the video without people: its scored frames with each shot's score and the threshold
+        # (the offline detector's operating threshold)
         np_row = page.locator(".np[data-video='tree']")
-        assert "threshold 0.5" in np_row.inner_text()
+        assert "threshold 0.3" in np_row.inner_text()
         scores = [float(s) for s in np_row.locator(".score").all_inner_texts()]
-        assert scores and max(scores) < 0.5
+        assert scores and max(scores) < 0.3
         assert np_row.locator("img").count() >= 2
+        assert all(float(t) < 0.3 for t in np_row.locator(".box-score").all_inner_texts())
+        # kept videos: each scored frame shows the detector's best person box, drawn inside
+        # the picture, a part of it, with the box's score
+        kept = page.locator(".kept")
+        geometry = kept.locator(".scored").evaluate_all("""els => els.map(e => {
+            const i = e.querySelector('img').getBoundingClientRect();
+            const b = e.querySelector('.box').getBoundingClientRect();
+            return [i.left, i.top, i.right, i.bottom, b.left, b.top, b.right, b.bottom]; })""")
+        assert len(geometry) >= 3
+        shares = []
+        for il, it, ir, ib, bl, bt, br, bb in geometry:
+            assert il - 0.5 <= bl < br <= ir + 0.5 and it - 0.5 <= bt < bb <= ib + 0.5
+            shares.append((br - bl) * (bb - bt) / ((ir - il) * (ib - it)))
+        # a pedestrian of vtest.avi is a small part of its frame (a close-up of Megamind not)
+        assert min(shares) < 0.1
+        box_scores = [float(t) for t in kept.locator(".box-score").all_inner_texts()]
+        assert len(box_scores) == len(geometry) and max(box_scores) >= 0.5
         # failures with their reasons and messages; the funnel chart
         failures = page.locator("#failures ~ table").first.inner_text()
         assert "failed/missing" in failures and "no such file" in failures

@@ -30,6 +30,7 @@ from transforms.routing import (
 from transforms.types import (
     ClipJob,
     DecodedFacts,
+    FramePerson,
     Outcome,
     Reason,
     Shot,
@@ -178,7 +179,10 @@ def test_shot_rows_with_the_person_filter(case):
             analyses_in(p, analysed),
             survivors_in(p, survivors),
             create(p, "Scores", [((v, s), 0.2 + 0.6 * s) for v in survivors for s in (0, 1)]),
-            create(p, "Kept", [(v, [TimeRange(2.0, 4.0, 1, 0.8)]) for v in survivors]))
+            create(p, "Kept", [(v, [TimeRange(2.0, 4.0, 1, 0.8)]) for v in survivors]),
+            create(p, "Frames", [((v, 1), FramePerson(t, 0.8 - t / 10, box))
+                                 for v in survivors
+                                 for t, box in ((3.5, None), (2.5, (0.1, 0.2, 0.3, 0.4)))]))
                | ShotRows())
         rows = out.rows | beam.MapTuple(lambda key, line: (key, json.loads(line)))
         assert_that(rows | beam.MapTuple(lambda key, r: (key, (r["person_score"], r["kept"]))),
@@ -187,6 +191,13 @@ def test_shot_rows_with_the_person_filter(case):
             [((v, 1), (0.8, True)) for v in survivors] +
             [((v, s), (None, False)) for v in analysed if v not in survivors for s in (0, 1)]),
             label="Rows")
+        # each scored frame's best person, in time order; a shot without frames has none
+        assert_that(rows | beam.MapTuple(lambda key, r: (key, r["persons"])), equal_to(
+            [((v, 0), []) for v in analysed] +
+            [((v, 1), [{"time": 2.5, "score": 0.55, "box": [0.1, 0.2, 0.3, 0.4]},
+                       {"time": 3.5, "score": 0.45, "box": None}]
+              if v in survivors else []) for v in analysed]),
+            label="Persons")
         assert_that(out.totals, equal_to([(2, 1)] * len(survivors)), label="Totals")
 
 

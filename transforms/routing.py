@@ -222,12 +222,14 @@ class ShotRowInputs(NamedTuple):
 
 class ScoredShotRowInputs(NamedTuple):
     """With the person filter: as ShotRowInputs, and ``scores`` ((video_id, shot_index),
-    score) and ``kept_shots`` (video_id, [TimeRange])."""
+    score), ``kept_shots`` (video_id, [TimeRange]) and ``frames`` ((video_id, shot_index),
+    FramePerson) of every scored frame."""
 
     analyses: beam.PCollection
     survivors: beam.PCollection
     scores: beam.PCollection
     kept_shots: beam.PCollection
+    frames: beam.PCollection
 
 
 class ShotRowOutputs(NamedTuple):
@@ -249,6 +251,9 @@ class _ShotRows(beam.DoFn):
         shots = joined["analysis"][0].shots
         survived = bool(joined["survivor"])
         scores = dict(joined.get("scores", ()))
+        persons: dict[int, list] = {}
+        for shot_index, frame in joined.get("frames", ()):
+            persons.setdefault(shot_index, []).append(frame)
         if self._filtered:
             kept = {r.shot_index for ranges in joined.get("kept", ()) for r in ranges}
             if survived:
@@ -256,7 +261,8 @@ class _ShotRows(beam.DoFn):
         else:
             kept = {s.index for s in shots} if survived else set()
         for shot in shots:
-            row = shot_row(video_id, shot, scores.get(shot.index), shot.index in kept)
+            row = shot_row(video_id, shot, scores.get(shot.index), shot.index in kept,
+                           persons.get(shot.index, []) if self._filtered else None)
             yield (video_id, shot.index), json.dumps(row, sort_keys=True)
 
 
@@ -272,6 +278,8 @@ class ShotRows(beam.PTransform):
             joined["scores"] = inputs.scores | "ScoresByVideo" >> beam.Map(
                 lambda item: (item[0][0], (item[0][1], item[1])))
             joined["kept"] = inputs.kept_shots
+            joined["frames"] = inputs.frames | "FramesByVideo" >> beam.Map(
+                lambda item: (item[0][0], (item[0][1], item[1])))
         rows = (joined
                 | "Join" >> beam.CoGroupByKey()
                 | "Rows" >> beam.ParDo(_ShotRows(filtered)).with_outputs(

