@@ -202,6 +202,8 @@ def best_detected_person(output: dict[str, torch.Tensor], width: int, height: in
                          ) -> BestPerson:
     """Best person of a torchvision detection output for an image ``width`` x ``height``
     pixels: score 0..1 (0 if none) and box in fractions of the image."""
+    import torch
+
     boxes = output["boxes"].detach().cpu().double()
     rows = torch.cat([output["labels"].detach().cpu().double()[:, None],
                       output["scores"].detach().cpu().double()[:, None],
