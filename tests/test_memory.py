@@ -5,13 +5,15 @@ needed; only references and small results are grouped).
 
 Each job runs in a child process; its peak RSS is the child's ``ru_maxrss``. Not timed. The
 videos are real footage (``tests.media.looped_footage``: excerpts of the committed sample
-videos in turn, a hard cut every 7.5 s, people in most shots).
+videos in turn, a hard cut every 15 s, people in most shots).
 
 The person detector's working memory grows with its batch (up to
-``--detector_max_batch_size``, 16 frames: about 140 MB more than a batch of 4 here), not with
-the dataset; a 1-minute video with a cut every 15 s has 8 frames to score, too few to fill a
-batch. So every run with the person filter fills whole batches of 16 (8 shots a minute, 2
-frames each, and ``--detector_min_batch_size 16``): the runs compare the same detector."""
+``--detector_max_batch_size``, 16 by default: one video, 1672 MB peak with whole batches of 16,
+1319 MB with the 8 frames of a 1-minute video; benchmarks/RESULTS.md), not with the dataset;
+a 1-minute video with a cut every 15 s has too few frames to fill the default batch, which a
+longer video or more videos do fill. So every run with the person
+filter scores whole batches of 4 (``--detector_min_batch_size 4 --detector_max_batch_size
+4``): the runs compare the same detector."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ from tests.media import encode_video, looped_footage
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = (video("vtest_a.mp4"), video("Megamind.avi"))
 COPIES = 24
-SEGMENT = 7.5  # seconds between cuts: 16 frames to score a minute
-BATCH = ["--detector_min_batch_size", "16", "--detector_max_batch_size", "16"]
+SEGMENT = 15.0  # seconds between cuts: 4 shots, 8 frames to score a minute
+BATCH = ["--detector_min_batch_size", "4", "--detector_max_batch_size", "4"]
 
 
 @pytest.fixture(scope="module")
