@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from benchmarks.common import REPO_ROOT, add_videos_option
@@ -84,8 +85,10 @@ def manifest_of(work: str, video: str, copies: int) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", default=os.path.join(REPO_ROOT, ".bench_memory"),
-                        help="folder for the cached videos and the runs' outputs")
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(),
+                                                       "hacs-bench-memory"),
+                        help="folder for the cached videos and the runs' outputs "
+                             "(default: %(default)s)")
     parser.add_argument("--counts", default="1,24,96",
                         help="numbers of copies of the 1-minute video, comma-separated")
     parser.add_argument("--minutes", default="20",
