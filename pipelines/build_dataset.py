@@ -259,8 +259,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
         jobs = AllShotInputs(analyses, survivors) | "MakeAllShotJobs" >> MakeAllShotJobs()
         row_inputs = ShotRowInputs(analyses, survivors)
     else:
-        routed = (RouteInputs(analyses, survivors, analysis[Tag.SHOT_FRAMES])
-                  | "RouteSurvivors" >> RouteSurvivors())
+        routed = RouteInputs(analyses, survivors) | "RouteSurvivors" >> RouteSurvivors()
         scored = routed.shot_frames | "ScorePersons" >> ScorePersons(detector)
         selected = (PersonInputs(routed.shots, scored.scores, scored.failed)
                     | "SelectPersonShots" >> SelectPersonShots(cfg.persons.threshold))

@@ -6,6 +6,7 @@ and benchmarks often do, so this lives beside them, not in the package.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -124,3 +125,29 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def hash_frame(image: np.ndarray, kind: str = "phash256") -> tuple[bytes, int]:
     """Hash of one BGR (or grey) uint8 frame: ``(hash bytes, quality 0..100)``."""
     return HASHERS[kind](to_gray(image))
+
+
+def looped_footage(uris: tuple[str, ...], seconds: float, fps: int = 25,
+                   size: tuple[int, int] = (160, 120),
+                   segment: float = 15.0) -> Iterator[np.ndarray]:
+    """``seconds`` of real footage as BGR frames of ``size`` (width, height) at ``fps``:
+    ``segment``-second excerpts of ``uris`` in turn, each source going on (looped) from where
+    its last excerpt ended, so there is a hard cut every ``segment`` seconds. The sources are
+    decoded once; their frames are repeated or skipped to ``fps``."""
+    sources = []
+    for uri in uris:
+        frames = [(f.time, cv2.resize(f.image, size, interpolation=cv2.INTER_AREA))
+                  for f in iter_frames(uri)]
+        times = [t for t, _ in frames]
+        resampled = []
+        for k in range(max(1, int((times[-1] - times[0]) * fps))):
+            j = min(bisect.bisect_left(times, times[0] + k / fps), len(times) - 1)
+            resampled.append(frames[j][1])
+        sources.append(resampled)
+    per_segment = round(segment * fps)
+    used = [0] * len(sources)
+    for i in range(round(seconds * fps)):
+        which = (i // per_segment) % len(sources)
+        frames = sources[which]
+        yield frames[used[which] % len(frames)]
+        used[which] += 1

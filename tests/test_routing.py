@@ -5,12 +5,14 @@ videos that must be told apart."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from transforms.analyze.results import ResultWriter
 from transforms.persons.stage import PersonInputs, SelectPersonShots
 from transforms.routing import (
     AllShotInputs,
@@ -121,13 +123,21 @@ def test_kept_fingerprints(case):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_route_survivors_routes_only_survivors(case):
+def test_route_survivors_routes_only_survivors(case, tmp_path):
     analysed, survivors = CASES[case]
-    frames = [ShotFrame(v, s, 1.0 + s, b"jpeg") for v in analysed for s in (0, 1)]
+    frames = [ShotFrame(v, s, 1.0 + s, f"jpeg {v} {s}".encode()) for v in analysed
+              for s in (0, 1)]
+    analyses = []
+    for v in analysed:  # each video's result files, as the analysis pass commits them
+        writer = ResultWriter(str(tmp_path), v)
+        for frame in frames:
+            if frame.video_id == v:
+                writer.add_frame(frame)
+        analyses.append(replace(analysis(v), clips_path=writer.clips_path))
+        writer.commit(analyses[-1])
     with TestPipeline() as p:
-        out = (RouteInputs(analyses_in(p, analysed),
-                           survivors_in(p, survivors),
-                           create(p, "Frames", frames))
+        out = (RouteInputs(keyed(p, "Analyses", analyses, key=lambda a: a.ref.video_id),
+                           survivors_in(p, survivors))
                | RouteSurvivors())
         assert_that(out.analyses | beam.Keys(), equal_to(survivors), label="Analyses")
         assert_that(out.shots | beam.Map(lambda kv: (kv[0], kv[1][0], len(kv[1][1]))),

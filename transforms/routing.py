@@ -3,8 +3,9 @@
 Each join takes a NamedTuple of PCollections (its inputs, by name) and returns one PCollection
 or a NamedTuple of them; the words are those of the glossary in ``transforms/types.py``
 (``survivors``: videos left after de-duplication; ``kept_shots``: the shots the person filter
-kept). They move small things only (analyses, shot frames, time ranges, outcomes), never
-video. Each has its own TestPipeline test (tests/test_routing.py).
+kept). They move small things only (analyses, references, time ranges, outcomes), never
+video, frames or clips: the shot frames of the survivors are read from their result files
+after the join. Each has its own TestPipeline test (tests/test_routing.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
+from transforms.analyze.results import meta_path_of, read_shot_frames
 from transforms.output.shot_rows import shot_row
 from transforms.types import ClipJob, Outcome, Status, Tag, TimeRange, VideoAnalysis
 
@@ -93,17 +95,16 @@ class KeptFingerprints(beam.PTransform):
 
 class RouteInputs(NamedTuple):
     """``analyses``: (video_id, VideoAnalysis); ``survivors``: (video_id, anything) of the
-    videos left after dedup; ``shot_frames``: ShotFrame of every analysed video."""
+    videos left after dedup."""
 
     analyses: beam.PCollection
     survivors: beam.PCollection
-    shot_frames: beam.PCollection
 
 
 class Routed(NamedTuple):
     """The survivors only: ``analyses`` (video_id, VideoAnalysis); ``shots`` (video_id,
     (uri, [Shot])), for the person decision; ``shot_frames`` (ShotFrame), for the
-    detector."""
+    detector, read from each survivor's result file after the join."""
 
     analyses: beam.PCollection
     shots: beam.PCollection
@@ -119,21 +120,22 @@ class _Route(beam.DoFn):
         yield video_id, analysis
         yield beam.pvalue.TaggedOutput(Tag.SHOTS, (video_id, (analysis.ref.uri,
                                                           list(analysis.shots or ()))))
-        for frame in joined["frames"]:
-            yield beam.pvalue.TaggedOutput(Tag.SHOT_FRAMES, frame)
+        yield beam.pvalue.TaggedOutput(Tag.SHOT_FRAMES, meta_path_of(analysis.clips_path))
 
 
 class RouteSurvivors(beam.PTransform):
     """RouteInputs -> Routed: the analyses, shots and shot frames of the survivors, so the
-    detector never sees frames of dropped duplicates."""
+    detector never sees frames of dropped duplicates. Only the survivors' result files are
+    routed; their frames are read one at a time after the join and stream to the detector
+    (JPEG bytes never cross a shuffle)."""
 
     def expand(self, inputs):
-        routed = ({"analysis": inputs.analyses, "survivor": inputs.survivors,
-                   "frames": by_id("KeyFrames", inputs.shot_frames)}
+        routed = ({"analysis": inputs.analyses, "survivor": inputs.survivors}
                   | "Join" >> beam.CoGroupByKey()
                   | "Route" >> beam.ParDo(_Route()).with_outputs(
                       Tag.SHOTS, Tag.SHOT_FRAMES, main=Tag.ANALYSES))
-        return Routed(routed[Tag.ANALYSES], routed[Tag.SHOTS], routed[Tag.SHOT_FRAMES])
+        frames = routed[Tag.SHOT_FRAMES] | "ReadShotFrames" >> beam.FlatMap(read_shot_frames)
+        return Routed(routed[Tag.ANALYSES], routed[Tag.SHOTS], frames)
 
 
 # --- MakeAllShotJobs --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ The stages, in order, and what flows between them (see docs/architecture.md):
     VideoRef -> analyze -> VideoAnalysis (+ ShotFrame, failed Outcome)
     VideoAnalysis.fingerprint (VideoFingerprint) -> dedup -> survivors + dropped Outcome
     ShotFrame -> persons -> per-shot scores -> kept_shots (TimeRanges) + no_person Outcome
-    ClipJob (kept shots + the analysis pass's candidate clips) -> clips -> records + Outcome
-    records -> output -> ShardInfo; Outcomes -> videos.jsonl, report.json, dataset.json
+    ClipJob (kept shots + the analysis pass's candidate clips) -> clips -> ClipRef + Outcome
+    ClipRef -> output -> ShardInfo; Outcomes -> videos.jsonl, report.json, dataset.json
 
 Glossary (the words of the joins' named inputs and outputs, ``transforms/routing.py``):
 
@@ -23,6 +23,8 @@ Glossary (the words of the joins' named inputs and outputs, ``transforms/routing
 - ``kept_shots``: ``(video_id, [TimeRange])``, the shots the person filter kept;
 - ``no_person`` / ``failed`` / ``outcomes``: ``Outcome``, where a video ended;
 - ``jobs``: ``ClipJob``, a video whose clips are written;
+- ``records``: ``ClipRef``, a kept clip record by reference (its bytes stay in the video's
+  result file until its shard is written);
 - ``rows`` / ``totals``: the lines of shots.jsonl and the shot counts per video.
 
 """
@@ -358,6 +360,26 @@ class ClipJob:
     ranges: tuple[TimeRange, ...]
     facts: DecodedFacts
     clips_path: str
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """A kept clip record by reference: what travels from the clip stage to the shard writer
+    instead of its bytes. The candidate it is made from (``offset`` of its record in the
+    video's ``clips_path``), what keeping it sets on it (``label_id``, ``label_name``,
+    ``subset``, ``person_score``: -1 without the person filter) and facts of the kept
+    record's bytes: ``crc`` (their zlib CRC-32: the shard it goes to), ``head`` (their first
+    bytes: its place in the shard) and ``size`` (bytes)."""
+
+    clips_path: str
+    offset: int
+    label_id: int
+    label_name: str
+    subset: str
+    person_score: float
+    crc: int
+    head: bytes
+    size: int
 
 
 @dataclass(frozen=True)

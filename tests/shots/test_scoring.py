@@ -219,6 +219,7 @@ def test_offline_detector_on_every_frame_of_tree(ssd):
 
 def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
     from transforms.analyze.config import LimitsConfig
+    from transforms.analyze.results import meta_path_of, read_shot_frames
     from transforms.analyze.stage import AnalyzeVideos
     from transforms.clips.config import ClipConfig
     from transforms.clips.part import CandidateClipsPart
@@ -239,7 +240,9 @@ def test_whole_stage_on_sample_videos_with_the_offline_detector(tmp_path):
                                                          LimitsConfig(), total=len(refs))
         shots = analysis.analyses | beam.Map(
             lambda a: (a.ref.video_id, (a.ref.uri, list(a.shots))))
-        scored = analysis[Tag.SHOT_FRAMES] | ScorePersons(detector)
+        frames = analysis.analyses | beam.FlatMap(
+            lambda a: read_shot_frames(meta_path_of(a.clips_path)))
+        scored = frames | ScorePersons(detector)
         out = PersonInputs(shots, scored.scores, scored.failed) | SelectPersonShots()
         assert_that(out.kept_shots | beam.Map(lambda kv: (kv[0], [(r.shot_index, r.start, r.end)
                                                             for r in kv[1]])),

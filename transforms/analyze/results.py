@@ -32,7 +32,7 @@ from dataclasses import asdict
 
 from transforms.analyze.part import AnalysisPart, settings
 from transforms.files import filesystems
-from transforms.output.shards import RecordWriter, iter_records
+from transforms.output.shards import RecordReader, RecordWriter, iter_record_spans, iter_records
 from transforms.types import (
     Shot,
     ShotFrame,
@@ -47,6 +47,7 @@ FORMAT_VERSION = 1
 _SHOT = struct.Struct("<i")
 _TIME = struct.Struct("<d")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_META, _CLIPS = ".meta", ".clips"
 
 
 def settings_digest(settings: dict) -> str:
@@ -85,7 +86,14 @@ def result_name(ref: VideoRef, identity: tuple[int, float] | None) -> str:
 def result_paths(folder: str, name: str) -> tuple[str, str]:
     """``(meta path, clips path)`` of the results named ``name`` in ``folder``."""
     base = filesystems().join(folder, name)
-    return base + ".meta", base + ".clips"
+    return base + _META, base + _CLIPS
+
+
+def meta_path_of(clips_path: str) -> str:
+    """The ``.meta`` file of the video whose candidate clips are in ``clips_path``."""
+    if not clips_path.endswith(_CLIPS):
+        raise ValueError(f"not a candidate clips file: {clips_path}")
+    return clips_path[: -len(_CLIPS)] + _META
 
 
 def _frame_record(frame: ShotFrame) -> bytes:
@@ -171,15 +179,16 @@ def is_committed(meta_path: str) -> bool:
     return filesystems().exists(meta_path)
 
 
-def read_result(meta_path: str, thumbnails: bool = False,
+def read_result(meta_path: str, thumbnails: bool = False, frames: bool = True,
                 ) -> Iterator[ShotFrame | VideoAnalysis | tuple[float, bytes]]:
-    """The ShotFrames of a committed video, in order, then its VideoAnalysis; with
-    ``thumbnails`` also its ``(time, JPEG)`` report thumbnails."""
+    """The ShotFrames of a committed video (unless not ``frames``), in order, then its
+    VideoAnalysis; with ``thumbnails`` also its ``(time, JPEG)`` report thumbnails."""
     for record in iter_records(meta_path):
         kind, body = record[:1], record[1:]
         if kind == b"F":
-            head, _, jpeg = body.partition(b"\n")
-            yield ShotFrame(jpeg=jpeg, **json.loads(head))
+            if frames:
+                head, _, jpeg = body.partition(b"\n")
+                yield ShotFrame(jpeg=jpeg, **json.loads(head))
         elif kind == b"T":
             if thumbnails:
                 yield _TIME.unpack_from(body)[0], body[_TIME.size:]
@@ -189,7 +198,21 @@ def read_result(meta_path: str, thumbnails: bool = False,
             raise ValueError(f"{meta_path}: unknown record kind {kind!r}")
 
 
-def iter_candidates(clips_path: str) -> Iterator[tuple[int, bytes]]:
-    """``(shot index, candidate clip Example)`` of a committed video, in the order cut."""
-    for record in iter_records(clips_path):
-        yield _SHOT.unpack_from(record)[0], record[_SHOT.size:]
+def read_shot_frames(meta_path: str) -> Iterator[ShotFrame]:
+    """The ShotFrames of a committed video, in order, read one at a time."""
+    for item in read_result(meta_path):
+        if isinstance(item, ShotFrame):
+            yield item
+
+
+def iter_candidates(clips_path: str) -> Iterator[tuple[int, int, bytes]]:
+    """``(offset, shot index, candidate clip Example)`` of a committed video, in the order
+    cut; ``offset`` is where the candidate's record starts in the file (see
+    :func:`read_candidate`)."""
+    for offset, _, record in iter_record_spans(clips_path):
+        yield offset, _SHOT.unpack_from(record)[0], record[_SHOT.size:]
+
+
+def read_candidate(reader: RecordReader, clips_path: str, offset: int) -> bytes:
+    """The candidate clip Example whose record starts at ``offset`` of ``clips_path``."""
+    return reader.read(clips_path, offset)[_SHOT.size:]

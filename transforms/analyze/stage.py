@@ -4,10 +4,10 @@ While a video streams through the decoder a single time, the parts the job gives
 (``transforms.analyze.part.AnalysisPart``; this module imports none of them) compute, in the
 default job, its fingerprint (for de-duplication), its shots, the frames to score for people,
 a candidate clip for every 2-second span of every shot and the report's thumbnails.
-Candidate clips and shot frames are written to the
-video's result files as they are made (``transforms.analyze.results``), so memory is flat in
-the video's length; what leaves this stage is small: the analysis (hashes, shot spans, where
-the candidate clips are) and the shot frames to score (a few small JPEGs per shot).
+Candidate clips, shot frames and thumbnails are written to
+the video's result files as they are made (``transforms.analyze.results``), so memory is flat
+in the video's length; what leaves this stage is small: the analysis (hashes, shot spans,
+where the results are). Later stages read frames and clips from those files.
 
 A video whose results were committed by an earlier, interrupted or identical run (same input
 file, same settings) is not decoded again: its results are read back.
@@ -38,7 +38,6 @@ from transforms.progress import NAMESPACE, Progress
 from transforms.types import (
     Outcome,
     Reason,
-    ShotFrame,
     Stage,
     Status,
     Tag,
@@ -99,12 +98,9 @@ class _AnalyzeFn(beam.DoFn):
 
     def _replay(self, ref: VideoRef, meta_path: str):
         self._reused.inc()
-        for item in read_result(meta_path):
-            if isinstance(item, ShotFrame):
-                yield beam.pvalue.TaggedOutput(Tag.SHOT_FRAMES, item)  # ShotFramesPart's
-            else:
-                self._progress.video_done(ref.video_id, 0, "re-used (committed earlier)")
-                yield item
+        for item in read_result(meta_path, frames=False):
+            self._progress.video_done(ref.video_id, 0, "re-used (committed earlier)")
+            yield item
 
     def _analyze(self, ref: VideoRef, writer: ResultWriter):
         with open_video(ref.uri, self._limits) as video:
@@ -142,7 +138,7 @@ class _AnalyzeFn(beam.DoFn):
 
 class AnalyzeVideos(beam.PTransform):
     """PCollection[VideoRef] -> outputs ``analyses`` (VideoAnalysis), one per part that hands
-    elements on (``shot_frames``: ShotFrame, for person scoring) and ``failed`` (Outcome of
+    elements on (its ``output``; none in the default job) and ``failed`` (Outcome of
     unusable videos).
 
     ``parts`` ride the one decode pass of each video, in order (``transforms.analyze.part``);

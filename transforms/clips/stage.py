@@ -1,38 +1,32 @@
-"""Beam stage: write the clips of the kept shots, from the candidate clips the analysis pass
+"""Beam stage: keep the clips of the kept shots, from the candidate clips the analysis pass
 made while it decoded the video (no second decode).
 
 Each video's candidate clips are read back from its result file, in order; those of kept
-shots get their label and person score and leave as serialized records, the others are
-discarded. Memory is flat in the number of clips.
+shots get their label and person score (``kept.kept_record``) and leave as small references
+(``ClipRef``: where the candidate is, what is set on it, the kept record's CRC-32 and first
+bytes), the others are discarded. The shard writer makes each record again from its
+reference, so no record's bytes cross a shuffle. Memory is flat in the number of clips.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.analyze.results import iter_candidates
 from transforms.clips.config import ClipConfig
+from transforms.clips.kept import clip_ref, kept_record
 from transforms.clips.sampler import clips_outcome
-from transforms.output.records import UNKNOWN_LABEL_ID, from_example, to_example
+from transforms.output.records import UNKNOWN_LABEL_ID
 from transforms.progress import NAMESPACE, Progress
 from transforms.types import ClipJob, Outcome, Reason, Stage, Status, Tag
 
 
-def kept_record(candidate: bytes, label_id: int, label_name: str, subset: str,
-                person_score: float) -> bytes:
-    """A candidate clip record with its label, subset and its shot's person score."""
-    return to_example(replace(from_example(candidate), label_id=label_id,
-                              label_name=label_name, subset=subset,
-                              person_score=person_score))
-
-
 class _KeepClipsFn(beam.DoFn):
-    """ClipJob -> serialized clip records (main output) and one Outcome per video."""
+    """ClipJob -> ClipRef of each kept clip (main output) and one Outcome per video."""
 
     def __init__(self, config: ClipConfig, label_ids: dict[str, int], total: int):
         self._config = config
@@ -51,11 +45,13 @@ class _KeepClipsFn(beam.DoFn):
         label_id = self._label_ids.get(ref.label, UNKNOWN_LABEL_ID)
         count = 0
         try:
-            for shot_index, candidate in iter_candidates(job.clips_path):
+            for offset, shot_index, candidate in iter_candidates(job.clips_path):
                 if shot_index in scores:
                     count += 1
-                    yield kept_record(candidate, label_id, ref.label, ref.subset,
-                                      scores[shot_index])
+                    record = kept_record(candidate, label_id, ref.label, ref.subset,
+                                         scores[shot_index])
+                    yield clip_ref(job.clips_path, offset, record, label_id, ref.label,
+                                   ref.subset, scores[shot_index])
         except Exception as exc:
             logging.exception("writing the clips of %s failed", ref.video_id)
             outcome = Outcome(ref.video_id, ref.uri, Status.FAILED, Stage.CLIPS, Reason.ERROR,
@@ -75,8 +71,8 @@ class _KeepClipsFn(beam.DoFn):
 
 
 class KeepClips(beam.PTransform):
-    """PCollection[ClipJob] -> {"records": serialized tf.train.Example, "outcomes": Outcome}:
-    the candidate clips of each job's kept shots, labelled and scored; one Outcome per video
+    """PCollection[ClipJob] -> {"records": ClipRef, "outcomes": Outcome}: the candidate
+    clips of each job's kept shots, labelled and scored, by reference; one Outcome per video
     (kept with its clip count, or dropped ``too_short`` when no clip fits a kept shot)."""
 
     def __init__(self, config: ClipConfig, label_ids: dict[str, int], total: int):

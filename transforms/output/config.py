@@ -24,7 +24,8 @@ def add_output_arguments(parser) -> None:
     """Add the output options to a ``PipelineOptions._add_argparse_args`` parser."""
     parser.add_argument("--num_shards", type=int, default=NUM_SHARDS,
                         help="Number of TFRecord shards (fixed, so names are deterministic; "
-                             "aim for 100-200 MB per shard).")
+                             "aim for 100-200 MB per shard: each is written by one worker, "
+                             "which holds a few hundred bytes per record of it).")
 
 
 def output_config_from_options(options) -> OutputConfig:

@@ -6,13 +6,16 @@ Works on local paths and any Beam FileSystems URI (``gs://``). The index format 
 
 from __future__ import annotations
 
+import itertools
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import google_crc32c
 
 from transforms.files import filesystems
 
+T = TypeVar("T")
 _HEADER = struct.Struct("<QI")  # length, masked crc of length
 _FOOTER = 4  # masked crc of data
 
@@ -30,31 +33,70 @@ def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(offset, total_length, payload)`` for each record of a TFRecord file."""
     offset = 0
     with _open(path) as f:
-        while True:
-            header = f.read(_HEADER.size)
-            if not header:
-                return
-            if len(header) < _HEADER.size:
-                raise ShardError(f"{path}: truncated record header at byte {offset}")
-            length, _ = _HEADER.unpack(header)
-            # Checked before reading: a garbage length would otherwise be an allocation of
-            # up to 2**64 bytes (a MemoryError, not a message).
-            if _masked_crc(header[:8]) != header[8:]:
-                raise ShardError(f"{path}: not a TFRecord file (bad length checksum at byte "
-                                 f"{offset})")
-            payload = f.read(length)
-            footer = f.read(_FOOTER)
-            if len(payload) < length or len(footer) < _FOOTER:
-                raise ShardError(f"{path}: truncated record at byte {offset}")
-            total = _HEADER.size + length + _FOOTER
+        while (payload := _read_frame(f, path, offset)) is not None:
+            total = _HEADER.size + len(payload) + _FOOTER
             yield offset, total, payload
             offset += total
+
+
+def _read_frame(f, path: str, offset: int) -> bytes | None:
+    """The payload of the record whose frame starts at ``offset`` of the open file ``f``
+    (positioned there); None at the end of the file."""
+    header = f.read(_HEADER.size)
+    if not header:
+        return None
+    if len(header) < _HEADER.size:
+        raise ShardError(f"{path}: truncated record header at byte {offset}")
+    length, _ = _HEADER.unpack(header)
+    # Checked before reading: a garbage length would otherwise be an allocation of up to
+    # 2**64 bytes (a MemoryError, not a message).
+    if _masked_crc(header[:8]) != header[8:]:
+        raise ShardError(f"{path}: not a TFRecord file (bad length checksum at byte {offset})")
+    payload = f.read(length)
+    footer = f.read(_FOOTER)
+    if len(payload) < length or len(footer) < _FOOTER:
+        raise ShardError(f"{path}: truncated record at byte {offset}")
+    return payload
 
 
 def iter_records(path: str) -> Iterator[bytes]:
     """The serialized records of one TFRecord file, in order."""
     for _, _, payload in iter_record_spans(path):
         yield payload
+
+
+class RecordReader:
+    """Reads single records by ``(path, offset)`` (the offset of its frame, as
+    :func:`iter_record_spans` gives it), from local paths or any FileSystems URI. The last
+    ``keep`` files read stay open, so records read in runs from one file cost one open. Use
+    as a context manager."""
+
+    def __init__(self, keep: int = 8):
+        self._keep = keep
+        self._open: dict[str, object] = {}  # insertion order: least recently used first
+
+    def read(self, path: str, offset: int) -> bytes:
+        f = self._open.pop(path, None)
+        if f is None:
+            f = _open(path)
+            if len(self._open) >= self._keep:
+                self._open.pop(next(iter(self._open))).close()
+        self._open[path] = f
+        f.seek(offset)
+        payload = _read_frame(f, path, offset)
+        if payload is None:
+            raise ShardError(f"{path}: no record at byte {offset} (past the end)")
+        return payload
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1].close()
+
+    def __enter__(self) -> RecordReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _masked_crc(data: bytes) -> bytes:
@@ -96,6 +138,21 @@ def write_records(path: str, payloads: Iterable[bytes]) -> int:
         for data in payloads:
             writer.write(data)
     return writer.count
+
+
+def in_byte_order(refs: Iterable[T], head: Callable[[T], bytes],
+                  read: Callable[[T], bytes]) -> Iterator[bytes]:
+    """The records that ``refs`` refer to, in the order of their bytes (the order ``sorted``
+    gives the records themselves), read one at a time: ``head(ref)`` is the record's first
+    bytes (the same number for every ref, or the whole record when it is shorter), which
+    order the refs; ``read(ref)`` makes the record. Refs whose heads tie are read together
+    and their records sorted whole."""
+    for _, tied in itertools.groupby(sorted(refs, key=head), key=head):
+        tied = list(tied)
+        if len(tied) == 1:
+            yield read(tied[0])
+        else:
+            yield from sorted(read(ref) for ref in tied)
 
 
 def index_path(shard_path: str) -> str:

@@ -18,11 +18,12 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from transforms.clips.kept import clip_record
 from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
-from transforms.output.shards import write_index, write_records
+from transforms.output.shards import RecordReader, in_byte_order, write_index, write_records
 from transforms.progress import NAMESPACE
-from transforms.types import ShardInfo
+from transforms.types import ClipRef, ShardInfo
 
 SHARD_PREFIX = "clips"
 
@@ -32,17 +33,19 @@ def shard_path(output_dir: str, shard: int, num_shards: int) -> str:
     return FileSystems.join(output_dir, f"{SHARD_PREFIX}-{shard:05d}-of-{num_shards:05d}.tfrecord")
 
 
-def shard_of(record: bytes, num_shards: int) -> int:
-    """The shard a record goes to: a stable hash of its bytes (the same record lands in the
-    same shard on every run, runner and resume)."""
-    return zlib.crc32(record) % num_shards
+def shard_of(ref: ClipRef, num_shards: int) -> int:
+    """The shard a record goes to: a stable hash of its bytes (their CRC-32, which its
+    reference carries), so the same record lands in the same shard on every run, runner and
+    resume."""
+    return ref.crc % num_shards
 
 
 class _WriteShard(beam.DoFn):
-    """(shard, records) -> ShardInfo: the records sorted by their bytes (a stable order, so a
+    """(shard, ClipRefs) -> ShardInfo: the records sorted by their bytes (a stable order, so a
     shard's file is the same bytes on every run), written under a temporary name and renamed,
-    then indexed. A shard holds its records in memory while it is written: choose
-    ``--num_shards`` so that shards are 100-200 MB."""
+    then indexed. Only the references are grouped: each record is made again from its
+    candidate in the work folder as it is written (``kept.clip_record``), so a shard writer
+    holds its references (a few hundred bytes each) and one record at a time."""
 
     def __init__(self, output_dir: str, num_shards: int):
         self._output = output_dir
@@ -52,19 +55,23 @@ class _WriteShard(beam.DoFn):
         shard, grouped = element
         path = shard_path(self._output, shard, self._num_shards)
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
-        write_records(tmp, sorted(grouped["records"]))
+        with RecordReader() as reader:
+            write_records(tmp, in_byte_order(grouped["records"], head=lambda ref: ref.head,
+                                             read=lambda ref: clip_record(reader, ref)))
         FileSystems.rename([tmp], [path])
         records, size = write_index(path)
         yield ShardInfo(path=path, records=records, size_bytes=size)
 
 
 class WriteClipShards(beam.PTransform):
-    """PCollection[bytes] -> PCollection[ShardInfo].
+    """PCollection[ClipRef] -> PCollection[ShardInfo].
 
     Writes ``<output>/clips-00000-of-000NN.tfrecord`` (exactly ``num_shards`` files, empty
     ones too) and a ``tfrecord`` index file per shard. Which shard a record goes to and its
-    place in it depend only on the record, so reruns, resumed runs and other runners write
-    byte-identical shards.
+    place in it depend only on the record's bytes, so reruns, resumed runs and other runners
+    write byte-identical shards. What is grouped by shard is the records' references; their
+    bytes are read from the work folder's candidate clips, which must stay until the job
+    ends (the run is published, and the work folder removed, after it).
     """
 
     def __init__(self, output_dir: str, num_shards: int):
@@ -74,10 +81,10 @@ class WriteClipShards(beam.PTransform):
         self._output = output_dir
         self._num_shards = num_shards
 
-    def expand(self, records):
+    def expand(self, refs):
         n = self._num_shards
-        keyed = records | "KeyByShard" >> beam.Map(lambda r: (shard_of(r, n), r))
-        every = (records.pipeline
+        keyed = refs | "KeyByShard" >> beam.Map(lambda ref: (shard_of(ref, n), ref))
+        every = (refs.pipeline
                  | "AllShards" >> beam.Create([(i, None) for i in range(n)]))
         return ({"records": keyed, "shard": every}
                 | "GroupByShard" >> beam.CoGroupByKey()

@@ -1,13 +1,13 @@
 """The person stage's part of the decode pass: the frames of each shot to score for people
-(``sampling.ShotFrameSampler``), written to the video's results and handed to the detector
-stage as ``ShotFrame`` elements (``transforms.analyze.part``). No Beam."""
+(``sampling.ShotFrameSampler``), written to the video's results, from which the survivors'
+frames are read back for the detector (``transforms.routing.RouteSurvivors``; see
+``transforms.analyze.part``). No Beam."""
 
 from __future__ import annotations
 
 from transforms.analyze.part import AnalysisPart, VideoPass
 from transforms.persons.config import ShotFrameConfig
 from transforms.persons.sampling import ShotFrameSampler
-from transforms.types import Tag
 
 
 class _Run:
@@ -17,7 +17,7 @@ class _Run:
     def drain(self, writer):
         for frame in self.consumer.drain():
             writer.add_frame(frame)
-            yield frame
+        return ()
 
     def finish(self, stats) -> dict:
         self.consumer.finish(stats)
@@ -25,11 +25,10 @@ class _Run:
 
 
 class ShotFramesPart(AnalysisPart):
-    """Hands each shot's frames to score to the ``shot_frames`` output; put it after the
-    shots part (it follows the shot boundaries of ``VideoPass.shots``)."""
+    """Writes each shot's frames to score to the video's results; put it after the shots
+    part (it follows the shot boundaries of ``VideoPass.shots``)."""
 
     name = "shot_frames"
-    output = Tag.SHOT_FRAMES
     config: ShotFrameConfig
 
     def start(self, video: VideoPass) -> _Run:
