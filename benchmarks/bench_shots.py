@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -45,7 +44,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from benchmarks.common import BENCH_DATA, REPO_ROOT, add_videos_option, timed
+from benchmarks.common import BENCH_DATA, REPO_ROOT, add_videos_option, sha256, timed
 from tests.lighting import relight
 from tests.media import iter_frames
 from transforms.analyze.decode import decode_pass, open_video
@@ -166,14 +165,6 @@ def single_takes(videos: str) -> dict[str, tuple[list[np.ndarray], float]]:
             "tree": (load(os.path.join(videos, "tree.avi")), 15.0),
             "megamind 1-97": (load(mm, 1, 98), 23.976),
             "megamind 200-269": (load(mm, 200, 270), 23.976)}
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def find_music_video(work: str) -> str:

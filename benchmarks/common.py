@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import os
 import resource
 import time
@@ -107,3 +108,12 @@ class DecodeOnly:
 
     def add(self, index: int, time: float, frame) -> None:
         pass
+
+
+def sha256(path: str) -> str:
+    """The hex SHA-256 of a file (how footage the benchmarks find in packages is checked)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -15,7 +15,6 @@ JPEG at quality 85; a cropped shot is cropped from the full frame first.
 from __future__ import annotations
 
 import glob
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from benchmarks.common import BENCH_DATA
+from benchmarks.common import BENCH_DATA, sha256
 from transforms.analyze.decode import DecodedFrame, decode_pass, scaled_size
 from transforms.jpeg import encode_jpeg
 from transforms.persons.sampling import JPEG_QUALITY, SHORT_SIDE
@@ -67,14 +66,6 @@ def load_labels(path: str = LABELS) -> tuple[dict, list[LabelledShot]]:
     if bad:
         raise ValueError(f"shots with an unknown label or source: {bad[:5]}")
     return data, shots
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def locate_source(source: dict, videos: str, work: str) -> str:
