@@ -39,6 +39,7 @@ def test_a_job_option_reaches_the_page():
     """Each option appears once per command it belongs to, with its default and help."""
     page = Path(options_doc.PATH).read_text(encoding="utf-8")
     assert ("| `--num_shards` | `8` | Number of TFRecord shards (fixed, so names are "
-            "deterministic; aim for 100-200 MB per shard). |") in page
+            "deterministic; aim for 100-200 MB per shard: each is written by one worker, which "
+            "holds a few hundred bytes per record of it). |") in page
     assert page.count("| `--keep_v_prefix` |") == 3  # build_dataset, apply_labels, manifest
     assert "| `--tie-break` | `reference` |" in page
