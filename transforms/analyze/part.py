@@ -19,7 +19,7 @@ earlier part put in :attr:`VideoPass.shots`. Plain Python, no Beam.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -45,10 +45,9 @@ class PartRun(Protocol):
 
     consumer: FrameConsumer
 
-    def drain(self, writer) -> Iterable:
+    def drain(self, writer) -> None:
         """Write the results made since the last call to ``writer`` (the video's
-        ``ResultWriter``) and yield the elements the part hands to later stages (its
-        ``output`` tag's elements; none for most parts)."""
+        ``ResultWriter``)."""
 
     def finish(self, stats: DecodeStats) -> dict:
         """The pass is over: settle what is left (drained after) and return the fields the
@@ -64,8 +63,8 @@ class ResultRun:
         self._field = field
         self._kind = kind
 
-    def drain(self, writer) -> Iterable:
-        return ()
+    def drain(self, writer) -> None:
+        pass
 
     def finish(self, stats: DecodeStats) -> dict:
         return {self._field: self._kind(self.consumer.result(stats))}
@@ -73,11 +72,9 @@ class ResultRun:
 
 class AnalysisPart:
     """A stage's part of the decode pass (see the module docstring). ``name`` keys its
-    settings in the work folder's key; ``output`` names the tagged output its runs' drained
-    elements go to (None: the part hands nothing on)."""
+    settings in the work folder's key."""
 
     name: ClassVar[str]
-    output: ClassVar[str | None] = None
 
     def __init__(self, config):
         self.config = config

@@ -47,8 +47,7 @@ from transforms.types import (
 
 
 class _AnalyzeFn(beam.DoFn):
-    """VideoRef -> VideoAnalysis (main), the parts' elements (tagged with each part's
-    ``output``), failed Outcome (tagged)."""
+    """VideoRef -> VideoAnalysis (main) and failed Outcome (tagged)."""
 
     def __init__(self, parts: Sequence[AnalysisPart], work_folder: str, limits: LimitsConfig,
                  total: int):
@@ -105,20 +104,16 @@ class _AnalyzeFn(beam.DoFn):
     def _analyze(self, ref: VideoRef, writer: ResultWriter):
         with open_video(ref.uri, self._limits) as video:
             here = VideoPass(ref, video.frame_period)
-            runs = [(part.output, part.start(here)) for part in self._parts]
-
-            def collect():
-                for output, run in runs:
-                    for item in run.drain(writer):
-                        yield beam.pvalue.TaggedOutput(output, item)
-
-            for _ in dispatch(video, [run.consumer for _, run in runs], PREFETCH):
-                yield from collect()
+            runs = [part.start(here) for part in self._parts]
+            for _ in dispatch(video, [run.consumer for run in runs], PREFETCH):
+                for run in runs:
+                    run.drain(writer)
             stats = video.stats
             found = {"fingerprint": None, "shots": None}
-            for _, run in runs:
+            for run in runs:
                 found.update(run.finish(stats))
-            yield from collect()
+            for run in runs:
+                run.drain(writer)
         analysis = VideoAnalysis(ref, stats.duration, stats.frames_decoded, stats.width,
                                  stats.height, stats.size_bytes, **found,
                                  decode_errors=stats.decode_errors,
@@ -137,9 +132,8 @@ class _AnalyzeFn(beam.DoFn):
 
 
 class AnalyzeVideos(beam.PTransform):
-    """PCollection[VideoRef] -> outputs ``analyses`` (VideoAnalysis), one per part that hands
-    elements on (its ``output``; none in the default job) and ``failed`` (Outcome of
-    unusable videos).
+    """PCollection[VideoRef] -> outputs ``analyses`` (VideoAnalysis) and ``failed`` (Outcome
+    of unusable videos).
 
     ``parts`` ride the one decode pass of each video, in order (``transforms.analyze.part``);
     their results go to ``work_folder`` (``results.work_folder(root, parts)``); ``limits``
@@ -149,10 +143,9 @@ class AnalyzeVideos(beam.PTransform):
                  limits: LimitsConfig, total: int):
         super().__init__()
         self._fn = _AnalyzeFn(parts, work_folder, limits, total)
-        self._outputs = tuple(dict.fromkeys(p.output for p in parts if p.output))
 
     def expand(self, refs):
         return (refs
                 | "Reshuffle" >> beam.Reshuffle()
                 | "DecodeOnce" >> beam.ParDo(self._fn).with_outputs(
-                    *self._outputs, Tag.FAILED, main=Tag.ANALYSES))
+                    Tag.FAILED, main=Tag.ANALYSES))

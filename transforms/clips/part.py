@@ -28,10 +28,9 @@ class _Run:
         self._ref = ref
         self._fps = fps
 
-    def drain(self, writer):
+    def drain(self, writer) -> None:
         for clip in self.consumer.drain():
             writer.add_clip(clip.spec.shot_index, candidate_example(self._ref, clip, self._fps))
-        return ()
 
     def finish(self, stats) -> dict:
         self.consumer.finish(stats.first_time + stats.duration)

@@ -23,13 +23,12 @@ class _Run:
         self.consumer = thumbnailer
         self._done = False
 
-    def drain(self, writer):
+    def drain(self, writer) -> None:
         # Thumbnails are thinned while the video streams past: written once, when it ends.
         if self._done:
             for time, jpeg in self.consumer.thumbs:
                 writer.add_thumbnail(time, jpeg)
             self.consumer.thumbs = []
-        return ()
 
     def finish(self, stats) -> dict:
         self._done = True

@@ -14,10 +14,9 @@ class _Run:
     def __init__(self, sampler: ShotFrameSampler):
         self.consumer = sampler
 
-    def drain(self, writer):
+    def drain(self, writer) -> None:
         for frame in self.consumer.drain():
             writer.add_frame(frame)
-        return ()
 
     def finish(self, stats) -> dict:
         self.consumer.finish(stats)
