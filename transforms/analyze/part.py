@@ -38,6 +38,14 @@ class VideoPass:
     frame_period: float
     shots: Any = None
 
+    def boundaries(self, part: AnalysisPart):
+        """The pass's shot detector, for ``part``, which follows shot boundaries (ValueError
+        when no earlier part put one in :attr:`shots`)."""
+        if self.shots is None:
+            raise ValueError(f"{type(part).__name__} follows shot boundaries: put ShotsPart "
+                             "before it")
+        return self.shots
+
 
 class PartRun(Protocol):
     """One part's work on one video: ``consumer`` is fed the frames it wants by the decoder

@@ -45,10 +45,7 @@ class CandidateClipsPart(AnalysisPart):
     config: ClipConfig
 
     def start(self, video: VideoPass) -> _Run:
-        if video.shots is None:
-            raise ValueError("CandidateClipsPart follows shot boundaries: put ShotsPart "
-                             "before it")
         cfg = self.config
-        cutter = ClipCutter(video.shots, video.frame_period, cfg.clip_seconds, cfg.stride,
-                            cfg.frames_per_clip, cfg.short_side, cfg.jpeg_quality)
+        cutter = ClipCutter(video.boundaries(self), video.frame_period, cfg.clip_seconds,
+                            cfg.stride, cfg.frames_per_clip, cfg.short_side, cfg.jpeg_quality)
         return _Run(cutter, video.ref, cfg.frames_per_clip / cfg.clip_seconds)

@@ -31,6 +31,5 @@ class ShotFramesPart(AnalysisPart):
     config: ShotFrameConfig
 
     def start(self, video: VideoPass) -> _Run:
-        if video.shots is None:
-            raise ValueError("ShotFramesPart follows shot boundaries: put ShotsPart before it")
-        return _Run(ShotFrameSampler(video.shots, video.ref.video_id, self.config.positions))
+        return _Run(ShotFrameSampler(video.boundaries(self), video.ref.video_id,
+                                     self.config.positions))
