@@ -20,12 +20,35 @@ from transforms.jpeg import decode_jpeg
 from transforms.output.records import ClipRecord, from_example
 from transforms.output.shards import iter_records, match_shards
 
+SAMPLINGS = ("all", "uniform", "random")
 
-def clip_to_sample(clip: ClipRecord) -> dict:
-    """A training sample: ``frames`` uint8 tensor [T, H, W, 3] in RGB, plus the record's ids,
-    times and labels (``label`` = label id, -1 unknown; ``annotation`` 1 / -1 / 0)."""
-    frames = np.stack([decode_jpeg(f)[:, :, ::-1] for f in clip.frames])
+
+def frame_indices(stored: int, num_frames: int | None, sampling: str,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """Which of ``stored`` frames to return: "all"; "uniform" = ``num_frames`` evenly spaced
+    (repeating frames when more are asked than stored); "random" = a sorted random choice,
+    with replacement only when ``num_frames`` > ``stored``."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, not {sampling!r}")
+    if sampling == "all" or num_frames is None:
+        return np.arange(stored)
+    if sampling == "uniform":
+        return np.floor((np.arange(num_frames) + 0.5) * stored / num_frames).astype(int)
+    rng = rng if rng is not None else np.random.default_rng()
+    return np.sort(rng.choice(stored, num_frames, replace=num_frames > stored))
+
+
+def clip_to_sample(clip: ClipRecord, indices: Sequence[int] | None = None) -> dict:
+    """A training sample: ``frames`` uint8 tensor [T, H, W, 3] in RGB, their ``timestamps``
+    (float tensor [T]), plus the record's ids, times and labels (``label`` = label id, -1
+    unknown; ``annotation`` 1 / -1 / 0). Only the frames at ``indices`` (default all) are
+    decoded, each once."""
+    indices = range(len(clip.frames)) if indices is None else [int(i) for i in indices]
+    decoded = {i: decode_jpeg(clip.frames[i])[:, :, ::-1] for i in sorted(set(indices))}
+    frames = np.stack([decoded[i] for i in indices])
     return {"frames": torch.from_numpy(np.ascontiguousarray(frames)),
+            "timestamps": torch.tensor([clip.timestamps[i] for i in indices],
+                                       dtype=torch.float32),
             "label": clip.label_id, "label_name": clip.label_name,
             "annotation": clip.annotation, "clip_id": clip.clip_id,
             "video_id": clip.video_id, "start": clip.start, "end": clip.end,
@@ -47,12 +70,18 @@ class ClipShardDataset(IterableDataset):
     that many records, seeded by ``seed`` and the epoch (call :meth:`set_epoch`).
     ``transform`` maps each sample dict (e.g. crop and normalise frames) before it is yielded.
     ``decode=False`` yields the :class:`ClipRecord` itself (JPEG bytes, nothing decoded).
+    ``num_frames`` / ``sampling`` pick the frames returned (only those are decoded): "all"
+    (default) every stored frame; "uniform" ``num_frames`` evenly spaced; "random" a sorted
+    random choice, with replacement only when ``num_frames`` exceeds the stored frames, seeded
+    by (``seed``, epoch, rank, worker, record index) so a run is reproducible.
     """
 
     def __init__(self, pattern: str | Sequence[str], shuffle_buffer: int = 0, seed: int = 0,
                  rank: int | None = None, world_size: int | None = None,
-                 transform: Callable[[dict], dict] | None = None, decode: bool = True):
+                 transform: Callable[[dict], dict] | None = None, decode: bool = True,
+                 num_frames: int | None = None, sampling: str = "all"):
         super().__init__()
+        frame_indices(1, num_frames, sampling, np.random.default_rng(0))
         sources = [pattern] if isinstance(pattern, str) else list(pattern)
         self.shards = sorted({s for source in sources for s in match_shards(source)})
         if not self.shards:
@@ -63,6 +92,7 @@ class ClipShardDataset(IterableDataset):
         self.rank, self.world_size = rank, world_size
         self.transform = transform
         self.decode = decode
+        self.num_frames, self.sampling = num_frames, sampling
 
     def set_epoch(self, epoch: int) -> None:
         """Change the shuffle order for the next pass (same order for the same epoch)."""
@@ -109,10 +139,12 @@ class ClipShardDataset(IterableDataset):
 
     def __iter__(self) -> Iterator:
         reader, readers = self._reader()
-        for data in self._shuffled(self._records(reader, readers), reader):
+        for n, data in enumerate(self._shuffled(self._records(reader, readers), reader)):
             clip = from_example(data)
             if not self.decode:
                 yield clip
                 continue
-            sample = clip_to_sample(clip)
+            rng = np.random.default_rng([self.seed, self.epoch, reader, readers, n])
+            indices = frame_indices(len(clip.frames), self.num_frames, self.sampling, rng)
+            sample = clip_to_sample(clip, indices)
             yield self.transform(sample) if self.transform else sample

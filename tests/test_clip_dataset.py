@@ -59,3 +59,35 @@ def test_transform_applies(built_dataset):
 def test_no_shards_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no TFRecord shards match"):
         ClipShardDataset(str(tmp_path))
+
+
+@pytest.mark.parametrize("sampling", ["uniform", "random"])
+@pytest.mark.parametrize("num_frames", [8, 32], ids=["fewer", "more-than-stored"])
+def test_sampling_picks_count_and_times(built_dataset, sampling, num_frames):
+    out = built_dataset[0]
+    clip = next(iter(ClipShardDataset(out, decode=False)))
+    sample = next(iter(ClipShardDataset(out, num_frames=num_frames, sampling=sampling)))
+    times = sample["timestamps"]
+    assert sample["frames"].shape[0] == times.shape[0] == num_frames
+    assert bool((times[1:] >= times[:-1]).all())
+    assert set(times.tolist()) <= set(torch.tensor(clip.timestamps).tolist())
+    if sampling == "uniform":
+        stored = torch.tensor(clip.timestamps)
+        expected = [int((i + 0.5) * len(stored) / num_frames) for i in range(num_frames)]
+        assert times.tolist() == stored[expected].tolist()
+
+
+def test_random_sampling_reproducible_and_varies_per_epoch(built_dataset):
+    def times(epoch):
+        ds = ClipShardDataset(built_dataset[0], num_frames=4, sampling="random", seed=3)
+        ds.set_epoch(epoch)
+        return [s["timestamps"].tolist() for s in ds]
+    assert times(0) == times(0) != times(1)
+
+
+def test_all_sampling_keeps_every_frame(built_dataset):
+    out = built_dataset[0]
+    clip = next(iter(ClipShardDataset(out, decode=False)))
+    sample = next(iter(ClipShardDataset(out)))
+    assert sample["timestamps"].tolist() == torch.tensor(clip.timestamps).tolist()
+    assert sample["frames"].shape[0] == len(clip.frames)
