@@ -225,10 +225,11 @@ class ChildRun:
     result: Any
 
 
-def run_child(argv: list[str], quiet: bool = True) -> ChildRun:
-    """Run ``argv`` from the repository root and measure it; raise if it fails."""
+def run_child(argv: list[str], quiet: bool = True, repo: str = REPO_ROOT) -> ChildRun:
+    """Run ``argv`` in checkout ``repo`` (its working folder, so ``-m`` and ``-c`` import that
+    checkout's packages; default this repository) and measure it; raise if it fails."""
     cpu, start = _children_cpu(), time.perf_counter()
-    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if proc.returncode:
         sys.stderr.write(proc.stdout + proc.stderr)

@@ -16,15 +16,12 @@ the CPU seconds of ``import pipelines.build_dataset`` alone and whether it loade
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
-from benchmarks.bench_pipeline import ChildRun, _children_cpu, build_tiny
+from benchmarks.bench_pipeline import ChildRun, build_tiny, run_child
 from benchmarks.common import REPO_ROOT
 
 OPTIONS = {"default options": [], "--skip_person_filter": ["--skip_person_filter"]}
@@ -36,23 +33,10 @@ IMPORT = ("import resource, sys, time; c = time.process_time(); import pipelines
 def measure(repo: str, tiny_folder: str, options: list[str], runs: str) -> ChildRun:
     """One job run of checkout ``repo`` on the tiny clip (a ChildRun)."""
     output = os.path.join(tempfile.mkdtemp(dir=runs), "out")
-    result = run_child_in(repo, [sys.executable, "-m", "pipelines.build_dataset", "--input",
-                                 tiny_folder, "--output", output, *options])
+    result = run_child([sys.executable, "-m", "pipelines.build_dataset", "--input",
+                        tiny_folder, "--output", output, *options], repo=repo)
     shutil.rmtree(os.path.dirname(output))
     return result
-
-
-def run_child_in(repo: str, argv: list[str]) -> ChildRun:
-    """Run ``argv`` in checkout ``repo`` (its working folder, so ``-m`` and ``-c`` import
-    that checkout's packages) and measure it as ``bench_pipeline.run_child`` does."""
-    cpu, start = _children_cpu(), time.perf_counter()
-    proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True)
-    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
-    if proc.returncode:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"{' '.join(argv[:4])} ... exited with {proc.returncode}")
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    return ChildRun(cpu, wall, json.loads(lines[-1]) if lines else None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for _ in range(max(args.repeats, 1)):
             for name, repo in repos.items():
-                imported = run_child_in(repo, [sys.executable, "-c", IMPORT])
+                imported = run_child([sys.executable, "-c", IMPORT], repo=repo)
                 key = (name, "import pipelines.build_dataset")
                 if key not in best or imported.cpu < best[key][0].cpu:
                     best[key] = (imported, imported.result)
