@@ -24,9 +24,11 @@ POSITIVE, NEGATIVE, UNANNOTATED = 1, -1, 0
 
 @dataclass(frozen=True)
 class ClipRecord:
-    """One 2-second clip with its frames (JPEG bytes) and where it came from.
+    """One 2-second clip with its frames and where it came from.
 
-    Times are seconds in the source video's decoded timeline; ``timestamps`` holds the
+    ``codec`` says how the frames are stored: "jpeg", one JPEG image per frame in ``frames``;
+    "h264", all frames in ``video``, one MP4 file holding an H.264 stream that decodes alone
+    (``transforms.clips.codec``), ``frames`` empty. Times are seconds in the source video's decoded timeline; ``timestamps`` holds the
     source time of each stored frame. ``label_id`` indexes the dataset's label list
     (-1: unknown); ``annotation`` is 1 / -1 / 0 (positive, negative, not annotated).
     ``shot_index`` and ``person_score`` are -1 when no shot/person stage ran.
@@ -49,10 +51,12 @@ class ClipRecord:
     shot_index: int = -1
     person_score: float = -1.0
     schema_version: int = SCHEMA_VERSION
+    codec: str = "jpeg"
+    video: bytes = b""
 
     @property
     def num_frames(self) -> int:
-        return len(self.frames)
+        return len(self.timestamps)
 
 
 def make_clip_id(video_id: str, start: float, end: float) -> str:
@@ -82,6 +86,9 @@ def to_example(clip: ClipRecord) -> bytes:
                        ("annotation", clip.annotation), ("shot_index", clip.shot_index),
                        ("schema_version", clip.schema_version)):
         f[key].int64_list.value.append(value)
+    if clip.codec != "jpeg":  # JPEG records keep the fields (and bytes) they always had
+        _bytes(f["codec"], [clip.codec.encode("utf-8")])
+        _bytes(f["video"], [clip.video])
     return ex.SerializeToString(deterministic=True)
 
 
@@ -107,7 +114,9 @@ def from_example(data: bytes) -> ClipRecord:
         timestamps=tuple(float(t) for t in f["timestamps"].float_list.value),
         label_id=i("label_id"), label_name=s("label_name"), subset=s("subset"),
         annotation=i("annotation"), shot_index=i("shot_index"), person_score=x("person_score"),
-        schema_version=i("schema_version"))
+        schema_version=i("schema_version"),
+        codec=s("codec") if "codec" in f else "jpeg",
+        video=f["video"].bytes_list.value[0] if "video" in f else b"")
 
 
 def with_annotation(data: bytes, annotation: int) -> bytes:
