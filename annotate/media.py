@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.clips.codec import clip_frames
 from transforms.inputs.manifest import video_id_from_path
-from transforms.jpeg import decode_jpeg, encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.output.records import ClipRecord, from_example
 from transforms.output.shards import iter_record_spans, match_shards
 
@@ -49,13 +50,12 @@ def preview_strip(record: ClipRecord, height: int = PREVIEW_HEIGHT,
                   max_frames: int = PREVIEW_MAX_FRAMES) -> tuple[bytes, int]:
     """A JPEG of up to ``max_frames`` evenly spaced frames side by side, each ``height``
     pixels high; returns ``(jpeg bytes, frame count)``."""
-    if not record.frames:
+    if not record.num_frames:
         raise ValueError(f"clip {record.clip_id} has no frames")
-    picks = np.unique(np.linspace(0, len(record.frames) - 1,
-                                  min(max_frames, len(record.frames))).round().astype(int))
+    picks = np.unique(np.linspace(0, record.num_frames - 1,
+                                  min(max_frames, record.num_frames)).round().astype(int))
     tiles = []
-    for i in picks:
-        image = decode_jpeg(record.frames[i])
+    for image in clip_frames(record, picks):
         width = max(1, round(image.shape[1] * height / image.shape[0]))
         tile = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         if tiles and tile.shape != tiles[0].shape:

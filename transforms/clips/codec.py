@@ -11,8 +11,8 @@ header): the same frames make the same file. Readers get BGR ``uint8`` frames fr
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from collections.abc import Sequence
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -56,7 +56,7 @@ def encode_h264(frames: Sequence[np.ndarray | av.VideoFrame], times: Sequence[fl
         stream.codec_context.options = {"preset": X264_PRESET, "crf": str(crf), "threads": "1",
                                         "bf": "0"}
         last = -1
-        for frame, time in zip(frames, times):
+        for frame, time in zip(frames, times, strict=True):
             picture = (av.VideoFrame.from_ndarray(frame, format="bgr24")
                        if isinstance(frame, np.ndarray) else frame)
             last = max(last + 1, round((time - times[0]) * _TICKS))

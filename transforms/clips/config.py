@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transforms.clips.codec import CLIP_CRF, CODECS, H264, JPEG
 from transforms.clips.sampler import (
     CLIP_SECONDS,
     CLIP_STRIDE,
@@ -18,13 +19,18 @@ from transforms.clips.sampler import (
 class ClipConfig:
     """How clips are cut: ``clip_seconds`` long, one every ``stride`` seconds,
     ``frames_per_clip`` frames evenly spaced, stored with their short side at ``short_side``
-    pixels as JPEG of quality ``jpeg_quality`` (1..100)."""
+    pixels as JPEG of quality ``jpeg_quality`` (1..100); with ``codec`` "h264" every frame
+    of the clip's span (``fps`` 0: the source's rate) or ``fps`` frames a second, as one
+    H.264 video of quality ``crf`` instead (``frames_per_clip`` and ``jpeg_quality`` unused)."""
 
     clip_seconds: float = CLIP_SECONDS
     stride: float = CLIP_STRIDE
     frames_per_clip: int = FRAMES_PER_CLIP
     short_side: int = SHORT_SIDE
     jpeg_quality: int = JPEG_QUALITY
+    codec: str = JPEG
+    fps: float = 0.0
+    crf: int = CLIP_CRF
 
     def __post_init__(self) -> None:
         if not self.clip_seconds > 0:
@@ -37,6 +43,25 @@ class ClipConfig:
             raise ValueError(f"--short_side must be >= 1 pixel, not {self.short_side}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"--jpeg_quality must be in 1..100, not {self.jpeg_quality}")
+        if self.codec not in CODECS:
+            raise ValueError(f"--clip_codec must be one of {', '.join(CODECS)}, not "
+                             f"{self.codec!r}")
+        if self.fps < 0:
+            raise ValueError(f"--clip_fps must be >= 0 (0: the source's rate), not {self.fps}")
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"--clip_crf must be in 0..51, not {self.crf}")
+
+    def stored_frames(self, frame_period: float) -> int | None:
+        """Frames a clip stores from a video of nominal ``frame_period`` seconds: None for
+        every decoded frame of its span (h264 at the source's rate)."""
+        if self.codec == JPEG:
+            return self.frames_per_clip
+        return max(1, round(self.clip_seconds * self.fps)) if self.fps else None
+
+    def stored_fps(self, frame_period: float) -> float:
+        """The record's ``fps``: stored frames per second of clip."""
+        frames = self.stored_frames(frame_period)
+        return 1.0 / frame_period if frames is None else frames / self.clip_seconds
 
 
 def add_clip_arguments(parser) -> None:
@@ -53,6 +78,17 @@ def add_clip_arguments(parser) -> None:
                              "downscaled, never upscaled (128: the C3D/R(2+1)D input size).")
     parser.add_argument("--jpeg_quality", type=int, default=JPEG_QUALITY,
                         help="JPEG quality (1..100) of stored frames.")
+    parser.add_argument("--clip_codec", choices=CODECS, default=JPEG,
+                        help="How clips store their frames: 'jpeg', --frames_per_clip JPEG "
+                             "images; 'h264', every frame of the clip (or --clip_fps a "
+                             "second) as one H.264 video in MP4 that decodes alone.")
+    parser.add_argument("--clip_fps", type=float, default=0.0,
+                        help=f"With --clip_codec {H264}: frames a second stored (0: every "
+                             "frame at the source's rate; HACS trains on 32 frames of each "
+                             "2-second clip, 16 fps).")
+    parser.add_argument("--clip_crf", type=int, default=CLIP_CRF,
+                        help=f"With --clip_codec {H264}: x264's constant rate factor (0..51, "
+                             "lower is better quality and more bytes; x264's default 23).")
 
 
 def clip_config_from_options(options) -> ClipConfig:
@@ -60,4 +96,5 @@ def clip_config_from_options(options) -> ClipConfig:
     option for a value that cannot work)."""
     return ClipConfig(clip_seconds=options.clip_seconds, stride=options.clip_stride,
                       frames_per_clip=options.frames_per_clip, short_side=options.short_side,
-                      jpeg_quality=options.jpeg_quality)
+                      jpeg_quality=options.jpeg_quality, codec=options.clip_codec,
+                      fps=options.clip_fps, crf=options.clip_crf)

@@ -19,7 +19,8 @@ def candidate_example(ref: VideoRef, clip: SampledClip, fps: float) -> bytes:
         video_id=ref.video_id, clip_id=make_clip_id(ref.video_id, spec.start, spec.end),
         source_uri=ref.uri, start=spec.start, end=spec.end, fps=fps, height=clip.height,
         width=clip.width, frames=clip.frames, timestamps=clip.timestamps,
-        label_id=UNKNOWN_LABEL_ID, shot_index=spec.shot_index))
+        label_id=UNKNOWN_LABEL_ID, shot_index=spec.shot_index, codec=clip.codec,
+        video=clip.video))
 
 
 class _Run:
@@ -47,5 +48,6 @@ class CandidateClipsPart(AnalysisPart):
     def start(self, video: VideoPass) -> _Run:
         cfg = self.config
         cutter = ClipCutter(video.boundaries(self), video.frame_period, cfg.clip_seconds,
-                            cfg.stride, cfg.frames_per_clip, cfg.short_side, cfg.jpeg_quality)
-        return _Run(cutter, video.ref, cfg.frames_per_clip / cfg.clip_seconds)
+                            cfg.stride, cfg.stored_frames(video.frame_period),
+                            cfg.short_side, cfg.jpeg_quality, cfg.codec, cfg.crf)
+        return _Run(cutter, video.ref, cfg.stored_fps(video.frame_period))

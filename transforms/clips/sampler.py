@@ -17,6 +17,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from transforms.clips.codec import CLIP_CRF, H264, JPEG, encode_h264
 from transforms.jpeg import encode_jpeg
 from transforms.shots.detector import ShotBoundaries
 from transforms.types import Outcome, Reason, Stage, Status, VideoRef
@@ -30,7 +31,8 @@ JPEG_QUALITY = 90
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """A planned clip: its span in seconds and the source times of its frames."""
+    """A planned clip: its span in seconds and the source times of its frames (none: every
+    decoded frame of the span)."""
 
     start: float
     end: float
@@ -41,13 +43,16 @@ class ClipSpec:
 
 @dataclass(frozen=True)
 class SampledClip:
-    """A finished clip: JPEG frames and the real source time of each."""
+    """A finished clip: the real source time of each frame and the frames, as JPEG images
+    (``frames``) or one H.264 video (``video``, ``codec`` "h264")."""
 
     spec: ClipSpec
     frames: tuple[bytes, ...]
     timestamps: tuple[float, ...]
     height: int
     width: int
+    codec: str = JPEG
+    video: bytes = b""
 
 
 def clips_outcome(ref: VideoRef, clips: int, kept_shots: int, duration: float,
@@ -79,7 +84,7 @@ class _OpenClip:
 
     @property
     def done(self) -> bool:
-        return len(self.frames) == len(self.spec.targets)
+        return bool(self.spec.targets) and len(self.frames) == len(self.spec.targets)
 
 
 class ClipCutter:
@@ -87,10 +92,13 @@ class ClipCutter:
     streams past.
 
     Each planned frame time is served by the first decoded frame at or after it, less half a
-    nominal frame period ``frame_period`` (so the nearest frame on a regular stream). A clip
-    holds its frames as decoded until the shot is known to last until its end; only then are
-    they converted to ``short_side`` pixels and JPEG-encoded (once, even when overlapping
-    clips share them), so clips that a cut interrupts cost no conversion. Finished clips are
+    nominal frame period ``frame_period`` (so the nearest frame on a regular stream); with
+    ``frames_per_clip`` None a clip holds every decoded frame of its span (from its start to
+    its end, each less half a period). A clip holds its frames as decoded until the shot is
+    known to last until its end; only then are they converted to ``short_side`` pixels and
+    encoded (once, even when overlapping clips share them): JPEG images, or with ``codec``
+    "h264" one H.264 video of quality ``crf`` (``transforms.clips.codec``), so clips that a
+    cut interrupts cost no conversion. Finished clips are
     collected by :meth:`drain`; call :meth:`finish` when the pass ends. Put it after the shot
     detector in the pass's consumer list; it wants every frame (the start of a shot is only
     known a few frames later).
@@ -98,18 +106,20 @@ class ClipCutter:
 
     def __init__(self, boundaries: ShotBoundaries, frame_period: float,
                  clip_seconds: float = CLIP_SECONDS, stride: float = CLIP_STRIDE,
-                 frames_per_clip: int = FRAMES_PER_CLIP, short_side: int = SHORT_SIDE,
-                 jpeg_quality: int = JPEG_QUALITY):
-        if clip_seconds <= 0 or stride <= 0 or frames_per_clip < 1:
+                 frames_per_clip: int | None = FRAMES_PER_CLIP, short_side: int = SHORT_SIDE,
+                 jpeg_quality: int = JPEG_QUALITY, codec: str = JPEG, crf: int = CLIP_CRF):
+        if clip_seconds <= 0 or stride <= 0 or (frames_per_clip is not None
+                                                 and frames_per_clip < 1):
             raise ValueError("clip_seconds, stride and frames_per_clip must be positive")
         self._bounds = boundaries
         self._half = frame_period / 2.0
         self._seconds = clip_seconds
         self._stride = stride
-        self._step = clip_seconds / frames_per_clip
-        self._count = frames_per_clip
+        self._count = frames_per_clip or 0
+        self._step = clip_seconds / self._count if self._count else 0.0
         self._short_side = short_side
         self._quality = jpeg_quality
+        self._codec, self._crf = codec, crf
         self._fifo: deque[tuple[int, float, object]] = deque()   # frames not yet settled
         self._cuts_applied = 0
         self._shot = -1
@@ -119,7 +129,7 @@ class ClipCutter:
         self._open: list[_OpenClip] = []
         self._finished: list[_OpenClip] = []        # complete, waiting for the shot to last
         self._ready: list[SampledClip] = []
-        self._cache: dict[int, tuple[bytes, tuple[int, int]]] = {}   # index -> JPEG, shape
+        self._cache: dict[int, tuple[object, tuple[int, int]]] = {}  # index -> image, shape
 
     def wants(self, index: int, time: float) -> bool:
         return True
@@ -160,8 +170,10 @@ class ClipCutter:
 
     def _close_shot(self, end: float) -> None:
         """The shot in progress ends at ``end`` seconds: its clips that end by then are good,
-        the others (and every unfinished one) are discarded."""
-        self._confirm([c for c in self._finished if c.spec.end <= end + 1e-6])
+        the others (and every unfinished one) are discarded. A clip of every frame is
+        complete once its span has passed."""
+        spanned = [c for c in self._open if not c.spec.targets and c.frames]
+        self._confirm([c for c in (*self._finished, *spanned) if c.spec.end <= end + 1e-6])
         self._finished = []
         self._open = []
 
@@ -177,12 +189,20 @@ class ClipCutter:
             self._finished = [c for c in self._finished if c.spec.end > time + 1e-6]
         if self._spec is None:
             self._spec = self._next_spec()
-        while self._spec.targets[0] - self._half <= time:
+        while self._spec.start - self._half <= time:
             self._open.append(_OpenClip(self._spec))
             self._k += 1
             self._spec = self._next_spec()
         still_open = []
         for clip in self._open:
+            if not clip.spec.targets:   # every frame of the span
+                if time < clip.spec.end - self._half:
+                    clip.frames.append((index, frame))
+                    clip.times.append(time)
+                    still_open.append(clip)
+                elif clip.frames:
+                    self._finished.append(clip)
+                continue
             while not clip.done and time >= clip.next_target - self._half:
                 clip.frames.append((index, frame))
                 clip.times.append(time)
@@ -197,6 +217,11 @@ class ClipCutter:
         for clip in clips:
             encoded = [self._encoded(index, frame) for index, frame in clip.frames]
             height, width = encoded[-1][1]
+            if self._codec == H264:
+                video = encode_h264([e[0] for e in encoded], clip.times, self._crf)
+                self._ready.append(SampledClip(clip.spec, (), tuple(clip.times), height, width,
+                                               H264, video))
+                continue
             self._ready.append(SampledClip(clip.spec, tuple(e[0] for e in encoded),
                                            tuple(clip.times), height, width))
         # Overlapping clips share frames; a frame before the earliest one still held is
@@ -205,8 +230,13 @@ class ClipCutter:
         oldest = min(held, default=None)
         self._cache = {i: v for i, v in self._cache.items() if oldest is not None and i >= oldest}
 
-    def _encoded(self, index: int, frame) -> tuple[bytes, tuple[int, int]]:
+    def _encoded(self, index: int, frame) -> tuple[object, tuple[int, int]]:
+        """The frame as stored: JPEG bytes, or the small yuv420p picture H.264 takes."""
         if index not in self._cache:
-            small = frame.bgr_short_side(self._short_side)
-            self._cache[index] = (encode_jpeg(small, self._quality), small.shape[:2])
+            if self._codec == H264:
+                small = frame.yuv_short_side(self._short_side)
+                self._cache[index] = (small, (small.height, small.width))
+            else:
+                small = frame.bgr_short_side(self._short_side)
+                self._cache[index] = (encode_jpeg(small, self._quality), small.shape[:2])
         return self._cache[index]

@@ -30,9 +30,11 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from transforms.analyze.results import read_result, result_name, result_paths, source_identity
+from transforms.clips.codec import JPEG, clip_frames
 from transforms.dedup.fingerprint import MIN_QUALITY
 from transforms.dedup.similarity import MATCH_DISTANCE, frame_distances
 from transforms.files import filesystems
+from transforms.jpeg import encode_jpeg
 from transforms.output import layout
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records
@@ -186,12 +188,21 @@ def _clip_entries(shards: list[str], files: _Files, limit: int = 400) -> dict[st
             clip = from_example(data)
             label = clip.label_name or "(no label)"
             if len(out.setdefault(label, [])) < CLIPS_PER_CLASS:
-                picks = [clip.frames[0], clip.frames[len(clip.frames) // 2], clip.frames[-1]]
                 out[label].append({"clip_id": clip.clip_id,
-                                   "frames": [files.add(f) for f in picks]})
+                                   "frames": [files.add(f) for f in _first_middle_last(clip)]})
             if read >= limit:
                 return out
     return out
+
+
+def _first_middle_last(clip) -> list[bytes]:
+    """JPEG images of a clip record's first, middle and last frames (as stored, or encoded
+    from its video)."""
+    n = clip.num_frames
+    picks = [0, n // 2, n - 1]
+    if clip.codec == JPEG:
+        return [clip.frames[i] for i in picks]
+    return [encode_jpeg(image) for image in clip_frames(clip, picks)]
 
 
 class _Tallies:
