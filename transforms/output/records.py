@@ -31,7 +31,8 @@ class ClipRecord:
     (``transforms.clips.codec``), ``frames`` empty. Times are seconds in the source video's
     decoded timeline; ``timestamps`` holds the source time of each stored frame. ``label_id``
     indexes the dataset's label list (-1: unknown); ``annotation`` is 1 / -1 / 0 (positive,
-    negative, not annotated). ``shot_index`` and ``person_score`` are -1 when no shot/person stage ran.
+    negative, not annotated). ``shot_index`` and ``person_score`` are -1 when no shot/person
+    stage ran.
     """
 
     video_id: str
