@@ -61,6 +61,14 @@ class ArrayFrame:
     def small_bgr(self, width: int) -> np.ndarray:
         return shrink(self.image, width).copy()
 
+    def yuv_short_side(self, short_side: int | None):
+        import av
+
+        image = resize_short_side(self.image, short_side)
+        height, width = image.shape[:2]
+        return av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
+            width=width + width % 2, height=height + height % 2, format="yuv420p")
+
 
 def encode_video(path: str, frames, fps: int = 10, times: list[float] | None = None,
                  rotation: int = 0, gop: int = 10) -> str:

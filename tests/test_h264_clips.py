@@ -1,0 +1,130 @@
+"""Clips stored as H.264 (``--clip_codec h264``): every frame of the clip's span, each at its
+source time, in one MP4 that decodes alone; byte-identical on a rerun."""
+
+import io
+import os
+
+import av
+import numpy as np
+import pytest
+
+from tests.conftest import run_dir, video
+from tests.media import ArrayFrame
+from tests.test_clips import Cuts, _stream
+from transforms.analyze.decode import decode_pass
+from transforms.clips.codec import H264, clip_frames, decode_h264, encode_h264
+from transforms.clips.config import ClipConfig
+from transforms.clips.sampler import ClipCutter
+from transforms.output.records import ClipRecord, from_example
+from transforms.output.shards import iter_records, match_shards
+
+
+def _mp4_times(data: bytes) -> list[float]:
+    with av.open(io.BytesIO(data)) as container:
+        return [float(frame.time) for frame in container.decode(video=0)]
+
+
+def test_every_frame_of_the_span_and_a_cut_still_discards_the_clip_it_interrupts():
+    times = [i / 10 for i in range(100)]  # 10 s at 10 fps, cut at frame 45 (4.5 s)
+    clips = _stream(times, cuts=[45], clip_seconds=2.0, stride=2.0, frames_per_clip=None,
+                    codec=H264, size=(48, 64))
+    assert [(c.spec.start, c.spec.end, c.spec.shot_index) for c in clips] == [
+        (0.0, 2.0, 0), (2.0, 4.0, 0), (4.5, 6.5, 1), (6.5, 8.5, 1)]
+    assert clips[2].timestamps == pytest.approx([4.5 + i / 10 for i in range(20)])
+    for clip in clips:
+        assert clip.codec == H264 and clip.frames == () and len(clip.timestamps) == 20
+        frames = decode_h264(clip.video)
+        # the synthetic frames' value is 10 x their index: each frame is the one at its time
+        values = [int(np.median(f)) for f in frames]
+        expected = [round(t * 10) * 10 % 250 for t in clip.timestamps]
+        assert np.abs(np.subtract(values, expected)).max() <= 4  # neighbours differ by 10
+        assert _mp4_times(clip.video) == pytest.approx(
+            np.subtract(clip.timestamps, clip.timestamps[0]), abs=1e-4)
+
+
+def test_a_gap_in_a_variable_rate_video_repeats_no_frame():
+    times = [i / 10 for i in range(30)] + [3.5 + i / 10 for i in range(30)]  # 0.5 s gap
+    clips = _stream(times, clip_seconds=2.0, stride=2.0, frames_per_clip=None, codec=H264)
+    assert [(c.spec.start, len(c.timestamps)) for c in clips] == [(0.0, 20), (2.0, 15),
+                                                                   (4.0, 20)]
+    assert all(len(set(c.timestamps)) == len(c.timestamps) for c in clips)
+
+
+def test_clip_fps_samples_that_many_frames_a_second():
+    times = [i / 30 for i in range(150)]  # 5 s at 30 fps
+    clips = _stream(times, period=1 / 30, clip_seconds=2.0, stride=2.0, frames_per_clip=32,
+                    codec=H264)
+    assert [len(c.timestamps) for c in clips] == [32, 32]
+    assert len(set(clips[0].timestamps)) == 32
+    assert len(decode_h264(clips[0].video)) == 32
+    assert ClipConfig(codec=H264, fps=16).stored_frames(1 / 30) == 32
+    assert ClipConfig(codec=H264).stored_frames(1 / 30) is None
+
+
+def test_real_video_clips_hold_every_decoded_frame_and_decode_alone():
+    uri = video("Megamind.avi")  # 23.976 fps, 720x528
+    seen: list[tuple[float, np.ndarray]] = []
+
+    class Recorder:
+        def wants(self, index, time):
+            return True
+
+        def add(self, index, time, frame):
+            seen.append((time, frame.bgr_short_side(128)))
+
+    bounds = Cuts()
+    bounds.see(10 ** 9)
+    cutter = ClipCutter(bounds, 1 / 23.976, frames_per_clip=None, codec=H264)
+    stats = decode_pass(uri, [Recorder(), cutter])
+    cutter.finish(stats.first_time + stats.duration)
+    clips = cutter.drain()
+    assert len(clips) == 5  # 11.3 s: clips at 0, 2, ..., 8 s
+    half = 0.5 / 23.976
+    for clip in clips:
+        span = [t for t, _ in seen if clip.spec.start - half <= t < clip.spec.end - half]
+        assert list(clip.timestamps) == span and len(span) == 48
+        record = ClipRecord("m", "m_c", uri, clip.spec.start, clip.spec.end, 23.976,
+                            clip.height, clip.width, (), clip.timestamps, codec=H264,
+                            video=clip.video)
+        frames = clip_frames(record)
+        assert (clip.height, clip.width) == (128, 176) == frames[0].shape[:2]
+        source = dict(seen)
+        for time, frame in zip(clip.timestamps[::12], frames[::12], strict=True):
+            want = source[time]
+            # H.264 at crf 23 is close to the scaled source frame (which is 175 px wide)
+            assert np.abs(frame[:, :want.shape[1]].astype(int) - want).mean() < 6
+        picked = clip_frames(record, [47, 0])
+        assert np.array_equal(picked[0], frames[47]) and np.array_equal(picked[1], frames[0])
+
+
+def test_the_encoder_is_deterministic_and_refuses_odd_sizes():
+    frames = [np.full((32, 48, 3), i * 20, np.uint8) for i in range(8)]
+    times = [i / 8 for i in range(8)]
+    assert encode_h264(frames, times) == encode_h264(frames, times)
+    assert encode_h264(frames, times) != encode_h264(frames, times, crf=30)
+    with pytest.raises(ValueError, match="even sides"):
+        encode_h264([np.zeros((31, 48, 3), np.uint8)], [0.0])
+    with pytest.raises(ValueError, match="one time for each"):
+        encode_h264(frames, times[:-1])
+    ArrayFrame(frames[0])  # the synthetic frame type the cutter tests feed
+
+
+def test_h264_job_reruns_byte_identical(dataset_inputs, tmp_path):
+    from pipelines.build_dataset import run
+
+    shards = []
+    for name in ("a", "b"):
+        out = str(tmp_path / name)
+        run(["--input", dataset_inputs, "--output", out, "--num_shards", "2",
+             "--skip_dedup", "--clip_codec", "h264", "--runner", "FnApiRunner"],
+            save_main_session=False)
+        paths = match_shards(run_dir(out))
+        shards.append([open(p, "rb").read() for p in paths])
+        assert [os.path.basename(p) for p in paths] == ["clips-00000-of-00002.tfrecord",
+                                                         "clips-00001-of-00002.tfrecord"]
+    assert shards[0] == shards[1]
+    clips = [from_example(r) for p in match_shards(run_dir(str(tmp_path / "a")))
+             for r in iter_records(p)]
+    assert clips and all(c.codec == H264 and c.video and not c.frames for c in clips)
+    for clip in clips:
+        assert len(clip_frames(clip)) == clip.num_frames == round(2.0 * clip.fps)
