@@ -128,3 +128,18 @@ def test_h264_job_reruns_byte_identical(dataset_inputs, tmp_path):
     assert clips and all(c.codec == H264 and c.video and not c.frames for c in clips)
     for clip in clips:
         assert len(clip_frames(clip)) == clip.num_frames == round(2.0 * clip.fps)
+
+
+def test_previews_and_report_thumbnails_read_h264_clips():
+    from annotate.media import preview_strip
+    from transforms.jpeg import decode_jpeg
+    from transforms.output.report_html import _first_middle_last
+
+    frames = [np.full((64, 96, 3), 40 + i * 5, np.uint8) for i in range(20)]
+    times = [i / 10 for i in range(20)]
+    record = ClipRecord("v", "v_c", "v.mp4", 0.0, 2.0, 10.0, 64, 96, (), tuple(times),
+                        codec=H264, video=encode_h264(frames, times))
+    strip, count = preview_strip(record, height=32, max_frames=8)
+    assert count == 8 and decode_jpeg(strip).shape == (32, 8 * 48, 3)
+    thumbs = [decode_jpeg(j) for j in _first_middle_last(record)]
+    assert [int(np.median(t)) for t in thumbs] == pytest.approx([40, 90, 135], abs=4)
