@@ -61,14 +61,11 @@ class ArrayFrame:
     def small_bgr(self, width: int) -> np.ndarray:
         return shrink(self.image, width).copy()
 
-    def yuv_short_side(self, short_side: int | None):
-        import av
-
+    def bgr_even_short_side(self, short_side: int | None) -> np.ndarray:
         image = resize_short_side(self.image, short_side)
         height, width = image.shape[:2]
-        return av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
-            width=width + width % 2, height=height + height % 2, format="yuv420p")
-
+        return cv2.resize(image, (width + width % 2, height + height % 2),
+                          interpolation=cv2.INTER_AREA) if width % 2 or height % 2 else image
 
 def encode_video(path: str, frames, fps: int = 10, times: list[float] | None = None,
                  rotation: int = 0, gop: int = 10) -> str:

@@ -204,17 +204,11 @@ class DecodedFrame:
         size): ``scaled_size`` of the frame."""
         return self.bgr(*scaled_size(self.width, self.height, short_side))
 
-    def yuv_short_side(self, short_side: int | None) -> av.VideoFrame:
-        """A yuv420p picture (H.264's input) with the short side at ``short_side`` pixels,
-        each side then rounded up to even: scaled and converted in one step (area
-        averaging) with no BGR copy; rotated frames go through BGR."""
+    def bgr_even_short_side(self, short_side: int | None) -> np.ndarray:
+        """:meth:`bgr_short_side` with each side rounded up to an even number of pixels (the
+        size an H.264 4:2:0 picture needs)."""
         width, height = scaled_size(self.width, self.height, short_side)
-        width, height = width + width % 2, height + height % 2
-        if self._rotation in (90, 180, 270):
-            return av.VideoFrame.from_ndarray(self.bgr(width, height), format="bgr24").reformat(
-                format="yuv420p", threads=1)
-        return self._frame.reformat(width=width, height=height, format="yuv420p",
-                                    interpolation="AREA", threads=1)
+        return self.bgr(width + width % 2, height + height % 2)
 
     def small_bgr(self, width: int) -> np.ndarray:
         """A small BGR copy ``width`` pixels wide (for histograms): the planes are subsampled

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 from transforms.jpeg import decode_jpeg
@@ -36,15 +37,17 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
-def encode_h264(frames: Sequence[np.ndarray | av.VideoFrame], times: Sequence[float],
+def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
                 crf: int = CLIP_CRF) -> bytes:
-    """One MP4 file of ``frames`` (BGR arrays or yuv420p VideoFrames, all of one even size)
-    shown at ``times`` (seconds, increasing; the first shown at 0)."""
+    """One MP4 file of ``frames`` (BGR uint8 arrays, all of one even size) shown at ``times``
+    (seconds, increasing; the first shown at 0). The pictures are converted to yuv420p by
+    OpenCV (BT.601, limited range: what decoders assume of untagged video): frames scaled
+    straight to yuv420p by swscale once gave one clip of the demo a different corner
+    macroblock between two runs (a loaded machine; never reproduced), while this path is the
+    JPEG clips' one, byte-stable over every rerun test."""
     if not frames or len(frames) != len(times):
         raise ValueError("encode_h264 needs frames and one time for each")
-    first = frames[0]
-    height, width = (first.shape[:2] if isinstance(first, np.ndarray)
-                     else (first.height, first.width))
+    height, width = frames[0].shape[:2]
     if width % 2 or height % 2:
         raise ValueError(f"H.264 frames must have even sides, not {width}x{height}")
     buffer = io.BytesIO()
@@ -57,8 +60,8 @@ def encode_h264(frames: Sequence[np.ndarray | av.VideoFrame], times: Sequence[fl
                                         "bf": "0"}
         last = -1
         for frame, time in zip(frames, times, strict=True):
-            picture = (av.VideoFrame.from_ndarray(frame, format="bgr24")
-                       if isinstance(frame, np.ndarray) else frame)
+            picture = av.VideoFrame.from_ndarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420),
+                                                 format="yuv420p")
             last = max(last + 1, round((time - times[0]) * _TICKS))
             picture.pts, picture.time_base = last, stream.time_base
             for packet in stream.encode(picture):

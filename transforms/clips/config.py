@@ -72,16 +72,20 @@ def add_clip_arguments(parser) -> None:
                         help="Seconds between clip starts (default: the clip length, so "
                              "clips are consecutive and do not overlap).")
     parser.add_argument("--frames_per_clip", type=int, default=FRAMES_PER_CLIP,
-                        help="Frames stored per clip, evenly spaced (16 over 2 s: 8 fps).")
+                        help="With --clip_codec jpeg: frames stored per clip, evenly spaced "
+                             "(16 over 2 s: 8 fps).")
     parser.add_argument("--short_side", type=int, default=SHORT_SIDE,
                         help="Pixels of the stored frames' short side; frames are "
                              "downscaled, never upscaled (128: the C3D/R(2+1)D input size).")
     parser.add_argument("--jpeg_quality", type=int, default=JPEG_QUALITY,
-                        help="JPEG quality (1..100) of stored frames.")
+                        help="With --clip_codec jpeg: JPEG quality (1..100) of stored frames.")
     parser.add_argument("--clip_codec", choices=CODECS, default=JPEG,
-                        help="How clips store their frames: 'jpeg', --frames_per_clip JPEG "
-                             "images; 'h264', every frame of the clip (or --clip_fps a "
-                             "second) as one H.264 video in MP4 that decodes alone.")
+                        help="How clips store their frames: 'jpeg' (default), "
+                             "--frames_per_clip JPEG images; 'h264', every frame of the clip "
+                             "(or --clip_fps a second) as one H.264 video in MP4 that decodes "
+                             "alone: what HACS trains on (32 frames of each 2-second clip), "
+                             "at a quarter of the bytes, but not yet byte-identical between "
+                             "processes (docs/outputs.md).")
     parser.add_argument("--clip_fps", type=float, default=0.0,
                         help=f"With --clip_codec {H264}: frames a second stored (0: every "
                              "frame at the source's rate; HACS trains on 32 frames of each "
