@@ -168,10 +168,13 @@ def job_options(argv: Sequence[str] | None, options_cls, save_main_session: bool
     """A Beam job's options from ``argv``, once :func:`check_known_options` passed:
     ``(options, view)``: the PipelineOptions to build the pipeline with (``save_main_session``
     set) and their view as ``options_cls``."""
-    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+    from apache_beam.options.pipeline_options import SetupOptions
+
+    from pipelines.beam_startup import JobOptions, memoise_method_signatures
 
     check_known_options(argv, options_cls, error)
-    options = PipelineOptions(argv)
+    memoise_method_signatures()
+    options = JobOptions(argv)
     options.view_as(SetupOptions).save_main_session = save_main_session
     return options, options.view_as(options_cls)
 

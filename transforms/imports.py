@@ -9,6 +9,9 @@ default job (SSD person detector through OpenCV, histogram shots) never uses it.
 :func:`import_without` imports such a library the way it is imported on an install without
 the optional part, then lets that part be imported as usual by whoever needs it. Where the
 optional part (or torch) is loaded already, nothing is held back.
+``pipelines/__init__.py`` holds pandas back the same way from ``apache_beam`` (its
+``typehints`` package registers pandas batch conversions when pandas imports: about 0.3 CPU
+s).
 ``tests/test_startup.py`` fails when an upgrade of either library changes this.
 """
 
