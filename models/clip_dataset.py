@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from transforms.jpeg import decode_jpeg
+from transforms.clips.codec import clip_frames
 from transforms.output.records import ClipRecord, from_example
 from transforms.output.shards import iter_records, match_shards
 
@@ -42,10 +42,9 @@ def clip_to_sample(clip: ClipRecord, indices: Sequence[int] | None = None) -> di
     """A training sample: ``frames`` uint8 tensor [T, H, W, 3] in RGB, their ``timestamps``
     (float tensor [T]), plus the record's ids, times and labels (``label`` = label id, -1
     unknown; ``annotation`` 1 / -1 / 0). Only the frames at ``indices`` (default all) are
-    decoded, each once."""
-    indices = range(len(clip.frames)) if indices is None else [int(i) for i in indices]
-    decoded = {i: decode_jpeg(clip.frames[i])[:, :, ::-1] for i in sorted(set(indices))}
-    frames = np.stack([decoded[i] for i in indices])
+    decoded, each once (an h264 clip up to the last of them), whatever the record's codec."""
+    indices = range(clip.num_frames) if indices is None else [int(i) for i in indices]
+    frames = np.stack([image[:, :, ::-1] for image in clip_frames(clip, indices)])
     return {"frames": torch.from_numpy(np.ascontiguousarray(frames)),
             "timestamps": torch.tensor([clip.timestamps[i] for i in indices],
                                        dtype=torch.float32),
@@ -145,6 +144,6 @@ class ClipShardDataset(IterableDataset):
                 yield clip
                 continue
             rng = np.random.default_rng([self.seed, self.epoch, reader, readers, n])
-            indices = frame_indices(len(clip.frames), self.num_frames, self.sampling, rng)
+            indices = frame_indices(clip.num_frames, self.num_frames, self.sampling, rng)
             sample = clip_to_sample(clip, indices)
             yield self.transform(sample) if self.transform else sample

@@ -91,3 +91,31 @@ def test_all_sampling_keeps_every_frame(built_dataset):
     sample = next(iter(ClipShardDataset(out)))
     assert sample["timestamps"].tolist() == torch.tensor(clip.timestamps).tolist()
     assert sample["frames"].shape[0] == len(clip.frames)
+
+
+def test_h264_clips_sample_the_same_way(tmp_path):
+    """An h264 record (every frame of its 2 s) samples like a JPEG one: 32 frames out of the
+    stored ones, decoded only up to the last asked, equal to decoding all and picking."""
+    import numpy as np
+
+    from tests.conftest import video
+    from tests.media import iter_frames
+    from transforms.clips.codec import H264, clip_frames, encode_h264
+    from transforms.output.records import ClipRecord, to_example
+    from transforms.output.shards import write_index, write_records
+
+    images = [f.image[:128, :172] for f in iter_frames(video("Megamind.avi"))][:48]
+    times = [i / 24 for i in range(48)]
+    clip = ClipRecord("m", "m_000000000_000002000", "m.avi", 0.0, 2.0, 24.0, 128, 172, (),
+                      tuple(times), codec=H264, video=encode_h264(images, times))
+    shard = str(tmp_path / "clips-00000-of-00001.tfrecord")
+    write_records(shard, [to_example(clip)])
+    write_index(shard)
+    everything = clip_frames(clip)
+    for sampling in ("uniform", "random"):
+        sample = next(iter(ClipShardDataset(shard, num_frames=32, sampling=sampling, seed=1)))
+        picked = [int(np.abs(np.subtract(times, t)).argmin())
+                  for t in sample["timestamps"].tolist()]
+        assert sample["frames"].shape == (32, 128, 172, 3) and len(set(picked)) == 32
+        want = np.stack([everything[i][:, :, ::-1] for i in picked])
+        assert np.array_equal(sample["frames"].numpy(), want)
