@@ -3,8 +3,8 @@
 An "h264" clip is one small MP4 file (PyAV's bundled FFmpeg and libx264): every frame it was
 given, a keyframe first so it decodes alone, each frame's presentation time its source time
 less the clip's first (1/90000 s ticks), and deterministic bytes (one encoder thread, no
-B-frame reordering, FFmpeg's bit-exact flag so no library version or date goes into the
-header): the same frames make the same file. Readers get BGR ``uint8`` frames from
+B-frame reordering, no macroblock tree, FFmpeg's bit-exact flag so no library version or date
+goes into the header): the same frames make the same file. Readers get BGR ``uint8`` frames from
 :func:`clip_frames` whatever the codec. No Beam.
 """
 
@@ -28,6 +28,11 @@ CODECS = (JPEG, H264)
 # smallest files of the presets measured (benchmarks/RESULTS.md, issue 25).
 X264_PRESET = "veryfast"
 CLIP_CRF = 23
+# x264's macroblock-tree rate control made about one clip in a hundred differ between runs
+# of the job (the same pictures in, a different corner macroblock out: it reads memory it did
+# not set); without it the clips of twelve job runs were byte-identical, at about 11% more
+# bytes a clip (benchmarks/RESULTS.md, issue 25).
+X264_PARAMS = "mbtree=0"
 _TICKS = 90000
 
 
@@ -41,10 +46,8 @@ def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
                 crf: int = CLIP_CRF) -> bytes:
     """One MP4 file of ``frames`` (BGR uint8 arrays, all of one even size) shown at ``times``
     (seconds, increasing; the first shown at 0). The pictures are converted to yuv420p by
-    OpenCV (BT.601, limited range: what decoders assume of untagged video): frames scaled
-    straight to yuv420p by swscale once gave one clip of the demo a different corner
-    macroblock between two runs (a loaded machine; never reproduced), while this path is the
-    JPEG clips' one, byte-stable over every rerun test."""
+    OpenCV (BT.601, limited range: what decoders assume of untagged video). The same frames
+    and times make the same bytes, in any process (:data:`X264_PARAMS`)."""
     if not frames or len(frames) != len(times):
         raise ValueError("encode_h264 needs frames and one time for each")
     height, width = frames[0].shape[:2]
@@ -57,7 +60,7 @@ def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = stream.codec_context.time_base = Fraction(1, _TICKS)
         stream.codec_context.options = {"preset": X264_PRESET, "crf": str(crf), "threads": "1",
-                                        "bf": "0"}
+                                        "bf": "0", "x264-params": X264_PARAMS}
         last = -1
         for frame, time in zip(frames, times, strict=True):
             picture = av.VideoFrame.from_ndarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420),
@@ -73,7 +76,8 @@ def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
 
 def decode_h264(data: bytes, indices: Sequence[int] | None = None) -> list[np.ndarray]:
     """The BGR frames at ``indices`` (default all) of an MP4 made by :func:`encode_h264`: the
-    stream is decoded up to the last index asked for, and only those frames are converted."""
+    stream is decoded up to the last index asked for, and only those frames are converted to
+    BGR, by OpenCV (the inverse of the encoder's conversion; 2.5x cheaper than swscale's)."""
     wanted = None if indices is None else set(int(i) for i in indices)
     stop = None if wanted is None else max(wanted, default=-1)
     images: dict[int, np.ndarray] = {}
@@ -84,7 +88,8 @@ def decode_h264(data: bytes, indices: Sequence[int] | None = None) -> list[np.nd
             if stop is not None and n > stop:
                 break
             if wanted is None or n in wanted:
-                images[n] = frame.to_ndarray(format="bgr24")
+                images[n] = cv2.cvtColor(frame.to_ndarray(format="yuv420p"),
+                                         cv2.COLOR_YUV2BGR_I420)
     order = range(len(images)) if indices is None else [int(i) for i in indices]
     missing = [i for i in order if i not in images]
     if missing:

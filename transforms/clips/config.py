@@ -84,8 +84,7 @@ def add_clip_arguments(parser) -> None:
                              "--frames_per_clip JPEG images; 'h264', every frame of the clip "
                              "(or --clip_fps a second) as one H.264 video in MP4 that decodes "
                              "alone: what HACS trains on (32 frames of each 2-second clip), "
-                             "at a quarter of the bytes, but not yet byte-identical between "
-                             "processes (docs/outputs.md).")
+                             "at a quarter of the bytes (docs/outputs.md).")
     parser.add_argument("--clip_fps", type=float, default=0.0,
                         help=f"With --clip_codec {H264}: frames a second stored (0: every "
                              "frame at the source's rate; HACS trains on 32 frames of each "
