@@ -8,8 +8,8 @@ import pytest
 from pipelines.build_dataset import run
 from tests.conftest import run_dir, video
 from tests.media import iter_frames
+from transforms.clips.codec import clip_frames
 from transforms.inputs.manifest import ManifestError
-from transforms.jpeg import decode_jpeg
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records, match_shards
 
@@ -150,24 +150,25 @@ def test_record_fields(built_dataset):
     walk = sorted(by_video["vtest_a"], key=lambda c: c.start)
     assert [c.start for c in walk] == [float(2 * i) for i in range(10)]
     c = walk[3]
-    assert (c.label_name, c.label_id, c.subset, c.num_frames, c.fps) == (
-        "walking", 1, "training", 16, 8.0)
-    assert (c.height, c.width) == (128, 171)
+    # the default h264 clip: every frame of its 2 s (vtest_a is 10 fps), even-sized
+    assert (c.label_name, c.label_id, c.subset, c.num_frames, c.fps, c.codec) == (
+        "walking", 1, "training", 20, 10.0, "h264")
+    assert (c.height, c.width) == (128, 172)
     assert c.clip_id == "vtest_a_000006000_000008000"
     assert all(x.label_id == 0 and x.label_name == "talking" for x in by_video["megamind"])
     assert len({x.clip_id for x in clips}) == len(clips)
 
 
 def test_frames_round_trip_against_source(built_dataset):
-    """Stored JPEG frames match the source frames at the stored timestamps: mean absolute
-    error under 4 grey levels of 255 (JPEG q90 after the same INTER_AREA downscale costs
-    about 3 on this noisy surveillance footage)."""
+    """Stored frames (the default h264 clip) match the source frames at the stored
+    timestamps: mean absolute error under 4 grey levels of 255 after the same INTER_AREA
+    downscale (JPEG q90 costs about 3 on this noisy surveillance footage)."""
     clips = [from_example(r) for r in _records(built_dataset[0])]
     clip = next(c for c in clips if c.video_id == "vtest_a" and c.start == 6.0)
     source = {round(f.time, 3): f.image for f in iter_frames(video("vtest_a.mp4"))}
     errors = []
-    for jpeg, t in zip(clip.frames, clip.timestamps, strict=True):
-        stored = decode_jpeg(jpeg).astype(np.float32)
+    for image, t in zip(clip_frames(clip), clip.timestamps, strict=True):
+        stored = image.astype(np.float32)
         src = cv2.resize(source[round(t, 3)], (stored.shape[1], stored.shape[0]),
                          interpolation=cv2.INTER_AREA).astype(np.float32)
         errors.append(np.abs(stored - src).mean())
@@ -175,7 +176,7 @@ def test_frames_round_trip_against_source(built_dataset):
     # and a wrong timestamp would not pass: frames 1 s apart differ far more
     far = cv2.resize(source[round(clip.timestamps[0] + 1.0, 3)],
                      (clip.width, clip.height), interpolation=cv2.INTER_AREA)
-    assert np.abs(decode_jpeg(clip.frames[0]).astype(np.float32) - far).mean() > max(errors)
+    assert np.abs(clip_frames(clip, [0])[0].astype(np.float32) - far).mean() > max(errors)
 
 
 def test_multi_processing_gives_the_same_records(built_dataset, dataset_inputs, tmp_path):
@@ -266,5 +267,6 @@ def test_damaged_and_rotated_videos_through_the_job(tmp_path):
         rows["damaged"]["frames"] + rows["rotated"]["frames"])
     assert report["stages"]["clips"]["frames_decoded"] == 0
     clips = {r.video_id: r for r in map(from_example, _records(out))}
-    assert (clips["rotated"].height, clips["rotated"].width) == (171, 128)  # portrait 288x384
-    assert (clips["damaged"].height, clips["damaged"].width) == (128, 171)
+    # portrait 288x384 -> 128x171, rounded up to even sides for h264
+    assert (clips["rotated"].height, clips["rotated"].width) == (172, 128)
+    assert (clips["damaged"].height, clips["damaged"].width) == (128, 172)

@@ -17,18 +17,18 @@ from transforms.clips.sampler import (
 
 @dataclass(frozen=True)
 class ClipConfig:
-    """How clips are cut: ``clip_seconds`` long, one every ``stride`` seconds,
-    ``frames_per_clip`` frames evenly spaced, stored with their short side at ``short_side``
-    pixels as JPEG of quality ``jpeg_quality`` (1..100); with ``codec`` "h264" every frame
-    of the clip's span (``fps`` 0: the source's rate) or ``fps`` frames a second, as one
-    H.264 video of quality ``crf`` instead (``frames_per_clip`` and ``jpeg_quality`` unused)."""
+    """How clips are cut: ``clip_seconds`` long, one every ``stride`` seconds, stored with
+    their short side at ``short_side`` pixels: with ``codec`` "h264" (the default) every
+    frame of the clip's span (``fps`` 0: the source's rate) or ``fps`` frames a second, as
+    one H.264 video of quality ``crf``; with "jpeg" ``frames_per_clip`` frames evenly spaced,
+    as JPEG of quality ``jpeg_quality`` (1..100)."""
 
     clip_seconds: float = CLIP_SECONDS
     stride: float = CLIP_STRIDE
     frames_per_clip: int = FRAMES_PER_CLIP
     short_side: int = SHORT_SIDE
     jpeg_quality: int = JPEG_QUALITY
-    codec: str = JPEG
+    codec: str = H264
     fps: float = 0.0
     crf: int = CLIP_CRF
 
@@ -79,12 +79,12 @@ def add_clip_arguments(parser) -> None:
                              "downscaled, never upscaled (128: the C3D/R(2+1)D input size).")
     parser.add_argument("--jpeg_quality", type=int, default=JPEG_QUALITY,
                         help="With --clip_codec jpeg: JPEG quality (1..100) of stored frames.")
-    parser.add_argument("--clip_codec", choices=CODECS, default=JPEG,
-                        help="How clips store their frames: 'jpeg' (default), "
-                             "--frames_per_clip JPEG images; 'h264', every frame of the clip "
-                             "(or --clip_fps a second) as one H.264 video in MP4 that decodes "
-                             "alone: what HACS trains on (32 frames of each 2-second clip), "
-                             "at a quarter of the bytes (docs/outputs.md).")
+    parser.add_argument("--clip_codec", choices=CODECS, default=H264,
+                        help="How clips store their frames: 'h264' (default), every frame of "
+                             "the clip (or --clip_fps a second) as one H.264 video in MP4 "
+                             "that decodes alone, what HACS trains on (32 frames of each "
+                             "2-second clip) at a third of the bytes of 16 JPEG frames; "
+                             "'jpeg', --frames_per_clip JPEG images (docs/outputs.md).")
     parser.add_argument("--clip_fps", type=float, default=0.0,
                         help=f"With --clip_codec {H264}: frames a second stored (0: every "
                              "frame at the source's rate; HACS trains on 32 frames of each "
