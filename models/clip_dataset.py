@@ -1,9 +1,20 @@
 """PyTorch loader for the clip shards: an IterableDataset over a shard glob (local or gs://).
 
-Each record is read exactly once per epoch across all DataLoader workers and distributed
-ranks: readers are numbered ``rank * num_workers + worker_id``; with at least as many shards
-as readers each reader takes whole shards (``shards[reader::readers]``), otherwise every
-reader walks all shards and takes every ``readers``-th record.
+How the records of an epoch are split between distributed ranks and DataLoader workers
+(``split``):
+
+- ``"even"`` (the default): every rank gets the same number of samples, so no rank of a
+  DDP job waits at the end of an epoch for another. The records, in shard order (shuffled
+  per epoch with ``shuffle_buffer``), are cut into ``world_size`` contiguous runs of equal
+  length, counted from the shards' ``.index`` files; the few left over are repeated from
+  the start (``leftover="repeat"``, like PyTorch's ``DistributedSampler``) or dropped
+  (``leftover="drop"``). Each rank's run is cut again between its workers (sizes within
+  one), read by offset from the index. With one rank every record is read once.
+- ``"exact"``: every record exactly once per epoch across all ranks and workers (for
+  evaluation; ranks may get different counts): readers are numbered
+  ``rank * num_workers + worker_id``; with at least as many shards as readers each takes
+  whole shards (``shards[reader::readers]``), otherwise every reader walks all shards and
+  takes every ``readers``-th record.
 """
 
 from __future__ import annotations
@@ -18,9 +29,46 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from transforms.clips.codec import clip_frames
 from transforms.output.records import ClipRecord, from_example
-from transforms.output.shards import iter_records, match_shards
+from transforms.output.shards import (
+    iter_records,
+    iter_records_range,
+    match_shards,
+    record_count,
+)
 
 SAMPLINGS = ("all", "uniform", "random")
+SPLITS = ("even", "exact")
+LEFTOVERS = ("repeat", "drop")
+
+
+def even_share(total: int, world: int, rank: int, leftover: str = "repeat") -> list[range]:
+    """The record positions (0 .. ``total`` - 1, as ranges) that ``rank`` of ``world`` reads
+    so every rank reads the same number: contiguous runs of ``ceil(total / world)`` with the
+    positions past the end taken again from the start (``leftover`` "repeat"), or of
+    ``total // world`` with the rest unread ("drop")."""
+    if leftover not in LEFTOVERS:
+        raise ValueError(f"leftover must be one of {LEFTOVERS}, not {leftover!r}")
+    if total <= 0:
+        return []
+    per = -(-total // world) if leftover == "repeat" else total // world
+    start = (rank * per) % total
+    if start + per <= total:
+        return [range(start, start + per)] if per else []
+    return [range(start, total), range(0, start + per - total)]
+
+
+def split_ranges(ranges: list[range], parts: int, part: int) -> list[range]:
+    """Part ``part`` of ``parts`` contiguous pieces of the positions ``ranges`` hold in
+    order (piece sizes within one)."""
+    total = sum(len(r) for r in ranges)
+    lo, hi = part * total // parts, (part + 1) * total // parts
+    out, seen = [], 0
+    for r in ranges:
+        a, b = max(lo - seen, 0), min(hi - seen, len(r))
+        if a < b:
+            out.append(r[a:b])
+        seen += len(r)
+    return out
 
 
 def frame_indices(stored: int, num_frames: int | None, sampling: str,
@@ -73,14 +121,24 @@ class ClipShardDataset(IterableDataset):
     (default) every stored frame; "uniform" ``num_frames`` evenly spaced; "random" a sorted
     random choice, with replacement only when ``num_frames`` exceeds the stored frames, seeded
     by (``seed``, epoch, rank, worker, record index) so a run is reproducible.
+    ``split`` / ``leftover``: how ranks and workers share the records (module docstring):
+    "even" (default; ``leftover`` "repeat" or "drop") or "exact". ``len()`` is the samples
+    one rank reads per epoch in "even" mode.
     """
 
     def __init__(self, pattern: str | Sequence[str], shuffle_buffer: int = 0, seed: int = 0,
                  rank: int | None = None, world_size: int | None = None,
                  transform: Callable[[dict], dict] | None = None, decode: bool = True,
-                 num_frames: int | None = None, sampling: str = "all"):
+                 num_frames: int | None = None, sampling: str = "all", split: str = "even",
+                 leftover: str = "repeat"):
         super().__init__()
         frame_indices(1, num_frames, sampling, np.random.default_rng(0))
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+        if leftover not in LEFTOVERS:
+            raise ValueError(f"leftover must be one of {LEFTOVERS}, not {leftover!r}")
+        self.split, self.leftover = split, leftover
+        self._counts: dict[str, int] | None = None
         sources = [pattern] if isinstance(pattern, str) else list(pattern)
         self.shards = sorted({s for source in sources for s in match_shards(source)})
         if not self.shards:
@@ -97,18 +155,59 @@ class ClipShardDataset(IterableDataset):
         """Change the shuffle order for the next pass (same order for the same epoch)."""
         self.epoch = epoch
 
-    def _reader(self) -> tuple[int, int]:
+    def _rank(self) -> tuple[int, int]:
         rank, world = _distributed()
         rank = self.rank if self.rank is not None else rank
         world = self.world_size if self.world_size is not None else world
+        return rank, world
+
+    def _reader(self) -> tuple[int, int]:
+        """This reader's number (``rank * num_workers + worker_id``) and how many there are."""
+        rank, world = self._rank()
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
         return rank * workers + worker, world * workers
 
-    def _records(self, reader: int, readers: int) -> Iterator[bytes]:
+    def _shard_order(self) -> list[str]:
         shards = list(self.shards)
         if self.shuffle_buffer:
             random.Random(self.seed + self.epoch).shuffle(shards)
+        return shards
+
+    def record_counts(self) -> dict[str, int]:
+        """Records per shard, from the shards' ``.index`` files (counted once)."""
+        if self._counts is None:
+            self._counts = {shard: record_count(shard) for shard in self.shards}
+        return self._counts
+
+    def __len__(self) -> int:
+        if self.split != "even":
+            raise TypeError('len() is the samples per rank of split="even"; with "exact" '
+                            "ranks read different numbers")
+        rank, world = self._rank()
+        total = sum(self.record_counts().values())
+        return sum(len(r) for r in even_share(total, world, rank, self.leftover))
+
+    def _even_records(self) -> Iterator[bytes]:
+        rank, world = self._rank()
+        info = get_worker_info()
+        workers, worker = (info.num_workers, info.id) if info else (1, 0)
+        shards, counts = self._shard_order(), self.record_counts()
+        total = sum(counts[s] for s in shards)
+        mine = split_ranges(even_share(total, world, rank, self.leftover), workers, worker)
+        for positions in mine:
+            first = 0
+            for shard in shards:
+                a, b = max(positions.start - first, 0), min(positions.stop - first, counts[shard])
+                if a < b:
+                    yield from iter_records_range(shard, a, b)
+                first += counts[shard]
+
+    def _records(self, reader: int, readers: int) -> Iterator[bytes]:
+        if self.split == "even":
+            yield from self._even_records()
+            return
+        shards = self._shard_order()
         if len(shards) >= readers:
             for shard in shards[reader::readers]:
                 yield from iter_records(shard)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from models.clip_dataset import ClipShardDataset
+from models.clip_dataset import ClipShardDataset, even_share, split_ranges
 from tests.conftest import run_dir
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records, match_shards
@@ -21,11 +21,64 @@ def test_each_record_exactly_once_per_epoch(built_dataset, world, workers):
     out = built_dataset[0]
     seen = Counter()
     for rank in range(world):
-        ds = ClipShardDataset(out, rank=rank, world_size=world, decode=False)
+        ds = ClipShardDataset(out, rank=rank, world_size=world, decode=False, split="exact")
         loader = DataLoader(ds, batch_size=None, num_workers=workers, collate_fn=lambda x: x)
         seen.update(c.clip_id for c in loader)
     assert sorted(seen.elements()) == _all_clip_ids(out)
     assert max(seen.values()) == 1
+
+
+@pytest.mark.parametrize("leftover", ["repeat", "drop"])
+@pytest.mark.parametrize("world, workers, shuffle", [(2, 2, 0), (3, 2, 4), (4, 1, 0), (5, 2, 0)],
+                         ids=["2ranks-x-2workers", "3ranks-x-2workers-shuffled", "4ranks",
+                              "5ranks-x-2workers"])
+def test_even_split_gives_every_rank_the_same_count(built_dataset, world, workers, shuffle,
+                                                    leftover):
+    """The default split: equal samples per rank whatever the shard sizes (the demo's three
+    shards are uneven), each record at most once plus the few repeated (or dropped) to even
+    the ranks out, every record read when repeating; len() says the count."""
+    out = built_dataset[0]
+    total = len(_all_clip_ids(out))
+    per_rank, seen = [], Counter()
+    for rank in range(world):
+        ds = ClipShardDataset(out, rank=rank, world_size=world, decode=False,
+                              shuffle_buffer=shuffle, leftover=leftover)
+        loader = DataLoader(ds, batch_size=None, num_workers=workers, collate_fn=lambda x: x)
+        ids = [c.clip_id for c in loader]
+        assert len(ids) == len(ds)
+        per_rank.append(len(ids))
+        seen.update(ids)
+    assert len(set(per_rank)) == 1
+    if leftover == "repeat":
+        assert per_rank[0] == -(-total // world) and set(seen) == set(_all_clip_ids(out))
+        assert sum(seen.values()) - total == per_rank[0] * world - total < world
+    else:
+        assert per_rank[0] == total // world and max(seen.values()) == 1
+        assert total - len(seen) < world
+
+
+def test_even_split_is_the_same_on_every_pass_and_shuffles_per_epoch(built_dataset):
+    out = built_dataset[0]
+
+    def ids(epoch, rank):
+        ds = ClipShardDataset(out, rank=rank, world_size=2, decode=False, shuffle_buffer=4,
+                              seed=5)
+        ds.set_epoch(epoch)
+        return [c.clip_id for c in ds]
+    assert ids(0, 0) == ids(0, 0) != ids(1, 0)
+    assert ids(0, 1) == ids(0, 1)
+
+
+def test_even_share_arithmetic():
+    assert even_share(10, 3, 0) == [range(0, 4)]
+    assert even_share(10, 3, 2) == [range(8, 10), range(0, 2)]
+    assert even_share(10, 3, 2, "drop") == [range(6, 9)]
+    assert even_share(2, 4, 3) == [range(1, 2)]
+    assert even_share(0, 2, 1) == []
+    parts = [split_ranges([range(8, 10), range(0, 2)], 3, k) for k in range(3)]
+    assert [[i for p in part for i in p] for part in parts] == [[8], [9], [0, 1]]
+    with pytest.raises(ValueError, match="split must be one of"):
+        ClipShardDataset("x", split="half")
 
 
 def test_samples_are_rgb_uint8_tensors(built_dataset):

@@ -65,6 +65,43 @@ def iter_records(path: str) -> Iterator[bytes]:
         yield payload
 
 
+def read_index(shard_path: str) -> list[tuple[int, int]] | None:
+    """The ``(offset, length)`` of each record from the shard's ``.index`` file; None when
+    the shard has no index."""
+    path = index_path(shard_path)
+    if not filesystems().exists(path):
+        return None
+    with filesystems().open(path, mime_type="text/plain") as f:
+        text = f.read().decode("ascii")
+    return [(int(a), int(b)) for a, b in (line.split() for line in text.splitlines() if line)]
+
+
+def record_count(shard_path: str) -> int:
+    """Records in a shard: the lines of its index, or (no index) a count of its records."""
+    spans = read_index(shard_path)
+    return len(spans) if spans is not None else sum(1 for _ in iter_record_spans(shard_path))
+
+
+def iter_records_range(path: str, start: int, stop: int) -> Iterator[bytes]:
+    """Records ``start`` (counting from 0) up to ``stop`` of one TFRecord file: read from the
+    first one's offset when the shard has an index, otherwise skipped to."""
+    if stop <= start:
+        return
+    spans = read_index(path)
+    if spans is None:
+        yield from itertools.islice(iter_records(path), start, stop)
+        return
+    with _open(path) as f:
+        offset = spans[start][0] if start < len(spans) else 0
+        f.seek(offset)
+        for _ in range(start, min(stop, len(spans))):
+            payload = _read_frame(f, path, offset)
+            if payload is None:
+                raise ShardError(f"{path}: fewer records than its index says")
+            offset += _HEADER.size + len(payload) + _FOOTER
+            yield payload
+
+
 class RecordReader:
     """Reads single records by ``(path, offset)`` (the offset of its frame, as
     :func:`iter_record_spans` gives it), from local paths or any FileSystems URI. The last
