@@ -63,3 +63,57 @@ def test_write_records_reads_back_with_index(tmp_path):
     # the tfrecord package (its own reader, CRC-framed) agrees
     rows = list(tfrecord_loader(path, str(tmp_path / "s.index"), None))
     assert [bytes(r["video_id"]) for r in rows] == [b"v1"] * 3
+
+
+# Every feature a clip record has, with the tfrecord package's type names (TF's parse spec).
+FEATURE_TYPES = {"video_id": "byte", "clip_id": "byte", "source_uri": "byte", "start": "float",
+                 "end": "float", "fps": "float", "num_frames": "int", "height": "int",
+                 "width": "int", "frames": "byte", "timestamps": "float", "label_id": "int",
+                 "label_name": "byte", "subset": "byte", "annotation": "int",
+                 "shot_index": "int", "person_score": "float", "schema_version": "int"}
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "h264"])
+def test_job_shards_parse_as_tf_examples_with_the_tfrecord_package(built_dataset, tmp_path,
+                                                                   codec):
+    """Every record of the job's shards parses with the tfrecord package's own reader (CRC
+    framing, Example protos, the types TF would be given), h264 clips (the job's default)
+    with their ``codec`` and ``video`` features, jpeg clips without them."""
+    from tfrecord.reader import tfrecord_loader
+
+    from tests.conftest import run_dir
+    from transforms.output.shards import (
+        iter_records,
+        match_shards,
+        write_index,
+        write_records,
+    )
+
+    shards = match_shards(run_dir(built_dataset[0]))
+    records = [from_example(r) for s in shards for r in iter_records(s)]
+    assert records and all(r.codec == "h264" for r in records)
+    if codec == "jpeg":  # the same clips as JPEG frames (what --clip_codec jpeg writes)
+        from dataclasses import replace
+
+        from transforms.clips.codec import clip_frames
+
+        records = [replace(r, codec="jpeg", video=b"",
+                           frames=tuple(encode_jpeg(f) for f in clip_frames(r)))
+                   for r in records[:3]]
+        path = str(tmp_path / "jpeg.tfrecord")
+        write_records(path, [to_example(r) for r in records])
+        write_index(path)
+        shards = [path]
+    types = dict(FEATURE_TYPES, **({"codec": "byte", "video": "byte"} if codec == "h264" else {}))
+    rows = [row for s in shards for row in tfrecord_loader(s, None, types)]  # in file order
+    assert len(rows) == len(records)
+    for row, rec in zip(rows, records, strict=True):
+        assert set(row) == set(types)
+        assert bytes(row["clip_id"]).decode() == rec.clip_id
+        assert list(row["timestamps"]) == pytest.approx(rec.timestamps)
+        assert int(row["num_frames"][0]) == rec.num_frames
+        if codec == "h264":
+            assert bytes(row["codec"]) == b"h264" and bytes(row["video"]) == rec.video
+            assert bytes(row["video"])[4:8] == b"ftyp"  # an MP4 file
+        else:
+            assert len(row["frames"]) == rec.num_frames
