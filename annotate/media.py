@@ -19,7 +19,8 @@ from transforms.clips.codec import clip_frames
 from transforms.inputs.manifest import video_id_from_path
 from transforms.jpeg import encode_jpeg
 from transforms.output.records import ClipRecord, from_example
-from transforms.output.shards import iter_record_spans, match_shards
+from transforms.output.shards import is_tar, iter_record_spans, match_shards
+from transforms.output.tar_shards import sample_record
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".m4v", ".mov", ".mkv", ".ogv", ".ogg")
 PREVIEW_HEIGHT = 112  # pixels; about the clips' short side (128) scaled for a dense grid
@@ -29,7 +30,7 @@ _TFRECORD_HEADER = 12  # uint64 length + uint32 masked crc
 
 def scan_shards(pattern: str) -> Iterator[tuple[ClipRecord, str, int, int]]:
     """Every record of the shards matching ``pattern``: ``(record, shard, offset, length)``,
-    offset and length in bytes of the whole TFRecord entry."""
+    offset and length in bytes of the whole TFRecord entry (of a ``.tar`` shard's sample)."""
     for shard in match_shards(pattern):
         for offset, length, payload in iter_record_spans(shard):
             yield from_example(payload), shard, offset, length
@@ -43,6 +44,8 @@ def read_record(shard: str, offset: int, length: int) -> ClipRecord:
         entry = f.read(length)
     if len(entry) != length:
         raise ValueError(f"{shard}: record at byte {offset} is truncated")
+    if is_tar(shard):  # a WebDataset shard: the sample's tar headers and files
+        return sample_record(entry)
     return from_example(entry[_TFRECORD_HEADER:length - 4])
 
 

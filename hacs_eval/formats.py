@@ -539,7 +539,8 @@ def load_clips_csv(path: str, subset: str | None = None, issues: Issues | None =
 def load_clips_shards(pattern: str, subset: str | None = None, include_unannotated: bool = False,
                       issues: Issues | None = None,
                       blocked: Iterable[str] = ()) -> list[ClipTarget]:
-    """Labelled clips of our TFRecord clip shards (glob or directory, local or ``gs://``).
+    """Labelled clips of our clip shards, TFRecord or WebDataset ``.tar`` (glob or directory,
+    local or ``gs://``).
 
     A record is a classification target when its ``label_name`` is set and its annotation is
     positive (or not yet annotated, with ``include_unannotated``); negatives are skipped and

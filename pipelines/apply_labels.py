@@ -40,6 +40,7 @@ from transforms.inputs.manifest import normalise_video_id
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import (
     ShardError,
+    is_tar,
     iter_record_spans,
     iter_records,
     match_shards,
@@ -226,6 +227,12 @@ def list_shards(spec: str) -> list[str]:
         raise ApplyLabelsError(f"cannot list shards {spec}: {exc}") from exc
     if not shards:
         raise ApplyLabelsError(f"no shards match {spec}")
+    tars = [s for s in shards if is_tar(s)]
+    if tars:
+        raise ApplyLabelsError(
+            f"{tars[0]} is a WebDataset shard (a job run with --shard_format webdataset): "
+            "apply_labels reads and writes TFRecord shards; run the job with --shard_format "
+            "tfrecord (the default) to label its clips")
     absent = [s for s in shards if not FileSystems.exists(s)]
     if absent:
         raise ApplyLabelsError(f"{len(absent)} of {len(shards)} shards of {spec} are "

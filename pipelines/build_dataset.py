@@ -289,7 +289,7 @@ def build(p: beam.Pipeline, opts: BuildDatasetOptions, cfg: JobConfig, refs,
              | "WriteFingerprints" >> WriteFingerprintIndex(folder))
         index = index_pattern(folder)
     shards = sampled[Tag.RECORDS] | "WriteClipShards" >> WriteClipShards(
-        run_dir, cfg.output.num_shards)
+        run_dir, cfg.output.num_shards, cfg.output.shard_format)
     report_inputs = ReportInputs(tuple(outcomes) | "AllOutcomes" >> beam.Flatten(), shards,
                                  tuple(extras) | "AllExtras" >> beam.Flatten(pipeline=p))
     settings = {**cfg.settings(), **provenance(opts, BuildDatasetOptions)}

@@ -18,11 +18,11 @@ def test_report_records_every_option_of_the_job(built_dataset, dataset_inputs):
     parser = OptionsParser()  # the job's parser, as --help shows it
     BuildDatasetOptions._add_argparse_args(parser)
     names = [a.dest for a in parser.arguments if a.dest != "help"]
-    assert len(names) == 53 and {"input", "num_shards", "reference", "previous",
+    assert len(names) == 54 and {"input", "num_shards", "reference", "previous",
                                  "person_threshold", "detector_max_batch_size",
                                  "max_decode_seconds", "shot_detector",
                                  "detector_second_look", "clip_codec", "clip_fps",
-                                 "clip_crf"} <= set(names)
+                                 "clip_crf", "shard_format"} <= set(names)
     with open(os.path.join(out, "dataset.json")) as f:
         manifest = json.load(f)
     for settings in (report["settings"], manifest["clip_settings"]):

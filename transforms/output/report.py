@@ -205,6 +205,8 @@ def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict,
     return {
         "schema_version": SCHEMA_VERSION,
         "record_format": "tf.train.Example (see README: Clip record schema)",
+        "shard_format": ("webdataset" if rows and all(s.path.endswith(".tar") for s in rows)
+                         else "tfrecord"),
         "labels": labels,
         "num_records": sum(s.records for s in rows),
         "shards": [{"path": s.path, "index": index_path(s.path), "records": s.records,

@@ -1,7 +1,9 @@
-"""TFRecord shard files: reading records and writing the per-shard index.
+"""Shard files: reading records and writing the per-shard index.
 
-Works on local paths and any Beam FileSystems URI (``gs://``). The index format is the
-``tfrecord`` package's: one ``offset length`` line per record, in bytes.
+TFRecord shards (``.tfrecord``), and WebDataset ones (``.tar``, ``tar_shards``): the reading
+functions give the records of either as ``tf.train.Example`` bytes. Works on local paths and
+any Beam FileSystems URI (``gs://``). The index format is the ``tfrecord`` package's: one
+``offset length`` line per record (a tar's: per sample), in bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TypeVar
 import google_crc32c
 
 from transforms.files import filesystems
+from transforms.output.tar_shards import TAR_SUFFIX, iter_tar_records, iter_tar_spans
 
 T = TypeVar("T")
 _HEADER = struct.Struct("<QI")  # length, masked crc of length
@@ -29,8 +32,17 @@ def _open(path: str):
                               compression_type="uncompressed")
 
 
+def is_tar(path: str) -> bool:
+    """Whether ``path`` is a WebDataset shard (``--shard_format webdataset``)."""
+    return path.endswith(TAR_SUFFIX)
+
+
 def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
-    """Yield ``(offset, total_length, payload)`` for each record of a TFRecord file."""
+    """Yield ``(offset, total_length, payload)`` for each record of a TFRecord file (of a
+    ``.tar`` shard: each sample's place and its record)."""
+    if is_tar(path):
+        yield from iter_tar_spans(path)
+        return
     offset = 0
     with _open(path) as f:
         while (payload := _read_frame(f, path, offset)) is not None:
@@ -60,7 +72,10 @@ def _read_frame(f, path: str, offset: int) -> bytes | None:
 
 
 def iter_records(path: str) -> Iterator[bytes]:
-    """The serialized records of one TFRecord file, in order."""
+    """The serialized records of one shard (TFRecord or ``.tar``), in order."""
+    if is_tar(path):
+        yield from iter_tar_records(path)
+        return
     for _, _, payload in iter_record_spans(path):
         yield payload
 
@@ -83,11 +98,15 @@ def record_count(shard_path: str) -> int:
 
 
 def iter_records_range(path: str, start: int, stop: int) -> Iterator[bytes]:
-    """Records ``start`` (counting from 0) up to ``stop`` of one TFRecord file: read from the
-    first one's offset when the shard has an index, otherwise skipped to."""
+    """Records ``start`` (counting from 0) up to ``stop`` of one shard: read from the first
+    one's offset when the shard has an index, otherwise skipped to."""
     if stop <= start:
         return
     spans = read_index(path)
+    if is_tar(path):
+        yield from iter_tar_records(path, start, stop,
+                                    None if spans is None else [a for a, _ in spans])
+        return
     if spans is None:
         yield from itertools.islice(iter_records(path), start, stop)
         return
@@ -193,8 +212,12 @@ def in_byte_order(refs: Iterable[T], head: Callable[[T], bytes],
 
 
 def index_path(shard_path: str) -> str:
-    """Where a shard's index lives: beside it, ``.tfrecord`` replaced by ``.index``."""
-    base = shard_path[: -len(".tfrecord")] if shard_path.endswith(".tfrecord") else shard_path
+    """Where a shard's index lives: beside it, ``.tfrecord`` (``.tar``) replaced by
+    ``.index``."""
+    base = shard_path
+    for suffix in (".tfrecord", TAR_SUFFIX):
+        if shard_path.endswith(suffix):
+            base = shard_path[: -len(suffix)]
     return base + ".index"
 
 
@@ -204,6 +227,8 @@ def write_index(shard_path: str) -> tuple[int, int]:
     for offset, total, _ in iter_record_spans(shard_path):
         lines.append(f"{offset} {total}\n")
         size = offset + total
+    if is_tar(shard_path):  # the tar's end-of-archive blocks and padding
+        size = filesystems().match([shard_path])[0].metadata_list[0].size_in_bytes
     with filesystems().create(index_path(shard_path), mime_type="text/plain") as out:
         out.write("".join(lines).encode("ascii"))
     return len(lines), size
@@ -212,14 +237,18 @@ def write_index(shard_path: str) -> tuple[int, int]:
 def match_shards(pattern: str) -> list[str]:
     """Sorted shard paths matching a glob (local or ``gs://``); a job's output folder (or
     its ``dataset.json``) means the shards of its published run, exactly; another directory
-    means ``<dir>/*.tfrecord``."""
+    means ``<dir>/*.tfrecord`` (or, with none, ``<dir>/*.tar``)."""
     from transforms.output.layout import published
 
     if "*" not in pattern:
         doc = published(pattern)
         if doc is not None:
             return sorted(row["path"] for row in doc["shards"])
-    if not pattern.endswith(".tfrecord") and "*" not in pattern:
-        pattern = pattern.rstrip("/") + "/*.tfrecord"
+    if not pattern.endswith((".tfrecord", TAR_SUFFIX)) and "*" not in pattern:
+        folder = pattern.rstrip("/")
+        found = filesystems().match([folder + "/*.tfrecord"])[0].metadata_list
+        if not found:
+            found = filesystems().match([folder + "/*" + TAR_SUFFIX])[0].metadata_list
+        return sorted(m.path for m in found)
     result = filesystems().match([pattern])[0]
     return sorted(m.path for m in result.metadata_list)

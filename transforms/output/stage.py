@@ -19,18 +19,23 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms.clips.kept import clip_record
+from transforms.output.config import TFRECORD, WEBDATASET
 from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
 from transforms.output.shards import RecordReader, in_byte_order, write_index, write_records
+from transforms.output.tar_shards import write_tar
 from transforms.progress import NAMESPACE
 from transforms.types import ClipRef, ShardInfo
 
 SHARD_PREFIX = "clips"
 
 
-def shard_path(output_dir: str, shard: int, num_shards: int) -> str:
-    """``<output_dir>/clips-SSSSS-of-NNNNN.tfrecord``."""
-    return FileSystems.join(output_dir, f"{SHARD_PREFIX}-{shard:05d}-of-{num_shards:05d}.tfrecord")
+def shard_path(output_dir: str, shard: int, num_shards: int,
+               shard_format: str = TFRECORD) -> str:
+    """``<output_dir>/clips-SSSSS-of-NNNNN.tfrecord`` (``.tar`` for WebDataset shards)."""
+    suffix = ".tar" if shard_format == WEBDATASET else ".tfrecord"
+    return FileSystems.join(output_dir,
+                            f"{SHARD_PREFIX}-{shard:05d}-of-{num_shards:05d}{suffix}")
 
 
 def shard_of(ref: ClipRef, num_shards: int) -> int:
@@ -47,17 +52,19 @@ class _WriteShard(beam.DoFn):
     candidate in the work folder as it is written (``kept.clip_record``), so a shard writer
     holds its references (a few hundred bytes each) and one record at a time."""
 
-    def __init__(self, output_dir: str, num_shards: int):
+    def __init__(self, output_dir: str, num_shards: int, shard_format: str = TFRECORD):
         self._output = output_dir
         self._num_shards = num_shards
+        self._format = shard_format
 
     def process(self, element):
         shard, grouped = element
-        path = shard_path(self._output, shard, self._num_shards)
+        path = shard_path(self._output, shard, self._num_shards, self._format)
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
+        write = write_tar if self._format == WEBDATASET else write_records
         with RecordReader() as reader:
-            write_records(tmp, in_byte_order(grouped["records"], head=lambda ref: ref.head,
-                                             read=lambda ref: clip_record(reader, ref)))
+            write(tmp, in_byte_order(grouped["records"], head=lambda ref: ref.head,
+                                     read=lambda ref: clip_record(reader, ref)))
         FileSystems.rename([tmp], [path])
         records, size = write_index(path)
         yield ShardInfo(path=path, records=records, size_bytes=size)
@@ -71,15 +78,18 @@ class WriteClipShards(beam.PTransform):
     place in it depend only on the record's bytes, so reruns, resumed runs and other runners
     write byte-identical shards. What is grouped by shard is the records' references; their
     bytes are read from the work folder's candidate clips, which must stay until the job
-    ends (the run is published, and the work folder removed, after it).
+    ends (the run is published, and the work folder removed, after it). With
+    ``shard_format`` "webdataset" the same records, in the same shards and order, are
+    written as ``.tar`` files (``tar_shards``).
     """
 
-    def __init__(self, output_dir: str, num_shards: int):
+    def __init__(self, output_dir: str, num_shards: int, shard_format: str = TFRECORD):
         super().__init__()
         if num_shards < 1:
             raise ValueError("num_shards must be at least 1")
         self._output = output_dir
         self._num_shards = num_shards
+        self._format = shard_format
 
     def expand(self, refs):
         n = self._num_shards
@@ -88,7 +98,7 @@ class WriteClipShards(beam.PTransform):
                  | "AllShards" >> beam.Create([(i, None) for i in range(n)]))
         return ({"records": keyed, "shard": every}
                 | "GroupByShard" >> beam.CoGroupByKey()
-                | "WriteShards" >> beam.ParDo(_WriteShard(self._output, n)))
+                | "WriteShards" >> beam.ParDo(_WriteShard(self._output, n, self._format)))
 
 
 class TallyFn(beam.CombineFn):
