@@ -54,15 +54,17 @@ def test_tars_hold_the_tfrecord_shards_records_in_the_same_places(runs, codec):
     assert all(row["bytes"] == os.path.getsize(row["path"]) for row in doc["shards"])
 
 
-@pytest.mark.parametrize("codec", ["h264", "jpeg"])
-def test_a_rerun_in_another_process_writes_byte_identical_tars(runs, dataset_inputs, tmp_path,
-                                                               codec):
+@pytest.mark.parametrize("fmt, codec", [("webdataset", "h264"), ("webdataset", "jpeg"),
+                                        ("tfrecord", "jpeg")])
+def test_a_rerun_in_another_process_writes_byte_identical_shards(runs, dataset_inputs,
+                                                                 tmp_path, fmt, codec):
+    """(TFRecord shards of h264 clips: tests/test_h264_clips.py.)"""
     out = str(tmp_path / "again")
     subprocess.run([sys.executable, "-m", "pipelines.build_dataset", "--input", dataset_inputs,
-                    "--output", out, *ARGS[:-2], "--shard_format", "webdataset",
+                    "--output", out, *ARGS[:-2], "--shard_format", fmt,
                     "--clip_codec", codec], check=True, capture_output=True, cwd=ROOT,
                    timeout=600)
-    first, again = match_shards(runs["webdataset", codec]), match_shards(out)
+    first, again = match_shards(runs[fmt, codec]), match_shards(out)
     assert len(first) == len(again) == 2
     for a, b in zip(first, again, strict=True):
         assert open(a, "rb").read() == open(b, "rb").read(), a
