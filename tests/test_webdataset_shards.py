@@ -15,6 +15,7 @@ from models.clip_dataset import ClipShardDataset
 from pipelines.build_dataset import run
 from transforms.output.records import from_example
 from transforms.output.shards import iter_records, match_shards, read_index
+from transforms.output.tar_shards import sample_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ["--num_shards", "2", "--skip_dedup", "--runner", "FnApiRunner"]
@@ -95,7 +96,7 @@ def test_the_webdataset_package_reads_every_sample_once(runs, codec):
         meta = json.loads(sample["json"])
         clip = clips[meta["clip_id"]]
         seen.append(meta["clip_id"])
-        assert sample["__key__"] == clip.clip_id.replace(".", "_")
+        assert sample["__key__"] == sample_key(clip.clip_id)
         assert meta["timestamps"] == pytest.approx(clip.timestamps)
         assert (meta["codec"], meta["num_frames"], meta["label_name"]) == (
             codec, clip.num_frames, clip.label_name)
@@ -136,3 +137,11 @@ def test_the_tools_on_webdataset_shards(runs, tmp_path):
     assert targets and sorted(map(repr, targets)) == sorted(map(repr, expected))
     with pytest.raises(ApplyLabelsError, match="--shard_format webdataset"):
         list_shards(out)
+
+
+def test_sample_keys_are_distinct_and_dot_free():
+    ids = ["a.b_000001000_000003000", "a_b_000001000_000003000", "a%2Eb_000001000_000003000",
+           "x/y_000000000_000002000"]
+    keys = [sample_key(i) for i in ids]
+    assert len(set(keys)) == len(keys) and not any("." in k or "/" in k for k in keys)
+

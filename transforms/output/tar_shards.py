@@ -1,7 +1,8 @@
 """WebDataset shards: the clip records as samples of a ``.tar`` file (local or gs://). No Beam.
 
-One sample per clip, its members named ``KEY.<field>``, where KEY is the clip id with any
-"." made "_" (WebDataset groups a tar's files into samples by the name up to the first dot):
+One sample per clip, its members named ``KEY.<field>``, where KEY is the clip id with "%",
+"." and "/" percent-encoded (WebDataset groups a tar's files into samples by the name up to
+its first dot):
 
 - ``KEY.json``: every field of the record but its media (ids, times, size, frame
   ``timestamps``, ``codec``, labels, shot and person score), keys sorted;
@@ -31,8 +32,9 @@ _BLOCK = tarfile.BLOCKSIZE
 
 
 def sample_key(clip_id: str) -> str:
-    """The WebDataset key of a clip: its id with "." made "_" (and "/" too)."""
-    return clip_id.replace(".", "_").replace("/", "_")
+    """The WebDataset key of a clip: its id with "%", "." and "/" percent-encoded (so no two
+    ids share a key; YouTube ids have none of them)."""
+    return clip_id.replace("%", "%25").replace(".", "%2E").replace("/", "%2F")
 
 
 def sample_members(record: ClipRecord) -> list[tuple[str, bytes]]:
