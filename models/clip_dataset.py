@@ -11,10 +11,11 @@ How the records of an epoch are split between distributed ranks and DataLoader w
   (``leftover="drop"``). Each rank's run is cut again between its workers (sizes within
   one), read by offset from the index. With one rank every record is read once.
 - ``"exact"``: every record exactly once per epoch across all ranks and workers (for
-  evaluation; ranks may get different counts): readers are numbered
-  ``rank * num_workers + worker_id``; with at least as many shards as readers each takes
-  whole shards (``shards[reader::readers]``), otherwise every reader walks all shards and
-  takes every ``readers``-th record.
+  evaluation): the same contiguous cut with nothing repeated or dropped, so ranks differ by
+  at most one record.
+
+Either way each reader (a worker of a rank) reads its run by offset from the shards, so
+every record of an epoch is read from storage once (or twice, the few repeated).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -29,12 +31,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from transforms.clips.codec import clip_frames
 from transforms.output.records import ClipRecord, from_example
-from transforms.output.shards import (
-    iter_records,
-    iter_records_range,
-    match_shards,
-    record_count,
-)
+from transforms.output.shards import iter_records_range, match_shards, record_count
 
 SAMPLINGS = ("all", "uniform", "random")
 SPLITS = ("even", "exact")
@@ -123,7 +120,8 @@ class ClipShardDataset(IterableDataset):
     by (``seed``, epoch, rank, worker, record index) so a run is reproducible.
     ``split`` / ``leftover``: how ranks and workers share the records (module docstring):
     "even" (default; ``leftover`` "repeat" or "drop") or "exact". ``len()`` is the samples
-    one rank reads per epoch in "even" mode.
+    this rank reads per epoch. The shards' record counts are read once, here, so DataLoader
+    workers start from them rather than each reading every index again.
     """
 
     def __init__(self, pattern: str | Sequence[str], shuffle_buffer: int = 0, seed: int = 0,
@@ -138,11 +136,15 @@ class ClipShardDataset(IterableDataset):
         if leftover not in LEFTOVERS:
             raise ValueError(f"leftover must be one of {LEFTOVERS}, not {leftover!r}")
         self.split, self.leftover = split, leftover
-        self._counts: dict[str, int] | None = None
         sources = [pattern] if isinstance(pattern, str) else list(pattern)
         self.shards = sorted({s for source in sources for s in match_shards(source)})
         if not self.shards:
             raise FileNotFoundError(f"no TFRecord shards match {pattern}")
+        # one small read per shard, in threads: a bucket's hundreds of shards would otherwise
+        # cost hundreds of round trips one after another
+        with ThreadPoolExecutor(max_workers=min(16, len(self.shards))) as pool:
+            self._counts = dict(zip(self.shards, pool.map(record_count, self.shards),
+                                    strict=True))
         self.shuffle_buffer = shuffle_buffer
         self.seed = seed
         self.epoch = 0
@@ -175,49 +177,33 @@ class ClipShardDataset(IterableDataset):
         return shards
 
     def record_counts(self) -> dict[str, int]:
-        """Records per shard, from the shards' ``.index`` files (counted once)."""
-        if self._counts is None:
-            self._counts = {shard: record_count(shard) for shard in self.shards}
-        return self._counts
+        """Records per shard, from the shards' ``.index`` files (a shard without one is
+        counted by reading it)."""
+        return dict(self._counts)
+
+    def _positions(self) -> list[range]:
+        """The record positions (in this epoch's shard order) this rank reads."""
+        rank, world = self._rank()
+        total = sum(self._counts.values())
+        if self.split == "exact":
+            return split_ranges([range(total)], world, rank)
+        return even_share(total, world, rank, self.leftover)
 
     def __len__(self) -> int:
-        if self.split != "even":
-            raise TypeError('len() is the samples per rank of split="even"; with "exact" '
-                            "ranks read different numbers")
-        rank, world = self._rank()
-        total = sum(self.record_counts().values())
-        return sum(len(r) for r in even_share(total, world, rank, self.leftover))
+        return sum(len(r) for r in self._positions())
 
-    def _even_records(self) -> Iterator[bytes]:
-        rank, world = self._rank()
+    def _records(self) -> Iterator[bytes]:
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
-        shards, counts = self._shard_order(), self.record_counts()
-        total = sum(counts[s] for s in shards)
-        mine = split_ranges(even_share(total, world, rank, self.leftover), workers, worker)
-        for positions in mine:
+        shards = self._shard_order()
+        for positions in split_ranges(self._positions(), workers, worker):
             first = 0
             for shard in shards:
-                a, b = max(positions.start - first, 0), min(positions.stop - first, counts[shard])
+                count = self._counts[shard]
+                a, b = max(positions.start - first, 0), min(positions.stop - first, count)
                 if a < b:
                     yield from iter_records_range(shard, a, b)
-                first += counts[shard]
-
-    def _records(self, reader: int, readers: int) -> Iterator[bytes]:
-        if self.split == "even":
-            yield from self._even_records()
-            return
-        shards = self._shard_order()
-        if len(shards) >= readers:
-            for shard in shards[reader::readers]:
-                yield from iter_records(shard)
-            return
-        n = 0
-        for shard in shards:
-            for record in iter_records(shard):
-                if n % readers == reader:
-                    yield record
-                n += 1
+                first += count
 
     def _shuffled(self, records: Iterator[bytes], reader: int) -> Iterator[bytes]:
         if not self.shuffle_buffer:
@@ -237,7 +223,7 @@ class ClipShardDataset(IterableDataset):
 
     def __iter__(self) -> Iterator:
         reader, readers = self._reader()
-        for n, data in enumerate(self._shuffled(self._records(reader, readers), reader)):
+        for n, data in enumerate(self._shuffled(self._records(), reader)):
             clip = from_example(data)
             if not self.decode:
                 yield clip

@@ -19,13 +19,17 @@ def _all_clip_ids(out):
                          ids=["2ranks-x-2workers", "1rank-x-2workers", "3ranks"])
 def test_each_record_exactly_once_per_epoch(built_dataset, world, workers):
     out = built_dataset[0]
-    seen = Counter()
+    seen, per_rank = Counter(), []
     for rank in range(world):
         ds = ClipShardDataset(out, rank=rank, world_size=world, decode=False, split="exact")
         loader = DataLoader(ds, batch_size=None, num_workers=workers, collate_fn=lambda x: x)
-        seen.update(c.clip_id for c in loader)
+        ids = [c.clip_id for c in loader]
+        assert len(ids) == len(ds)
+        per_rank.append(len(ids))
+        seen.update(ids)
     assert sorted(seen.elements()) == _all_clip_ids(out)
     assert max(seen.values()) == 1
+    assert max(per_rank) - min(per_rank) <= 1  # however uneven the shards (here 4, 6, 4)
 
 
 @pytest.mark.parametrize("leftover", ["repeat", "drop"])
@@ -55,6 +59,18 @@ def test_even_split_gives_every_rank_the_same_count(built_dataset, world, worker
     else:
         assert per_rank[0] == total // world and max(seen.values()) == 1
         assert total - len(seen) < world
+
+
+@pytest.mark.parametrize("world, batch_size", [(2, 4), (5, 2)])
+def test_even_split_gives_every_rank_the_same_batches(built_dataset, world, batch_size):
+    """What DDP needs: each rank's DataLoader (2 workers, each batching its own share) makes
+    as many batches as every other rank's."""
+    batches = []
+    for rank in range(world):
+        ds = ClipShardDataset(built_dataset[0], rank=rank, world_size=world, decode=False)
+        loader = DataLoader(ds, batch_size=batch_size, num_workers=2, collate_fn=list)
+        batches.append([len(b) for b in loader])
+    assert all(sorted(b) == sorted(batches[0]) for b in batches)
 
 
 def test_even_split_is_the_same_on_every_pass_and_shuffles_per_epoch(built_dataset):
