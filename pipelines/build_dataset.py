@@ -337,6 +337,10 @@ def _check(opts: BuildDatasetOptions) -> tuple[JobConfig, list]:
     """The job's config and its validated input videos (UsageError / ManifestError)."""
     if not opts.input or not opts.output:
         raise UsageError("both --input and --output are required")
+    if "://" not in opts.output:
+        # dataset.json names the run's files by their paths: a relative one would only
+        # resolve from the folder the job ran in
+        opts.output = os.path.abspath(opts.output)
     if opts.overwrite and opts.resume:
         raise UsageError("--overwrite and --resume exclude each other")
     try:

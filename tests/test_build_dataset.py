@@ -270,3 +270,27 @@ def test_damaged_and_rotated_videos_through_the_job(tmp_path):
     # portrait 288x384 -> 128x171, rounded up to even sides for h264
     assert (clips["rotated"].height, clips["rotated"].width) == (172, 128)
     assert (clips["damaged"].height, clips["damaged"].width) == (128, 172)
+
+
+def test_a_relative_output_is_published_with_absolute_paths(tmp_path):
+    """--output out/x run from one folder: dataset.json names the run's files by absolute
+    paths, so the loader reads the run from anywhere."""
+    import subprocess
+    import sys
+
+    from models.clip_dataset import ClipShardDataset
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-m", "pipelines.build_dataset", "--input",
+                           video("vtest_a.mp4").replace("vtest_a.mp4", "vtest_a*.mp4"),
+                           "--output", "rel/out", "--num_shards", "1",
+                           "--skip_dedup", "--skip_person_filter"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": repo}, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "rel" / "out"
+    with open(out / "dataset.json") as f:
+        doc = json.load(f)
+    paths = [row["path"] for row in doc["shards"]] + [doc["report"], doc["videos"]]
+    assert all(os.path.isabs(p) and os.path.exists(p) for p in paths), paths
+    assert len(list(ClipShardDataset(str(out), decode=False))) == doc["num_records"] > 0
