@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import av
 import cv2
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
 
 from transforms.clips.codec import clip_frames
+from transforms.files import open_binary
 from transforms.inputs.manifest import video_id_from_path
 from transforms.jpeg import encode_jpeg
 from transforms.output.records import ClipRecord, from_example
@@ -38,8 +38,7 @@ def scan_shards(pattern: str) -> Iterator[tuple[ClipRecord, str, int, int]]:
 
 def read_record(shard: str, offset: int, length: int) -> ClipRecord:
     """The clip record stored at ``offset`` (bytes) of ``shard``."""
-    with FileSystems.open(shard, mime_type="application/octet-stream",
-                          compression_type="uncompressed") as f:
+    with open_binary(shard) as f:
         f.seek(offset)
         entry = f.read(length)
     if len(entry) != length:

@@ -13,3 +13,10 @@ def filesystems():
     from apache_beam.io.filesystems import FileSystems
 
     return FileSystems
+
+
+def open_binary(path: str):
+    """``path`` opened for reading as raw bytes (no decompression by its suffix)."""
+    return filesystems().open(path, mime_type="application/octet-stream",
+                              compression_type="uncompressed")
+

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import google_crc32c
 
-from transforms.files import filesystems
+from transforms.files import filesystems, open_binary
 from transforms.output.tar_shards import TAR_SUFFIX, iter_tar_records, iter_tar_spans
 
 T = TypeVar("T")
@@ -25,11 +25,6 @@ _FOOTER = 4  # masked crc of data
 
 class ShardError(ValueError):
     """A shard file is truncated or not a TFRecord file."""
-
-
-def _open(path: str):
-    return filesystems().open(path, mime_type="application/octet-stream",
-                              compression_type="uncompressed")
 
 
 def is_tar(path: str) -> bool:
@@ -44,7 +39,7 @@ def iter_record_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
         yield from iter_tar_spans(path)
         return
     offset = 0
-    with _open(path) as f:
+    with open_binary(path) as f:
         while (payload := _read_frame(f, path, offset)) is not None:
             total = _HEADER.size + len(payload) + _FOOTER
             yield offset, total, payload
@@ -110,7 +105,7 @@ def iter_records_range(path: str, start: int, stop: int) -> Iterator[bytes]:
     if spans is None:
         yield from itertools.islice(iter_records(path), start, stop)
         return
-    with _open(path) as f:
+    with open_binary(path) as f:
         offset = spans[start][0] if start < len(spans) else 0
         f.seek(offset)
         for _ in range(start, min(stop, len(spans))):
@@ -134,7 +129,7 @@ class RecordReader:
     def read(self, path: str, offset: int) -> bytes:
         f = self._open.pop(path, None)
         if f is None:
-            f = _open(path)
+            f = open_binary(path)
             if len(self._open) >= self._keep:
                 self._open.pop(next(iter(self._open))).close()
         self._open[path] = f

@@ -23,7 +23,7 @@ import json
 import tarfile
 from collections.abc import Iterable, Iterator
 
-from transforms.files import filesystems
+from transforms.files import filesystems, open_binary
 from transforms.output.records import ClipRecord, from_example, to_example
 
 TAR_SUFFIX = ".tar"
@@ -105,14 +105,9 @@ def _samples(f) -> Iterator[tuple[int, int, dict[str, bytes]]]:
             yield start + first, end - first, members
 
 
-def _open(path: str):
-    return filesystems().open(path, mime_type="application/octet-stream",
-                              compression_type="uncompressed")
-
-
 def iter_tar_spans(path: str) -> Iterator[tuple[int, int, bytes]]:
     """``(offset, length, record bytes)`` of each sample of a WebDataset ``.tar`` shard."""
-    with _open(path) as f:
+    with open_binary(path) as f:
         for offset, length, members in _samples(f):
             yield offset, length, to_example(record_of_sample(members))
 
@@ -130,7 +125,7 @@ def iter_tar_records(path: str, start: int = 0, stop: int | None = None,
     """The records (``tf.train.Example`` bytes) of samples ``start`` up to ``stop`` of a
     ``.tar`` shard; read from the first one's offset when ``offsets`` (from the index) are
     given, otherwise skipped to."""
-    with _open(path) as f:
+    with open_binary(path) as f:
         if offsets is not None and start:
             if start >= len(offsets):
                 return
