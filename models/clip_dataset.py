@@ -176,11 +176,6 @@ class ClipShardDataset(IterableDataset):
             random.Random(self.seed + self.epoch).shuffle(shards)
         return shards
 
-    def record_counts(self) -> dict[str, int]:
-        """Records per shard, from the shards' ``.index`` files (a shard without one is
-        counted by reading it)."""
-        return dict(self._counts)
-
     def _positions(self) -> list[range]:
         """The record positions (in this epoch's shard order) this rank reads."""
         rank, world = self._rank()

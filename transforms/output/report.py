@@ -9,8 +9,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from transforms.output.config import TFRECORD, WEBDATASET
 from transforms.output.records import SCHEMA_VERSION
-from transforms.output.shards import index_path
+from transforms.output.shards import index_path, is_tar
 from transforms.types import Outcome, ShardInfo, Status
 
 
@@ -205,8 +206,7 @@ def dataset_manifest(shards: list[ShardInfo], labels: list[str], settings: dict,
     return {
         "schema_version": SCHEMA_VERSION,
         "record_format": "tf.train.Example (see README: Clip record schema)",
-        "shard_format": ("webdataset" if rows and all(s.path.endswith(".tar") for s in rows)
-                         else "tfrecord"),
+        "shard_format": WEBDATASET if rows and all(is_tar(s.path) for s in rows) else TFRECORD,
         "labels": labels,
         "num_records": sum(s.records for s in rows),
         "shards": [{"path": s.path, "index": index_path(s.path), "records": s.records,

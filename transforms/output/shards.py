@@ -105,8 +105,10 @@ def iter_records_range(path: str, start: int, stop: int) -> Iterator[bytes]:
     if spans is None:
         yield from itertools.islice(iter_records(path), start, stop)
         return
+    if start >= len(spans):
+        return
     with open_binary(path) as f:
-        offset = spans[start][0] if start < len(spans) else 0
+        offset = spans[start][0]
         f.seek(offset)
         for _ in range(start, min(stop, len(spans))):
             payload = _read_frame(f, path, offset)

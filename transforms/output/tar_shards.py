@@ -87,7 +87,7 @@ def write_tar(path: str, payloads: Iterable[bytes]) -> int:
 def _samples(f) -> Iterator[tuple[int, int, dict[str, bytes]]]:
     """``(offset, length, members)`` of each sample of the open tar ``f``, from its position:
     offset and length in bytes of the sample's headers and data."""
-    start = f.tell() if hasattr(f, "tell") else 0
+    start = f.tell()
     key, members, first, end = None, {}, 0, 0
     with tarfile.open(fileobj=f, mode="r|") as tar:
         for info in tar:
