@@ -114,13 +114,11 @@ def run_parts(path: str, parts: list, work: str) -> None:
         runs = [part.start(here) for part in parts]
         for _ in dispatch(video, [run.consumer for run in runs], PREFETCH):
             for run in runs:
-                for _ in run.drain(writer):
-                    pass
+                run.drain(writer)
         for run in runs:
             run.finish(video.stats)
         for run in runs:
-            for _ in run.drain(writer):
-                pass
+            run.drain(writer)
     writer.abort()
 
 
