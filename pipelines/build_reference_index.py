@@ -29,6 +29,7 @@ from transforms.analyze.decode import VideoError
 from transforms.dedup.fingerprint import FINGERPRINT_FPS, HASHERS, fingerprint_video
 from transforms.dedup.stage import WriteFingerprintIndex
 from transforms.inputs.manifest import load_inputs
+from transforms.threads import one_blas_thread
 from transforms.types import DEFAULT_KIND, Reason, Tag, VideoFingerprint, VideoRef
 
 NAMESPACE = "reference_index"  # Beam Metrics namespace of the job's counters
@@ -68,6 +69,9 @@ class FingerprintRefs(beam.DoFn):
         self._fps = fps
         self._kind = kind
         self._done = Metrics.counter(NAMESPACE, "fingerprinted")
+
+    def setup(self):
+        one_blas_thread()
 
     def process(self, ref: VideoRef) -> Iterator:
         try:

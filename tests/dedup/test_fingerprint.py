@@ -139,12 +139,14 @@ def test_same_place_other_time_stays_far_from_the_crop_variants():
 
 
 def test_crop_windows_are_the_centre_and_the_corners():
-    boxes = crop_windows(200, 100)
+    boxes = np.array(crop_windows(0, 200, 0, 100))
     assert len(boxes) == len(CROP_WINDOWS) == 13
-    assert boxes[0] == (10, 190, 5, 95)
-    assert sorted(boxes[1:5]) == [(0, 180, 0, 90), (0, 180, 10, 100), (20, 200, 0, 90),
-                                  (20, 200, 10, 100)]
-    assert boxes[5] == (0, 200, 0, 90) and boxes[8] == (20, 200, 0, 100)
+    assert np.allclose(boxes[0], (10, 190, 5, 95))
+    assert np.allclose(sorted(map(tuple, boxes[1:5])),
+                       [(0, 180, 0, 90), (0, 180, 10, 100), (20, 200, 0, 90), (20, 200, 10, 100)])
+    assert np.allclose(boxes[5], (0, 200, 0, 90)) and np.allclose(boxes[8], (20, 200, 0, 100))
+    # inside a trimmed box, fractional edges
+    assert np.allclose(crop_windows(10.0, 110.0, 3.0, 53.0)[0], (15, 105, 5.5, 50.5))
 
 
 def test_unrelated_frames_are_about_half_the_bits_apart():
@@ -224,9 +226,11 @@ def test_inconsistent_fingerprint_is_rejected():
         VideoFingerprint("x", 1.0, 2, 2, (0.0, 0.5), b"\0" * 64, (100, 100), variants=b"\0" * 32)
 
 
-def test_batched_hashes_equal_one_at_a_time():
-    """The crop variants are hashed as one batch: the same bits as hashing each alone."""
-    from transforms.dedup.fingerprint import _phash256_square, _phash256_squares, _square
+def test_variant_hashes_equal_hashing_each_window_picture():
+    """The crop variants come from matrix products straight off the frame: the same bits as
+    area-averaging each window to 64x64 and hashing that picture (real frames, and a
+    letterboxed one whose windows lie inside the trimmed box)."""
+    from transforms.dedup.fingerprint import _phash256_square, area_square, variant_hashes
 
     class Grab:
         def __init__(self):
@@ -236,14 +240,27 @@ def test_batched_hashes_equal_one_at_a_time():
             return index % 10 == 0
 
         def add(self, index, time, frame):
-            self.grays.append(frame.gray(max_side=512))
+            self.grays.append(frame.gray(max_side=256))
 
     grab = Grab()
     decode_pass(video("vtest_b.mp4"), [grab])
+    grays = grab.grays + [to_gray(_letterbox(_frame("Megamind.avi", 6.0), 0.12))]
+    for gray in grays:
+        box = content_box(gray)
+        expected = b"".join(_phash256_square(area_square(gray, window))
+                            for window in crop_windows(*box))
+        assert variant_hashes(gray, box) == expected
+    digest, variants, _ = phash256_variants(grays[0])
+    assert digest == phash256(grays[0])[0] and len(variants) == 32 * 13
+
+
+def test_area_square_is_inter_area_without_its_rounding():
+    from transforms.dedup.fingerprint import area_square
+
     rng = np.random.default_rng(0)
-    stack = np.stack([_square(g, 64) for g in grab.grays]
-                     + [rng.uniform(0, 255, (64, 64)).astype(np.float32) for _ in range(5)])
-    batched = _phash256_squares(stack)
-    assert [row.tobytes() for row in batched] == [_phash256_square(s) for s in stack]
-    digest, variants, _ = phash256_variants(grab.grays[0])
-    assert digest == phash256(grab.grays[0])[0] and len(variants) == 32 * 13
+    gray = cv2.GaussianBlur(rng.integers(0, 256, (180, 320), np.uint8), (5, 5), 2)
+    for box in [(0, 180, 0, 320), (9, 171, 16, 304)]:
+        top, bottom, left, right = box
+        expected = cv2.resize(gray[top:bottom, left:right], (64, 64),
+                              interpolation=cv2.INTER_AREA)
+        assert np.abs(area_square(gray, box) - expected).max() <= 0.5 + 1e-3

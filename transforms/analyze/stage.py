@@ -35,6 +35,7 @@ from transforms.analyze.results import (
     source_identity,
 )
 from transforms.progress import NAMESPACE, Progress
+from transforms.threads import one_blas_thread
 from transforms.types import (
     Outcome,
     Reason,
@@ -63,6 +64,7 @@ class _AnalyzeFn(beam.DoFn):
         self._shared = Shared()  # what parts load: once per worker process, for its threads
 
     def setup(self):
+        one_blas_thread()
         self._progress = Progress(self._total, "analyze")
         for part in self._parts:
             part.setup(lambda load, tag=part.name: self._shared.acquire(load, tag=tag))

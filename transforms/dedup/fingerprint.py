@@ -43,7 +43,6 @@ MIN_QUALITY = 50
 BORDER_FLAT_STD = 6.0
 # Never trim more than this share of a side (a frame that is all border is left whole).
 BORDER_MAX_SHARE = 0.35
-_BORDER_WORK_SIDE = 256
 # Crop variants (phash256 only): besides the whole (border-trimmed) picture, each sampled frame
 # is hashed in sub-windows, each (height share, width share, anchor y, anchor x): the anchor is
 # the share of the cut-off margin left above / to the left (0.5: centred). A copy cropped that
@@ -93,15 +92,28 @@ _WINDOW_64 = np.outer(tukey_window(64, WINDOW_ALPHA),
                       tukey_window(64, WINDOW_ALPHA)).astype(np.float32)
 
 
-_VARIANT_WORK_SIDE = 256
-# Frames are halved while their long side is at least twice this before hashing.
-_HASH_INPUT_SIDE = 512
+# Frames are halved (exact 2x2 averages) while their long side is at least twice this before
+# hashing (and before looking for bars): a long side of 256 to 511 pixels, two or more
+# pixels to each of the 64 cells of the hashed picture.
+_HASH_INPUT_SIDE = 256
 
 
 def _flat_run(values: np.ndarray, limit: int) -> int:
     """How many leading entries of a boolean array are True, at most ``limit``."""
     idx = np.flatnonzero(~values[:limit])
     return int(idx[0]) if idx.size else limit
+
+
+def halved(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
+    """``gray`` halved (exact 2x2 averages, OpenCV's fast path) while its long side is at
+    least twice ``max_side``, and the factor it was shrunk by."""
+    factor = 1
+    while max(gray.shape[:2]) >= 2 * max_side:
+        h, w = gray.shape[:2]
+        gray = cv2.resize(gray[:h // 2 * 2, :w // 2 * 2], (w // 2, h // 2),
+                          interpolation=cv2.INTER_AREA)
+        factor *= 2
+    return gray, factor
 
 
 def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
@@ -113,14 +125,11 @@ def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
     symmetric (the picture is centred), so the same amount, the shorter of the two flat runs,
     is trimmed from both opposite sides: a dark or clipped region on one side only (a night
     scene, a brightness edit) is content, not a bar, and is kept. Never more than
-    ``max_share`` of a side. Works on a downscaled copy (long side 256) for speed; the box is
-    in full-size pixels.
+    ``max_share`` of a side. Works on a copy halved to a long side under 512 (the frames the
+    job hashes already are); the box is in full-size pixels.
     """
     h, w = gray.shape[:2]
-    scale = min(1.0, _BORDER_WORK_SIDE / max(h, w))
-    small = gray if scale == 1.0 else cv2.resize(
-        gray, (max(1, round(w * scale)), max(1, round(h * scale))),
-        interpolation=cv2.INTER_AREA)
+    small, scale = halved(gray, _HASH_INPUT_SIDE)
     small = small.astype(np.float32)
     sh, sw = small.shape
     row_flat = small.std(axis=1) < flat_std
@@ -132,12 +141,38 @@ def content_box(gray: np.ndarray, flat_std: float = BORDER_FLAT_STD,
     bar_c = min(_flat_run(col_flat, lim_c), _flat_run(col_flat[::-1], lim_c))
     if bar_r == 0 and bar_c == 0:
         return 0, h, 0, w
-    return (math.floor(bar_r / scale), min(h, math.ceil((sh - bar_r) / scale)),
-            math.floor(bar_c / scale), min(w, math.ceil((sw - bar_c) / scale)))
+    return bar_r * scale, h - bar_r * scale, bar_c * scale, w - bar_c * scale
 
 
-def _square(gray: np.ndarray, side: int) -> np.ndarray:
-    return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+def area_weights(edges: np.ndarray, size: int) -> np.ndarray:
+    """The (len(edges) - 1, size) float32 matrix that averages ``size`` pixels into the cells
+    between consecutive ``edges`` (pixel edges, fractional allowed): each pixel weighs by
+    how much of it lies in the cell. ``weights @ image @ other_weights.T`` is what
+    ``cv2.resize(..., interpolation=INTER_AREA)`` computes, without its rounding to 8 bits."""
+    pixel = np.arange(size)
+    overlap = (np.minimum(pixel + 1, edges[1:, None]) - np.maximum(pixel, edges[:-1, None]))
+    return (np.clip(overlap, 0, None) / (edges[1:] - edges[:-1])[:, None]).astype(np.float32)
+
+
+def _edges(low: float, high: float, side: int = 64) -> np.ndarray:
+    return np.linspace(low, high, side + 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _square_weights(low: float, high: float, size: int, side: int) -> np.ndarray:
+    """``area_weights`` of ``side`` equal cells from ``low`` to ``high`` of ``size`` pixels
+    (a video's frames share their box: made once, not per frame)."""
+    return area_weights(_edges(low, high, side), size)
+
+
+def area_square(gray: np.ndarray, box: tuple[float, float, float, float],
+                side: int = 64) -> np.ndarray:
+    """The ``side`` x ``side`` area averages (float32) of a grey image over ``box`` ``(top,
+    bottom, left, right)``."""
+    height, width = gray.shape
+    top, bottom, left, right = box
+    return (_square_weights(top, bottom, height, side) @ gray.astype(np.float32)
+            @ _square_weights(left, right, width, side).T)
 
 
 def median_bits(coeffs: np.ndarray) -> bytes:
@@ -158,36 +193,72 @@ def _phash256_square(small: np.ndarray) -> bytes:
     return median_bits(_DCT_64_16 @ weighted @ _DCT_64_16.T)
 
 
-def _phash256_squares(stack: np.ndarray) -> np.ndarray:
-    """``_phash256_square`` of each 64x64 float32 image of ``stack`` (n, 64, 64) at once: one
-    array operation per step instead of one per image, the same bits (each image's mean, DCT
-    and median are computed as for one image). Returns (n, 32) uint8, one hash per row."""
-    means = stack.reshape(len(stack), -1).mean(axis=1)
-    weighted = (stack - means[:, None, None]) * _WINDOW_64
-    coeffs = (_DCT_64_16 @ weighted @ _DCT_64_16.T).reshape(len(stack), -1)
-    return np.packbits(coeffs > np.median(coeffs, axis=1, keepdims=True), axis=1)
-
-
 def phash256(gray: np.ndarray) -> tuple[bytes, int]:
-    """256-bit DCT hash (32 bytes) and quality 0..100 of a grey frame: borders trimmed, 64x64,
-    mean removed and centre-weighted (``WINDOW_ALPHA``), 16x16 lowest DCT coefficients
-    thresholded at their median."""
-    top, bottom, left, right = content_box(gray)
-    small = _square(gray[top:bottom, left:right], 64)
+    """256-bit DCT hash (32 bytes) and quality 0..100 of a grey frame: borders trimmed, 64x64
+    area averages, mean removed and centre-weighted (``WINDOW_ALPHA``), 16x16 lowest DCT
+    coefficients thresholded at their median."""
+    small = area_square(gray, content_box(gray))
     return _phash256_square(small), quality_of(small)
 
 
-def crop_windows(height: int, width: int,
+def crop_windows(top: float, bottom: float, left: float, right: float,
                  windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS
-                 ) -> list[tuple[int, int, int, int]]:
-    """The ``(top, bottom, left, right)`` pixel boxes of the crop variants (``windows``, see
-    ``CROP_WINDOWS``) of a ``height x width`` picture."""
+                 ) -> list[tuple[float, float, float, float]]:
+    """The ``(top, bottom, left, right)`` pixel edges (fractional) of the crop variants
+    (``windows``, see ``CROP_WINDOWS``) of the picture inside the box given."""
+    height, width = bottom - top, right - left
     boxes = []
     for share_h, share_w, anchor_y, anchor_x in windows:
-        kh, kw = round(height * share_h), round(width * share_w)
-        top, left = round((height - kh) * anchor_y), round((width - kw) * anchor_x)
-        boxes.append((top, top + kh, left, left + kw))
+        y = top + (height - height * share_h) * anchor_y
+        x = left + (width - width * share_w) * anchor_x
+        boxes.append((y, y + height * share_h, x, x + width * share_w))
     return boxes
+
+
+# The hash's DCT rows with the centre weighting folded in, and the weighted mean's share of
+# each coefficient: coefficients of (small - mean) * window = T small T' - mean * m m'.
+_TAPERED_DCT = _DCT_64_16 * tukey_window(64, WINDOW_ALPHA).astype(np.float32)[None, :]
+_MEAN_SHARE = np.outer(_TAPERED_DCT.sum(axis=1), _TAPERED_DCT.sum(axis=1))
+
+
+@functools.lru_cache(maxsize=16)
+def _window_projections(height: int, width: int, box: tuple[int, int, int, int],
+                        windows: tuple[tuple[float, float, float, float], ...]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the crop windows of ``box`` in a ``height`` x ``width`` frame: ``rows`` (17 per
+    distinct pair of top and bottom edges: the tapered DCT rows of the window's area
+    averages, then their mean), which block of ``rows`` each window takes, and ``cols``
+    (per window, 17 x ``width``, the same for its columns)."""
+    boxes = crop_windows(*box, windows)
+    spans = sorted({(top, bottom) for top, bottom, _, _ in boxes})
+    rows = []
+    for top, bottom in spans:
+        weights = area_weights(_edges(top, bottom), height)
+        rows.append(np.vstack([_TAPERED_DCT @ weights, weights.mean(axis=0, keepdims=True)]))
+    cols = []
+    for _, _, left, right in boxes:
+        weights = area_weights(_edges(left, right), width)
+        cols.append(np.vstack([_TAPERED_DCT @ weights, weights.mean(axis=0, keepdims=True)]))
+    which = np.array([spans.index((top, bottom)) for top, bottom, _, _ in boxes])
+    return np.stack(rows), which, np.stack(cols)
+
+
+def variant_hashes(gray: np.ndarray, box: tuple[int, int, int, int],
+                   windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS
+                   ) -> bytes:
+    """The ``phash256`` of each crop window of ``box`` in a grey frame, concatenated in
+    window order: the DCT coefficients of each window's 64x64 area averages, computed
+    straight from the frame as ``rows @ frame @ cols.T`` (the resampling, the centre
+    weighting and the DCT are all linear; one matrix product serves the windows that share
+    their rows) instead of resizing 13 pictures (2.8 -> 0.5 ms a 320x180 frame,
+    benchmarks/RESULTS.md, issue 23)."""
+    rows, which, cols = _window_projections(*gray.shape, box, windows)
+    spans = rows.shape[0]
+    projected = (rows.reshape(spans * 17, -1) @ gray.astype(np.float32)).reshape(spans, 17, -1)
+    blocks = np.matmul(projected[which], cols.transpose(0, 2, 1))
+    coeffs = blocks[:, :16, :16] - blocks[:, 16:, 16:] * _MEAN_SHARE
+    coeffs = coeffs.reshape(len(coeffs), -1)
+    return np.packbits(coeffs > np.median(coeffs, axis=1, keepdims=True), axis=1).tobytes()
 
 
 def phash256_variants(gray: np.ndarray,
@@ -196,27 +267,9 @@ def phash256_variants(gray: np.ndarray,
     """``phash256`` of a grey frame plus the same hash of each crop window (``CROP_WINDOWS``)
     of the border-trimmed picture: what a copy cropped that way shows, scaled back to its
     frame. Returns ``(hash, variant hashes concatenated in window order, quality)``."""
-    top, bottom, left, right = content_box(gray)
-    content = gray[top:bottom, left:right]
-    boxes = _crop_boxes(windows)
-    stack = np.empty((len(boxes) + 1, 64, 64), np.float32)
-    stack[0] = _square(content, 64)
-    # Windows are cut from one 256x256 area-downscaled copy rather than from the full frame:
-    # 2.5x faster per frame (5.3 -> 2.1 ms at 768x576), within a few bits of the full-size
-    # variants, and the accuracy benchmark is unchanged (benchmarks/RESULTS.md). All 14
-    # hashes are then computed as one batch (11% less CPU a frame, the same bits).
-    mid = cv2.resize(content, (_VARIANT_WORK_SIDE, _VARIANT_WORK_SIDE),
-                     interpolation=cv2.INTER_AREA)
-    for n, (t, b, x0, x1) in enumerate(boxes, 1):
-        stack[n] = cv2.resize(mid[t:b, x0:x1], (64, 64), interpolation=cv2.INTER_AREA)
-    bits = _phash256_squares(stack)
-    return bits[0].tobytes(), bits[1:].tobytes(), quality_of(stack[0])
-
-
-@functools.lru_cache(maxsize=8)
-def _crop_boxes(windows: tuple[tuple[float, float, float, float], ...]
-                ) -> tuple[tuple[int, int, int, int], ...]:
-    return tuple(crop_windows(_VARIANT_WORK_SIDE, _VARIANT_WORK_SIDE, windows))
+    box = content_box(gray)
+    small = area_square(gray, box)
+    return _phash256_square(small), variant_hashes(gray, box, windows), quality_of(small)
 
 
 HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
@@ -264,9 +317,9 @@ class Fingerprinter:
         return self._gate(time)
 
     def add(self, index: int, time: float, frame: DecodedFrame) -> None:
-        # Every step of the hash works on a copy of at most 256 pixels a side: halving a large
-        # frame first (exact 2x2 averages) changes the hash by a bit or two, at a third of
-        # the cost.
+        # The hash is made from the frame halved to a long side under 512 (720p: 320x180):
+        # its 64x64 area averages barely change (about 2 of 256 bits on real video), at a
+        # fraction of the cost.
         gray = frame.gray(max_side=_HASH_INPUT_SIDE)
         if self._variants:
             digest, variants, quality = phash256_variants(gray, self._windows)
