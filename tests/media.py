@@ -67,6 +67,9 @@ class ArrayFrame:
         return cv2.resize(image, (width + width % 2, height + height % 2),
                           interpolation=cv2.INTER_AREA) if width % 2 or height % 2 else image
 
+    def i420_even_short_side(self, short_side: int | None) -> np.ndarray:
+        return cv2.cvtColor(self.bgr_even_short_side(short_side), cv2.COLOR_BGR2YUV_I420)
+
 def encode_video(path: str, frames, fps: int = 10, times: list[float] | None = None,
                  rotation: int = 0, gop: int = 10) -> str:
     """Write BGR ``frames`` as an H.264 MP4 (libx264 in PyAV) at ``fps``; ``times`` gives each

@@ -5,6 +5,7 @@ import io
 import os
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -149,3 +150,36 @@ def test_previews_and_report_thumbnails_read_h264_clips():
     assert count == 8 and decode_jpeg(strip).shape == (32, 8 * 48, 3)
     thumbs = [decode_jpeg(j) for j in _first_middle_last(record)]
     assert [int(np.median(t)) for t in thumbs] == pytest.approx([40, 90, 135], abs=4)
+
+
+@pytest.mark.parametrize("colorspace,colour_range", [(2, 0), (5, 1), (1, 1), (2, 2)],
+                         ids=["untagged", "bt601", "bt709", "full-range"])
+def test_clip_pictures_keep_their_colours_whatever_the_source_is_tagged(colorspace,
+                                                                       colour_range):
+    """An untagged or BT.601 limited-range frame is scaled plane by plane (no RGB round trip);
+    a BT.709 or full-range one is converted through RGB (swscale reads the tags). Either way
+    the clip's picture, read back as ``decode_h264`` reads it, has the source's colours
+    (saturated ones included) within the rounding and 4:2:0 loss of the RGB route, where
+    scaling the planes of a BT.709 or full-range frame would shift them."""
+    from transforms.analyze.decode import DecodedFrame
+
+    rng = np.random.default_rng(3)
+    bgr = cv2.resize(rng.integers(0, 256, (9, 16, 3), np.uint8), (640, 360),
+                     interpolation=cv2.INTER_CUBIC)
+    source = av.VideoFrame.from_ndarray(bgr, format="bgr24").reformat(
+        format="yuv420p", dst_colorspace=colorspace if colorspace != 2 else None,
+        dst_color_range=colour_range or None)
+    source.colorspace, source.color_range = colorspace, colour_range
+    frame = DecodedFrame(source)
+    truth = cv2.resize(bgr, (228, 128), interpolation=cv2.INTER_AREA).astype(int)
+
+    def error(i420):
+        return np.abs(cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420).astype(int) - truth).mean()
+
+    rgb_route = error(cv2.cvtColor(frame.bgr_even_short_side(128), cv2.COLOR_BGR2YUV_I420))
+    picture = frame.i420_even_short_side(128)
+    assert picture.shape == (192, 228)
+    assert error(picture) <= rgb_route + 0.05 and rgb_route < 5
+    planes = error(source.reformat(width=228, height=128, format="yuv420p",
+                                   interpolation="AREA").to_ndarray())
+    assert planes > rgb_route + 2 if colorspace == 1 or colour_range == 2 else planes < 5

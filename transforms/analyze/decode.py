@@ -124,6 +124,10 @@ _FULL_RANGE_LUMA = np.clip(np.round((np.arange(256) - 16) * (255.0 / 219.0)), 0,
                            ).astype(np.uint8)
 _FULL_RANGE_CHROMA = np.clip(np.round((np.arange(256) - 128) * (255.0 / 224.0) + 128), 0, 255
                              ).astype(np.uint8)
+# Frames tagged with these colour matrices (unspecified, BT.470BG, SMPTE 170M) swscale treats
+# as BT.601, the matrix an untagged H.264 clip is read with.
+_BT601_TAGS = frozenset({2, 5, 6})
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
               270: cv2.ROTATE_90_CLOCKWISE}
 
@@ -145,7 +149,7 @@ class DecodedFrame:
         self.width, self.height = (h, w) if self._rotation in (90, 270) else (w, h)
         self._planes: list[np.ndarray] | None = None
         # Most video is limited range (luma 16..235); JPEG-style full range says so.
-        self._limited = frame.color_range != 2
+        self._limited = frame.color_range != _FULL_RANGE
 
     def _rotate(self, image: np.ndarray) -> np.ndarray:
         code = _ROTATIONS.get(self._rotation)
@@ -209,6 +213,22 @@ class DecodedFrame:
         size an H.264 4:2:0 picture needs)."""
         width, height = scaled_size(self.width, self.height, short_side)
         return self.bgr(width + width % 2, height + height % 2)
+
+    def i420_even_short_side(self, short_side: int | None) -> np.ndarray:
+        """The picture of :meth:`bgr_even_short_side` as an H.264 clip stores it: yuv420p,
+        BT.601 limited range, in OpenCV's I420 layout (2-D: the Y rows, then U's, then V's).
+        A limited-range frame with a BT.601 or no colour tag is scaled plane by plane by
+        swscale (area), without the round trip through RGB (0.33 instead of 0.43 ms CPU a
+        720p frame); any other (BT.709, full range, rotated) is converted through
+        :meth:`bgr_even_short_side`, so its colours stay right."""
+        width, height = scaled_size(self.width, self.height, short_side)
+        width, height = width + width % 2, height + height % 2
+        frame = self._frame
+        if (self._rotation or frame.colorspace not in _BT601_TAGS
+                or frame.color_range == _FULL_RANGE):
+            return cv2.cvtColor(self.bgr(width, height), cv2.COLOR_BGR2YUV_I420)
+        return frame.reformat(width=width, height=height, format="yuv420p",
+                              interpolation="AREA", threads=1).to_ndarray()
 
     def small_bgr(self, width: int) -> np.ndarray:
         """A small BGR copy ``width`` pixels wide (for histograms): the planes are subsampled

@@ -44,13 +44,17 @@ def even_size(width: int, height: int) -> tuple[int, int]:
 
 def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
                 crf: int = CLIP_CRF) -> bytes:
-    """One MP4 file of ``frames`` (BGR uint8 arrays, all of one even size) shown at ``times``
-    (seconds, increasing; the first shown at 0). The pictures are converted to yuv420p by
-    OpenCV (BT.601, limited range: what decoders assume of untagged video). The same frames
-    and times make the same bytes, in any process (:data:`X264_PARAMS`)."""
+    """One MP4 file of ``frames`` shown at ``times`` (seconds, increasing; the first shown at
+    0). Frames are all of one even size, either BGR uint8 arrays (converted to yuv420p by
+    OpenCV: BT.601, limited range, what decoders assume of untagged video) or such yuv420p
+    pictures already, in OpenCV's I420 layout (2-D, height * 3 / 2 rows). The same frames and
+    times make the same bytes, in any process (:data:`X264_PARAMS`)."""
     if not frames or len(frames) != len(times):
         raise ValueError("encode_h264 needs frames and one time for each")
+    planar = frames[0].ndim == 2
     height, width = frames[0].shape[:2]
+    if planar:
+        height = height * 2 // 3
     if width % 2 or height % 2:
         raise ValueError(f"H.264 frames must have even sides, not {width}x{height}")
     buffer = io.BytesIO()
@@ -63,9 +67,10 @@ def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
                                         "bf": "0", "x264-params": X264_PARAMS}
         last = -1
         for frame, time in zip(frames, times, strict=True):
-            # the converted array itself, not a copy (from_ndarray's copy cost 0.2 ms a frame)
+            # the array itself, not a copy (from_ndarray's copy cost 0.2 ms a frame)
             picture = av.VideoFrame.from_numpy_buffer(
-                cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+                frame if planar else cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420),
+                format="yuv420p")
             last = max(last + 1, round((time - times[0]) * _TICKS))
             picture.pts, picture.time_base = last, stream.time_base
             for packet in stream.encode(picture):

@@ -231,11 +231,11 @@ class ClipCutter:
         self._cache = {i: v for i, v in self._cache.items() if oldest is not None and i >= oldest}
 
     def _encoded(self, index: int, frame) -> tuple[object, tuple[int, int]]:
-        """The frame as stored: JPEG bytes, or the small BGR picture H.264 takes."""
+        """The frame as stored: JPEG bytes, or the small yuv420p picture H.264 takes."""
         if index not in self._cache:
             if self._codec == H264:
-                small = frame.bgr_even_short_side(self._short_side)
-                self._cache[index] = (small, small.shape[:2])
+                small = frame.i420_even_short_side(self._short_side)
+                self._cache[index] = (small, (small.shape[0] * 2 // 3, small.shape[1]))
             else:
                 small = frame.bgr_short_side(self._short_side)
                 self._cache[index] = (encode_jpeg(small, self._quality), small.shape[:2])
