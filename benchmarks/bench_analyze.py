@@ -2,12 +2,21 @@
 
     .venv/bin/python -m benchmarks.bench_analyze [--videos DIR] [--repeat 3]
     .venv/bin/python -m benchmarks.bench_analyze --per_part [--videos DIR] [--repeat 3]
+    .venv/bin/python -m benchmarks.bench_analyze --in_pass [--person_frames] [--videos DIR]
 
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
 do); and the shared pass that feeds all three consumers from one decode (what
 ``AnalyzeVideos`` runs), all with the same prefetching decoder thread. Prints times (best
 of --repeat) and the ratios shared / separate and shared / bare.
+
+``--in_pass``: the job's pass as it runs (fingerprints, shots, candidate clips, thumbnails;
+``--person_frames`` adds the frames to score), each part's CPU measured inside it: the thread
+CPU of its consumer's ``add`` and of its ``drain``/``finish`` (the H.264 clips' scaling and
+encoding shown apart), the decoder thread's CPU and the rest of the pass, as shares of a bare
+PyAV decode of the same videos in the same process, least of ``--repeat``, BLAS on one thread
+as in the job's workers. One run gives every share, so they add up (the per-consumer table
+of benchmarks/RESULTS.md, issue 23).
 
 ``--per_part``: each part of the job's pass (``transforms.analyze.part``, default configs, as
 ``pipelines.build_dataset.analysis_parts`` makes them) alone in the pass, written to a
@@ -154,14 +163,126 @@ def per_part(paths: list[str], repeat: int) -> None:
         print(f"{label:22s} {cpu:8.2f} {share:8.2f} {share / bare:12.1%} {cpu / bare:12.2f}")
 
 
+class _Timed:
+    """A consumer whose ``add`` adds its thread CPU to ``spent[name]``."""
+
+    def __init__(self, name: str, consumer, spent: dict):
+        self._name, self._consumer, self._spent = name, consumer, spent
+
+    def wants(self, index: int, time_: float) -> bool:
+        return self._consumer.wants(index, time_)
+
+    def add(self, index: int, time_: float, frame) -> None:
+        start = time.thread_time()
+        self._consumer.add(index, time_, frame)
+        self._spent[self._name] += time.thread_time() - start
+
+
+def _timing(owner, name: str, key: str, spent: dict) -> None:
+    """Wrap ``owner.name`` (a function or method) so its thread CPU adds to ``spent[key]``."""
+    original = getattr(owner, name, None)
+    if original is None:
+        return
+
+    def timed_call(*args, **kwargs):
+        start = time.thread_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[key] += time.thread_time() - start
+
+    setattr(owner, name, timed_call)
+
+
+def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
+    """Print each part's CPU share inside the job's pass (see the module docstring)."""
+    from collections import defaultdict
+
+    import transforms.clips.sampler as sampler
+    from transforms.analyze.decode import DecodedFrame
+    from transforms.analyze.part import VideoPass
+    from transforms.analyze.results import ResultWriter
+    from transforms.types import VideoRef
+
+    try:
+        from transforms.threads import one_blas_thread
+        one_blas_thread()
+    except ImportError:  # a checkout from before the BLAS limit
+        pass
+    parts = job_parts()
+    names = ["fingerprints", "shots", *(["shot_frames"] if person_frames else []), "clips",
+             "thumbnails"]
+    spent: dict[str, float] = defaultdict(float)
+    _timing(sampler, "encode_h264", "  clips: H.264 encoding", spent)
+    for method in ("i420_even_short_side", "bgr_even_short_side"):
+        _timing(DecodedFrame, method, "  clips: H.264 pictures (scaling)", spent)
+    best: dict[str, float] = {}
+    work = tempfile.mkdtemp(prefix="bench-in-pass-")
+    try:
+        for rep in range(max(repeat, 1) + 1):  # the first round warms up
+            spent.clear()
+            bare = decoder = whole = 0.0
+            for path in paths:
+                cpu = time.process_time()
+                pyav_decode(path)
+                bare += time.process_time() - cpu
+                ref = VideoRef(os.path.basename(path), path)
+                writer = ResultWriter(work, ref.video_id)
+                cpu = time.process_time()
+                with open_video(path) as video:
+                    here = VideoPass(ref, video.frame_period)
+                    runs = [parts[n].start(here) for n in names]
+                    timed = [_Timed(n, r.consumer, spent) for n, r in zip(names, runs, strict=True)]
+                    for _ in dispatch(video, timed, PREFETCH):
+                        for name, run in zip(names, runs, strict=True):
+                            start = time.thread_time()
+                            run.drain(writer)
+                            spent[name] += time.thread_time() - start
+                    for name, run in zip(names, runs, strict=True):
+                        start = time.thread_time()
+                        run.finish(video.stats)
+                        run.drain(writer)
+                        spent[name] += time.thread_time() - start
+                    decoder += video.stats.decoder_cpu_seconds
+                writer.abort()
+                whole += time.process_time() - cpu
+            if rep == 0:
+                continue
+            figures = {"bare PyAV decode": bare, "decoder thread": decoder, **spent,
+                       "the pass, all of it": whole}
+            figures["the rest (hand-offs, Python)"] = whole - decoder - sum(
+                spent[n] for n in names)
+            if whole / bare < best.get("ratio", float("inf")):
+                best = {"ratio": whole / bare, **figures}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    bare = best.pop("bare PyAV decode")
+    ratio = best.pop("ratio")
+    print(f"{len(paths)} videos: " + ", ".join(os.path.basename(p) for p in paths))
+    print(f"CPU seconds inside the pass (the run of least pass/decode of {repeat}); "
+          f"bare PyAV decode {bare:.2f} s")
+    print(f"{'part':34s} {'CPU s':>8s} {'/decode':>8s}")
+    for label, cpu in best.items():
+        print(f"{label:34s} {cpu:8.2f} {cpu / bare:8.1%}")
+    print(f"pass / bare decode = {ratio:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_videos_option(ap)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--per_part", action="store_true",
                     help="each part of the job's pass alone, in CPU seconds (see above)")
+    ap.add_argument("--in_pass", action="store_true",
+                    help="each part's CPU inside the job's pass, one run (see above)")
+    ap.add_argument("--person_frames", action="store_true",
+                    help="with --in_pass: the frames to score for people too (the job "
+                         "without --skip_person_filter)")
     args = ap.parse_args()
     paths = video_files(args.videos)
+    if args.in_pass:
+        in_pass(paths, args.repeat, args.person_frames)
+        return
     if args.per_part:
         per_part(paths, args.repeat)
         return
