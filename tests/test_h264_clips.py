@@ -152,10 +152,12 @@ def test_previews_and_report_thumbnails_read_h264_clips():
     assert [int(np.median(t)) for t in thumbs] == pytest.approx([40, 90, 135], abs=4)
 
 
-@pytest.mark.parametrize("colorspace,colour_range", [(2, 0), (5, 1), (1, 1), (2, 2)],
-                         ids=["untagged", "bt601", "bt709", "full-range"])
+@pytest.mark.parametrize("colorspace,colour_range,pixels",
+                         [(2, 0, "yuv420p"), (5, 1, "yuv420p"), (1, 1, "yuv420p"),
+                          (2, 2, "yuv420p"), (2, 0, "yuvj420p")],
+                         ids=["untagged", "bt601", "bt709", "full-range", "yuvj-untagged"])
 def test_clip_pictures_keep_their_colours_whatever_the_source_is_tagged(colorspace,
-                                                                       colour_range):
+                                                                       colour_range, pixels):
     """An untagged or BT.601 limited-range frame is scaled plane by plane (no RGB round trip);
     a BT.709 or full-range one is converted through RGB (swscale reads the tags). Either way
     the clip's picture, read back as ``decode_h264`` reads it, has the source's colours
@@ -167,7 +169,7 @@ def test_clip_pictures_keep_their_colours_whatever_the_source_is_tagged(colorspa
     bgr = cv2.resize(rng.integers(0, 256, (9, 16, 3), np.uint8), (640, 360),
                      interpolation=cv2.INTER_CUBIC)
     source = av.VideoFrame.from_ndarray(bgr, format="bgr24").reformat(
-        format="yuv420p", dst_colorspace=colorspace if colorspace != 2 else None,
+        format=pixels, dst_colorspace=colorspace if colorspace != 2 else None,
         dst_color_range=colour_range or None)
     source.colorspace, source.color_range = colorspace, colour_range
     frame = DecodedFrame(source)
@@ -182,4 +184,7 @@ def test_clip_pictures_keep_their_colours_whatever_the_source_is_tagged(colorspa
     assert error(picture) <= rgb_route + 0.05 and rgb_route < 5
     planes = error(source.reformat(width=228, height=128, format="yuv420p",
                                    interpolation="AREA").to_ndarray())
-    assert planes > rgb_route + 2 if colorspace == 1 or colour_range == 2 else planes < 5
+    # swscale turns a yuvj (full-range format) frame's levels into limited range itself;
+    # a full-range flag on a yuv420p frame, or a BT.709 tag, it leaves as they are
+    shifted = colorspace == 1 or colour_range == 2
+    assert planes > rgb_route + 2 if shifted else planes < 5
