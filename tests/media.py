@@ -14,7 +14,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-from transforms.analyze.decode import RateGate, open_video
+from transforms.analyze.decode import RateGate, even_size, open_video
 from transforms.dedup.fingerprint import HASHERS
 from transforms.shots.histogram import shrink
 
@@ -61,14 +61,12 @@ class ArrayFrame:
     def small_bgr(self, width: int) -> np.ndarray:
         return shrink(self.image, width).copy()
 
-    def bgr_even_short_side(self, short_side: int | None) -> np.ndarray:
+    def i420_even_short_side(self, short_side: int | None) -> np.ndarray:
         image = resize_short_side(self.image, short_side)
         height, width = image.shape[:2]
-        return cv2.resize(image, (width + width % 2, height + height % 2),
-                          interpolation=cv2.INTER_AREA) if width % 2 or height % 2 else image
-
-    def i420_even_short_side(self, short_side: int | None) -> np.ndarray:
-        return cv2.cvtColor(self.bgr_even_short_side(short_side), cv2.COLOR_BGR2YUV_I420)
+        if width % 2 or height % 2:
+            image = cv2.resize(image, even_size(width, height), interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
 
 def encode_video(path: str, frames, fps: int = 10, times: list[float] | None = None,
                  rotation: int = 0, gop: int = 10) -> str:

@@ -208,21 +208,15 @@ class DecodedFrame:
         size): ``scaled_size`` of the frame."""
         return self.bgr(*scaled_size(self.width, self.height, short_side))
 
-    def bgr_even_short_side(self, short_side: int | None) -> np.ndarray:
-        """:meth:`bgr_short_side` with each side rounded up to an even number of pixels (the
-        size an H.264 4:2:0 picture needs)."""
-        width, height = scaled_size(self.width, self.height, short_side)
-        return self.bgr(width + width % 2, height + height % 2)
-
     def i420_even_short_side(self, short_side: int | None) -> np.ndarray:
-        """The picture of :meth:`bgr_even_short_side` as an H.264 clip stores it: yuv420p,
-        BT.601 limited range, in OpenCV's I420 layout (2-D: the Y rows, then U's, then V's).
-        A limited-range frame with a BT.601 or no colour tag is scaled plane by plane by
-        swscale (area), without the round trip through RGB (0.33 instead of 0.43 ms CPU a
-        720p frame); any other (BT.709, full range, rotated) is converted through
-        :meth:`bgr_even_short_side`, so its colours stay right."""
-        width, height = scaled_size(self.width, self.height, short_side)
-        width, height = width + width % 2, height + height % 2
+        """The picture of :meth:`bgr_short_side` with each side rounded up to an even number
+        of pixels (``even_size``), as an H.264 clip stores it: yuv420p, BT.601 limited range,
+        in OpenCV's I420 layout (2-D: the Y rows, then U's, then V's). A limited-range frame
+        with a BT.601 or no colour tag is scaled plane by plane by swscale (area), without
+        the round trip through RGB (0.33 instead of 0.43 ms CPU a 720p frame); any other
+        (BT.709, full range, rotated) is converted through :meth:`bgr`, so its colours stay
+        right."""
+        width, height = even_size(*scaled_size(self.width, self.height, short_side))
         frame = self._frame
         if (self._rotation or frame.colorspace not in _BT601_TAGS
                 or frame.color_range == _FULL_RANGE):
@@ -633,6 +627,12 @@ def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, i
         return width, height
     scale = short_side / min(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The H.264 (4:2:0) frame size for a picture of ``width`` x ``height``: each side rounded
+    up to an even number of pixels."""
+    return width + width % 2, height + height % 2
 
 
 class RateGate:

@@ -36,12 +36,6 @@ X264_PARAMS = "mbtree=0"
 _TICKS = 90000
 
 
-def even_size(width: int, height: int) -> tuple[int, int]:
-    """The H.264 (4:2:0) frame size for a picture of ``width`` x ``height``: each side rounded
-    up to an even number of pixels."""
-    return width + width % 2, height + height % 2
-
-
 def encode_h264(frames: Sequence[np.ndarray], times: Sequence[float],
                 crf: int = CLIP_CRF) -> bytes:
     """One MP4 file of ``frames`` shown at ``times`` (seconds, increasing; the first shown at
