@@ -39,6 +39,7 @@ from transforms.hacs_files import ClipLabel, FormatError, parse_clips_csv
 from transforms.inputs.manifest import normalise_video_id
 from transforms.output.records import ClipRecord, from_example, make_clip_id, with_annotation
 from transforms.output.shards import (
+    TFRECORD_SUFFIX,
     ShardError,
     is_tar,
     iter_record_spans,
@@ -280,7 +281,8 @@ def run(argv: list[str] | None = None, save_main_session: bool = True,
               | "ApplyLabels" >> ApplyLabels(rows, opts.tolerance_ms / 1000.0,
                                             not opts.keep_v_prefix))
     (result["records"]
-     | "WriteShards" >> beam.io.WriteToTFRecord(opts.output_prefix, file_name_suffix=".tfrecord",
+     | "WriteShards" >> beam.io.WriteToTFRecord(opts.output_prefix,
+                                                file_name_suffix=TFRECORD_SUFFIX,
                                                 num_shards=opts.output_shards)
      | "WriteIndex" >> beam.Map(write_index))
     (result["report"]

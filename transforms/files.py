@@ -19,4 +19,3 @@ def open_binary(path: str):
     """``path`` opened for reading as raw bytes (no decompression by its suffix)."""
     return filesystems().open(path, mime_type="application/octet-stream",
                               compression_type="uncompressed")
-

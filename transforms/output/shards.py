@@ -27,6 +27,9 @@ class ShardError(ValueError):
     """A shard file is truncated or not a TFRecord file."""
 
 
+TFRECORD_SUFFIX = ".tfrecord"
+
+
 def is_tar(path: str) -> bool:
     """Whether ``path`` is a WebDataset shard (``--shard_format webdataset``)."""
     return path.endswith(TAR_SUFFIX)
@@ -212,7 +215,7 @@ def index_path(shard_path: str) -> str:
     """Where a shard's index lives: beside it, ``.tfrecord`` (``.tar``) replaced by
     ``.index``."""
     base = shard_path
-    for suffix in (".tfrecord", TAR_SUFFIX):
+    for suffix in (TFRECORD_SUFFIX, TAR_SUFFIX):
         if shard_path.endswith(suffix):
             base = shard_path[: -len(suffix)]
     return base + ".index"
@@ -241,9 +244,9 @@ def match_shards(pattern: str) -> list[str]:
         doc = published(pattern)
         if doc is not None:
             return sorted(row["path"] for row in doc["shards"])
-    if not pattern.endswith((".tfrecord", TAR_SUFFIX)) and "*" not in pattern:
+    if not pattern.endswith((TFRECORD_SUFFIX, TAR_SUFFIX)) and "*" not in pattern:
         folder = pattern.rstrip("/")
-        found = filesystems().match([folder + "/*.tfrecord"])[0].metadata_list
+        found = filesystems().match([folder + "/*" + TFRECORD_SUFFIX])[0].metadata_list
         if not found:
             found = filesystems().match([folder + "/*" + TAR_SUFFIX])[0].metadata_list
         return sorted(m.path for m in found)

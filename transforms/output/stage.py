@@ -22,7 +22,13 @@ from transforms.clips.kept import clip_record
 from transforms.output.config import TFRECORD, WEBDATASET
 from transforms.output.layout import write_json_atomically
 from transforms.output.report import Tally, build_report, dataset_manifest
-from transforms.output.shards import RecordReader, in_byte_order, write_index, write_records
+from transforms.output.shards import (
+    TFRECORD_SUFFIX,
+    RecordReader,
+    in_byte_order,
+    write_index,
+    write_records,
+)
 from transforms.output.tar_shards import TAR_SUFFIX, write_tar
 from transforms.progress import NAMESPACE
 from transforms.types import ClipRef, ShardInfo
@@ -33,7 +39,7 @@ SHARD_PREFIX = "clips"
 def shard_path(output_dir: str, shard: int, num_shards: int,
                shard_format: str = TFRECORD) -> str:
     """``<output_dir>/clips-SSSSS-of-NNNNN.tfrecord`` (``.tar`` for WebDataset shards)."""
-    suffix = TAR_SUFFIX if shard_format == WEBDATASET else ".tfrecord"
+    suffix = TAR_SUFFIX if shard_format == WEBDATASET else TFRECORD_SUFFIX
     return FileSystems.join(output_dir,
                             f"{SHARD_PREFIX}-{shard:05d}-of-{num_shards:05d}{suffix}")
 
