@@ -109,26 +109,38 @@ PART_RUNS = (("pass, no part", (), None),
               "pass, no part"))
 
 
-def run_parts(path: str, parts: list, work: str) -> None:
+def run_parts(path: str, parts: list, work: str, spent: dict | None = None) -> float:
     """One video through the pass with ``parts``, as ``AnalyzeVideos`` runs it (results
-    written to ``work``, then removed)."""
+    written to ``work``, then removed); returns the decoder thread's CPU seconds. With
+    ``spent``, each part's thread CPU (its consumer's ``add``, its ``drain`` and ``finish``)
+    is added to ``spent[part.name]``."""
+    from contextlib import nullcontext
+
     from transforms.analyze.part import VideoPass
     from transforms.analyze.results import ResultWriter
     from transforms.types import VideoRef
+
+    def timing(part):
+        return nullcontext() if spent is None else _Spent(spent, part.name)
 
     ref = VideoRef(os.path.basename(path), path)
     writer = ResultWriter(work, ref.video_id)
     with open_video(path) as video:
         here = VideoPass(ref, video.frame_period)
         runs = [part.start(here) for part in parts]
-        for _ in dispatch(video, [run.consumer for run in runs], PREFETCH):
-            for run in runs:
+        consumers = [run.consumer if spent is None else _Timed(part.name, run.consumer, spent)
+                     for part, run in zip(parts, runs, strict=True)]
+        for _ in dispatch(video, consumers, PREFETCH):
+            for part, run in zip(parts, runs, strict=True):
+                with timing(part):
+                    run.drain(writer)
+        for part, run in zip(parts, runs, strict=True):
+            with timing(part):
+                run.finish(video.stats)
                 run.drain(writer)
-        for run in runs:
-            run.finish(video.stats)
-        for run in runs:
-            run.drain(writer)
+        decoder = video.stats.decoder_cpu_seconds
     writer.abort()
+    return decoder
 
 
 def per_part(paths: list[str], repeat: int) -> None:
@@ -178,6 +190,19 @@ class _Timed:
         self._spent[self._name] += time.thread_time() - start
 
 
+class _Spent:
+    """A block whose thread CPU adds to ``spent[name]``."""
+
+    def __init__(self, spent: dict, name: str):
+        self._spent, self._name = spent, name
+
+    def __enter__(self):
+        self._start = time.thread_time()
+
+    def __exit__(self, *exc):
+        self._spent[self._name] += time.thread_time() - self._start
+
+
 def _timing(owner, name: str, key: str, spent: dict) -> None:
     """Wrap ``owner.name`` (a function or method) so its thread CPU adds to ``spent[key]``."""
     original = getattr(owner, name, None)
@@ -200,9 +225,6 @@ def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
 
     import transforms.clips.sampler as sampler
     from transforms.analyze.decode import DecodedFrame
-    from transforms.analyze.part import VideoPass
-    from transforms.analyze.results import ResultWriter
-    from transforms.types import VideoRef
 
     try:
         from transforms.threads import one_blas_thread
@@ -227,25 +249,8 @@ def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
                 cpu = time.process_time()
                 pyav_decode(path)
                 bare += time.process_time() - cpu
-                ref = VideoRef(os.path.basename(path), path)
-                writer = ResultWriter(work, ref.video_id)
                 cpu = time.process_time()
-                with open_video(path) as video:
-                    here = VideoPass(ref, video.frame_period)
-                    runs = [parts[n].start(here) for n in names]
-                    timed = [_Timed(n, r.consumer, spent) for n, r in zip(names, runs, strict=True)]
-                    for _ in dispatch(video, timed, PREFETCH):
-                        for name, run in zip(names, runs, strict=True):
-                            start = time.thread_time()
-                            run.drain(writer)
-                            spent[name] += time.thread_time() - start
-                    for name, run in zip(names, runs, strict=True):
-                        start = time.thread_time()
-                        run.finish(video.stats)
-                        run.drain(writer)
-                        spent[name] += time.thread_time() - start
-                    decoder += video.stats.decoder_cpu_seconds
-                writer.abort()
+                decoder += run_parts(path, [parts[n] for n in names], work, spent)
                 whole += time.process_time() - cpu
             if rep == 0:
                 continue
