@@ -167,11 +167,11 @@ def _square_weights(low: float, high: float, size: int, side: int) -> np.ndarray
 
 def area_square(gray: np.ndarray, box: tuple[float, float, float, float],
                 side: int = 64) -> np.ndarray:
-    """The ``side`` x ``side`` area averages (float32) of a grey image over ``box`` ``(top,
-    bottom, left, right)``."""
+    """The ``side`` x ``side`` area averages (float32) of a grey image (uint8 or float32)
+    over ``box`` ``(top, bottom, left, right)``."""
     height, width = gray.shape
     top, bottom, left, right = box
-    return (_square_weights(top, bottom, height, side) @ gray.astype(np.float32)
+    return (_square_weights(top, bottom, height, side) @ np.asarray(gray, np.float32)
             @ _square_weights(left, right, width, side).T)
 
 
@@ -246,15 +246,17 @@ def _window_projections(height: int, width: int, box: tuple[int, int, int, int],
 def variant_hashes(gray: np.ndarray, box: tuple[int, int, int, int],
                    windows: tuple[tuple[float, float, float, float], ...] = CROP_WINDOWS
                    ) -> bytes:
-    """The ``phash256`` of each crop window of ``box`` in a grey frame, concatenated in
-    window order: the DCT coefficients of each window's 64x64 area averages, computed
-    straight from the frame as ``rows @ frame @ cols.T`` (the resampling, the centre
-    weighting and the DCT are all linear; one matrix product serves the windows that share
-    their rows) instead of resizing 13 pictures (with the whole picture's hash: 3.0 -> 0.7
-    ms CPU a hashed 720p frame, benchmarks/RESULTS.md, issue 23)."""
+    """The ``phash256`` of each crop window of ``box`` in a grey frame (uint8 or
+    float32), concatenated in window order: the DCT coefficients of each window's 64x64
+    area averages, computed straight from the frame as ``rows @ frame @ cols.T`` (the
+    resampling, the centre weighting and the DCT are all linear; one matrix product serves
+    the windows that share their rows) instead of resizing 13 pictures (with the whole
+    picture's hash: 3.0 -> 0.7 ms CPU a hashed 720p frame, benchmarks/RESULTS.md, issue
+    23)."""
     rows, which, cols = _window_projections(*gray.shape, box, windows)
     spans = rows.shape[0]
-    projected = (rows.reshape(spans * 17, -1) @ gray.astype(np.float32)).reshape(spans, 17, -1)
+    pixels = np.asarray(gray, np.float32)
+    projected = (rows.reshape(spans * 17, -1) @ pixels).reshape(spans, 17, -1)
     blocks = np.matmul(projected[which], cols.transpose(0, 2, 1))
     coeffs = blocks[:, :16, :16] - blocks[:, 16:, 16:] * _MEAN_SHARE
     coeffs = coeffs.reshape(len(coeffs), -1)
@@ -268,8 +270,9 @@ def phash256_variants(gray: np.ndarray,
     of the border-trimmed picture: what a copy cropped that way shows, scaled back to its
     frame. Returns ``(hash, variant hashes concatenated in window order, quality)``."""
     box = content_box(gray)
-    small = area_square(gray, box)
-    return _phash256_square(small), variant_hashes(gray, box, windows), quality_of(small)
+    pixels = gray.astype(np.float32)  # once, for both products
+    small = area_square(pixels, box)
+    return _phash256_square(small), variant_hashes(pixels, box, windows), quality_of(small)
 
 
 HASHERS: dict[str, Callable[[np.ndarray], tuple[bytes, int]]] = {
