@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.bench_analyze [--videos DIR] [--repeat 3]
     .venv/bin/python -m benchmarks.bench_analyze --per_part [--videos DIR] [--repeat 3]
-    .venv/bin/python -m benchmarks.bench_analyze --in_pass [--person_frames] [--videos DIR]
+    .venv/bin/python -m benchmarks.bench_analyze --in_pass [--person_frames] [--prefetch N]
+        [--videos DIR]
 
 For each sample video: a bare OpenCV ``cap.read()`` loop; fingerprinting alone and shot
 detection + shot-frame sampling alone (each its own decode, as two separate stages would
@@ -16,7 +17,8 @@ CPU of its consumer's ``add`` and of its ``drain``/``finish`` (the H.264 clips' 
 encoding shown apart), the decoder thread's CPU and the rest of the pass, as shares of a bare
 PyAV decode of the same videos in the same process, least of ``--repeat``, BLAS on one thread
 as in the job's workers. One run gives every share, so they add up (the per-consumer table
-of benchmarks/RESULTS.md, issue 23).
+of benchmarks/RESULTS.md, issue 23). ``--prefetch 0``: the same pass decoding on the
+consumers' thread (no decoder thread), to weigh the thread's cost.
 
 ``--per_part``: each part of the job's pass (``transforms.analyze.part``, default configs, as
 ``pipelines.build_dataset.analysis_parts`` makes them) alone in the pass, written to a
@@ -109,11 +111,12 @@ PART_RUNS = (("pass, no part", (), None),
               "pass, no part"))
 
 
-def run_parts(path: str, parts: list, work: str, spent: dict | None = None) -> float:
+def run_parts(path: str, parts: list, work: str, spent: dict | None = None,
+              prefetch: int = PREFETCH) -> float:
     """One video through the pass with ``parts``, as ``AnalyzeVideos`` runs it (results
-    written to ``work``, then removed); returns the decoder thread's CPU seconds. With
-    ``spent``, each part's thread CPU (its consumer's ``add``, its ``drain`` and ``finish``)
-    is added to ``spent[part.name]``."""
+    written to ``work``, then removed); returns the decoder thread's CPU seconds (0 with
+    ``prefetch`` 0: the caller's thread decodes). With ``spent``, each part's thread CPU (its
+    consumer's ``add``, its ``drain`` and ``finish``) is added to ``spent[part.name]``."""
     from contextlib import nullcontext
 
     from transforms.analyze.part import VideoPass
@@ -130,7 +133,7 @@ def run_parts(path: str, parts: list, work: str, spent: dict | None = None) -> f
         runs = [part.start(here) for part in parts]
         consumers = [run.consumer if spent is None else _Timed(part.name, run.consumer, spent)
                      for part, run in zip(parts, runs, strict=True)]
-        for _ in dispatch(video, consumers, PREFETCH):
+        for _ in dispatch(video, consumers, prefetch):
             for part, run in zip(parts, runs, strict=True):
                 with timing(part):
                     run.drain(writer)
@@ -219,7 +222,8 @@ def _timing(owner, name: str, key: str, spent: dict) -> None:
     setattr(owner, name, timed_call)
 
 
-def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
+def in_pass(paths: list[str], repeat: int, person_frames: bool,
+            prefetch: int = PREFETCH) -> None:
     """Print each part's CPU share inside the job's pass (see the module docstring)."""
     from collections import defaultdict
 
@@ -250,14 +254,15 @@ def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
                 pyav_decode(path)
                 bare += time.process_time() - cpu
                 cpu = time.process_time()
-                decoder += run_parts(path, [parts[n] for n in names], work, spent)
+                decoder += run_parts(path, [parts[n] for n in names], work, spent, prefetch)
                 whole += time.process_time() - cpu
             if rep == 0:
                 continue
             figures = {"bare PyAV decode": bare, "decoder thread": decoder, **spent,
                        "the pass, all of it": whole}
-            figures["the rest (hand-offs, Python)"] = whole - decoder - sum(
-                spent[n] for n in names)
+            rest = ("the rest (hand-offs, Python)" if prefetch > 0 else
+                    "the rest (decoding on this thread too)")
+            figures[rest] = whole - decoder - sum(spent[n] for n in names)
             if whole / bare < best.get("ratio", float("inf")):
                 best = {"ratio": whole / bare, **figures}
     finally:
@@ -267,9 +272,9 @@ def in_pass(paths: list[str], repeat: int, person_frames: bool) -> None:
     print(f"{len(paths)} videos: " + ", ".join(os.path.basename(p) for p in paths))
     print(f"CPU seconds inside the pass (the run of least pass/decode of {repeat}); "
           f"bare PyAV decode {bare:.2f} s")
-    print(f"{'part':34s} {'CPU s':>8s} {'/decode':>8s}")
+    print(f"{'part':40s} {'CPU s':>8s} {'/decode':>8s}")
     for label, cpu in best.items():
-        print(f"{label:34s} {cpu:8.2f} {cpu / bare:8.1%}")
+        print(f"{label:40s} {cpu:8.2f} {cpu / bare:8.1%}")
     print(f"pass / bare decode = {ratio:.2f}")
 
 
@@ -281,13 +286,16 @@ def main() -> None:
                     help="each part of the job's pass alone, in CPU seconds (see above)")
     ap.add_argument("--in_pass", action="store_true",
                     help="each part's CPU inside the job's pass, one run (see above)")
+    ap.add_argument("--prefetch", type=int, default=PREFETCH,
+                    help=f"with --in_pass: frames the decoder thread runs ahead (the job's "
+                         f"{PREFETCH}); 0 decodes on the consumers' thread, no decoder thread")
     ap.add_argument("--person_frames", action="store_true",
                     help="with --in_pass: the frames to score for people too (the job "
                          "without --skip_person_filter)")
     args = ap.parse_args()
     paths = video_files(args.videos)
     if args.in_pass:
-        in_pass(paths, args.repeat, args.person_frames)
+        in_pass(paths, args.repeat, args.person_frames, args.prefetch)
         return
     if args.per_part:
         per_part(paths, args.repeat)
