@@ -258,7 +258,8 @@ def in_pass(paths: list[str], repeat: int, person_frames: bool,
                 whole += time.process_time() - cpu
             if rep == 0:
                 continue
-            figures = {"bare PyAV decode": bare, "decoder thread": decoder, **spent,
+            figures = {"bare PyAV decode": bare,
+                       **({"decoder thread": decoder} if prefetch > 0 else {}), **spent,
                        "the pass, all of it": whole}
             rest = ("the rest (hand-offs, Python)" if prefetch > 0 else
                     "the rest (decoding on this thread too)")
